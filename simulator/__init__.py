@@ -1,0 +1,1 @@
+"""nvrsim: simulated CCTV recorders and cameras that answer the real protocols."""

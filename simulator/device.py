@@ -1,0 +1,155 @@
+"""One simulated device, described once and shared by every protocol."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from ipaddress import IPv4Address, IPv4Interface, IPv4Network, ip_address
+from uuid import UUID
+
+from .auth import (
+    ActivationResult,
+    Lockout,
+    LoginOutcome,
+    LoginResult,
+    Proof,
+    is_risky_password,
+)
+from .firmware import FirmwareVersion, capabilities
+
+HIK_CONNECT_DEFAULT_SERVER = "litedev.hik-connect.com"
+
+
+@dataclass
+class Network:
+    address: IPv4Interface  # address and subnet, e.g. 127.77.0.5/24
+    gateway: IPv4Address
+    dhcp: bool = False
+    ipv6_address: str = "::"
+    ipv6_gateway: str = "::"
+    ipv6_prefix: int = 64
+    http_port: int = 80
+    https_port: int = 443
+    command_port: int = 8000  # the SDK port SADP reports as CommandPort
+    sdk_tls_port: int = 8443
+    rtsp_port: int = 554
+
+    @property
+    def ip(self) -> str:
+        return str(self.address.ip)
+
+    @property
+    def netmask(self) -> str:
+        return str(self.address.netmask)
+
+
+@dataclass
+class HikConnect:
+    """Platform access (Hik-Connect/EZVIZ) as the device sees it."""
+
+    enabled: bool = False
+    server: str = HIK_CONNECT_DEFAULT_SERVER
+    verification_code: str = ""
+    # Until the cloud link exists this is device state a fixture or test sets.
+    online: bool = False
+    bound_account: str | None = None
+    stream_encryption: bool = False
+
+    @property
+    def registered(self) -> bool:
+        """ISAPI `registerStatus`: connected to the platform right now."""
+        return self.enabled and self.online
+
+    @property
+    def bound(self) -> bool:
+        return self.bound_account is not None
+
+
+@dataclass
+class Quirks:
+    """Wire details that differ between real firmware builds."""
+
+    flase: bool = True  # SADP spells false as "flase", as real cameras do
+    isapi_namespace: str = "http://www.hikvision.com/ver20/XMLSchema"
+
+
+@dataclass
+class Device:
+    vendor: str
+    kind: str  # nvr, dvr or ipc
+    model: str
+    serial: str
+    mac: str  # lower case, colon separated
+    uuid: UUID
+    firmware: FirmwareVersion
+    network: Network
+    name: str
+    admin_password: str | None  # None: not activated yet
+    admin_user: str = "admin"
+    device_type_code: int = 0  # SADP's numeric DeviceType
+    dsp_version: str = "V7.3 build 190626"
+    analog_channels: int = 0
+    ip_channels: int = 1
+    disks: int = 0
+    web_auth: str = "digest"  # or "digest/basic"
+    boot_time: float = 0.0
+    lockout: Lockout = field(default_factory=Lockout)
+    hik_connect: HikConnect = field(default_factory=HikConnect)
+    quirks: Quirks = field(default_factory=Quirks)
+    client_networks: tuple[IPv4Network, ...] = ()
+    capability_overrides: dict[str, bool] = field(default_factory=dict)
+    source: str = ""  # fixture file and entry, for messages
+
+    @property
+    def activated(self) -> bool:
+        return self.admin_password is not None
+
+    @property
+    def capabilities(self) -> frozenset[str]:
+        caps = set(capabilities(self.vendor, self.kind, self.firmware))
+        for name, granted in self.capability_overrides.items():
+            (caps.add if granted else caps.discard)(name)
+        return frozenset(caps)
+
+    def can(self, capability: str) -> bool:
+        return capability in self.capabilities
+
+    @property
+    def salt(self) -> str:
+        """SADP's per-device `Salt`: 64 hex digits, stable for a serial."""
+        return hashlib.sha256(f"salt:{self.serial}".encode()).hexdigest()
+
+    @property
+    def channels(self) -> int:
+        return self.analog_channels + self.ip_channels
+
+    def login(self, client: str, proof: Proof, now: float, user: str = "admin") -> LoginOutcome:
+        """The one admin login rule: activation, lockout per client address, password."""
+        if not self.activated:
+            return LoginOutcome(LoginResult.NOT_ACTIVATED, self.lockout.policy.max_failures, 0)
+        if user != self.admin_user:
+            proof = _refuse
+        return self.lockout.attempt(client, now, proof, self.admin_password or "")
+
+    def activate(self, password: str) -> ActivationResult:
+        if self.activated:
+            return ActivationResult.ALREADY_ACTIVATED
+        if is_risky_password(password, self.admin_user):
+            return ActivationResult.RISKY_PASSWORD
+        self.admin_password = password
+        self.lockout.clear()
+        return ActivationResult.OK
+
+    def same_lan(self, client: str) -> bool:
+        """Same LAN: the client is in the device's own subnet or a declared client network."""
+        try:
+            addr = ip_address(client)
+        except ValueError:
+            return False
+        return addr in self.network.address.network or any(
+            addr in net for net in self.client_networks
+        )
+
+
+def _refuse(_password: str) -> bool:
+    return False

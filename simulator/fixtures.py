@@ -1,0 +1,291 @@
+"""Fleets from TOML fixtures, validated with errors that name file, device and field.
+
+A `[[device]]` entry describes one device, or with `count = N` a template of N
+devices whose serials, MACs, UUIDs and addresses are generated from the fleet
+seed, the entry's name and the index: the same file always gives the same fleet.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from importlib import resources
+from ipaddress import IPv4Address, IPv4Interface, IPv4Network
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, Strict, ValidationError, field_validator
+
+from . import identity
+from .auth import Lockout, LockoutPolicy
+from .device import HIK_CONNECT_DEFAULT_SERVER, Device, HikConnect, Network, Quirks
+from .firmware import CAPABILITIES, FirmwareError, FirmwareVersion
+from .fleet import Fleet, FleetError
+
+
+class FixtureError(ValueError):
+    """A fixture problem, phrased as `file: device 'name': field: what is wrong`."""
+
+
+# Addresses are written as strings in TOML, so they alone are parsed leniently.
+Network4 = Annotated[IPv4Network, Strict(False)]
+Interface4 = Annotated[IPv4Interface, Strict(False)]
+Address4 = Annotated[IPv4Address, Strict(False)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class FleetSpec(_Strict):
+    name: str = "fleet"
+    seed: str = "nvrsim"
+    # Addresses for devices that name none; the first host is the gateway.
+    address_pool: Network4 = IPv4Network("127.77.0.0/16")
+    # Networks counted as the devices' LAN besides their own subnet (unbind's same-LAN rule).
+    client_networks: list[Network4] = Field(default_factory=list)
+
+
+class PortsSpec(_Strict):
+    http: Annotated[int, Field(ge=0, le=65535)] = 80
+    https: Annotated[int, Field(ge=0, le=65535)] = 443
+    command: Annotated[int, Field(ge=0, le=65535)] = 8000
+    sdk_tls: Annotated[int, Field(ge=0, le=65535)] = 8443
+    rtsp: Annotated[int, Field(ge=0, le=65535)] = 554
+
+
+class HikConnectSpec(_Strict):
+    enabled: bool = False
+    server: str = HIK_CONNECT_DEFAULT_SERVER
+    verification_code: str | None = None  # generated when absent
+    online: bool = False
+    bound_account: str | None = None
+
+    @field_validator("verification_code")
+    @classmethod
+    def _code_length(cls, code: str | None) -> str | None:
+        if code is not None and not 6 <= len(code) <= 12:
+            raise ValueError("a verification code has 6 to 12 characters")
+        return code
+
+
+class LockoutSpec(_Strict):
+    max_failures: Annotated[int, Field(ge=1)] = 7
+    lock_seconds: Annotated[float, Field(ge=0), Strict(False)] = 1800.0
+
+
+class QuirksSpec(_Strict):
+    flase: bool = True
+    isapi_namespace: Literal[
+        "http://www.hikvision.com/ver20/XMLSchema", "http://www.isapi.org/ver20/XMLSchema"
+    ] = "http://www.hikvision.com/ver20/XMLSchema"
+
+
+class DeviceSpec(_Strict):
+    name: str
+    vendor: Literal["hikvision"]
+    kind: Literal["nvr", "dvr", "ipc"]
+    model: str
+    firmware: str
+    count: Annotated[int, Field(ge=1, le=100_000)] = 1
+    admin_password: str | None = None  # absent: the device is not activated
+    serial: str | None = None
+    mac: str | None = None
+    uuid: str | None = None
+    address: Interface4 | None = None
+    gateway: Address4 | None = None
+    device_name: str | None = None
+    device_type_code: int | None = None
+    dsp_version: str = "V7.3 build 190626"
+    analog_channels: Annotated[int, Field(ge=0, le=256)] = 0
+    ip_channels: Annotated[int, Field(ge=0, le=256)] = 1
+    disks: Annotated[int, Field(ge=0, le=64)] = 0
+    web_auth: Literal["digest", "digest/basic"] = "digest"
+    ports: PortsSpec = Field(default_factory=PortsSpec)
+    hik_connect: HikConnectSpec = Field(default_factory=HikConnectSpec)
+    lockout: LockoutSpec = Field(default_factory=LockoutSpec)
+    quirks: QuirksSpec = Field(default_factory=QuirksSpec)
+    capabilities: dict[str, bool] = Field(default_factory=dict)
+
+    @field_validator("firmware")
+    @classmethod
+    def _firmware(cls, text: str) -> str:
+        FirmwareVersion.parse(text)
+        return text
+
+    @field_validator("mac")
+    @classmethod
+    def _mac(cls, text: str | None) -> str | None:
+        return None if text is None else identity.normalise_mac(text)
+
+    @field_validator("capabilities")
+    @classmethod
+    def _known_capabilities(cls, caps: dict[str, bool]) -> dict[str, bool]:
+        unknown = sorted(set(caps) - CAPABILITIES)
+        if unknown:
+            raise ValueError(f"unknown capability {unknown[0]!r}; known: {sorted(CAPABILITIES)}")
+        return caps
+
+
+class FleetFile(_Strict):
+    fleet: FleetSpec = Field(default_factory=FleetSpec)
+    device: list[DeviceSpec] = Field(default_factory=list)
+
+
+def default_fixture() -> Path:
+    return Path(str(resources.files("fixtures") / "demo.toml"))
+
+
+def load_fleet(path: str | Path | None = None, *, now: float = 0.0) -> Fleet:
+    path = Path(path) if path is not None else default_fixture()
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise FixtureError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise FixtureError(f"{path}: not valid TOML: {exc}") from None
+    return build_fleet(raw, source=str(path), now=now)
+
+
+def build_fleet(raw: dict, *, source: str = "<fixture>", now: float = 0.0) -> Fleet:
+    try:
+        spec = FleetFile.model_validate(raw)
+    except ValidationError as exc:
+        raise FixtureError(_describe(exc, raw, source)) from None
+    return _Builder(spec, source, now).fleet()
+
+
+def _describe(exc: ValidationError, raw: dict, source: str) -> str:
+    lines = []
+    for error in exc.errors():
+        loc = list(error["loc"])
+        where = source
+        if loc[:1] == ["device"] and len(loc) > 1 and isinstance(loc[1], int):
+            index = loc[1]
+            entry = raw.get("device", [])[index]
+            name = entry.get("name") if isinstance(entry, dict) else None
+            where += f": device {name!r} (entry {index + 1})" if name else f": device entry {index + 1}"
+            loc = loc[2:]
+        field = ".".join(str(part) for part in loc) or "(entry)"
+        message = error["msg"].removeprefix("Value error, ")
+        lines.append(f"{where}: {field}: {message}")
+    return "\n".join(lines)
+
+
+class _Builder:
+    """Turns a validated fixture into devices, generating what the file leaves out."""
+
+    def __init__(self, spec: FleetFile, source: str, now: float) -> None:
+        self.spec, self.source, self.now = spec, source, now
+        pool = spec.fleet.address_pool
+        self.gateway = next(pool.hosts(), pool.network_address)
+        taken = {d.address.ip for d in spec.device if d.address is not None}
+        taken.add(self.gateway)
+        self._free = (ip for ip in pool.hosts() if ip not in taken)
+        self._serials: set[str] = set()
+        self._macs: set[str] = set()
+
+    def fleet(self) -> Fleet:
+        fleet = Fleet(name=self.spec.fleet.name)
+        names: set[str] = set()
+        for number, entry in enumerate(self.spec.device, 1):
+            where = f"{self.source}: device {entry.name!r} (entry {number})"
+            if entry.name in names:
+                raise FixtureError(f"{where}: name: another entry is already named {entry.name!r}")
+            names.add(entry.name)
+            if entry.count > 1:
+                for field in ("serial", "mac", "uuid", "address"):
+                    if getattr(entry, field) is not None:
+                        raise FixtureError(
+                            f"{where}: {field}: cannot be fixed for a template of {entry.count} "
+                            "devices; leave it out to have one generated per device"
+                        )
+            for index in range(entry.count):
+                try:
+                    fleet.add(self.device(entry, index, where))
+                except FleetError as exc:
+                    raise FixtureError(str(exc)) from None
+        return fleet
+
+    def device(self, entry: DeviceSpec, index: int, where: str) -> Device:
+        seed = self.spec.fleet.seed
+        name = entry.name if entry.count == 1 else f"{entry.name}-{index + 1:0{len(str(entry.count))}d}"
+        source = where if entry.count == 1 else f"{where} #{index + 1}"
+        serial = entry.serial or self._unique(
+            self._serials, lambda a: identity.serial_number(entry.model, seed, entry.name, index, a)
+        )
+        mac = entry.mac or self._unique(
+            self._macs, lambda a: identity.mac_address(seed, entry.name, index, a)
+        )
+        self._serials.add(serial)
+        self._macs.add(mac)
+        try:
+            address = entry.address or IPv4Interface(
+                f"{next(self._free)}/{self.spec.fleet.address_pool.prefixlen}"
+            )
+        except StopIteration:
+            raise FixtureError(
+                f"{source}: address: the pool {self.spec.fleet.address_pool} has no free address left"
+            ) from None
+        try:
+            device_uuid = identity.uuid.UUID(entry.uuid) if entry.uuid else identity.device_uuid(serial)
+        except ValueError:
+            raise FixtureError(f"{source}: uuid: not a UUID: {entry.uuid!r}") from None
+        gateway = entry.gateway or (
+            self.gateway if address.ip in self.spec.fleet.address_pool else next(address.network.hosts())
+        )
+        hc = entry.hik_connect
+        ports = entry.ports
+        return Device(
+            vendor=entry.vendor,
+            kind=entry.kind,
+            model=entry.model,
+            serial=serial,
+            mac=mac,
+            uuid=device_uuid,
+            firmware=FirmwareVersion.parse(entry.firmware),
+            network=Network(
+                address=address,
+                gateway=gateway,
+                http_port=ports.http,
+                https_port=ports.https,
+                command_port=ports.command,
+                sdk_tls_port=ports.sdk_tls,
+                rtsp_port=ports.rtsp,
+            ),
+            name=entry.device_name or _default_name(entry.kind),
+            admin_password=entry.admin_password,
+            device_type_code=entry.device_type_code or identity.device_type_code(entry.model),
+            dsp_version=entry.dsp_version,
+            analog_channels=entry.analog_channels,
+            ip_channels=entry.ip_channels,
+            disks=entry.disks,
+            web_auth=entry.web_auth,
+            boot_time=self.now,
+            lockout=Lockout(LockoutPolicy(entry.lockout.max_failures, entry.lockout.lock_seconds)),
+            hik_connect=HikConnect(
+                enabled=hc.enabled,
+                server=hc.server,
+                verification_code=hc.verification_code or identity.verification_code(seed, serial),
+                online=hc.online,
+                bound_account=hc.bound_account,
+            ),
+            quirks=Quirks(flase=entry.quirks.flase, isapi_namespace=entry.quirks.isapi_namespace),
+            client_networks=tuple(self.spec.fleet.client_networks),
+            capability_overrides=dict(entry.capabilities),
+            source=source,
+        )
+
+    @staticmethod
+    def _unique(taken: set[str], make) -> str:
+        for attempt in range(100):
+            value = make(attempt)
+            if value not in taken:
+                return value
+        raise FixtureError("could not generate a unique identity")  # pragma: no cover
+
+
+def _default_name(kind: str) -> str:
+    return {"nvr": "Network Video Recorder", "dvr": "Embedded Net DVR"}.get(kind, "IP CAMERA")
+
+
+__all__ = ["FirmwareError", "FixtureError", "build_fleet", "default_fixture", "load_fleet"]

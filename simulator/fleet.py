@@ -1,0 +1,63 @@
+"""A fleet: the devices one simulator serves, found by MAC, serial or address."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+
+from .device import Device
+from .identity import normalise_mac
+
+
+class FleetError(ValueError):
+    pass
+
+
+@dataclass
+class Fleet:
+    devices: list[Device] = field(default_factory=list)
+    name: str = "fleet"
+
+    def __post_init__(self) -> None:
+        devices, self.devices = self.devices, []
+        self._by_mac: dict[str, Device] = {}
+        self._by_serial: dict[str, Device] = {}
+        for device in devices:
+            self.add(device)
+
+    def add(self, device: Device) -> None:
+        for index, key, what in (
+            (self._by_mac, device.mac, "MAC"),
+            (self._by_serial, device.serial, "serial"),
+        ):
+            if key in index:
+                raise FleetError(
+                    f"{device.source or device.serial}: {what} {key} is already used by "
+                    f"{index[key].source or index[key].serial}"
+                )
+        self._by_mac[device.mac] = device
+        self._by_serial[device.serial] = device
+        self.devices.append(device)
+
+    def remove(self, device: Device) -> None:
+        self.devices.remove(device)
+        del self._by_mac[device.mac]
+        del self._by_serial[device.serial]
+
+    def by_mac(self, mac: str) -> Device | None:
+        try:
+            return self._by_mac.get(normalise_mac(mac))
+        except ValueError:
+            return None
+
+    def by_serial(self, serial: str) -> Device | None:
+        return self._by_serial.get(serial)
+
+    def of_vendor(self, *vendors: str) -> Iterable[Device]:
+        return (d for d in self.devices if d.vendor in vendors)
+
+    def __iter__(self) -> Iterator[Device]:
+        return iter(self.devices)
+
+    def __len__(self) -> int:
+        return len(self.devices)

@@ -1,0 +1,57 @@
+"""Deterministic device identities: the same fixture always gives the same fleet."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+
+# Registered Hikvision OUIs, as seen on real devices' labels.
+HIKVISION_OUIS = ("58:50:ed", "44:19:b6", "c0:56:e3", "bc:ad:28", "4c:bd:8f", "e0:ca:3c")
+_NAMESPACE = uuid.UUID("6f1c5a3e-8f0e-4e4b-9a57-6e7672736d00")
+
+
+def _digest(*parts: object) -> bytes:
+    return hashlib.sha256("\x1f".join(map(str, parts)).encode()).digest()
+
+
+def serial_number(model: str, seed: str, name: str, index: int, attempt: int = 0) -> str:
+    """Model + manufacturing date + batch letters + nine digits, like DS-2CD2385G1-I20200414AAWRE33842150."""
+    d = _digest("serial", seed, name, index, attempt)
+    year = 2018 + d[0] % 7
+    month = 1 + d[1] % 12
+    day = 1 + d[2] % 28
+    batch = ("AAWR", "CCWR", "CCRR", "AACH")[d[3] % 4]
+    digits = int.from_bytes(d[4:12], "big") % 10**9
+    return f"{model}{year}{month:02d}{day:02d}{batch}{digits:09d}"
+
+
+def mac_address(seed: str, name: str, index: int, attempt: int = 0) -> str:
+    d = _digest("mac", seed, name, index, attempt)
+    oui = HIKVISION_OUIS[d[0] % len(HIKVISION_OUIS)]
+    return f"{oui}:{d[1]:02x}:{d[2]:02x}:{d[3]:02x}"
+
+
+def device_uuid(serial: str) -> uuid.UUID:
+    return uuid.uuid5(_NAMESPACE, serial)
+
+
+def device_type_code(model: str) -> int:
+    """SADP's numeric DeviceType; real codes are six digits (141945, 142378)."""
+    return KNOWN_DEVICE_TYPES.get(model, 130000 + int(_digest("type", model)[:4].hex(), 16) % 20000)
+
+
+KNOWN_DEVICE_TYPES = {"DS-2CD2385G1-I": 141945, "DS-2CD2320D-I": 142378}
+
+
+def verification_code(seed: str, serial: str) -> str:
+    """Six capital letters, like the code printed on a device label."""
+    d = _digest("vc", seed, serial)
+    return "".join(chr(ord("A") + b % 26) for b in d[:6])
+
+
+def normalise_mac(text: str) -> str:
+    """Any of 58-50-ED-1F-E3-85, 58:50:ed:1f:e3:85, 5850ed1fe385 → 58:50:ed:1f:e3:85."""
+    hexdigits = "".join(c for c in text.lower() if c not in ":-.")
+    if len(hexdigits) != 12 or any(c not in "0123456789abcdef" for c in hexdigits):
+        raise ValueError(f"not a MAC address: {text!r}")
+    return ":".join(hexdigits[i : i + 2] for i in range(0, 12, 2))
