@@ -1,0 +1,46 @@
+"""Shared fixtures: a virtual clock and fleets built from small inline fixtures."""
+
+from __future__ import annotations
+
+import pytest
+
+from simulator.clock import VirtualClock
+from simulator.fixtures import build_fleet, load_fleet
+from simulator.fleet import Fleet
+
+PASSWORD = "Demo12345"
+
+
+def hik_entry(name: str = "nvr", **overrides) -> dict:
+    """One fixture `[[device]]` entry: an activated, bound, online 4.x NVR unless overridden."""
+    entry = {
+        "name": name,
+        "vendor": "hikvision",
+        "kind": "nvr",
+        "model": "DS-7608NI-K2",
+        "firmware": "V4.30.085 build 200916",
+        "admin_password": PASSWORD,
+        "ip_channels": 8,
+        "disks": 1,
+        "hik_connect": {"enabled": True, "online": True, "bound_account": "owner@example.com"},
+    }
+    entry.update(overrides)
+    return entry
+
+
+def make_fleet(*entries: dict, clock: VirtualClock | None = None, **fleet) -> Fleet:
+    spec = {"seed": "test", "address_pool": "127.77.0.0/24"} | fleet
+    return build_fleet(
+        {"fleet": spec, "device": list(entries) or [hik_entry()]},
+        now=clock.now() if clock else 0.0,
+    )
+
+
+@pytest.fixture
+def clock() -> VirtualClock:
+    return VirtualClock()
+
+
+@pytest.fixture
+def demo_fleet(clock: VirtualClock) -> Fleet:
+    return load_fleet(now=clock.now())
