@@ -98,6 +98,7 @@ class Device:
     quirks: Quirks = field(default_factory=Quirks)
     client_networks: tuple[IPv4Network, ...] = ()
     capability_overrides: dict[str, bool] = field(default_factory=dict)
+    label: str = ""  # the fixture's name for it, e.g. nvr-4x-bound-online or cam-007
     source: str = ""  # fixture file and entry, for messages
 
     @property

@@ -208,7 +208,7 @@ class _Builder:
 
     def device(self, entry: DeviceSpec, index: int, where: str) -> Device:
         seed = self.spec.fleet.seed
-        name = entry.name if entry.count == 1 else f"{entry.name}-{index + 1:0{len(str(entry.count))}d}"
+        label = entry.name if entry.count == 1 else f"{entry.name}-{index + 1:0{len(str(entry.count))}d}"
         source = where if entry.count == 1 else f"{where} #{index + 1}"
         serial = entry.serial or self._unique(
             self._serials, lambda a: identity.serial_number(entry.model, seed, entry.name, index, a)
@@ -272,6 +272,7 @@ class _Builder:
             quirks=Quirks(flase=entry.quirks.flase, isapi_namespace=entry.quirks.isapi_namespace),
             client_networks=tuple(self.spec.fleet.client_networks),
             capability_overrides=dict(entry.capabilities),
+            label=label,
             source=source,
         )
 

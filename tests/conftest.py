@@ -29,7 +29,7 @@ def hik_entry(name: str = "nvr", **overrides) -> dict:
 
 
 def make_fleet(*entries: dict, clock: VirtualClock | None = None, **fleet) -> Fleet:
-    spec = {"seed": "test", "address_pool": "127.77.0.0/24"} | fleet
+    spec = {"seed": "test", "address_pool": "127.77.0.0/16"} | fleet
     return build_fleet(
         {"fleet": spec, "device": list(entries) or [hik_entry()]},
         now=clock.now() if clock else 0.0,
