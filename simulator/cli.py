@@ -1,0 +1,152 @@
+"""The `nvrsim` command."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import signal
+import sys
+
+from .fixtures import FixtureError, default_fixture, load_fleet
+from .runner import ServiceConfig, Simulator, fleet_table
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not hasattr(args, "func"):
+        parser.print_help()
+        return 2
+    logging.basicConfig(
+        level=logging.DEBUG if getattr(args, "verbose", False) else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        return args.func(args)
+    except FixtureError as exc:
+        print(f"nvrsim: {exc}", file=sys.stderr)
+        return 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="nvrsim",
+        description="Simulated NVRs, DVRs and IP cameras that answer the real vendor protocols.",
+    )
+    sub = parser.add_subparsers(title="commands", metavar="COMMAND")
+
+    run = sub.add_parser(
+        "run",
+        help="serve a fleet until Ctrl-C",
+        description="Serve every device of a fleet (the bundled demo fleet when no FIXTURE is "
+        "given) on loopback, print where each listens, and run until Ctrl-C.",
+    )
+    run.add_argument("fixture", nargs="?", help=f"fleet TOML file (default: {default_fixture()})")
+    run.add_argument("--sadp-host", default="127.0.0.1", help="address SADP listens on")
+    run.add_argument("--sadp-port", type=int, default=37020, help="SADP UDP port (default 37020)")
+    run.add_argument(
+        "--interface", metavar="ADDR",
+        help="address of a local interface on which to join SADP's multicast group "
+        "(binds 0.0.0.0; without it nothing leaves loopback)",
+    )
+    run.add_argument(
+        "--ready-file", metavar="PATH",
+        help="once everything listens, write a JSON description of the fleet and services here",
+    )
+    run.add_argument("--heartbeat", type=float, default=10.0, metavar="S",
+                     help="seconds between ISAPI alertStream heartbeats (default 10)")
+    run.add_argument("-v", "--verbose", action="store_true", help="log protocol activity")
+    run.set_defaults(func=_run)
+
+    discover = sub.add_parser("discover", help="find devices the way vendor tools do")
+    dsub = discover.add_subparsers(title="protocols", metavar="PROTOCOL")
+    sadp = dsub.add_parser(
+        "sadp",
+        help="Hikvision SADP inquiry",
+        description="Send one SADP inquiry and print every device that answers.",
+    )
+    sadp.add_argument("--target", default="127.0.0.1",
+                      help="where to send the inquiry: an address, or 239.255.255.250 with "
+                      "--interface for multicast (default 127.0.0.1)")
+    sadp.add_argument("--port", type=int, default=37020)
+    sadp.add_argument("--timeout", type=float, default=2.0, metavar="S",
+                      help="seconds to wait for answers (default 2)")
+    sadp.add_argument("--interface", metavar="ADDR", help="local address to send multicast from")
+    sadp.add_argument("--json", action="store_true", help="print the answers as JSON")
+    sadp.set_defaults(func=_discover_sadp)
+
+    fixtures = sub.add_parser("fixtures", help="work with fleet fixtures")
+    fsub = fixtures.add_subparsers(title="actions", metavar="ACTION")
+    check = fsub.add_parser(
+        "check", help="validate fixture files",
+        description="Load each file as `nvrsim run` would and report the first problem of each.",
+    )
+    check.add_argument("files", nargs="+", metavar="FILE")
+    check.set_defaults(func=_check_fixtures)
+    return parser
+
+
+def _run(args: argparse.Namespace) -> int:
+    fleet = load_fleet(args.fixture)
+    config = ServiceConfig(
+        sadp_host=args.sadp_host,
+        sadp_port=args.sadp_port,
+        interface=args.interface,
+        heartbeat_interval=args.heartbeat,
+    )
+    try:
+        asyncio.run(_serve(Simulator(fleet, config=config), args.ready_file))
+    except KeyboardInterrupt:
+        pass
+    print("nvrsim: stopped", flush=True)
+    return 0
+
+
+async def _serve(simulator: Simulator, ready_file: str | None) -> None:
+    stop = asyncio.Event()
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
+    async with simulator:
+        print(fleet_table(simulator.fleet))
+        print()
+        sadp = simulator.sadp
+        if sadp:
+            print(f"SADP   udp://{sadp.host}:{sadp.port}")
+        print("ISAPI  http://<ADDRESS>:<HTTP>/ISAPI/ on each device's own address")
+        if ready_file:
+            simulator.write_ready_file(ready_file)
+            print(f"ready: {ready_file}")
+        print("Press Ctrl-C to stop.", flush=True)
+        await stop.wait()
+
+
+def _discover_sadp(args: argparse.Namespace) -> int:
+    from .sadp import discover_sadp, format_sadp_table
+
+    found = asyncio.run(
+        discover_sadp(args.target, args.port, timeout=args.timeout, interface=args.interface)
+    )
+    if args.json:
+        print(json.dumps(found, indent=2))
+    elif found:
+        print(format_sadp_table(found))
+    print(f"{len(found)} device(s) answered", file=sys.stderr)
+    return 0 if found else 1
+
+
+def _check_fixtures(args: argparse.Namespace) -> int:
+    failed = 0
+    for path in args.files:
+        try:
+            fleet = load_fleet(path)
+        except FixtureError as exc:
+            print(exc, file=sys.stderr)
+            failed += 1
+        else:
+            print(f"{path}: ok, {len(fleet)} device(s)")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
