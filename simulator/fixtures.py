@@ -163,6 +163,7 @@ def _describe(exc: ValidationError, raw: dict, source: str) -> str:
             index = loc[1]
             entry = raw.get("device", [])[index]
             name = entry.get("name") if isinstance(entry, dict) else None
+            name = name if isinstance(name, str) else None
             where += f": device {name!r} (entry {index + 1})" if name else f": device entry {index + 1}"
             loc = loc[2:]
         field = ".".join(str(part) for part in loc) or "(entry)"
@@ -231,7 +232,7 @@ class _Builder:
         except ValueError:
             raise FixtureError(f"{source}: uuid: not a UUID: {entry.uuid!r}") from None
         gateway = entry.gateway or (
-            self.gateway if address.ip in self.spec.fleet.address_pool else next(address.network.hosts())
+            self.gateway if address.ip in self.spec.fleet.address_pool else _first_other_host(address)
         )
         hc = entry.hik_connect
         ports = entry.ports
@@ -283,6 +284,11 @@ class _Builder:
             if value not in taken:
                 return value
         raise FixtureError("could not generate a unique identity")  # pragma: no cover
+
+
+def _first_other_host(address: IPv4Interface) -> IPv4Address:
+    """A gateway for a device outside the pool: the subnet's first host that is not the device."""
+    return next((h for h in address.network.hosts() if h != address.ip), address.ip)
 
 
 def _default_name(kind: str) -> str:

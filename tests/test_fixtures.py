@@ -129,3 +129,8 @@ def test_unreadable_and_invalid_files(tmp_path):
 def test_fleet_level_errors_name_the_field(tmp_path):
     with pytest.raises(FixtureError, match=r"fleet\.address_pool: "):
         load_fleet(write(tmp_path, "[fleet]\naddress_pool = 'nope'\n"))
+
+
+def test_a_default_gateway_is_never_the_device_itself():
+    device = make_fleet(hik_entry(address="192.168.1.1/24")).devices[0]
+    assert str(device.network.gateway) == "192.168.1.2"

@@ -1,0 +1,499 @@
+"""Hikvision SADP over UDP 37020: XML datagrams to and from typed messages.
+
+No I/O and no device state: `decode_probe` turns a client's `<Probe>` into a
+`Probe`, the `build_*` functions turn typed values into reply bytes, and the
+client side (`build_probe`, `decode_probe_match`) is here too so tests and the
+discover client speak the same wire format (protocols/hikvision.md §1).
+
+Choices where the notes are silent ([I]/[G] in §1):
+- Replies are CRLF-separated lines, one element per line, no indentation:
+  RBZX strips `\\r` and `\\n` before parsing, which real CRLF replies need.
+- `Types` in a reply is our canonical spelling of the request's Types
+  (`inquiry_v32` is echoed as such); the one Rust client that wants
+  `activate ` with a trailing space is not humoured.
+- Hik-Connect tags follow the CAP1 fields, in the order RBZX's UpdateResult
+  reads them: `supportEzvizUnbind` (true only on firmware that knows the
+  unbind Types; omitted otherwise, as older firmware does not print it), then
+  `EZVIZBindStatus` as `true`/`false` (bound to an account) next to it, then
+  `SADPVersion`. We advertise `3.0` because v3.1 crypto is unknown and
+  clients pick v3.1 from this tag.
+- Only the two fields real firmware misspells (`HCPlatformEnable`,
+  `DeviceLock`) get `flase`, and only when the caller asks for the quirk.
+"""
+
+from __future__ import annotations
+
+import enum
+import xml.etree.ElementTree as ET
+from collections.abc import Callable
+from dataclasses import dataclass, fields
+from datetime import datetime
+from typing import Any
+from xml.sax.saxutils import escape
+
+import defusedxml.ElementTree as SafeET
+from defusedxml import DefusedXmlException
+
+SADP_PORT = 37020
+MULTICAST_GROUP = "239.255.255.250"
+MAX_DATAGRAM = 8 * 1024  # real replies fit in 2 KB; anything far larger is hostile
+_BOOT_TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
+
+
+class SadpDecodeError(ValueError):
+    """A datagram that is not a SADP message we understand; responders drop it."""
+
+
+class ProbeType(enum.StrEnum):
+    """The request Types we understand, in the firmware's own spelling."""
+
+    INQUIRY = "inquiry"
+    INQUIRY_V32 = "inquiry_v32"
+    EXCHANGE_CODE = "exchangecode"
+    ACTIVATE = "activate"
+    UPDATE = "update"
+    SET_HC_PLATFORM = "SetHCPlatform"
+    SET_VERIFICATION_CODE = "SetVerificationCode"
+    GET_UNBIND_STATUS = "getUnbindStatus"
+    EZVIZ_UNBIND = "ezvizUnbind"
+
+    @property
+    def is_inquiry(self) -> bool:
+        return self in (ProbeType.INQUIRY, ProbeType.INQUIRY_V32)
+
+
+# Clients differ in case ("Update" in one Rust client) and pad with spaces.
+_TYPES_BY_LOWER = {t.value.lower(): t for t in ProbeType}
+_NEEDS_PASSWORD = {
+    ProbeType.ACTIVATE,
+    ProbeType.UPDATE,
+    ProbeType.SET_HC_PLATFORM,
+    ProbeType.SET_VERIFICATION_CODE,
+    ProbeType.EZVIZ_UNBIND,
+}
+
+
+class Result(enum.StrEnum):
+    """`Result` values of action replies (DLL strings, §1.5)."""
+
+    SUCCESS = "success"
+    FAILED = "failed"
+    NOT_ACTIVATED = "notActivated"
+    RISK_PASSWORD = "riskPassword"
+    HAS_ACTIVATED = "hasActivated"
+    LOCKED = "locked"
+    PASSWORD_ERROR = "PasswordError"
+    ILLEGAL_VERIFICATION_CODE = "IllegalVerificationCode"
+    NOT_BIND = "notBind"
+    UNENABLE_HC_PLATFORM = "unenableHCPlatform"
+    OFFLINE_HC_PLATFORM = "offlineHCPlatform"
+
+
+@dataclass(frozen=True)
+class NetworkParams:
+    """`update`'s network fields as sent; None = not sent. The device validates them."""
+
+    ipv4_address: str | None = None
+    command_port: str | None = None
+    ipv4_subnet_mask: str | None = None
+    ipv4_gateway: str | None = None
+    ipv6_address: str | None = None
+    ipv6_gateway: str | None = None
+    ipv6_mask_len: str | None = None
+    dhcp: str | None = None
+    http_port: str | None = None
+    sdk_over_tls_port: str | None = None
+
+
+# Wire tag of each NetworkParams field, in the DLL's `update` template order.
+_NETWORK_TAGS = {
+    "ipv4_address": "IPv4Address",
+    "command_port": "CommandPort",
+    "ipv4_subnet_mask": "IPv4SubnetMask",
+    "ipv4_gateway": "IPv4Gateway",
+    "ipv6_address": "IPv6Address",
+    "ipv6_gateway": "IPv6Gateway",
+    "ipv6_mask_len": "IPv6MaskLen",
+    "dhcp": "DHCP",
+    "http_port": "HttpPort",
+    "sdk_over_tls_port": "SDKOverTLSPort",
+}
+
+
+@dataclass(frozen=True)
+class Probe:
+    """One client request. `mac` is lower case with colons, like Device.mac."""
+
+    uuid: str
+    types: ProbeType
+    mac: str | None = None
+    code: str | None = None  # exchangecode: base64 DER RSAPublicKey
+    password: str | None = None
+    password_salted: bool = False  # <Password bSalt="true">
+    pw_error_parse: bool = False  # update: the client wants RetryTimes feedback
+    hc_platform_enable: bool | None = None
+    verification_code: str | None = None
+    network: NetworkParams | None = None
+
+
+# --- shared helpers ---------------------------------------------------------
+
+
+def parse_bool(text: str) -> bool:
+    """Lenient SADP boolean: true/false in any case, the firmware's `flase`, 1/0."""
+    lowered = text.strip().lower()
+    if lowered in ("true", "1"):
+        return True
+    if lowered in ("false", "flase", "0"):
+        return False
+    raise SadpDecodeError(f"not a boolean: {text!r}")
+
+
+def format_bool(value: bool, *, flase: bool = False) -> str:
+    if value:
+        return "true"
+    return "flase" if flase else "false"
+
+
+def parse_mac(text: str) -> str:
+    """Any of 58-50-ED-1F-E3-85, 58:50:ed:1f:e3:85, 5850ed1fe385 → 58:50:ed:1f:e3:85."""
+    digits = "".join(c for c in text.strip().lower() if c not in ":-.")
+    if len(digits) != 12 or any(c not in "0123456789abcdef" for c in digits):
+        raise SadpDecodeError(f"not a MAC address: {text!r}")
+    return ":".join(digits[i : i + 2] for i in range(0, 12, 2))
+
+
+def format_mac(mac: str) -> str:
+    """The wire form: lower case with dashes (CAP1)."""
+    return parse_mac(mac).replace(":", "-")
+
+
+def _root(datagram: bytes, expected: str) -> ET.Element:
+    if len(datagram) > MAX_DATAGRAM:
+        raise SadpDecodeError(f"datagram of {len(datagram)} bytes exceeds {MAX_DATAGRAM}")
+    try:
+        # C clients may send the terminating NUL; a BOM is harmless.
+        text = datagram.rstrip(b"\x00").decode("utf-8").lstrip("\ufeff").strip()
+    except UnicodeDecodeError as exc:
+        raise SadpDecodeError("not UTF-8") from exc
+    try:
+        root = SafeET.fromstring(text, forbid_dtd=True, forbid_entities=True, forbid_external=True)
+    except (ET.ParseError, DefusedXmlException, ValueError) as exc:
+        raise SadpDecodeError(f"not well-formed XML: {exc}") from exc
+    if _local(root.tag).lower() != expected.lower():
+        raise SadpDecodeError(f"root is <{_local(root.tag)}>, expected <{expected}>")
+    return root
+
+
+def _local(tag: Any) -> str:
+    return tag.rsplit("}", 1)[-1] if isinstance(tag, str) else ""
+
+
+def _children(root: ET.Element) -> dict[str, ET.Element]:
+    """Child elements by lower-case local name; the first of duplicates wins."""
+    found: dict[str, ET.Element] = {}
+    for child in root:
+        found.setdefault(_local(child.tag).lower(), child)
+    return found
+
+
+def _text(element: ET.Element | None) -> str | None:
+    return None if element is None else (element.text or "").strip()
+
+
+def _document(root: str, items: list[tuple[str, str]], prolog_encoding: str, eol: str) -> bytes:
+    """One element per item; an item's tag may carry an attribute (`Password bSalt="true"`)."""
+    lines = [f'<?xml version="1.0" encoding="{prolog_encoding}"?>', f"<{root}>"]
+    lines += [f"<{tag}>{escape(value)}</{tag.split(' ')[0]}>" for tag, value in items]
+    lines.append(f"</{root}>")
+    return (eol.join(lines) + eol).encode("utf-8")
+
+
+# --- requests (client → device) ---------------------------------------------
+
+
+def decode_probe(datagram: bytes) -> Probe:
+    """Parse a client's `<Probe>`; raise SadpDecodeError for anything else."""
+    tags = _children(_root(datagram, "Probe"))
+    uuid = _text(tags.get("uuid"))
+    if not uuid:
+        raise SadpDecodeError("no Uuid")
+    types = _TYPES_BY_LOWER.get((_text(tags.get("types")) or "").lower())
+    if types is None:
+        raise SadpDecodeError(f"unknown Types {_text(tags.get('types'))!r}")
+    mac_text = _text(tags.get("mac"))
+    if types.is_inquiry:
+        # Inquiries go to everyone; OPENSADP's ff-ff-ff-ff-ff-ff (or junk) is ignored.
+        return Probe(uuid, types)
+    if not mac_text:
+        raise SadpDecodeError(f"{types} without a MAC")
+    mac = parse_mac(mac_text)
+    password_element = tags.get("password")
+    password = _text(password_element)
+    if types in _NEEDS_PASSWORD and password is None:
+        raise SadpDecodeError(f"{types} without a Password")
+    code = _text(tags.get("code"))
+    if types is ProbeType.EXCHANGE_CODE and not code:
+        raise SadpDecodeError("exchangecode without a Code")
+    hc_enable = None
+    if types is ProbeType.SET_HC_PLATFORM:
+        hc_enable = parse_bool(_text(tags.get("hcplatformenable")) or "")
+    verification_code = _text(tags.get("verificationcode"))
+    if types is ProbeType.SET_VERIFICATION_CODE and verification_code is None:
+        raise SadpDecodeError("SetVerificationCode without a VerificationCode")
+    network = None
+    if types is ProbeType.UPDATE:
+        network = NetworkParams(
+            **{name: _text(tags.get(tag.lower())) for name, tag in _NETWORK_TAGS.items()}
+        )
+    salted = password_element is not None and _is_true(password_element.get("bSalt"))
+    return Probe(
+        uuid=uuid,
+        types=types,
+        mac=mac,
+        code=code if types is ProbeType.EXCHANGE_CODE else None,
+        password=password if types in _NEEDS_PASSWORD else None,
+        password_salted=salted,
+        pw_error_parse=_is_true(_text(tags.get("pwerrorparse"))),
+        hc_platform_enable=hc_enable,
+        verification_code=verification_code if types is ProbeType.SET_VERIFICATION_CODE else None,
+        network=network,
+    )
+
+
+def _is_true(text: str | None) -> bool:
+    try:
+        return text is not None and parse_bool(text)
+    except SadpDecodeError:
+        return False
+
+
+def build_probe(probe: Probe) -> bytes:
+    """A request as the SDK's templates lay it out (client side)."""
+    items = [("Uuid", probe.uuid)]
+    if probe.types is ProbeType.UPDATE:
+        items += [("Types", probe.types), ("PWErrorParse", format_bool(probe.pw_error_parse))]
+        items += [("MAC", format_mac(probe.mac or ""))]
+    else:
+        if probe.mac is not None:
+            items.append(("MAC", format_mac(probe.mac)))
+        items.append(("Types", probe.types))
+    if probe.code is not None:
+        items.append(("Code", probe.code))
+    if probe.hc_platform_enable is not None:
+        items.append(("HCPlatformEnable", format_bool(probe.hc_platform_enable)))
+    if probe.verification_code is not None:
+        items.append(("VerificationCode", probe.verification_code))
+    if probe.password is not None:
+        tag = 'Password bSalt="true"' if probe.password_salted else "Password"
+        items.append((tag, probe.password))
+    if probe.network is not None:
+        for name, tag in _NETWORK_TAGS.items():
+            value = getattr(probe.network, name)
+            if value is not None:
+                items.append((tag, value))
+    return _document("Probe", items, "utf-8", eol="")
+
+
+def build_inquiry(uuid: str) -> bytes:
+    """`<Probe><Uuid>…</Uuid><Types>inquiry</Types></Probe>`; the SDK upper-cases the GUID."""
+    return build_probe(Probe(uuid.upper(), ProbeType.INQUIRY))
+
+
+# --- replies (device → client) ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DeviceInfo:
+    """The device fields of an inquiry reply, in CAP1 order. `mac` uses colons."""
+
+    device_type: int
+    description: str
+    serial: str
+    command_port: int
+    http_port: int
+    mac: str
+    ipv4_address: str
+    ipv4_subnet_mask: str
+    ipv4_gateway: str
+    ipv6_address: str
+    ipv6_gateway: str
+    ipv6_mask_len: int
+    dhcp: bool
+    analog_channels: int
+    digital_channels: int
+    software_version: str
+    dsp_version: str
+    boot_time: datetime  # the device's local time, whole seconds
+    encrypt: bool
+    reset_ability: bool
+    disks: int
+    activated: bool
+    password_reset_ability: bool
+    password_reset_mode_second: bool
+    detail_oem_code: int
+    support_security_question: bool
+    support_hc_platform: bool
+    hc_platform_enable: bool
+    is_modify_verification_code: bool
+    salt: str
+    device_lock: bool
+    sdk_over_tls_port: int
+    sdk_server_status: bool
+    sdk_over_tls_server_status: bool
+    support_mailbox: bool
+    support_ezviz_unbind: bool | None = None  # None: the tag is left out
+    ezviz_bind_status: bool | None = None
+    sadp_version: str | None = None
+
+
+# (wire tag, DeviceInfo attribute, kind) in CAP1 order, then the Hik-Connect tags.
+_INFO_FIELDS: tuple[tuple[str, str, str], ...] = (
+    ("DeviceType", "device_type", "int"),
+    ("DeviceDescription", "description", "str"),
+    ("DeviceSN", "serial", "str"),
+    ("CommandPort", "command_port", "int"),
+    ("HttpPort", "http_port", "int"),
+    ("MAC", "mac", "mac"),
+    ("IPv4Address", "ipv4_address", "str"),
+    ("IPv4SubnetMask", "ipv4_subnet_mask", "str"),
+    ("IPv4Gateway", "ipv4_gateway", "str"),
+    ("IPv6Address", "ipv6_address", "str"),
+    ("IPv6Gateway", "ipv6_gateway", "str"),
+    ("IPv6MaskLen", "ipv6_mask_len", "int"),
+    ("DHCP", "dhcp", "bool"),
+    ("AnalogChannelNum", "analog_channels", "int"),
+    ("DigitalChannelNum", "digital_channels", "int"),
+    ("SoftwareVersion", "software_version", "str"),
+    ("DSPVersion", "dsp_version", "str"),
+    ("BootTime", "boot_time", "time"),
+    ("Encrypt", "encrypt", "bool"),
+    ("ResetAbility", "reset_ability", "bool"),
+    ("DiskNumber", "disks", "int"),
+    ("Activated", "activated", "bool"),
+    ("PasswordResetAbility", "password_reset_ability", "bool"),
+    ("PasswordResetModeSecond", "password_reset_mode_second", "bool"),
+    ("DetailOEMCode", "detail_oem_code", "int"),
+    ("SupportSecurityQuestion", "support_security_question", "bool"),
+    ("SupportHCPlatform", "support_hc_platform", "bool"),
+    ("HCPlatformEnable", "hc_platform_enable", "bool"),
+    ("IsModifyVerificationCode", "is_modify_verification_code", "bool"),
+    ("Salt", "salt", "str"),
+    ("DeviceLock", "device_lock", "bool"),
+    ("SDKOverTLSPort", "sdk_over_tls_port", "int"),
+    ("SDKServerStatus", "sdk_server_status", "bool"),
+    ("SDKOverTLSServerStatus", "sdk_over_tls_server_status", "bool"),
+    ("SupportMailBox", "support_mailbox", "bool"),
+    ("supportEzvizUnbind", "support_ezviz_unbind", "bool"),
+    ("EZVIZBindStatus", "ezviz_bind_status", "bool"),
+    ("SADPVersion", "sadp_version", "str"),
+)
+assert [attr for _, attr, _ in _INFO_FIELDS] == [f.name for f in fields(DeviceInfo)]
+_OPTIONAL_TAGS = frozenset({"supportEzvizUnbind", "EZVIZBindStatus", "SADPVersion"})
+# The two fields real firmware prints as `flase` (CAP1, CAP2).
+FLASE_FIELDS = frozenset({"HCPlatformEnable", "DeviceLock"})
+DEVICE_INFO_TAGS = tuple(tag for tag, _, _ in _INFO_FIELDS)
+CAP1_TAGS = ("Uuid", "Types", *(t for t in DEVICE_INFO_TAGS if t not in _OPTIONAL_TAGS))
+
+_FORMAT: dict[str, Callable[[Any], str]] = {
+    "int": str,
+    "str": str,
+    "bool": format_bool,
+    "mac": format_mac,
+    "time": lambda t: t.strftime(_BOOT_TIME_FORMAT),
+}
+_PARSE: dict[str, Callable[[str], Any]] = {
+    "int": int,
+    "str": str,
+    "bool": parse_bool,
+    "mac": parse_mac,
+    "time": lambda s: datetime.strptime(s, _BOOT_TIME_FORMAT),
+}
+
+
+def _info_items(info: DeviceInfo, flase: bool) -> list[tuple[str, str]]:
+    items = []
+    for tag, attr, kind in _INFO_FIELDS:
+        value = getattr(info, attr)
+        if value is None:
+            continue
+        if kind == "bool":
+            items.append((tag, format_bool(value, flase=flase and tag in FLASE_FIELDS)))
+        else:
+            items.append((tag, _FORMAT[kind](value)))
+    return items
+
+
+def build_device_match(
+    uuid: str, types: str, info: DeviceInfo, *, flase: bool = False, result: str | None = None
+) -> bytes:
+    """An inquiry reply, or with `result` the `update` reply that repeats the device info."""
+    head = [("Uuid", uuid), ("Types", str(types))]
+    if result is not None:
+        head.append(("Result", str(result)))
+    return _document("ProbeMatch", head + _info_items(info, flase), "UTF-8", "\r\n")
+
+
+def build_result(
+    uuid: str,
+    types: str,
+    result: str,
+    *,
+    code: str | None = None,
+    retry_times: int | None = None,
+    surplus_lock_time: int | None = None,
+) -> bytes:
+    """An action reply: Uuid, Types, Result, then whichever feedback applies."""
+    items = [("Uuid", uuid), ("Types", str(types)), ("Result", str(result))]
+    for tag, value in (
+        ("Code", code),
+        ("RetryTimes", retry_times),
+        ("SurplusLockTime", surplus_lock_time),
+    ):
+        if value is not None:
+            items.append((tag, str(value)))
+    return _document("ProbeMatch", items, "UTF-8", "\r\n")
+
+
+@dataclass(frozen=True)
+class ProbeMatch:
+    """A device's reply as a client reads it: every tag in order, as text."""
+
+    fields: dict[str, str]
+
+    @property
+    def uuid(self) -> str:
+        return self.fields.get("Uuid", "")
+
+    @property
+    def types(self) -> str:
+        return self.fields.get("Types", "")
+
+    @property
+    def result(self) -> str | None:
+        return self.fields.get("Result")
+
+    def device_info(self) -> DeviceInfo:
+        """The typed device fields; SadpDecodeError when a CAP1 field is missing or bad."""
+        values: dict[str, Any] = {}
+        for tag, attr, kind in _INFO_FIELDS:
+            text = self.fields.get(tag)
+            if text is None:
+                if tag in _OPTIONAL_TAGS:
+                    continue
+                raise SadpDecodeError(f"ProbeMatch without {tag}")
+            try:
+                values[attr] = _PARSE[kind](text)
+            except ValueError as exc:  # SadpDecodeError is one too
+                raise SadpDecodeError(f"{tag}: {exc}") from exc
+        return DeviceInfo(**values)
+
+
+def decode_probe_match(datagram: bytes) -> ProbeMatch:
+    root = _root(datagram, "ProbeMatch")
+    found: dict[str, str] = {}
+    for child in root:
+        found.setdefault(_local(child.tag), (child.text or "").strip())
+    if "Uuid" not in found or "Types" not in found:
+        raise SadpDecodeError("ProbeMatch without Uuid or Types")
+    return ProbeMatch(found)
