@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import logging
 import signal
@@ -47,16 +48,23 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--sadp-host", default="127.0.0.1", help="address SADP listens on")
     run.add_argument("--sadp-port", type=int, default=37020, help="SADP UDP port (default 37020)")
     run.add_argument(
-        "--interface", metavar="ADDR",
+        "--interface",
+        metavar="ADDR",
         help="address of a local interface on which to join SADP's multicast group "
         "(binds 0.0.0.0; without it nothing leaves loopback)",
     )
     run.add_argument(
-        "--ready-file", metavar="PATH",
+        "--ready-file",
+        metavar="PATH",
         help="once everything listens, write a JSON description of the fleet and services here",
     )
-    run.add_argument("--heartbeat", type=float, default=10.0, metavar="S",
-                     help="seconds between ISAPI alertStream heartbeats (default 10)")
+    run.add_argument(
+        "--heartbeat",
+        type=float,
+        default=10.0,
+        metavar="S",
+        help="seconds between ISAPI alertStream heartbeats (default 10)",
+    )
     run.add_argument("-v", "--verbose", action="store_true", help="log protocol activity")
     run.set_defaults(func=_run)
 
@@ -67,12 +75,20 @@ def _parser() -> argparse.ArgumentParser:
         help="Hikvision SADP inquiry",
         description="Send one SADP inquiry and print every device that answers.",
     )
-    sadp.add_argument("--target", default="127.0.0.1",
-                      help="where to send the inquiry: an address, or 239.255.255.250 with "
-                      "--interface for multicast (default 127.0.0.1)")
+    sadp.add_argument(
+        "--target",
+        default="127.0.0.1",
+        help="where to send the inquiry: an address, or 239.255.255.250 with "
+        "--interface for multicast (default 127.0.0.1)",
+    )
     sadp.add_argument("--port", type=int, default=37020)
-    sadp.add_argument("--timeout", type=float, default=2.0, metavar="S",
-                      help="seconds to wait for answers (default 2)")
+    sadp.add_argument(
+        "--timeout",
+        type=float,
+        default=2.0,
+        metavar="S",
+        help="seconds to wait for answers (default 2)",
+    )
     sadp.add_argument("--interface", metavar="ADDR", help="local address to send multicast from")
     sadp.add_argument("--json", action="store_true", help="print the answers as JSON")
     sadp.set_defaults(func=_discover_sadp)
@@ -80,7 +96,8 @@ def _parser() -> argparse.ArgumentParser:
     fixtures = sub.add_parser("fixtures", help="work with fleet fixtures")
     fsub = fixtures.add_subparsers(title="actions", metavar="ACTION")
     check = fsub.add_parser(
-        "check", help="validate fixture files",
+        "check",
+        help="validate fixture files",
         description="Load each file as `nvrsim run` would and report the first problem of each.",
     )
     check.add_argument("files", nargs="+", metavar="FILE")
@@ -96,10 +113,8 @@ def _run(args: argparse.Namespace) -> int:
         interface=args.interface,
         heartbeat_interval=args.heartbeat,
     )
-    try:
+    with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is how a user stops it
         asyncio.run(_serve(Simulator(fleet, config=config), args.ready_file))
-    except KeyboardInterrupt:
-        pass
     print("nvrsim: stopped", flush=True)
     return 0
 

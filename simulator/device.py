@@ -43,6 +43,11 @@ class Network:
         return str(self.address.netmask)
 
 
+def is_valid_verification_code(code: str) -> bool:
+    """Hik-Connect's device verification code: 6 to 12 ASCII letters or digits."""
+    return 6 <= len(code) <= 12 and code.isascii() and code.isalnum()
+
+
 @dataclass
 class HikConnect:
     """Platform access (Hik-Connect/EZVIZ) as the device sees it."""
@@ -98,6 +103,7 @@ class Device:
     quirks: Quirks = field(default_factory=Quirks)
     client_networks: tuple[IPv4Network, ...] = ()
     capability_overrides: dict[str, bool] = field(default_factory=dict)
+    motion_detection: set[int] = field(default_factory=set)  # channels where it is on
     label: str = ""  # the fixture's name for it, e.g. nvr-4x-bound-online or cam-007
     source: str = ""  # fixture file and entry, for messages
 

@@ -50,7 +50,7 @@ class FirmwareVersion:
     @property
     def number(self) -> str:
         """The version without its build, as ISAPI `firmwareVersion` shows it: V4.30.085."""
-        return self.text.split("build")[0].strip().rstrip(",")
+        return re.split("build", self.text, maxsplit=1, flags=re.IGNORECASE)[0].strip().rstrip(",")
 
     @property
     def key(self) -> tuple[int, int, int]:

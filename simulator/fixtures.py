@@ -17,7 +17,14 @@ from pydantic import BaseModel, ConfigDict, Field, Strict, ValidationError, fiel
 
 from . import identity
 from .auth import Lockout, LockoutPolicy
-from .device import HIK_CONNECT_DEFAULT_SERVER, Device, HikConnect, Network, Quirks
+from .device import (
+    HIK_CONNECT_DEFAULT_SERVER,
+    Device,
+    HikConnect,
+    Network,
+    Quirks,
+    is_valid_verification_code,
+)
 from .firmware import CAPABILITIES, FirmwareError, FirmwareVersion
 from .fleet import Fleet, FleetError
 
@@ -63,8 +70,8 @@ class HikConnectSpec(_Strict):
     @field_validator("verification_code")
     @classmethod
     def _code_length(cls, code: str | None) -> str | None:
-        if code is not None and not 6 <= len(code) <= 12:
-            raise ValueError("a verification code has 6 to 12 characters")
+        if code is not None and not is_valid_verification_code(code):
+            raise ValueError("a verification code has 6 to 12 letters or digits")
         return code
 
 
@@ -76,7 +83,9 @@ class LockoutSpec(_Strict):
 class QuirksSpec(_Strict):
     flase: bool = True
     isapi_namespace: Literal[
-        "http://www.hikvision.com/ver20/XMLSchema", "http://www.isapi.org/ver20/XMLSchema"
+        "http://www.hikvision.com/ver20/XMLSchema",
+        "http://www.isapi.org/ver20/XMLSchema",
+        "urn:psialliance-org",  # old NVRs
     ] = "http://www.hikvision.com/ver20/XMLSchema"
 
 
@@ -164,7 +173,9 @@ def _describe(exc: ValidationError, raw: dict, source: str) -> str:
             entry = raw.get("device", [])[index]
             name = entry.get("name") if isinstance(entry, dict) else None
             name = name if isinstance(name, str) else None
-            where += f": device {name!r} (entry {index + 1})" if name else f": device entry {index + 1}"
+            where += (
+                f": device {name!r} (entry {index + 1})" if name else f": device entry {index + 1}"
+            )
             loc = loc[2:]
         field = ".".join(str(part) for part in loc) or "(entry)"
         message = error["msg"].removeprefix("Value error, ")
@@ -209,7 +220,11 @@ class _Builder:
 
     def device(self, entry: DeviceSpec, index: int, where: str) -> Device:
         seed = self.spec.fleet.seed
-        label = entry.name if entry.count == 1 else f"{entry.name}-{index + 1:0{len(str(entry.count))}d}"
+        label = (
+            entry.name
+            if entry.count == 1
+            else f"{entry.name}-{index + 1:0{len(str(entry.count))}d}"
+        )
         source = where if entry.count == 1 else f"{where} #{index + 1}"
         serial = entry.serial or self._unique(
             self._serials, lambda a: identity.serial_number(entry.model, seed, entry.name, index, a)
@@ -224,15 +239,20 @@ class _Builder:
                 f"{next(self._free)}/{self.spec.fleet.address_pool.prefixlen}"
             )
         except StopIteration:
+            pool = self.spec.fleet.address_pool
             raise FixtureError(
-                f"{source}: address: the pool {self.spec.fleet.address_pool} has no free address left"
+                f"{source}: address: the pool {pool} has no free address left"
             ) from None
         try:
-            device_uuid = identity.uuid.UUID(entry.uuid) if entry.uuid else identity.device_uuid(serial)
+            device_uuid = (
+                identity.uuid.UUID(entry.uuid) if entry.uuid else identity.device_uuid(serial)
+            )
         except ValueError:
             raise FixtureError(f"{source}: uuid: not a UUID: {entry.uuid!r}") from None
         gateway = entry.gateway or (
-            self.gateway if address.ip in self.spec.fleet.address_pool else _first_other_host(address)
+            self.gateway
+            if address.ip in self.spec.fleet.address_pool
+            else _first_other_host(address)
         )
         hc = entry.hik_connect
         ports = entry.ports

@@ -15,7 +15,7 @@ def _digest(*parts: object) -> bytes:
 
 
 def serial_number(model: str, seed: str, name: str, index: int, attempt: int = 0) -> str:
-    """Model + manufacturing date + batch letters + nine digits, like DS-2CD2385G1-I20200414AAWRE33842150."""
+    """Model + date made + batch letters + nine digits: DS-2CD2385G1-I20200414AAWRE33842150."""
     d = _digest("serial", seed, name, index, attempt)
     year = 2018 + d[0] % 7
     month = 1 + d[1] % 12

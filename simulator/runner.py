@@ -88,7 +88,9 @@ class Simulator:
                 if not 0 < port < 1024 or not offset:
                     raise
                 log.info("%s: port %d is privileged, using %d", device.serial, port, port + offset)
-                await web.TCPSite(runner, device.network.ip, port + offset, reuse_address=True).start()
+                await web.TCPSite(
+                    runner, device.network.ip, port + offset, reuse_address=True
+                ).start()
         except OSError:
             await runner.cleanup()
             raise
@@ -110,8 +112,13 @@ class Simulator:
         except OSError as exc:
             # A real device moved to an address outside this host is unreachable too.
             reason = errno.errorcode.get(exc.errno or 0, str(exc))
-            log.warning("%s: cannot listen on %s:%d (%s); its web API is unreachable",
-                        device.serial, device.network.ip, device.network.http_port, reason)
+            log.warning(
+                "%s: cannot listen on %s:%d (%s); its web API is unreachable",
+                device.serial,
+                device.network.ip,
+                device.network.http_port,
+                reason,
+            )
 
     def describe(self) -> dict:
         """What `--ready-file` writes: every device and every service address."""
@@ -143,8 +150,13 @@ def _describe_device(device: Device) -> dict:
         "mac": device.mac,
         "uuid": str(device.uuid),
         "address": net.ip,
-        "ports": {"http": net.http_port, "command": net.command_port, "https": net.https_port,
-                  "sdk_tls": net.sdk_tls_port, "rtsp": net.rtsp_port},
+        "ports": {
+            "http": net.http_port,
+            "command": net.command_port,
+            "https": net.https_port,
+            "sdk_tls": net.sdk_tls_port,
+            "rtsp": net.rtsp_port,
+        },
         "admin_user": device.admin_user,
         "admin_password": device.admin_password,
         "activated": device.activated,
@@ -160,15 +172,34 @@ def _describe_device(device: Device) -> dict:
 
 def fleet_table(fleet: Fleet) -> str:
     """The table `nvrsim run` prints: one row a device."""
-    header = ("NAME", "SERIAL", "MODEL", "FIRMWARE", "ADDRESS", "HTTP", "ACTIVATED", "CLOUD", "BOUND")
+    header = (
+        "NAME",
+        "SERIAL",
+        "MODEL",
+        "FIRMWARE",
+        "ADDRESS",
+        "HTTP",
+        "ACTIVATED",
+        "CLOUD",
+        "BOUND",
+    )
     rows = [header]
     for d in fleet:
         hc = d.hik_connect
         cloud = "disabled" if not hc.enabled else ("online" if hc.online else "offline")
-        rows.append((
-            d.label, d.serial, d.model, d.firmware.text, d.network.ip, str(d.network.http_port),
-            "yes" if d.activated else "no", cloud, hc.bound_account or "-",
-        ))
+        rows.append(
+            (
+                d.label,
+                d.serial,
+                d.model,
+                d.firmware.text,
+                d.network.ip,
+                str(d.network.http_port),
+                "yes" if d.activated else "no",
+                cloud,
+                hc.bound_account or "-",
+            )
+        )
     widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
     return "\n".join(
         "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()

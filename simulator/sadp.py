@@ -61,7 +61,7 @@ from protocols.sadp import (
 
 from .auth import ActivationResult, LoginOutcome, LoginResult, Proof, plain
 from .clock import Clock
-from .device import Device, Network
+from .device import Device, Network, is_valid_verification_code
 from .fleet import Fleet
 from .unbind import UnbindVerdict, unbind, unbind_status
 
@@ -334,10 +334,6 @@ class SadpResponder:
 
 def _never(_password: str) -> bool:
     return False
-
-
-def is_valid_verification_code(code: str) -> bool:
-    return 6 <= len(code) <= 12 and code.isascii() and code.isalnum()
 
 
 def updated_network(current: Network, params: NetworkParams, in_use: set[IPv4Address]) -> Network:

@@ -18,11 +18,19 @@ def test_seven_failures_lock_the_client_for_1800_seconds(clock):
         assert outcome.result is LoginResult.WRONG_PASSWORD
         assert outcome.retries_left == 7 - attempt
     outcome = device.login("10.0.0.9", plain("wrong"), clock.now())
-    assert (outcome.result, outcome.retries_left, outcome.unlock_in) == (LoginResult.LOCKED, 0, 1800)
+    assert (outcome.result, outcome.retries_left, outcome.unlock_in) == (
+        LoginResult.LOCKED,
+        0,
+        1800,
+    )
     # Locked: even the right password is refused, and the countdown runs.
     clock.advance(1799.5)
     outcome = device.login("10.0.0.9", plain(PASSWORD), clock.now())
-    assert (outcome.result, outcome.unlock_in, outcome.unlock_in_minutes) == (LoginResult.LOCKED, 1, 1)
+    assert (outcome.result, outcome.unlock_in, outcome.unlock_in_minutes) == (
+        LoginResult.LOCKED,
+        1,
+        1,
+    )
     clock.advance(0.5)
     assert device.login("10.0.0.9", plain(PASSWORD), clock.now()).granted
 

@@ -10,6 +10,7 @@ from simulator.firmware import FirmwareError, FirmwareVersion, capabilities
         ("V5.6.2build 190701", (5, 6, 2), "V5.6.2", "190701"),
         ("V3.4.106 build 181215", (3, 4, 106), "V3.4.106", "181215"),
         ("V5.7", (5, 7, 0), "V5.7", ""),
+        ("V5.6.2 Build 190701", (5, 6, 2), "V5.6.2", "190701"),
     ],
 )
 def test_real_firmware_strings_parse(text, key, number, build):

@@ -47,8 +47,11 @@ def test_another_seed_gives_other_identities():
 
 def test_explicit_identity_is_kept():
     device = make_fleet(
-        hik_entry(serial="DS-7608NI-K220200101CCWR000000001", mac="58-50-ED-1F-E3-85",
-                  address="127.5.0.9/16")
+        hik_entry(
+            serial="DS-7608NI-K220200101CCWR000000001",
+            mac="58-50-ED-1F-E3-85",
+            address="127.5.0.9/16",
+        )
     ).devices[0]
     assert (device.serial, device.mac) == ("DS-7608NI-K220200101CCWR000000001", "58:50:ed:1f:e3:85")
     assert (device.network.ip, device.network.netmask) == ("127.5.0.9", "255.255.0.0")
@@ -62,7 +65,9 @@ def test_pool_addresses_skip_the_gateway_and_fixed_addresses():
 
 
 def test_error_names_file_device_and_field(tmp_path):
-    path = write(tmp_path, """
+    path = write(
+        tmp_path,
+        """
         [[device]]
         name = "lobby-nvr"
         vendor = "hikvision"
@@ -70,11 +75,13 @@ def test_error_names_file_device_and_field(tmp_path):
         model = "DS-7608NI-K2"
         firmware = "V4.30.085 build 200916"
         hik_connect = { enabled = "yes" }
-        """)
+        """,
+    )
     with pytest.raises(FixtureError) as info:
         load_fleet(path)
     assert str(info.value) == (
-        f"{path}: device 'lobby-nvr' (entry 1): hik_connect.enabled: Input should be a valid boolean"
+        f"{path}: device 'lobby-nvr' (entry 1): "
+        "hik_connect.enabled: Input should be a valid boolean"
     )
 
 
@@ -87,6 +94,11 @@ def test_error_names_file_device_and_field(tmp_path):
         ({"colour": "red"}, "colour", "Extra inputs are not permitted"),
         ({"capabilities": {"teleport": True}}, "capabilities", "unknown capability 'teleport'"),
         ({"hik_connect": {"verification_code": "ABC"}}, "hik_connect.verification_code", "6 to 12"),
+        (
+            {"hik_connect": {"verification_code": "ABC 123"}},
+            "hik_connect.verification_code",
+            "6 to",
+        ),
         ({"ports": {"http": 70000}}, "ports.http", "less than or equal to 65535"),
         ({"count": 3, "serial": "X"}, "serial", "cannot be fixed for a template of 3"),
         ({"uuid": "nope"}, "uuid", "not a UUID"),
@@ -102,8 +114,12 @@ def test_bad_fields(overrides, field, message):
 def test_duplicates_name_both_entries():
     with pytest.raises(FixtureError, match=r"MAC 58:50:ed:1f:e3:85 is already used by .*'one'"):
         build_fleet(
-            {"device": [hik_entry("one", mac="58:50:ed:1f:e3:85"),
-                        hik_entry("two", mac="58:50:ed:1f:e3:85")]},
+            {
+                "device": [
+                    hik_entry("one", mac="58:50:ed:1f:e3:85"),
+                    hik_entry("two", mac="58:50:ed:1f:e3:85"),
+                ]
+            },
             source="f.toml",
         )
     with pytest.raises(FixtureError, match="name: another entry is already named 'one'"):

@@ -74,3 +74,21 @@ def test_the_lan_check_comes_before_the_password_so_remote_guesses_do_not_lock(c
 def test_front_ends_that_do_not_know_the_origin_skip_the_lan_check(clock):
     device = make_fleet().devices[0]
     assert unbind(device, client=None, proof=plain(PASSWORD), now=clock.now()).done
+
+
+@pytest.mark.parametrize(
+    ("code", "valid"),
+    [
+        ("ABCDEF", True),
+        ("HJKL2345abcd", True),
+        ("ABC12", False),
+        ("ABCDEFGHJKLMN", False),
+        ("ABC 123", False),
+        ("ÄBCDEF", False),
+        ("", False),
+    ],
+)
+def test_verification_code_rule(code, valid):
+    from simulator.device import is_valid_verification_code
+
+    assert is_valid_verification_code(code) is valid

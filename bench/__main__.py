@@ -1,0 +1,14 @@
+"""Run every benchmark and print its figures beside a baseline measured in the same run."""
+
+import asyncio
+
+from bench import isapi_digest, sadp_inquiry
+
+
+async def main() -> None:
+    for bench in (sadp_inquiry, isapi_digest):
+        print(await bench.run())
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

@@ -1,0 +1,216 @@
+"""The `nvrsim` command end to end: real processes, real sockets, loopback only."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+NVRSIM = [sys.executable, "-m", "simulator.cli"]
+
+SMALL_FLEET = """
+[fleet]
+seed = "cli"
+address_pool = "127.79.0.0/24"
+client_networks = ["127.0.0.0/8"]
+
+[[device]]
+name = "nvr"
+vendor = "hikvision"
+kind = "nvr"
+model = "DS-7608NI-K2"
+firmware = "V4.30.085 build 200916"
+admin_password = "Demo12345"
+ports = { http = 0 }
+hik_connect = { enabled = true, online = true, bound_account = "a@example.com" }
+
+[[device]]
+name = "cam"
+count = 3
+vendor = "hikvision"
+kind = "ipc"
+model = "DS-2CD2385G1-I"
+firmware = "V5.6.2build 190701"
+ports = { http = 0 }
+"""
+
+
+def nvrsim(*args: str, timeout: float = 30) -> subprocess.CompletedProcess:
+    return subprocess.run([*NVRSIM, *args], capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.fixture
+def fleet_file(tmp_path: Path) -> Path:
+    path = tmp_path / "fleet.toml"
+    path.write_text(SMALL_FLEET, encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def running(fleet_file: Path, tmp_path: Path):
+    """`nvrsim run` in a child process; yields (process, ready-file contents)."""
+    ready = tmp_path / "ready.json"
+    process = subprocess.Popen(
+        [*NVRSIM, "run", str(fleet_file), "--sadp-port", "0", "--ready-file", str(ready)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    # The ready line is printed after the file is written; the test timeout bounds the wait.
+    banner = []
+    for line in process.stdout:
+        banner.append(line)
+        if line.startswith("ready: "):
+            break
+    else:
+        pytest.fail(f"nvrsim run did not get ready: {''.join(banner)} {process.communicate()}")
+    yield process, json.loads(ready.read_text())
+    if process.poll() is None:
+        process.kill()
+        process.communicate()
+
+
+def test_run_writes_the_ready_file_and_stops_cleanly_on_ctrl_c(running):
+    process, ready = running
+    assert ready["pid"] == process.pid
+    assert len(ready["devices"]) == 4
+    nvr = ready["devices"][0]
+    assert {
+        "serial",
+        "vendor",
+        "kind",
+        "model",
+        "firmware",
+        "address",
+        "ports",
+        "admin_user",
+        "admin_password",
+    } <= set(nvr)
+    assert nvr["address"] == "127.79.0.2" and nvr["ports"]["http"] > 0
+    assert nvr["admin_password"] == "Demo12345" and ready["devices"][1]["admin_password"] is None
+    assert ready["services"]["sadp"]["port"] > 0
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=15)
+    assert process.returncode == 0, err
+    assert "nvrsim: stopped" in out
+    assert "Traceback" not in err
+
+
+def test_discover_sadp_prints_every_device(running):
+    _, ready = running
+    result = nvrsim(
+        "discover", "sadp", "--port", str(ready["services"]["sadp"]["port"]), "--timeout", "1"
+    )
+    assert result.returncode == 0, result.stderr
+    for device in ready["devices"]:
+        assert device["serial"] in result.stdout
+    assert "4 device(s) answered" in result.stderr
+
+
+def test_discover_json(running):
+    _, ready = running
+    result = nvrsim(
+        "discover",
+        "sadp",
+        "--port",
+        str(ready["services"]["sadp"]["port"]),
+        "--timeout",
+        "1",
+        "--json",
+    )
+    found = json.loads(result.stdout)
+    assert sorted(d["DeviceSN"] for d in found) == sorted(d["serial"] for d in ready["devices"])
+
+
+def test_discover_with_nobody_listening_says_so():
+    result = nvrsim("discover", "sadp", "--port", "9", "--timeout", "0.3")
+    assert result.returncode == 1
+    assert "0 device(s) answered" in result.stderr
+
+
+def test_sigterm_also_stops_cleanly(running):
+    process, _ = running
+    process.send_signal(signal.SIGTERM)
+    out, err = process.communicate(timeout=15)
+    assert process.returncode == 0, err
+    assert "nvrsim: stopped" in out
+
+
+def test_fixtures_check(fleet_file, tmp_path):
+    ok = nvrsim("fixtures", "check", str(fleet_file))
+    assert ok.returncode == 0 and "ok, 4 device(s)" in ok.stdout
+    bad = tmp_path / "bad.toml"
+    bad.write_text(
+        textwrap.dedent("""
+        [[device]]
+        name = "x"
+        vendor = "hikvision"
+        kind = "nvr"
+        model = "M"
+        firmware = "V4.0.0"
+        disks = -1
+        """)
+    )
+    result = nvrsim("fixtures", "check", str(fleet_file), str(bad))
+    assert result.returncode == 1
+    assert f"{bad}: device 'x' (entry 1): disks: Input should be greater than or equal to 0" in (
+        result.stderr
+    )
+
+
+def test_run_with_a_bad_fixture_exits_with_the_message(tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[[device]]\nname = 1\n")
+    result = nvrsim("run", str(bad))
+    assert result.returncode == 2
+    assert result.stderr.startswith(f"nvrsim: {bad}: device entry 1: ")
+
+
+def test_help_explains_each_command():
+    for args in ([], ["run"], ["discover", "sadp"], ["fixtures", "check"]):
+        result = nvrsim(*args, "--help")
+        assert result.returncode == 0
+        assert "usage: nvrsim" in result.stdout
+
+
+def test_the_demo_fleet_fixture_is_valid():
+    from simulator.fixtures import default_fixture
+
+    result = nvrsim("fixtures", "check", str(default_fixture()))
+    assert result.returncode == 0, result.stderr
+    assert os.path.basename(str(default_fixture())) == "demo.toml"
+
+
+def test_run_prints_the_fleet_table_and_services(fleet_file, tmp_path):
+    ready = tmp_path / "ready.json"
+    process = subprocess.Popen(
+        [*NVRSIM, "run", str(fleet_file), "--sadp-port", "0", "--ready-file", str(ready)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    lines = []
+    for line in process.stdout:
+        lines.append(line)
+        if line.startswith("Press Ctrl-C"):
+            break
+    process.send_signal(signal.SIGINT)
+    out = "".join(lines) + process.communicate(timeout=15)[0]
+    header = out.splitlines()[0].split()
+    assert header == [
+        "NAME",
+        "SERIAL",
+        "MODEL",
+        "FIRMWARE",
+        "ADDRESS",
+        "HTTP",
+        "ACTIVATED",
+        "CLOUD",
+        "BOUND",
+    ]
+    assert "nvr " in out and "127.79.0.2" in out and "a@example.com" in out
+    assert "SADP   udp://127.0.0.1:" in out
