@@ -108,9 +108,11 @@ async def run() -> str:
 async def _serve(kind: str) -> None:
     from aiohttp import web
 
+    from protocols import isapi
     from simulator.clock import RealClock
     from simulator.fixtures import build_fleet
     from simulator.isapi import isapi_app
+    from simulator.isapi_handlers import describe
 
     fleet = build_fleet(
         {
@@ -127,9 +129,10 @@ async def _serve(kind: str) -> None:
             ]
         }
     )
-    app = isapi_app(fleet.devices[0], RealClock())
+    device = fleet.devices[0]
+    app = isapi_app(device, RealClock())
     if kind == "bare":
-        body = await _device_info_bytes(app)
+        body = isapi.device_info(describe(device), device.quirks.isapi_namespace)
 
         async def device_info(_request: web.Request) -> web.Response:
             return web.Response(body=body, content_type="application/xml")
@@ -142,16 +145,6 @@ async def _serve(kind: str) -> None:
     host, port = runner.addresses[0][:2]
     print(f"http://{host}:{port}", flush=True)
     await asyncio.Event().wait()
-
-
-async def _device_info_bytes(app) -> bytes:
-    """The simulator's own deviceInfo document, so both servers send the same bytes."""
-    from aiohttp.test_utils import TestClient, TestServer
-
-    async with TestClient(TestServer(app)) as client:
-        response = await client.get("/ISAPI/System/deviceInfo", auth=aiohttp.BasicAuth("x", "y"))
-        await response.read()
-        return (await response.read()) if response.status == 200 else b"<DeviceInfo/>" * 40
 
 
 if __name__ == "__main__":

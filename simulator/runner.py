@@ -62,6 +62,10 @@ class Simulator:
         for serial in list(self._http):
             await self._http.pop(serial).cleanup()
 
+    async def settled(self) -> None:
+        """Wait until every device that SADP moved listens at its new address."""
+        await asyncio.gather(*self._moves, return_exceptions=True)
+
     async def __aenter__(self) -> Simulator:
         await self.start()
         return self

@@ -30,7 +30,7 @@ hik_connect = { enabled = true, online = true, bound_account = "a@example.com" }
 
 [[device]]
 name = "cam"
-count = 3
+count = 199
 vendor = "hikvision"
 kind = "ipc"
 model = "DS-2CD2385G1-I"
@@ -77,7 +77,7 @@ def running(fleet_file: Path, tmp_path: Path):
 def test_run_writes_the_ready_file_and_stops_cleanly_on_ctrl_c(running):
     process, ready = running
     assert ready["pid"] == process.pid
-    assert len(ready["devices"]) == 4
+    assert len(ready["devices"]) == 200
     nvr = ready["devices"][0]
     assert {
         "serial",
@@ -100,7 +100,7 @@ def test_run_writes_the_ready_file_and_stops_cleanly_on_ctrl_c(running):
     assert "Traceback" not in err
 
 
-def test_discover_sadp_prints_every_device(running):
+def test_discover_sadp_prints_every_device_of_a_200_device_fleet(running):
     _, ready = running
     result = nvrsim(
         "discover", "sadp", "--port", str(ready["services"]["sadp"]["port"]), "--timeout", "1"
@@ -108,7 +108,7 @@ def test_discover_sadp_prints_every_device(running):
     assert result.returncode == 0, result.stderr
     for device in ready["devices"]:
         assert device["serial"] in result.stdout
-    assert "4 device(s) answered" in result.stderr
+    assert "200 device(s) answered" in result.stderr
 
 
 def test_discover_json(running):
@@ -142,7 +142,7 @@ def test_sigterm_also_stops_cleanly(running):
 
 def test_fixtures_check(fleet_file, tmp_path):
     ok = nvrsim("fixtures", "check", str(fleet_file))
-    assert ok.returncode == 0 and "ok, 4 device(s)" in ok.stdout
+    assert ok.returncode == 0 and "ok, 200 device(s)" in ok.stdout
     bad = tmp_path / "bad.toml"
     bad.write_text(
         textwrap.dedent("""

@@ -1,0 +1,119 @@
+"""The simulator as a whole on real sockets: every front end sees the same device."""
+
+import asyncio
+import socket
+import xml.etree.ElementTree as ET
+
+import aiohttp
+import pytest
+from aiohttp import web
+
+from protocols.sadp import NetworkParams, Probe, ProbeType, build_probe, decode_probe_match
+from simulator.runner import ServiceConfig, Simulator, fleet_table
+from tests.conftest import PASSWORD, hik_entry, make_fleet
+
+NS = "{http://www.hikvision.com/ver20/XMLSchema}"
+
+
+def small_fleet(clock, **overrides):
+    return make_fleet(
+        hik_entry("nvr", ports={"http": 0}, **overrides),
+        hik_entry(
+            "cam",
+            kind="ipc",
+            model="DS-2CD2385G1-I",
+            firmware="V5.6.2build 190701",
+            ports={"http": 0},
+            count=2,
+        ),
+        clock=clock,
+        address_pool="127.80.0.0/24",
+        client_networks=["127.0.0.0/8"],
+    )
+
+
+async def sadp_ask(port: int, probe: Probe) -> list:
+    """One SADP exchange over a real UDP socket, as a PC tool would do it."""
+    loop = asyncio.get_running_loop()
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.setblocking(False)
+        sock.bind(("127.0.0.1", 0))
+        await loop.sock_sendto(sock, build_probe(probe), ("127.0.0.1", port))
+        data = await asyncio.wait_for(loop.sock_recv(sock, 65536), 5)
+        return decode_probe_match(data)
+
+
+async def isapi_get(device, path: str) -> tuple[int, ET.Element]:
+    url = f"http://{device.network.ip}:{device.network.http_port}{path}"
+    auth = aiohttp.DigestAuthMiddleware("admin", PASSWORD)
+    async with aiohttp.ClientSession(middlewares=(auth,)) as session, session.get(url) as reply:
+        return reply.status, ET.fromstring(await reply.read())
+
+
+@pytest.fixture
+async def simulator(clock):
+    async with Simulator(small_fleet(clock), clock, ServiceConfig(sadp_port=0)) as sim:
+        yield sim
+
+
+async def test_each_device_serves_isapi_on_its_own_address(simulator):
+    for device in simulator.fleet:
+        assert device.network.http_port > 0
+        status, info = await isapi_get(device, "/ISAPI/System/deviceInfo")
+        assert status == 200
+        assert info.findtext(f"{NS}serialNumber") == device.serial
+    assert len({d.network.ip for d in simulator.fleet}) == 3
+
+
+async def test_an_unbind_over_sadp_is_seen_by_isapi_at_once(simulator):
+    nvr = simulator.fleet.devices[0]
+    _, ezviz = await isapi_get(nvr, "/ISAPI/System/Network/EZVIZ")
+    assert ezviz.findtext(f"{NS}bindStatus") == "bind"
+    reply = await sadp_ask(
+        simulator.sadp.port, Probe("U-1", ProbeType.EZVIZ_UNBIND, mac=nvr.mac, password=PASSWORD)
+    )
+    assert reply.result == "success"
+    _, ezviz = await isapi_get(nvr, "/ISAPI/System/Network/EZVIZ")
+    assert ezviz.findtext(f"{NS}bindStatus") == "unbind"
+
+
+async def test_sadp_update_moves_the_web_server_to_the_new_address(simulator):
+    nvr = simulator.fleet.devices[0]
+    old = nvr.network.ip
+    network = NetworkParams(
+        ipv4_address="127.80.0.77", ipv4_subnet_mask="255.255.255.0", ipv4_gateway="127.80.0.1"
+    )
+    reply = await sadp_ask(
+        simulator.sadp.port,
+        Probe("U-2", ProbeType.UPDATE, mac=nvr.mac, password=PASSWORD, network=network),
+    )
+    assert reply.result == "success"
+    await simulator.settled()
+    assert nvr.network.ip == "127.80.0.77"
+    status, info = await isapi_get(nvr, "/ISAPI/System/deviceInfo")
+    assert (status, info.findtext(f"{NS}serialNumber")) == (200, nvr.serial)
+    with pytest.raises(aiohttp.ClientConnectionError):
+        async with aiohttp.ClientSession() as session:
+            await session.get(f"http://{old}:{nvr.network.http_port}/")
+
+
+async def test_a_privileged_port_moves_up_by_the_offset(clock, monkeypatch):
+    real_start = web.TCPSite.start
+
+    async def unprivileged(site):
+        if site._port and site._port < 1024:
+            raise PermissionError(13, "Permission denied")
+        await real_start(site)
+
+    monkeypatch.setattr(web.TCPSite, "start", unprivileged)
+    fleet = make_fleet(hik_entry(ports={"http": 81}), address_pool="127.80.1.0/24")
+    async with Simulator(fleet, clock, ServiceConfig(sadp_port=0)) as sim:
+        assert sim.fleet.devices[0].network.http_port == 8081
+        assert sim.describe()["devices"][0]["ports"]["http"] == 8081
+
+
+def test_fleet_table_rows(clock):
+    table = fleet_table(small_fleet(clock)).splitlines()
+    assert table[0].split()[:3] == ["NAME", "SERIAL", "MODEL"]
+    assert len(table) == 4
+    assert "owner@example.com" in table[1] and "online" in table[1]
