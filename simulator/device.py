@@ -10,6 +10,7 @@ from uuid import UUID
 from .auth import (
     ActivationResult,
     Lockout,
+    LockoutPolicy,
     LoginOutcome,
     LoginResult,
     Proof,
@@ -18,6 +19,11 @@ from .auth import (
 from .firmware import FirmwareVersion, capabilities
 
 HIK_CONNECT_DEFAULT_SERVER = "litedev.hik-connect.com"
+
+# The client address of the recorder's own screen, mouse and keyboard.
+LOCAL_CONSOLE = "local"
+# The local GUI locks for a minute, not half an hour (DS-73xxHUI-K4 manual).
+LOCAL_LOCKOUT = LockoutPolicy(max_failures=7, lock_seconds=60)
 
 
 @dataclass
@@ -98,7 +104,8 @@ class Device:
     disks: int = 0
     web_auth: str = "digest"  # or "digest/basic"
     boot_time: float = 0.0
-    lockout: Lockout = field(default_factory=Lockout)
+    lockout: Lockout = field(default_factory=Lockout)  # network logins, per client address
+    local_lockout: Lockout = field(default_factory=lambda: Lockout(LOCAL_LOCKOUT))
     hik_connect: HikConnect = field(default_factory=HikConnect)
     quirks: Quirks = field(default_factory=Quirks)
     client_networks: tuple[IPv4Network, ...] = ()
@@ -131,12 +138,17 @@ class Device:
         return self.analog_channels + self.ip_channels
 
     def login(self, client: str, proof: Proof, now: float, user: str = "admin") -> LoginOutcome:
-        """The one admin login rule: activation, lockout per client address, password."""
+        """The one admin login rule: activation, lockout per client address, password.
+
+        `client` is an IP address, or LOCAL_CONSOLE for the recorder's own screen,
+        which has its own, shorter lockout.
+        """
+        lockout = self.local_lockout if client == LOCAL_CONSOLE else self.lockout
         if not self.activated:
-            return LoginOutcome(LoginResult.NOT_ACTIVATED, self.lockout.policy.max_failures, 0)
+            return LoginOutcome(LoginResult.NOT_ACTIVATED, lockout.policy.max_failures, 0)
         if user != self.admin_user:
             proof = _refuse
-        return self.lockout.attempt(client, now, proof, self.admin_password or "")
+        return lockout.attempt(client, now, proof, self.admin_password or "")
 
     def activate(self, password: str) -> ActivationResult:
         if self.activated:
@@ -145,6 +157,7 @@ class Device:
             return ActivationResult.RISKY_PASSWORD
         self.admin_password = password
         self.lockout.clear()
+        self.local_lockout.clear()
         return ActivationResult.OK
 
     def same_lan(self, client: str) -> bool:

@@ -19,6 +19,7 @@ from . import identity
 from .auth import Lockout, LockoutPolicy
 from .device import (
     HIK_CONNECT_DEFAULT_SERVER,
+    LOCAL_LOCKOUT,
     Device,
     HikConnect,
     Network,
@@ -112,6 +113,11 @@ class DeviceSpec(_Strict):
     ports: PortsSpec = Field(default_factory=PortsSpec)
     hik_connect: HikConnectSpec = Field(default_factory=HikConnectSpec)
     lockout: LockoutSpec = Field(default_factory=LockoutSpec)
+    local_lockout: LockoutSpec = Field(
+        default_factory=lambda: LockoutSpec(
+            max_failures=LOCAL_LOCKOUT.max_failures, lock_seconds=LOCAL_LOCKOUT.lock_seconds
+        )
+    )
     quirks: QuirksSpec = Field(default_factory=QuirksSpec)
     capabilities: dict[str, bool] = Field(default_factory=dict)
 
@@ -282,7 +288,8 @@ class _Builder:
             disks=entry.disks,
             web_auth=entry.web_auth,
             boot_time=self.now,
-            lockout=Lockout(LockoutPolicy(entry.lockout.max_failures, entry.lockout.lock_seconds)),
+            lockout=_lockout(entry.lockout),
+            local_lockout=_lockout(entry.local_lockout),
             hik_connect=HikConnect(
                 enabled=hc.enabled,
                 server=hc.server,
@@ -304,6 +311,10 @@ class _Builder:
             if value not in taken:
                 return value
         raise FixtureError("could not generate a unique identity")  # pragma: no cover
+
+
+def _lockout(spec: LockoutSpec) -> Lockout:
+    return Lockout(LockoutPolicy(spec.max_failures, spec.lock_seconds))
 
 
 def _first_other_host(address: IPv4Interface) -> IPv4Address:

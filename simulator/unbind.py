@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from enum import Enum
 
 from .auth import LoginOutcome, Proof
-from .device import Device
+from .device import LOCAL_CONSOLE, Device
 
 
 class UnbindVerdict(Enum):
@@ -53,13 +53,17 @@ def unbind_status(device: Device) -> UnbindVerdict:
 def unbind(
     device: Device, *, client: str | None, proof: Proof, now: float, user: str = "admin"
 ) -> UnbindOutcome:
-    """Unbind `device` from its account. `client` is None where the origin is unknown."""
+    """Unbind `device` from its account.
+
+    `client` is None for the recorder's own menu: no LAN to check, and the
+    password goes through the local GUI's lockout.
+    """
     if client is not None and not device.same_lan(client):
         return UnbindOutcome(UnbindVerdict.NOT_SAME_LAN)
     status = unbind_status(device)
     if status is not UnbindVerdict.OK:
         return UnbindOutcome(status)
-    login = device.login(client or "local", proof, now, user)
+    login = device.login(client or LOCAL_CONSOLE, proof, now, user)
     if not login.granted:
         verdict = UnbindVerdict.LOCKED if login.unlock_in else UnbindVerdict.WRONG_PASSWORD
         return UnbindOutcome(verdict, login)

@@ -102,3 +102,24 @@ def test_lockout_memory_is_bounded():
     for n in range(Lockout.MAX_TRACKED + 50):
         lockout.attempt(f"10.{n >> 16}.{(n >> 8) & 255}.{n & 255}", 0.0, plain("x"), "y")
     assert len(lockout._clients) <= Lockout.MAX_TRACKED
+
+
+def test_the_local_console_has_its_own_shorter_lockout(clock):
+    from simulator.device import LOCAL_CONSOLE
+
+    device = make_fleet().devices[0]
+    for _ in range(7):
+        outcome = device.login(LOCAL_CONSOLE, plain("wrong"), clock.now())
+    assert (outcome.result, outcome.unlock_in) == (LoginResult.LOCKED, 60)
+    assert device.login("10.0.0.9", plain(PASSWORD), clock.now()).granted
+    clock.advance(60)
+    assert device.login(LOCAL_CONSOLE, plain(PASSWORD), clock.now()).granted
+
+
+def test_local_lockout_from_the_fixture(clock):
+    from simulator.device import LOCAL_CONSOLE
+
+    device = make_fleet(hik_entry(local_lockout={"max_failures": 2, "lock_seconds": 5})).devices[0]
+    device.login(LOCAL_CONSOLE, plain("wrong"), clock.now())
+    outcome = device.login(LOCAL_CONSOLE, plain("wrong"), clock.now())
+    assert (outcome.result, outcome.unlock_in) == (LoginResult.LOCKED, 5)

@@ -52,7 +52,7 @@ def fleet_file(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def running(fleet_file: Path, tmp_path: Path):
-    """`nvrsim run` in a child process; yields (process, ready-file contents)."""
+    """`nvrsim run` in a child process; yields (process, ready-file contents, lines printed)."""
     ready = tmp_path / "ready.json"
     process = subprocess.Popen(
         [*NVRSIM, "run", str(fleet_file), "--sadp-port", "0", "--ready-file", str(ready)],
@@ -68,14 +68,14 @@ def running(fleet_file: Path, tmp_path: Path):
             break
     else:
         pytest.fail(f"nvrsim run did not get ready: {''.join(banner)} {process.communicate()}")
-    yield process, json.loads(ready.read_text())
+    yield process, json.loads(ready.read_text()), banner
     if process.poll() is None:
         process.kill()
         process.communicate()
 
 
 def test_run_writes_the_ready_file_and_stops_cleanly_on_ctrl_c(running):
-    process, ready = running
+    process, ready, _ = running
     assert ready["pid"] == process.pid
     assert len(ready["devices"]) == 200
     nvr = ready["devices"][0]
@@ -101,7 +101,7 @@ def test_run_writes_the_ready_file_and_stops_cleanly_on_ctrl_c(running):
 
 
 def test_discover_sadp_prints_every_device_of_a_200_device_fleet(running):
-    _, ready = running
+    _, ready, _ = running
     result = nvrsim(
         "discover", "sadp", "--port", str(ready["services"]["sadp"]["port"]), "--timeout", "1"
     )
@@ -112,7 +112,7 @@ def test_discover_sadp_prints_every_device_of_a_200_device_fleet(running):
 
 
 def test_discover_json(running):
-    _, ready = running
+    _, ready, _ = running
     result = nvrsim(
         "discover",
         "sadp",
@@ -133,7 +133,7 @@ def test_discover_with_nobody_listening_says_so():
 
 
 def test_sigterm_also_stops_cleanly(running):
-    process, _ = running
+    process, _, _ = running
     process.send_signal(signal.SIGTERM)
     out, err = process.communicate(timeout=15)
     assert process.returncode == 0, err
@@ -185,32 +185,11 @@ def test_the_demo_fleet_fixture_is_valid():
     assert os.path.basename(str(default_fixture())) == "demo.toml"
 
 
-def test_run_prints_the_fleet_table_and_services(fleet_file, tmp_path):
-    ready = tmp_path / "ready.json"
-    process = subprocess.Popen(
-        [*NVRSIM, "run", str(fleet_file), "--sadp-port", "0", "--ready-file", str(ready)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    lines = []
-    for line in process.stdout:
-        lines.append(line)
-        if line.startswith("Press Ctrl-C"):
-            break
-    process.send_signal(signal.SIGINT)
-    out = "".join(lines) + process.communicate(timeout=15)[0]
-    header = out.splitlines()[0].split()
-    assert header == [
-        "NAME",
-        "SERIAL",
-        "MODEL",
-        "FIRMWARE",
-        "ADDRESS",
-        "HTTP",
-        "ACTIVATED",
-        "CLOUD",
-        "BOUND",
-    ]
+def test_run_prints_the_fleet_table_and_services(running):
+    _, _, banner = running
+    header = banner[0].split()
+    columns = "NAME SERIAL MODEL FIRMWARE ADDRESS HTTP ACTIVATED CLOUD BOUND"
+    assert header == columns.split()
+    out = "".join(banner)
     assert "nvr " in out and "127.79.0.2" in out and "a@example.com" in out
     assert "SADP   udp://127.0.0.1:" in out

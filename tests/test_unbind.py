@@ -92,3 +92,11 @@ def test_verification_code_rule(code, valid):
     from simulator.device import is_valid_verification_code
 
     assert is_valid_verification_code(code) is valid
+
+
+def test_the_menu_unbind_uses_the_local_lockout(clock):
+    device = make_fleet().devices[0]
+    for _ in range(7):
+        outcome = unbind(device, client=None, proof=plain("nope"), now=clock.now())
+    assert (outcome.verdict, outcome.login.unlock_in) == (UnbindVerdict.LOCKED, 60)
+    assert device.lockout.retries_left(LAN_CLIENT, clock.now()) == 7
