@@ -7,6 +7,7 @@ version numbers themselves.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 
@@ -86,6 +87,7 @@ CAPABILITY_TABLE: tuple[_Row, ...] = (
 CAPABILITIES = frozenset().union(*(row.grants for row in CAPABILITY_TABLE))
 
 
+@functools.cache  # asked once per device for every SADP reply; the table never changes
 def capabilities(vendor: str, kind: str, firmware: FirmwareVersion) -> frozenset[str]:
     found: set[str] = set()
     for row in CAPABILITY_TABLE:
