@@ -5,10 +5,10 @@ real device sends (one element per line, no indentation, namespaced root with
 `version`), parsers take request bytes and return typed values or raise an
 `IsapiRequestError` that carries the vendor's status for the reply.
 
-Request bodies go through defusedxml with DTDs, entities and external references
-refused, so XML bombs are rejected as badly formed. Parsing is lenient the way
-devices are: namespaces and prefixes are ignored (even undeclared ones) and
-element names match without regard to case.
+Request bodies go through protocols.xmlsafe: XML bombs and DTDs are answered
+as badly formed XML, an empty body or one too deep or too large as bad content.
+Parsing is lenient the way devices are: namespaces and prefixes are ignored
+(even undeclared ones) and element names match without regard to case.
 
 Sources: protocols/hikvision.md §2 (tags [V]/[I]/[G] there).
 """
@@ -19,15 +19,15 @@ import base64
 import binascii
 import json
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from ipaddress import ip_address
-from xml.sax import SAXException
-from xml.sax.handler import ContentHandler
 from xml.sax.saxutils import escape, quoteattr
 
-import defusedxml.sax
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
+from . import xmlsafe
+from .xmlsafe import XmlNode
 
 HIKVISION_NAMESPACE = "http://www.hikvision.com/ver20/XMLSchema"
 ISAPI_NAMESPACE = "http://www.isapi.org/ver20/XMLSchema"
@@ -498,76 +498,19 @@ def decrypt_activation_password(ciphertext: bytes, random_hex: str) -> str:
 # ---------------------------------------------------------------- parsing
 
 
-@dataclass
-class XmlNode:
-    """A parsed element: local name (prefix and namespace dropped), text, children."""
-
-    name: str
-    text: str = ""
-    children: list[XmlNode] = field(default_factory=list)
-
-    def child(self, name: str) -> XmlNode | None:
-        wanted = name.lower()
-        return next((c for c in self.children if c.name.lower() == wanted), None)
-
-    def child_text(self, name: str) -> str | None:
-        node = self.child(name)
-        return None if node is None else node.text.strip()
-
-
-MAX_DEPTH = 32
-MAX_ELEMENTS = 4096
-
-
-class _TreeBuilder(ContentHandler):
-    """Builds XmlNodes with an explicit stack: deep documents cannot exhaust recursion."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.root: XmlNode | None = None
-        self._stack: list[tuple[XmlNode, list[str]]] = []
-        self._count = 0
-
-    def startElement(self, name: str, attrs: object) -> None:
-        self._count += 1
-        if len(self._stack) >= MAX_DEPTH or self._count > MAX_ELEMENTS:
-            raise BadXmlContent("the document is nested too deeply or too large")
-        node = XmlNode(name.rpartition(":")[2])
-        if self._stack:
-            self._stack[-1][0].children.append(node)
-        else:
-            self.root = node
-        self._stack.append((node, []))
-
-    def endElement(self, name: str) -> None:
-        node, text = self._stack.pop()
-        node.text = "".join(text)
-
-    def characters(self, content: str) -> None:
-        if self._stack:
-            self._stack[-1][1].append(content)
-
-
 def parse_xml(body: bytes) -> XmlNode:
-    """Parse a request body; DTDs, entities and external references are refused."""
-    if not body.strip():
-        raise BadXmlContent("empty body")
-    builder = _TreeBuilder()
+    """A request body as a tree; xmlsafe's refusals become the vendor's statuses."""
     try:
-        defusedxml.sax.parseString(body, builder, forbid_dtd=True)
-    except IsapiRequestError:
-        raise
-    # defusedxml's refusals are ValueErrors; odd encodings surface as Lookup/UnicodeError.
-    except (SAXException, ValueError, LookupError, UnicodeError) as exc:
-        raise BadXmlFormat(f"not well-formed XML: {exc}") from None
-    if builder.root is None:  # pragma: no cover - expat refuses a document without a root
-        raise BadXmlFormat("no root element")
-    return builder.root
+        return xmlsafe.parse(body)
+    except (xmlsafe.XmlEmpty, xmlsafe.XmlTooLarge) as exc:
+        raise BadXmlContent(exc.reason) from None
+    except xmlsafe.XmlError as exc:
+        raise BadXmlFormat(exc.reason) from None
 
 
 def _document(body: bytes, root: str) -> XmlNode:
     node = parse_xml(body)
-    if node.name.lower() != root.lower():
+    if not node.is_named(root):
         raise BadXmlContent(f"expected <{root}>, got <{node.name}>")
     return node
 

@@ -24,15 +24,13 @@ Choices where the notes are silent ([I]/[G] in §1):
 from __future__ import annotations
 
 import enum
-import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
 from xml.sax.saxutils import escape
 
-import defusedxml.ElementTree as SafeET
-from defusedxml import DefusedXmlException
+from . import xmlsafe
 
 SADP_PORT = 37020
 MULTICAST_GROUP = "239.255.255.250"
@@ -168,37 +166,22 @@ def format_mac(mac: str) -> str:
     return parse_mac(mac).replace(":", "-")
 
 
-def _root(datagram: bytes, expected: str) -> ET.Element:
+def _root(datagram: bytes, expected: str) -> xmlsafe.XmlNode:
     if len(datagram) > MAX_DATAGRAM:
         raise SadpDecodeError(f"datagram of {len(datagram)} bytes exceeds {MAX_DATAGRAM}")
     try:
-        # C clients may send the terminating NUL; a BOM is harmless.
+        # SADP is UTF-8 whatever a prolog says. C clients may send the terminating
+        # NUL; a BOM and surrounding whitespace are harmless.
         text = datagram.rstrip(b"\x00").decode("utf-8").lstrip("\ufeff").strip()
     except UnicodeDecodeError as exc:
         raise SadpDecodeError("not UTF-8") from exc
     try:
-        root = SafeET.fromstring(text, forbid_dtd=True, forbid_entities=True, forbid_external=True)
-    except (ET.ParseError, DefusedXmlException, ValueError) as exc:
-        raise SadpDecodeError(f"not well-formed XML: {exc}") from exc
-    if _local(root.tag).lower() != expected.lower():
-        raise SadpDecodeError(f"root is <{_local(root.tag)}>, expected <{expected}>")
+        root = xmlsafe.parse(text)
+    except xmlsafe.XmlError as exc:
+        raise SadpDecodeError(exc.reason) from exc
+    if not root.is_named(expected):
+        raise SadpDecodeError(f"root is <{root.name}>, expected <{expected}>")
     return root
-
-
-def _local(tag: Any) -> str:
-    return tag.rsplit("}", 1)[-1] if isinstance(tag, str) else ""
-
-
-def _children(root: ET.Element) -> dict[str, ET.Element]:
-    """Child elements by lower-case local name; the first of duplicates wins."""
-    found: dict[str, ET.Element] = {}
-    for child in root:
-        found.setdefault(_local(child.tag).lower(), child)
-    return found
-
-
-def _text(element: ET.Element | None) -> str | None:
-    return None if element is None else (element.text or "").strip()
 
 
 def _document(root: str, items: list[tuple[str, str]], prolog_encoding: str, eol: str) -> bytes:
@@ -214,39 +197,39 @@ def _document(root: str, items: list[tuple[str, str]], prolog_encoding: str, eol
 
 def decode_probe(datagram: bytes) -> Probe:
     """Parse a client's `<Probe>`; raise SadpDecodeError for anything else."""
-    tags = _children(_root(datagram, "Probe"))
-    uuid = _text(tags.get("uuid"))
+    root = _root(datagram, "Probe")
+    uuid = root.child_text("Uuid")
     if not uuid:
         raise SadpDecodeError("no Uuid")
-    types = _TYPES_BY_LOWER.get((_text(tags.get("types")) or "").lower())
+    types = _TYPES_BY_LOWER.get((root.child_text("Types") or "").lower())
     if types is None:
-        raise SadpDecodeError(f"unknown Types {_text(tags.get('types'))!r}")
-    mac_text = _text(tags.get("mac"))
+        raise SadpDecodeError(f"unknown Types {root.child_text('Types')!r}")
+    mac_text = root.child_text("MAC")
     if types.is_inquiry:
         # Inquiries go to everyone; OPENSADP's ff-ff-ff-ff-ff-ff (or junk) is ignored.
         return Probe(uuid, types)
     if not mac_text:
         raise SadpDecodeError(f"{types} without a MAC")
     mac = parse_mac(mac_text)
-    password_element = tags.get("password")
-    password = _text(password_element)
+    password_element = root.child("Password")
+    password = root.child_text("Password")
     if types in _NEEDS_PASSWORD and password is None:
         raise SadpDecodeError(f"{types} without a Password")
-    code = _text(tags.get("code"))
+    code = root.child_text("Code")
     if types is ProbeType.EXCHANGE_CODE and not code:
         raise SadpDecodeError("exchangecode without a Code")
     hc_enable = None
     if types is ProbeType.SET_HC_PLATFORM:
-        hc_enable = parse_bool(_text(tags.get("hcplatformenable")) or "")
-    verification_code = _text(tags.get("verificationcode"))
+        hc_enable = parse_bool(root.child_text("HCPlatformEnable") or "")
+    verification_code = root.child_text("VerificationCode")
     if types is ProbeType.SET_VERIFICATION_CODE and verification_code is None:
         raise SadpDecodeError("SetVerificationCode without a VerificationCode")
     network = None
     if types is ProbeType.UPDATE:
         network = NetworkParams(
-            **{name: _text(tags.get(tag.lower())) for name, tag in _NETWORK_TAGS.items()}
+            **{name: root.child_text(tag) for name, tag in _NETWORK_TAGS.items()}
         )
-    salted = password_element is not None and _is_true(password_element.get("bSalt"))
+    salted = password_element is not None and _is_true(password_element.attr("bSalt"))
     return Probe(
         uuid=uuid,
         types=types,
@@ -254,7 +237,7 @@ def decode_probe(datagram: bytes) -> Probe:
         code=code if types is ProbeType.EXCHANGE_CODE else None,
         password=password if types in _NEEDS_PASSWORD else None,
         password_salted=salted,
-        pw_error_parse=_is_true(_text(tags.get("pwerrorparse"))),
+        pw_error_parse=_is_true(root.child_text("PWErrorParse")),
         hc_platform_enable=hc_enable,
         verification_code=verification_code if types is ProbeType.SET_VERIFICATION_CODE else None,
         network=network,
@@ -492,8 +475,8 @@ class ProbeMatch:
 def decode_probe_match(datagram: bytes) -> ProbeMatch:
     root = _root(datagram, "ProbeMatch")
     found: dict[str, str] = {}
-    for child in root:
-        found.setdefault(_local(child.tag), (child.text or "").strip())
+    for child in root.children:
+        found.setdefault(child.name, child.text.strip())
     if "Uuid" not in found or "Types" not in found:
         raise SadpDecodeError("ProbeMatch without Uuid or Types")
     return ProbeMatch(found)
