@@ -10,6 +10,8 @@ import logging
 import signal
 import sys
 
+from firmware_menu.cli import add_menu_parser
+
 from .fixtures import FixtureError, default_fixture, load_fleet
 from .runner import ServiceConfig, Simulator, fleet_table
 
@@ -92,6 +94,8 @@ def _parser() -> argparse.ArgumentParser:
     sadp.add_argument("--interface", metavar="ADDR", help="local address to send multicast from")
     sadp.add_argument("--json", action="store_true", help="print the answers as JSON")
     sadp.set_defaults(func=_discover_sadp)
+
+    add_menu_parser(sub)
 
     fixtures = sub.add_parser("fixtures", help="work with fleet fixtures")
     fsub = fixtures.add_subparsers(title="actions", metavar="ACTION")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import math
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network, ip_address
 from uuid import UUID
@@ -159,6 +160,28 @@ class Device:
         self.lockout.clear()
         self.local_lockout.clear()
         return ActivationResult.OK
+
+    def reboot(self, now: float) -> None:
+        """Restart: local sessions end (they watch boot_time); failed-login counts are lost."""
+        # Keep boot_time moving even on a frozen virtual clock, so sessions notice.
+        self.boot_time = now if now > self.boot_time else math.nextafter(self.boot_time, math.inf)
+        self.lockout.clear()
+        self.local_lockout.clear()
+
+    def restore_defaults(self, now: float) -> None:
+        """Hikvision's "Restore Defaults" (not "Factory Defaults"), then a reboot.
+
+        Network settings and user accounts stay, so the device stays activated
+        at its address. The cloud binding stays too: it lives on the cloud,
+        which is why a reset never frees a device and the unbind procedures
+        exist. The verification code stays (we keep no separate label code).
+        """
+        hc = self.hik_connect
+        hc.enabled = False
+        hc.server = HIK_CONNECT_DEFAULT_SERVER
+        hc.stream_encryption = False
+        self.motion_detection.clear()
+        self.reboot(now)
 
     def same_lan(self, client: str) -> bool:
         """Same LAN: the client is in the device's own subnet or a declared client network."""

@@ -82,6 +82,7 @@ CAPABILITY_TABLE: tuple[_Row, ...] = (
     _Row("hikvision", CAMERAS, (5, 5, 0), _FOREVER, frozenset({"sadp_unbind"})),
     _Row("hikvision", RECORDERS, (4, 0, 0), (5, 0, 0), frozenset({"menu_unbind"})),
     _Row("hikvision", RECORDERS, (0, 0, 0), _FOREVER, frozenset({"local_menu"})),
+    _Row("dahua", RECORDERS, (0, 0, 0), _FOREVER, frozenset({"local_menu"})),
 )
 
 CAPABILITIES = frozenset().union(*(row.grants for row in CAPABILITY_TABLE))

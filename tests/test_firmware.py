@@ -48,3 +48,8 @@ def test_sadp_unbind_needs_recent_firmware():
 
 def test_unknown_vendor_has_no_capabilities():
     assert capabilities("acme", "nvr", FirmwareVersion.parse("V4.0.0")) == frozenset()
+
+
+def test_dahua_recorders_have_a_local_menu_without_unbind():
+    caps = capabilities("dahua", "nvr", FirmwareVersion.parse("V4.001.0000000.1.R"))
+    assert "local_menu" in caps and "menu_unbind" not in caps

@@ -1,0 +1,60 @@
+"""The Dahua recorder menu: Main Menu → Network → P2P.
+
+Dahua's P2P page has no unbind (seed 000): a device bound to someone else is
+freed only through an Appeal in the DMSS app, so the page says so.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from . import common, qr
+from .common import LOGOUT
+from .tree import Item, ItemKind, MenuTree, PageDef, QrPanel
+
+if TYPE_CHECKING:
+    from .model import MenuModel
+
+APPEAL_HINT = (
+    "Bound to another account? The recorder cannot unbind itself. In the DMSS app, "
+    "add the device and tap Appeal: a photo of the device's label (proof of purchase "
+    "helps); the review takes about 48 h."
+)
+
+
+def tree() -> MenuTree:
+    t = MenuTree(vendor="dahua", look="dahua")
+    t.menu("main", "Main Menu", None, ["network", "info", "system", LOGOUT])
+    t.menu("network", "Network", "main", ["tcp_ip", "p2p", "port"])
+    t.add(PageDef("tcp_ip", "TCP/IP", "network", common.tcp_ip))
+    t.add(PageDef("p2p", "P2P", "network", p2p, _qr))
+    t.add(PageDef("port", "Port", "network", common.ports))
+    t.add(PageDef("info", "Info", "main", common.device_info))
+    t.add(PageDef("system", "System", "main", _system))
+    return t
+
+
+def p2p(m: MenuModel) -> list[Item]:
+    platform = m.device.hik_connect  # the device's cloud link, whatever the vendor calls it
+    return [
+        Item("Enable", ItemKind.TOGGLE, common.on_off(platform.enabled), _toggle),
+        Item("Status", value="Online" if platform.registered else "Offline"),
+        Item("Device SN", value=m.device.serial),
+        Item(APPEAL_HINT, ItemKind.NOTE),
+    ]
+
+
+def _qr(m: MenuModel) -> QrPanel:
+    return QrPanel(qr.dahua_p2p_content(m.device), ("Device SN", "Scan with DMSS"))
+
+
+def _toggle(m: MenuModel) -> None:
+    platform = m.device.hik_connect
+    platform.enabled = not platform.enabled
+
+
+def _system(_m: MenuModel) -> list[Item]:
+    return [
+        Item("Reboot", ItemKind.ACTION, run=common.ask_reboot),
+        Item("Default", ItemKind.ACTION, run=common.ask_restore_defaults),
+    ]

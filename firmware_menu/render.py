@@ -1,0 +1,262 @@
+"""The model drawn as prompt_toolkit formatted text: one function per part of the screen.
+
+Only drawing happens here: every fragment that can be clicked carries a handler
+that forwards the click to the model, which decides what it means.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from textwrap import wrap
+
+from prompt_toolkit.formatted_text import StyleAndTextTuples
+from prompt_toolkit.mouse_events import MouseEvent, MouseEventType
+
+from . import qr
+from .model import MenuModel, Screen
+from .tree import DialogKind, Item, ItemKind
+
+BRANDS = {"hikvision": "HIKVISION", "dahua": "dahua"}
+LABEL_WIDTH = 24
+LINE_WIDTH = 60
+TILE_WIDTH = 20
+NOTE_WIDTH = 48
+DIALOG_WIDTH = 64
+
+HINTS = {
+    Screen.NO_MENU: "Ctrl-Q Quit",
+    Screen.NOT_ACTIVATED: "Enter Activate   Ctrl-Q Quit",
+    Screen.LOGIN: "Type the password   Enter Log in   Esc Clear   Ctrl-Q Quit",
+    Screen.LOCKED: "Wait for the lock to lift   Ctrl-Q Quit",
+    Screen.MENU: "↑↓ Tab Move   Enter Select   ←→ Change   Esc Back   Mouse: click   Ctrl-Q Quit",
+}
+DIALOG_HINT = "Type   ←→ Tab Choose button   Enter Confirm   Esc Cancel"
+
+
+def on_click(action: Callable[[], None]) -> Callable[[MouseEvent], object]:
+    def handler(event: MouseEvent) -> object:
+        if event.event_type is not MouseEventType.MOUSE_UP:
+            return NotImplemented
+        action()
+        return None
+
+    return handler
+
+
+def brand(model: MenuModel) -> str:
+    return BRANDS.get(model.device.vendor, model.device.vendor.upper())
+
+
+def title_bar(model: MenuModel) -> StyleAndTextTuples:
+    d = model.device
+    return [
+        ("class:title.brand", f" {brand(model)} "),
+        ("class:title", f"  {d.model}   S/N {d.serial}   {d.name}"),
+    ]
+
+
+def clock(model: MenuModel) -> StyleAndTextTuples:
+    return [
+        ("class:title.clock", datetime.fromtimestamp(model.now()).strftime("%Y-%m-%d %H:%M:%S "))
+    ]
+
+
+def crumbs(model: MenuModel) -> StyleAndTextTuples:
+    if model.screen is not Screen.MENU:
+        return [("class:crumb", " Local menu")]
+    return [("class:crumb", " " + "  ▸  ".join(model.breadcrumb))]
+
+
+def footer(model: MenuModel) -> StyleAndTextTuples:
+    hint = DIALOG_HINT if model.dialog is not None else HINTS[model.screen]
+    return [("class:footer", f" {hint}")]
+
+
+# --- screens outside the menu -----------------------------------------------------------
+
+
+def no_menu(model: MenuModel) -> StyleAndTextTuples:
+    d = model.device
+    return [
+        ("class:box.title", f"\n  {d.model} ({d.kind}) has no local menu.\n\n"),
+        ("class:box", "  IP cameras have no screen of their own: use the web page (ISAPI),\n"),
+        ("class:box", "  SADP or the Hik-Connect app. Pick a recorder (NVR or DVR).\n"),
+    ]
+
+
+def not_activated(_model: MenuModel) -> StyleAndTextTuples:
+    return [
+        ("class:box.title", "\n  Device not activated\n\n"),
+        ("class:box", "  Create the admin password to activate the device.\n\n  "),
+        ("class:button.selected", "[ Activate ]"),
+        ("class:box", "\n\n  Press Enter."),
+    ]
+
+
+def login(model: MenuModel) -> StyleAndTextTuples:
+    masked = "●" * len(model.password)
+    return [
+        ("class:box.title", "\n  Login\n\n"),
+        ("class:label", f"  {'User Name':<12}"),
+        ("class:field", f" {model.device.admin_user:<22}"),
+        ("", "\n\n"),
+        ("class:label", f"  {'Password':<12}"),
+        ("class:field.active", f" {masked}▏".ljust(24)),
+        ("", "\n\n"),
+        ("class:notice", f"  {model.notice}"),
+    ]
+
+
+def locked(model: MenuModel) -> StyleAndTextTuples:
+    minutes, seconds = divmod(model.locked_for, 60)
+    return [
+        ("class:box.title", "\n  User locked\n\n"),
+        ("class:box", "  Too many failed login attempts.\n"),
+        ("class:box", "  Try again in "),
+        ("class:countdown", f"{minutes:02d}:{seconds:02d}"),
+        ("class:box", "\n"),
+    ]
+
+
+# --- the menu ------------------------------------------------------------------------------
+
+
+def sidebar(model: MenuModel) -> StyleAndTextTuples:
+    entries = model.sidebar()
+    if not entries:
+        return device_summary(model)
+    out: StyleAndTextTuples = [("class:side.title", f" {model.breadcrumb[-2]}\n\n")]
+    for entry in entries:
+        style = "class:side.current" if entry.current else "class:side"
+        out.append(
+            (
+                style,
+                f" {'▌' if entry.current else ' '} {entry.label:<22}\n",
+                on_click(lambda key=entry.key: model.click_sidebar(key)),
+            )
+        )
+    return out
+
+
+def device_summary(model: MenuModel) -> StyleAndTextTuples:
+    d = model.device
+    rows = [
+        ("Model", d.model),
+        ("Serial", qr.short_serial(d)),
+        ("Firmware", d.firmware.number),
+        ("IP", d.network.ip),
+        ("Cloud", "Online" if d.hik_connect.registered else "Offline"),
+    ]
+    out: StyleAndTextTuples = [("class:side.title", " Device\n\n")]
+    for label, value in rows:
+        out += [("class:side.label", f" {label:<9}"), ("class:side", f"{value}\n")]
+    return out
+
+
+def content(model: MenuModel, spacing: int = 0, width: int = 80) -> StyleAndTextTuples:
+    page = model.page()
+    if len(model.path) == 1:
+        return tiles(model, per_row=max(1, (width - 1) // (TILE_WIDTH + 2)))
+    out: StyleAndTextTuples = [("class:page.title", f" {page.title}\n\n")]
+    focus = model.focus
+    for index, (item, after) in enumerate(zip(page.items, (*page.items[1:], None), strict=True)):
+        out += item_line(model, index, item, index == focus)
+        notes = item.kind is ItemKind.NOTE and after is not None and after.kind is ItemKind.NOTE
+        out.append(("", "\n" * (1 + (0 if notes else spacing))))
+    if model.notice:
+        out.append(("class:notice", f"\n {model.notice}\n"))
+    return out
+
+
+def item_line(model: MenuModel, index: int, item: Item, focused: bool) -> StyleAndTextTuples:
+    handler = on_click(lambda: model.click(index))
+    if item.kind is ItemKind.NOTE:
+        return [("class:note", "\n".join(f"   {line}" for line in wrap(item.label, NOTE_WIDTH)))]
+    if item.kind is ItemKind.VALUE:
+        return [("class:label", f"   {item.label:<{LABEL_WIDTH}}"), ("class:value", item.value)]
+    base = "class:item.focused" if focused else "class:item"
+    marker = "▶" if focused else " "
+    if item.kind is ItemKind.LINK:
+        text = f" {marker} {item.label:<{LABEL_WIDTH}}▸"
+    elif item.kind is ItemKind.TOGGLE:
+        text = f" {marker} {item.label:<{LABEL_WIDTH}}[{item.value:^5}]"
+    elif item.value:
+        text = f" {marker} {item.label:<{LABEL_WIDTH}}{item.value}  ✎"
+    else:
+        text = f" {marker} [ {item.label} ]"
+    return [(base, text.ljust(LINE_WIDTH), handler)]
+
+
+def tiles(model: MenuModel, per_row: int = 4) -> StyleAndTextTuples:
+    """The main menu as rows of big framed tiles, like the recorder's start page."""
+    items = model.page().items
+    focus = model.focus
+    inner = TILE_WIDTH - 2
+    out: StyleAndTextTuples = [("class:page.title", " Main Menu\n\n")]
+    for start in range(0, len(items), per_row):
+        row = list(enumerate(items))[start : start + per_row]
+        for line in range(5):
+            out.append(("", " "))
+            for index, item in row:
+                focused = index == focus
+                style = "class:tile.focused" if focused else "class:tile"
+                h, v, corners = ("━", "┃", "┏┓┗┛") if focused else ("─", "│", "┌┐└┘")
+                if line == 0:
+                    text = corners[0] + h * inner + corners[1]
+                elif line == 4:
+                    text = corners[2] + h * inner + corners[3]
+                else:
+                    text = v + f"{item.label if line == 2 else '':^{inner}}" + v
+                click = on_click(lambda i=index: model.click(i))
+                out += [(style, text, click), ("", "  ")]
+            out.append(("", "\n"))
+        out.append(("", "\n"))
+    if model.notice:
+        out.append(("class:notice", f" {model.notice}\n"))
+    return out
+
+
+def qr_panel(model: MenuModel) -> StyleAndTextTuples:
+    panel = model.page().qr if model.screen is Screen.MENU else None
+    if panel is None:
+        return []
+    out: StyleAndTextTuples = []
+    for line in qr.half_blocks(panel.content):
+        out += [("class:qr", line), ("", "\n")]
+    for line in panel.caption:
+        out.append(("class:qr.caption", f"{line}\n"))
+    return out
+
+
+def dialog(model: MenuModel) -> StyleAndTextTuples:
+    d = model.dialog
+    if d is None:
+        return []
+    lines = (
+        wrapped for line in d.text.splitlines() for wrapped in wrap(line, DIALOG_WIDTH) or [""]
+    )
+    text = "".join(f" {line}\n" for line in lines)
+    out: StyleAndTextTuples = [("class:dialog.text", f"\n{text}\n")]
+    if d.field is not None:
+        shown = "●" * len(d.entry) if d.masked else d.entry
+        out += [
+            ("class:label", f" {d.field}: "),
+            ("class:field.active", f" {shown}▏".ljust(26)),
+            ("", "\n\n"),
+        ]
+    out.append(("", " "))
+    for index, button in enumerate(d.buttons):
+        style = "class:button.selected" if index == d.selected else "class:button"
+        out.append((style, f"[ {button} ]", on_click(lambda i=index: model.click_button(i))))
+        out.append(("", "  "))
+    return out
+
+
+def dialog_title(model: MenuModel) -> str:
+    d = model.dialog
+    if d is None:
+        return ""
+    return {DialogKind.MESSAGE: "ⓘ ", DialogKind.CONFIRM: "? ", DialogKind.PROMPT: "✎ "}[
+        d.kind
+    ] + d.title

@@ -1,0 +1,128 @@
+"""What a vendor's menu is made of: pages of items, dialogs, and the tree that links pages.
+
+All of it is plain data and callbacks on the model; nothing here draws or reads keys.
+A page's items are built afresh from the device each time they are asked for, so
+what a page shows (and whether an item exists at all) always follows the device
+state and its firmware capabilities.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .model import MenuModel
+
+Action = Callable[["MenuModel"], None]
+
+
+class ItemKind(Enum):
+    LINK = "link"  # opens another page
+    TOGGLE = "toggle"  # on/off: Enter, Left/Right or a click flips it
+    ACTION = "action"  # a button
+    VALUE = "value"  # read-only "label: value"
+    NOTE = "note"  # a line of explanatory text
+
+
+FOCUSABLE = frozenset({ItemKind.LINK, ItemKind.TOGGLE, ItemKind.ACTION})
+
+
+@dataclass(frozen=True)
+class Item:
+    label: str
+    kind: ItemKind = ItemKind.VALUE
+    value: str = ""
+    run: Action | None = None
+    key: str = ""  # stable identity for focus; the label when empty
+
+    @property
+    def id(self) -> str:
+        return self.key or self.label
+
+    @property
+    def focusable(self) -> bool:
+        return self.kind in FOCUSABLE
+
+
+@dataclass(frozen=True)
+class QrPanel:
+    """A QR code beside the page's items, for a phone app to scan."""
+
+    content: str
+    caption: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class PageDef:
+    key: str
+    title: str
+    parent: str | None
+    items: Callable[[MenuModel], Iterable[Item]]
+    qr: Callable[[MenuModel], QrPanel | None] = lambda _model: None
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page as it is now: what the view draws."""
+
+    key: str
+    title: str
+    items: tuple[Item, ...]
+    qr: QrPanel | None = None
+
+
+@dataclass
+class MenuTree:
+    """A vendor's menu: its pages by key, the root page, and its look."""
+
+    vendor: str
+    look: str  # the view's colour scheme
+    pages: dict[str, PageDef] = field(default_factory=dict)
+    root: str = "main"
+
+    def add(self, page: PageDef) -> PageDef:
+        if page.key in self.pages:
+            raise ValueError(f"page {page.key!r} defined twice")
+        self.pages[page.key] = page
+        return page
+
+    def menu(
+        self, key: str, title: str, parent: str | None, children: Iterable[str | Item]
+    ) -> PageDef:
+        """A page of links to other pages (named by key, looked up when built) and buttons."""
+        entries = tuple(children)
+        return self.add(
+            PageDef(
+                key,
+                title,
+                parent,
+                lambda _model: [e if isinstance(e, Item) else self.link(e) for e in entries],
+            )
+        )
+
+    def link(self, key: str) -> Item:
+        return Item(self.pages[key].title, ItemKind.LINK, run=lambda m: m.open(key), key=key)
+
+
+class DialogKind(Enum):
+    MESSAGE = "message"
+    CONFIRM = "confirm"
+    PROMPT = "prompt"
+
+
+@dataclass
+class Dialog:
+    """A modal box. `on_close(model, button, entry)` runs after it closes; button None = Esc."""
+
+    kind: DialogKind
+    title: str
+    text: str
+    buttons: tuple[str, ...]
+    on_close: Callable[[MenuModel, str | None, str], None] | None = None
+    field: str | None = None  # the label of a text field, if the dialog has one
+    masked: bool = False
+    entry: str = ""
+    selected: int = 0  # index into buttons

@@ -1,0 +1,130 @@
+"""The real terminal app in a real terminal (tmux): log in, Platform Access, Unbind.
+
+tmux runs `python -m firmware_menu` as a separate process, so this test waits on
+it by polling `capture-pane` a bounded number of times; that short real wait is
+for the external process, not for the simulator's clock.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import PASSWORD
+
+pytestmark = pytest.mark.skipif(
+    shutil.which("tmux") is None, reason="needs tmux (Debian package `tmux`)"
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURE = f"""
+[fleet]
+seed = "tmux"
+address_pool = "127.77.0.0/24"
+
+[[device]]
+name = "nvr-tmux"
+vendor = "hikvision"
+kind = "nvr"
+model = "DS-7608NI-K2"
+firmware = "V4.30.085 build 200916"
+admin_password = "{PASSWORD}"
+ip_channels = 8
+hik_connect = {{ enabled = true, online = true, bound_account = "owner@example.com" }}
+
+[[device]]
+name = "cam"
+vendor = "hikvision"
+kind = "ipc"
+model = "DS-2CD2385G1-I"
+firmware = "V5.6.2build 190701"
+admin_password = "{PASSWORD}"
+"""
+
+
+class Terminal:
+    def __init__(self, socket: str, session: str) -> None:
+        self.socket, self.session = socket, session
+
+    def tmux(self, *args: str) -> str:
+        done = subprocess.run(
+            ["tmux", "-L", self.socket, *args], capture_output=True, text=True, timeout=10
+        )
+        return done.stdout
+
+    def keys(self, *keys: str) -> None:
+        self.tmux("send-keys", "-t", self.session, *keys)
+
+    def type(self, text: str) -> None:
+        self.tmux("send-keys", "-t", self.session, "-l", text)
+
+    def screen(self) -> str:
+        return self.tmux("capture-pane", "-p", "-t", self.session)
+
+    def wait_for(self, *texts: str, timeout: float = 15.0) -> str:
+        deadline = time.monotonic() + timeout
+        while True:
+            shown = self.screen()
+            if all(t in shown for t in texts):
+                return shown
+            if time.monotonic() > deadline:
+                raise AssertionError(f"never saw {texts!r}; the screen was:\n{shown}")
+            time.sleep(0.1)  # waiting on the tmux process, bounded by the deadline
+
+
+@pytest.fixture
+def terminal(tmp_path: Path) -> Iterator[Terminal]:
+    fixture = tmp_path / "fleet.toml"
+    fixture.write_text(FIXTURE, encoding="utf-8")
+    socket = f"nvrsim-test-{uuid.uuid4().hex[:8]}"
+    command = f"{sys.executable} -m firmware_menu --fixture {fixture} --device nvr-tmux"
+    term = Terminal(socket, "menu")
+    new_session = ("new-session", "-d", "-s", "menu", "-x", "120", "-y", "40", "-c", str(ROOT))
+    subprocess.run(
+        ["tmux", "-L", socket, "-f", "/dev/null", *new_session, command],
+        check=True,
+        timeout=10,
+    )
+    try:
+        yield term
+    finally:
+        subprocess.run(["tmux", "-L", socket, "kill-server"], capture_output=True, timeout=10)
+
+
+def test_log_in_open_platform_access_and_unbind_in_a_real_terminal(terminal):
+    terminal.wait_for("Login", "User Name", "admin", "DS-7608NI-K2")
+    terminal.type("wrong")
+    terminal.keys("Enter")
+    terminal.wait_for("6 attempt(s) left")
+    terminal.type(PASSWORD)
+    terminal.keys("Enter")
+    terminal.wait_for("Device Info", "Configuration", "Maintenance", "Logout")
+    terminal.keys("Down", "Enter")
+    terminal.wait_for("Main Menu  ▸  Configuration")
+    terminal.keys("Down", "Enter")
+    terminal.wait_for("▸  Network")
+    terminal.keys("Down", "Enter")
+    shown = terminal.wait_for("▸  Platform Access", "Verification Code", "[ Unbind ]")
+    assert "Online" in shown and "Bound" in shown
+    assert "█" in shown  # the QR code
+    terminal.keys("Up", "Enter")
+    terminal.wait_for("Admin Password")
+    terminal.type(PASSWORD)
+    terminal.keys("Enter")
+    terminal.wait_for("Unbinding succeeded")
+    terminal.keys("Enter")
+    terminal.wait_for("Not bound")
+    terminal.keys("Escape")
+    terminal.wait_for("Platform Access", "More Settings", "General (TCP/IP)")
+    terminal.keys("C-q")
+    deadline = time.monotonic() + 10
+    while "menu" in terminal.tmux("list-sessions", "-F", "#{session_name}"):
+        assert time.monotonic() < deadline, "Ctrl-Q did not end the app"
+        time.sleep(0.1)  # waiting on the tmux process, bounded by the deadline
