@@ -171,7 +171,7 @@ def test_run_with_a_bad_fixture_exits_with_the_message(tmp_path):
 
 
 def test_help_explains_each_command():
-    for args in ([], ["run"], ["discover", "sadp"], ["fixtures", "check"]):
+    for args in ([], ["run"], ["discover", "sadp"], ["fixtures", "check"], ["menu"]):
         result = nvrsim(*args, "--help")
         assert result.returncode == 0
         assert "usage: nvrsim" in result.stdout
