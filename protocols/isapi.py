@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import json
 import re
 from dataclasses import dataclass, replace
@@ -221,6 +222,7 @@ class DeviceInfo:
     manufacturer: str | None = None  # newer builds only
 
 
+@functools.lru_cache(maxsize=4096)  # a pure function of its inputs, and the hottest document
 def device_info(info: DeviceInfo, namespace: str) -> bytes:
     """Children in the order real devices send them (§2.4)."""
     children = [
