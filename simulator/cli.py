@@ -13,7 +13,7 @@ import sys
 from firmware_menu.cli import add_menu_parser
 
 from .fixtures import FixtureError, default_fixture, load_fleet
-from .runner import ServiceConfig, Simulator, fleet_table
+from .runner import ServiceConfig, ServiceError, Simulator, fleet_table
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -117,8 +117,12 @@ def _run(args: argparse.Namespace) -> int:
         interface=args.interface,
         heartbeat_interval=args.heartbeat,
     )
-    with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is how a user stops it
-        asyncio.run(_serve(Simulator(fleet, config=config), args.ready_file))
+    try:
+        with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is how a user stops it
+            asyncio.run(_serve(Simulator(fleet, config=config), args.ready_file))
+    except ServiceError as exc:
+        print(f"nvrsim: {exc} (is another nvrsim running?)", file=sys.stderr)
+        return 2
     print("nvrsim: stopped", flush=True)
     return 0
 

@@ -21,6 +21,10 @@ from .sadp import SadpResponder, SadpServer, serve_sadp
 log = logging.getLogger(__name__)
 
 
+class ServiceError(RuntimeError):
+    """A service could not start; the message names it and its address."""
+
+
 @dataclass
 class ServiceConfig:
     """Where the fleet-wide services listen. Loopback unless an interface is named."""
@@ -46,19 +50,41 @@ class Simulator:
         self._moves: set[asyncio.Task] = set()
 
     async def start(self) -> None:
+        """Listen everywhere, or, if one address cannot be had, nowhere: ServiceError says which."""
         responder = SadpResponder(self.fleet, self.clock, on_network_change=self._network_changed)
         host = "0.0.0.0" if self.config.interface else self.config.sadp_host
-        self.sadp = await serve_sadp(
-            responder, host, self.config.sadp_port, multicast_interface=self.config.interface
-        )
-        for device in self.fleet:
-            await self._serve_http(device)
+        try:
+            try:
+                self.sadp = await serve_sadp(
+                    responder,
+                    host,
+                    self.config.sadp_port,
+                    multicast_interface=self.config.interface,
+                )
+            except OSError as exc:
+                raise ServiceError(
+                    f"SADP: cannot listen on udp {host}:{self.config.sadp_port}: "
+                    f"{exc.strerror or exc}"
+                ) from None
+            for device in self.fleet:
+                try:
+                    await self._serve_http(device)
+                except OSError as exc:
+                    net = device.network
+                    raise ServiceError(
+                        f"{device.label or device.serial}: cannot listen on http "
+                        f"{net.ip}:{net.http_port}: {exc.strerror or exc}"
+                    ) from None
+        except BaseException:
+            await self.stop()
+            raise
 
     async def stop(self) -> None:
         for task in list(self._moves):
             task.cancel()
         if self.sadp:
             await self.sadp.close()
+            self.sadp = None
         for serial in list(self._http):
             await self._http.pop(serial).cleanup()
 

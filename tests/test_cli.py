@@ -193,3 +193,15 @@ def test_run_prints_the_fleet_table_and_services(running):
     out = "".join(banner)
     assert "nvr " in out and "127.79.0.2" in out and "a@example.com" in out
     assert "SADP   udp://127.0.0.1:" in out
+
+
+def test_run_on_a_taken_port_says_which_and_exits(fleet_file):
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as taken:
+        taken.bind(("127.0.0.1", 0))
+        port = str(taken.getsockname()[1])
+        result = nvrsim("run", str(fleet_file), "--sadp-port", port)
+    assert result.returncode == 2
+    assert f"nvrsim: SADP: cannot listen on udp 127.0.0.1:{port}: " in result.stderr
+    assert "Traceback" not in result.stderr

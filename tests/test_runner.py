@@ -9,7 +9,7 @@ import pytest
 from aiohttp import web
 
 from protocols.sadp import NetworkParams, Probe, ProbeType, build_probe, decode_probe_match
-from simulator.runner import ServiceConfig, Simulator, fleet_table
+from simulator.runner import ServiceConfig, ServiceError, Simulator, fleet_table
 from tests.conftest import PASSWORD, hik_entry, make_fleet
 
 NS = "{http://www.hikvision.com/ver20/XMLSchema}"
@@ -117,3 +117,25 @@ def test_fleet_table_rows(clock):
     assert table[0].split()[:3] == ["NAME", "SERIAL", "MODEL"]
     assert len(table) == 4
     assert "owner@example.com" in table[1] and "online" in table[1]
+
+
+async def test_a_taken_address_is_named_and_nothing_is_left_listening(clock):
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as taken:
+        taken.bind(("127.0.0.1", 0))
+        port = taken.getsockname()[1]
+        sim = Simulator(small_fleet(clock), clock, ServiceConfig(sadp_port=port))
+        with pytest.raises(ServiceError, match=f"SADP: cannot listen on udp 127.0.0.1:{port}: "):
+            await sim.start()
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as taken:
+        taken.bind(("127.80.0.2", 0))
+        taken.listen()
+        http = taken.getsockname()[1]
+        fleet = make_fleet(
+            hik_entry("nvr", ports={"http": http}),
+            hik_entry("b", ports={"http": 0}),
+            address_pool="127.80.0.0/24",
+        )
+        sim = Simulator(fleet, clock, ServiceConfig(sadp_port=0))
+        with pytest.raises(ServiceError, match=f"nvr: cannot listen on http 127.80.0.2:{http}: "):
+            await sim.start()
+        assert sim.sadp is None and not sim._http
