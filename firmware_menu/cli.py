@@ -76,7 +76,7 @@ def add_menu_parser(subparsers) -> argparse.ArgumentParser:  # argparse's _SubPa
 def find_device(fleet: Fleet, wanted: str | None) -> Device | None:
     if wanted is None:
         return next((d for d in fleet if d.kind in RECORDERS), None)
-    return next((d for d in fleet if wanted in (d.serial, d.label)), None)
+    return fleet.find(wanted)
 
 
 def _listing(fleet: Fleet) -> str:

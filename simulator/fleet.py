@@ -53,6 +53,12 @@ class Fleet:
     def by_serial(self, serial: str) -> Device | None:
         return self._by_serial.get(serial)
 
+    def find(self, serial_or_label: str) -> Device | None:
+        """A device by what a user types: its serial number or its fixture name."""
+        return self.by_serial(serial_or_label) or next(
+            (d for d in self.devices if d.label == serial_or_label), None
+        )
+
     def of_vendor(self, *vendors: str) -> Iterable[Device]:
         return (d for d in self.devices if d.vendor in vendors)
 

@@ -150,3 +150,11 @@ def test_fleet_level_errors_name_the_field(tmp_path):
 def test_a_default_gateway_is_never_the_device_itself():
     device = make_fleet(hik_entry(address="192.168.1.1/24")).devices[0]
     assert str(device.network.gateway) == "192.168.1.2"
+
+
+def test_a_device_is_found_by_serial_or_by_name():
+    fleet = make_fleet(hik_entry("lobby"), hik_entry("cam", count=2))
+    lobby = fleet.devices[0]
+    assert fleet.find(lobby.serial) is lobby and fleet.find("lobby") is lobby
+    assert fleet.find("cam-2") is fleet.devices[2]
+    assert fleet.find("nope") is None
