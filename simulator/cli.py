@@ -13,7 +13,7 @@ import sys
 from firmware_menu.cli import add_menu_parser
 
 from .fixtures import FixtureError, default_fixture, load_fleet
-from .runner import ServiceConfig, ServiceError, Simulator, fleet_table
+from .runner import FLEET_SERVICES, ServiceConfig, ServiceError, Simulator, fleet_table
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -133,9 +133,9 @@ async def _serve(simulator: Simulator, ready_file: str | None) -> None:
     async with simulator:
         print(fleet_table(simulator.fleet))
         print()
-        sadp = simulator.sadp
-        if sadp:
-            print(f"SADP   udp://{sadp.host}:{sadp.port}")
+        for name, service in simulator.services.items():
+            scheme = FLEET_SERVICES[name][0]
+            print(f"{name.upper():<6} {scheme}://{service.host}:{service.port}")
         print("ISAPI  http://<ADDRESS>:<HTTP>/ISAPI/ on each device's own address")
         if ready_file:
             simulator.write_ready_file(ready_file)

@@ -24,6 +24,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+from collections.abc import Sequence
 
 from aiohttp import hdrs, web
 
@@ -41,8 +42,15 @@ log = logging.getLogger(__name__)
 CONTEXT = web.AppKey("isapi", IsapiContext)
 
 
-def isapi_app(device: Device, clock: Clock, *, heartbeat_interval: float = 10.0) -> web.Application:
-    """The device's web server. `heartbeat_interval`: seconds between alertStream keep-alives."""
+def isapi_app(
+    device: Device,
+    clock: Clock,
+    *,
+    heartbeat_interval: float = 10.0,
+    mounts: Sequence[tuple[str, web.Application]] = (),
+) -> web.Application:
+    """The device's web server. `heartbeat_interval`: seconds between alertStream keep-alives;
+    `mounts`: other protocols' apps by path prefix, matched before ISAPI's catch-all."""
     if heartbeat_interval <= 0:
         raise ValueError("heartbeat_interval must be positive")
     app = web.Application(client_max_size=MAX_BODY, middlewares=[_vendor_errors])
@@ -52,6 +60,8 @@ def isapi_app(device: Device, clock: Clock, *, heartbeat_interval: float = 10.0)
         auth=HttpAuthenticator(device_realm(device)),
         heartbeat_interval=heartbeat_interval,
     )
+    for prefix, sub_app in mounts:
+        app.add_subapp(prefix, sub_app)
     app.router.add_route("*", "/{path:.*}", _dispatch)
     app.on_response_prepare.append(_webs_headers)
     app.on_shutdown.append(_end_streams)

@@ -7,16 +7,18 @@ import errno
 import json
 import logging
 import os
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 from aiohttp import web
 
 from .clock import Clock, RealClock
 from .device import Device
 from .fleet import Fleet
-from .isapi import isapi_app
-from .sadp import SadpResponder, SadpServer, serve_sadp
+from .sadp import SadpResponder, serve_sadp
+from .web import WebOptions, device_app
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +40,48 @@ class ServiceConfig:
     heartbeat_interval: float = 10.0
 
 
+class FleetService(Protocol):
+    """A fleet-wide listener: one socket answering a discovery protocol for every device."""
+
+    host: str
+    port: int
+
+    async def close(self) -> None: ...
+
+
+class Announcer(Protocol):
+    """A service that tells the network when a device comes and goes (WS-Discovery Hello/Bye)."""
+
+    def device_up(self, device: Device) -> None: ...
+
+    def device_down(self, device: Device) -> None: ...
+
+
+# Starts one fleet service for a simulator; ServiceError names its address if it cannot.
+ServiceStarter = Callable[["Simulator"], Awaitable[FleetService]]
+
+
+def cannot_listen(name: str, where: str, exc: OSError) -> ServiceError:
+    return ServiceError(f"{name}: cannot listen on {where}: {exc.strerror or exc}")
+
+
+async def _start_sadp(sim: Simulator) -> FleetService:
+    responder = SadpResponder(sim.fleet, sim.clock, on_network_change=sim.network_changed)
+    host = "0.0.0.0" if sim.config.interface else sim.config.sadp_host
+    try:
+        return await serve_sadp(
+            responder, host, sim.config.sadp_port, multicast_interface=sim.config.interface
+        )
+    except OSError as exc:
+        raise cannot_listen("SADP", f"udp {host}:{sim.config.sadp_port}", exc) from None
+
+
+# Every fleet-wide service, by the name it is described under, with its URL scheme.
+FLEET_SERVICES: dict[str, tuple[str, ServiceStarter]] = {
+    "sadp": ("udp", _start_sadp),
+}
+
+
 @dataclass
 class Simulator:
     fleet: Fleet
@@ -45,27 +89,20 @@ class Simulator:
     config: ServiceConfig = field(default_factory=ServiceConfig)
 
     def __post_init__(self) -> None:
-        self.sadp: SadpServer | None = None
+        self.services: dict[str, FleetService] = {}
         self._http: dict[str, web.AppRunner] = {}  # by serial
         self._moves: set[asyncio.Task] = set()
+        self._web = WebOptions(heartbeat_interval=self.config.heartbeat_interval)
+
+    @property
+    def sadp(self) -> FleetService | None:
+        return self.services.get("sadp")
 
     async def start(self) -> None:
         """Listen everywhere, or, if one address cannot be had, nowhere: ServiceError says which."""
-        responder = SadpResponder(self.fleet, self.clock, on_network_change=self._network_changed)
-        host = "0.0.0.0" if self.config.interface else self.config.sadp_host
         try:
-            try:
-                self.sadp = await serve_sadp(
-                    responder,
-                    host,
-                    self.config.sadp_port,
-                    multicast_interface=self.config.interface,
-                )
-            except OSError as exc:
-                raise ServiceError(
-                    f"SADP: cannot listen on udp {host}:{self.config.sadp_port}: "
-                    f"{exc.strerror or exc}"
-                ) from None
+            for name, (_scheme, starter) in FLEET_SERVICES.items():
+                self.services[name] = await starter(self)
             for device in self.fleet:
                 try:
                     await self._serve_http(device)
@@ -75,6 +112,7 @@ class Simulator:
                         f"{device.label or device.serial}: cannot listen on http "
                         f"{net.ip}:{net.http_port}: {exc.strerror or exc}"
                     ) from None
+                self._announce("device_up", device)
         except BaseException:
             await self.stop()
             raise
@@ -82,11 +120,18 @@ class Simulator:
     async def stop(self) -> None:
         for task in list(self._moves):
             task.cancel()
-        if self.sadp:
-            await self.sadp.close()
-            self.sadp = None
+        for device in self.fleet:
+            self._announce("device_down", device)
+        for name in list(self.services):
+            await self.services.pop(name).close()
         for serial in list(self._http):
             await self._http.pop(serial).cleanup()
+
+    def _announce(self, event: str, device: Device) -> None:
+        for service in self.services.values():
+            hook = getattr(service, event, None)
+            if hook is not None:
+                hook(device)
 
     async def settled(self) -> None:
         """Wait until every device that SADP moved listens at its new address."""
@@ -101,13 +146,10 @@ class Simulator:
 
     async def _serve_http(self, device: Device) -> None:
         """Serve the device's web API on its own address; the port it gets is the one it reports."""
-        if not device.can("isapi"):
+        app = device_app(device, self.clock, self._web)
+        if app is None:
             return
-        runner = web.AppRunner(
-            isapi_app(device, self.clock, heartbeat_interval=self.config.heartbeat_interval),
-            access_log=None,
-            handle_signals=False,
-        )
+        runner = web.AppRunner(app, access_log=None, handle_signals=False)
         await runner.setup()
         port = device.network.http_port
         try:
@@ -127,7 +169,7 @@ class Simulator:
         device.network.http_port = runner.addresses[0][1]
         self._http[device.serial] = runner
 
-    def _network_changed(self, device: Device) -> None:
+    def network_changed(self, device: Device) -> None:
         """SADP `update` moved the device: move its web server too, as a real device would."""
         task = asyncio.get_running_loop().create_task(self._move(device))
         self._moves.add(task)
@@ -155,7 +197,8 @@ class Simulator:
         return {
             "pid": os.getpid(),
             "services": {
-                "sadp": {"host": self.sadp.host, "port": self.sadp.port} if self.sadp else None,
+                name: {"host": service.host, "port": service.port}
+                for name, service in self.services.items()
             },
             "devices": [_describe_device(d) for d in self.fleet],
         }

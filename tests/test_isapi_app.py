@@ -432,3 +432,22 @@ async def test_activation_without_a_matching_challenge_changes_nothing(clock, se
             "PUT", "/ISAPI/System/activate", data=first.activate_body(challenge, "NewPass123")
         )
         assert response.status == 400 and not device.activated
+
+
+async def test_a_mounted_protocol_answers_before_the_isapi_catch_all(clock, session):
+    """Protocols every vendor serves (ONVIF) share the device's web server under a prefix."""
+    (device,) = _fleet(clock)
+
+    async def mounted(_request):
+        return aiohttp.web.Response(text="mounted")
+
+    other = aiohttp.web.Application()
+    other.router.add_get("/device_service", mounted)
+    async with serve(isapi_app(device, clock, mounts=[("/onvif", other)])) as base:
+        async with session.get(base + "/onvif/device_service") as reply:
+            assert (reply.status, await reply.text()) == (200, "mounted")
+            assert reply.headers["Server"] == "Webs"  # one web server for both
+        async with session.get(base + "/onvif/nothing-here") as reply:
+            assert reply.status == 404
+        async with session.get(base + "/ISAPI/System/deviceInfo") as reply:
+            assert reply.status == 401  # ISAPI itself is untouched

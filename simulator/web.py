@@ -1,0 +1,47 @@
+"""Each device's own web server: its vendor's API, plus what every device serves.
+
+A vendor API (ISAPI for Hikvision) owns the server and its catch-all error
+page; protocols that devices of every vendor speak (ONVIF) are mounted on the
+same server under their own path prefix, as real firmware serves them on the
+same port.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from aiohttp import web
+
+from .clock import Clock
+from .device import Device
+from .isapi import isapi_app
+
+
+@dataclass(frozen=True)
+class WebOptions:
+    heartbeat_interval: float = 10.0  # seconds between ISAPI alertStream keep-alives
+
+
+Mounted = tuple[str, web.Application]  # (path prefix, app)
+
+# A protocol every device may serve beside its vendor's API, or None for this device.
+Mount = Callable[[Device, Clock], Mounted | None]
+MOUNTS: list[Mount] = []
+
+# The vendor API a device serves, by the capability that grants it.
+VendorApp = Callable[[Device, Clock, WebOptions, Sequence[Mounted]], web.Application]
+VENDOR_APPS: dict[str, VendorApp] = {
+    "isapi": lambda device, clock, options, mounts: isapi_app(
+        device, clock, heartbeat_interval=options.heartbeat_interval, mounts=mounts
+    ),
+}
+
+
+def device_app(device: Device, clock: Clock, options: WebOptions) -> web.Application | None:
+    """The device's web server, or None for a device without one."""
+    make = next((app for cap, app in VENDOR_APPS.items() if device.can(cap)), None)
+    if make is None:
+        return None
+    mounts = [mount for offer in MOUNTS if (mount := offer(device, clock)) is not None]
+    return make(device, clock, options, mounts)
