@@ -38,7 +38,7 @@ def p2p(m: MenuModel) -> list[Item]:
     platform = m.device.hik_connect  # the device's cloud link, whatever the vendor calls it
     return [
         Item("Enable", ItemKind.TOGGLE, common.on_off(platform.enabled), _toggle),
-        Item("Status", value="Online" if platform.registered else "Offline"),
+        Item("Status", value="Online" if m.device.cloud_registered else "Offline"),
         Item("Device SN", value=m.device.serial),
         Item(APPEAL_HINT, ItemKind.NOTE),
     ]

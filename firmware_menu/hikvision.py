@@ -92,7 +92,7 @@ def platform_access(m: MenuModel) -> list[Item]:
         ),
         Item("Verification Code", ItemKind.ACTION, code, _toggle_code, key="show_code"),
         Item("Change Verification Code", ItemKind.ACTION, run=_change_code),
-        Item("Status", value="Online" if hc.registered else "Offline"),
+        Item("Status", value="Online" if m.device.cloud_registered else "Offline"),
         Item("Bind Status", value="Bound" if hc.bound else "Not bound"),
     ]
     if m.device.can("menu_unbind"):

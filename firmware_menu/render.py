@@ -146,7 +146,7 @@ def device_summary(model: MenuModel) -> StyleAndTextTuples:
         ("Serial", qr.short_serial(d)),
         ("Firmware", d.firmware.number),
         ("IP", d.network.ip),
-        ("Cloud", "Online" if d.hik_connect.registered else "Offline"),
+        ("Cloud", "Online" if d.cloud_registered else "Offline"),
     ]
     out: StyleAndTextTuples = [("class:side.title", " Device\n\n")]
     for label, value in rows:

@@ -68,6 +68,9 @@ BAD_XML_FORMAT = IsapiStatus(400, 5, "badXmlFormat")  # [V] code; [I] HTTP 400
 BAD_XML_CONTENT = IsapiStatus(400, 6, "badXmlContent")  # [V] empty PUT
 BODY_TOO_LARGE = IsapiStatus(413, 6, "badXmlContent")  # [I] the simulator's body cap
 DEVICE_ERROR = IsapiStatus(500, 3, "deviceError")  # only if the simulator itself fails
+REBOOT_REQUIRED = IsapiStatus(200, 7, "rebootRequired")  # [V] code 7; after a firmware upload
+# [I] no capture of a refused image: code 6 (invalid content) with our own sub-status
+BAD_FIRMWARE = IsapiStatus(400, 6, "badFirmware")
 
 _STATUS_STRING = {
     1: "OK",
@@ -460,6 +463,15 @@ def _address_format(server: str) -> str:
 
 def _address_tag(server: str) -> str:
     return "ipAddress" if _is_ip(server) else "hostName"
+
+
+# ---------------------------------------------------------------- maintenance
+
+
+def upgrade_status(*, upgrading: bool, percent: int, namespace: str) -> bytes:
+    return render(
+        el("upgradeStatus", el("upgrading", upgrading), el("percent", percent)), namespace
+    )
 
 
 # ---------------------------------------------------------------- activation

@@ -83,6 +83,10 @@ class Lockout:
     def retries_left(self, client: str, now: float) -> int:
         return max(0, self.policy.max_failures - self._attempts(client, now).failures)
 
+    def locked(self, now: float) -> dict[str, int]:
+        """Every client locked out now, with the seconds until its lock lifts."""
+        return {c: s for c in list(self._clients) if (s := self.unlock_in(c, now))}
+
     def attempt(self, client: str, now: float, proof: Proof, password: str) -> LoginOutcome:
         if self.unlock_in(client, now):
             return self._outcome(LoginResult.LOCKED, client, now)

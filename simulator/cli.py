@@ -9,11 +9,16 @@ import json
 import logging
 import signal
 import sys
+import time
 
 from firmware_menu.cli import add_menu_parser
 
+from .clock import ScaledClock
+from .ctl import add_ctl_parser
 from .fixtures import FixtureError, default_fixture, load_fleet
+from .journal import Journal
 from .runner import FLEET_SERVICES, ServiceConfig, ServiceError, Simulator, fleet_table
+from .state import StateDir
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -67,6 +72,38 @@ def _parser() -> argparse.ArgumentParser:
         metavar="S",
         help="seconds between ISAPI alertStream heartbeats (default 10)",
     )
+    run.add_argument(
+        "--control-host",
+        default="127.0.0.1",
+        metavar="ADDR",
+        help="address of the control API and dashboard (default 127.0.0.1; any other "
+        "address requires a token)",
+    )
+    run.add_argument(
+        "--control-port",
+        type=int,
+        default=8321,
+        metavar="PORT",
+        help="port of the control API and dashboard (default 8321; 0: any free port; -1: none)",
+    )
+    run.add_argument(
+        "--token",
+        help="token the control API requires (Authorization: Bearer TOKEN); made up and "
+        "printed when the API listens beyond loopback without one",
+    )
+    run.add_argument(
+        "--state",
+        metavar="DIR",
+        help="keep every device's state in DIR across restarts; a DIR that has a fleet "
+        "is resumed and the fixture is not read",
+    )
+    run.add_argument(
+        "--reboot-seconds",
+        type=float,
+        default=3.0,
+        metavar="S",
+        help="how long a rebooting device is gone (default 3)",
+    )
     run.add_argument("-v", "--verbose", action="store_true", help="log protocol activity")
     run.set_defaults(func=_run)
 
@@ -96,6 +133,7 @@ def _parser() -> argparse.ArgumentParser:
     sadp.set_defaults(func=_discover_sadp)
 
     add_menu_parser(sub)
+    add_ctl_parser(sub)
 
     fixtures = sub.add_parser("fixtures", help="work with fleet fixtures")
     fsub = fixtures.add_subparsers(title="actions", metavar="ACTION")
@@ -110,19 +148,36 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _run(args: argparse.Namespace) -> int:
-    fleet = load_fleet(args.fixture)
+    clock = ScaledClock()
+    store = StateDir(args.state) if args.state else None
+    if store is not None and store.exists:
+        saved = store.load_clock()
+        clock = ScaledClock(time.time() + saved.get("offset", 0.0), saved.get("speed", 1.0))
+        fleet = store.load(now=clock.now())
+        print(f"nvrsim: resumed {len(fleet)} device(s) from {store.path}", flush=True)
+    else:
+        fleet = load_fleet(args.fixture, now=clock.now())
+        if store is not None:
+            store.save_all(fleet)
     config = ServiceConfig(
         sadp_host=args.sadp_host,
         sadp_port=args.sadp_port,
         interface=args.interface,
         heartbeat_interval=args.heartbeat,
+        control_host=args.control_host,
+        control_port=None if args.control_port < 0 else args.control_port,
+        token=args.token,
+        reboot_seconds=args.reboot_seconds,
     )
+    journal = Journal(clock, store)
     try:
         with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is how a user stops it
-            asyncio.run(_serve(Simulator(fleet, config=config), args.ready_file))
+            asyncio.run(_serve(Simulator(fleet, clock, config, journal), args.ready_file))
     except ServiceError as exc:
         print(f"nvrsim: {exc} (is another nvrsim running?)", file=sys.stderr)
         return 2
+    finally:
+        journal.close()  # every acknowledged change is on disk before we exit
     print("nvrsim: stopped", flush=True)
     return 0
 
@@ -135,7 +190,14 @@ async def _serve(simulator: Simulator, ready_file: str | None) -> None:
         print()
         for name, service in simulator.services.items():
             scheme = FLEET_SERVICES[name][0]
-            print(f"{name.upper():<6} {scheme}://{service.host}:{service.port}")
+            token = getattr(service, "token", "")
+            print(
+                f"{name.upper():<7} {scheme}://{service.host}:{service.port}"
+                + (f"  (token {token})" if token else "")
+            )
+        if "control" in simulator.services:
+            control = simulator.services["control"]
+            print(f"DASHBOARD http://{control.host}:{control.port}/")
         print("ISAPI  http://<ADDRESS>:<HTTP>/ISAPI/ on each device's own address")
         if ready_file:
             simulator.write_ready_file(ready_file)

@@ -37,3 +37,52 @@ class VirtualClock:
 
     def set(self, epoch: float) -> None:
         self._now = float(epoch)
+
+
+class ScaledClock:
+    """The running simulator's clock: real time that a tester may jump forward or speed up.
+
+    `advance(48 * 3600)` ends a 48-hour review at once; `speed = 60` makes each real
+    second a minute. Elapsed time is measured on the monotonic clock, so a change
+    of the host's clock does not move it.
+    """
+
+    def __init__(self, start: float | None = None, speed: float = 1.0) -> None:
+        self._check_speed(speed)
+        self._base = time.time() if start is None else float(start)
+        self._since = time.monotonic()
+        self._speed = float(speed)
+
+    def now(self) -> float:
+        return self._base + (time.monotonic() - self._since) * self._speed
+
+    @property
+    def speed(self) -> float:
+        return self._speed
+
+    @speed.setter
+    def speed(self, speed: float) -> None:
+        self._check_speed(speed)
+        self._rebase(self.now())
+        self._speed = float(speed)
+
+    @property
+    def offset(self) -> float:
+        """How far ahead of the host's clock this one is, in seconds."""
+        return self.now() - time.time()
+
+    def advance(self, seconds: float) -> None:
+        if seconds < 0:
+            raise ValueError("a clock cannot go backwards")
+        self._rebase(self.now() + seconds)
+
+    def set(self, epoch: float) -> None:
+        self._rebase(float(epoch))
+
+    def _rebase(self, now: float) -> None:
+        self._base, self._since = now, time.monotonic()
+
+    @staticmethod
+    def _check_speed(speed: float) -> None:
+        if not 0 <= speed <= 1_000_000:
+            raise ValueError("speed must be from 0 (stopped) to 1000000")

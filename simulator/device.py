@@ -17,6 +17,7 @@ from .auth import (
     Proof,
     is_risky_password,
 )
+from .faults import NO_FAULTS, Faults
 from .firmware import FirmwareVersion, capabilities
 
 HIK_CONNECT_DEFAULT_SERVER = "litedev.hik-connect.com"
@@ -62,15 +63,11 @@ class HikConnect:
     enabled: bool = False
     server: str = HIK_CONNECT_DEFAULT_SERVER
     verification_code: str = ""
-    # Until the cloud link exists this is device state a fixture or test sets.
+    # Until the cloud link exists this is device state a fixture or test sets;
+    # read it through Device.cloud_online, which a fault can override.
     online: bool = False
     bound_account: str | None = None
     stream_encryption: bool = False
-
-    @property
-    def registered(self) -> bool:
-        """ISAPI `registerStatus`: connected to the platform right now."""
-        return self.enabled and self.online
 
     @property
     def bound(self) -> bool:
@@ -114,6 +111,24 @@ class Device:
     motion_detection: set[int] = field(default_factory=set)  # channels where it is on
     label: str = ""  # the fixture's name for it, e.g. nvr-4x-bound-online or cam-007
     source: str = ""  # fixture file and entry, for messages
+    own_faults: Faults = NO_FAULTS  # set on this device
+    fleet_faults: Faults = NO_FAULTS  # set on its whole fleet (Fleet.set_faults)
+    powered: bool = True  # False while it reboots: it answers nothing
+    pending_firmware: FirmwareVersion | None = None  # uploaded, runs after the next reboot
+
+    @property
+    def faults(self) -> Faults:
+        return self.own_faults.combine(self.fleet_faults)
+
+    @property
+    def cloud_online(self) -> bool:
+        """Online on its platform server right now, unless a fault cut the link."""
+        return self.hik_connect.online and not self.faults.cloud_offline
+
+    @property
+    def cloud_registered(self) -> bool:
+        """ISAPI `registerStatus`: platform access enabled and connected right now."""
+        return self.hik_connect.enabled and self.cloud_online
 
     @property
     def activated(self) -> bool:
@@ -147,7 +162,7 @@ class Device:
         lockout = self.local_lockout if client == LOCAL_CONSOLE else self.lockout
         if not self.activated:
             return LoginOutcome(LoginResult.NOT_ACTIVATED, lockout.policy.max_failures, 0)
-        if user != self.admin_user:
+        if user != self.admin_user or self.faults.auth_fail:
             proof = _refuse
         return lockout.attempt(client, now, proof, self.admin_password or "")
 
@@ -162,11 +177,23 @@ class Device:
         return ActivationResult.OK
 
     def reboot(self, now: float) -> None:
-        """Restart: local sessions end (they watch boot_time); failed-login counts are lost."""
+        """Restart: local sessions end (they watch boot_time); failed-login counts are lost;
+        an uploaded firmware becomes the running one."""
         # Keep boot_time moving even on a frozen virtual clock, so sessions notice.
         self.boot_time = now if now > self.boot_time else math.nextafter(self.boot_time, math.inf)
         self.lockout.clear()
         self.local_lockout.clear()
+        if self.pending_firmware is not None:
+            self.firmware, self.pending_firmware = self.pending_firmware, None
+
+    def factory_reset(self, now: float) -> None:
+        """Back to the state it left the factory in: not activated, platform access off.
+
+        The address stays (a tester wants to find it again), and so does the
+        cloud binding, which lives on the cloud: a reset never frees a device.
+        """
+        self.admin_password = None
+        self.restore_defaults(now)
 
     def restore_defaults(self, now: float) -> None:
         """Hikvision's "Restore Defaults" (not "Factory Defaults"), then a reboot.

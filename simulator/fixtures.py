@@ -26,6 +26,7 @@ from .device import (
     Quirks,
     is_valid_verification_code,
 )
+from .faults import Faults
 from .firmware import CAPABILITIES, FirmwareError, FirmwareVersion
 from .fleet import Fleet, FleetError
 
@@ -51,6 +52,30 @@ class FleetSpec(_Strict):
     address_pool: Network4 = IPv4Network("127.77.0.0/16")
     # Networks counted as the devices' LAN besides their own subnet (unbind's same-LAN rule).
     client_networks: list[Network4] = Field(default_factory=list)
+    faults: FaultsSpec = Field(default_factory=lambda: FaultsSpec())  # on every device
+
+
+Seconds = Annotated[float, Field(ge=0, le=3600), Strict(False)]
+
+
+class FaultsSpec(_Strict):
+    """simulator.faults.Faults as a fixture (and the control API) writes it."""
+
+    discovery_drop: Annotated[float, Field(ge=0, le=100), Strict(False)] = 0.0
+    discovery_delay: Seconds = 0.0
+    discovery_malformed: bool = False
+    auth_fail: bool = False
+    cloud_offline: bool = False
+    http_delay: Seconds = 0.0
+
+    def faults(self) -> Faults:
+        return Faults(**self.model_dump())
+
+
+class Ipv6Spec(_Strict):
+    address: str = "::"
+    gateway: str = "::"
+    prefix: Annotated[int, Field(ge=0, le=128)] = 64
 
 
 class PortsSpec(_Strict):
@@ -67,6 +92,7 @@ class HikConnectSpec(_Strict):
     verification_code: str | None = None  # generated when absent
     online: bool = False
     bound_account: str | None = None
+    stream_encryption: bool = False
 
     @field_validator("verification_code")
     @classmethod
@@ -120,11 +146,17 @@ class DeviceSpec(_Strict):
     )
     quirks: QuirksSpec = Field(default_factory=QuirksSpec)
     capabilities: dict[str, bool] = Field(default_factory=dict)
+    faults: FaultsSpec = Field(default_factory=FaultsSpec)
+    dhcp: bool = False
+    ipv6: Ipv6Spec = Field(default_factory=Ipv6Spec)
+    motion_detection: list[Annotated[int, Field(ge=1)]] = Field(default_factory=list)
+    pending_firmware: str | None = None  # uploaded, runs after the next reboot
 
-    @field_validator("firmware")
+    @field_validator("firmware", "pending_firmware")
     @classmethod
-    def _firmware(cls, text: str) -> str:
-        FirmwareVersion.parse(text)
+    def _firmware(cls, text: str | None) -> str | None:
+        if text is not None:
+            FirmwareVersion.parse(text)
         return text
 
     @field_validator("mac")
@@ -162,11 +194,29 @@ def load_fleet(path: str | Path | None = None, *, now: float = 0.0) -> Fleet:
 
 
 def build_fleet(raw: dict, *, source: str = "<fixture>", now: float = 0.0) -> Fleet:
+    spec = _validate(raw, source)
+    fleet = Fleet(name=spec.fleet.name, settings=spec.fleet.model_dump(mode="json"))
+    fleet.set_faults(spec.fleet.faults.faults())
+    _Builder(spec, source, now, fleet).add_all()
+    return fleet
+
+
+def build_devices(
+    entries: list, fleet: Fleet, *, source: str = "<request>", now: float = 0.0
+) -> list[Device]:
+    """Devices for `entries` (fixture `[[device]]` tables) that can join `fleet`: their
+    names, serials, MACs and addresses differ from every device it has. Not added yet."""
+    spec = _validate({"fleet": fleet.settings, "device": entries}, source)
+    staging = Fleet(settings=fleet.settings)
+    _Builder(spec, source, now, staging, existing=fleet).add_all()
+    return staging.devices
+
+
+def _validate(raw: dict, source: str) -> FleetFile:
     try:
-        spec = FleetFile.model_validate(raw)
+        return FleetFile.model_validate(raw)
     except ValidationError as exc:
         raise FixtureError(_describe(exc, raw, source)) from None
-    return _Builder(spec, source, now).fleet()
 
 
 def _describe(exc: ValidationError, raw: dict, source: str) -> str:
@@ -192,23 +242,30 @@ def _describe(exc: ValidationError, raw: dict, source: str) -> str:
 class _Builder:
     """Turns a validated fixture into devices, generating what the file leaves out."""
 
-    def __init__(self, spec: FleetFile, source: str, now: float) -> None:
-        self.spec, self.source, self.now = spec, source, now
+    def __init__(
+        self, spec: FleetFile, source: str, now: float, fleet: Fleet, existing: Fleet | None = None
+    ) -> None:
+        self.spec, self.source, self.now, self.target = spec, source, now, fleet
         pool = spec.fleet.address_pool
         self.gateway = next(pool.hosts(), pool.network_address)
+        old = list(existing or ())
         taken = {d.address.ip for d in spec.device if d.address is not None}
+        taken |= {d.network.address.ip for d in old}
         taken.add(self.gateway)
         self._free = (ip for ip in pool.hosts() if ip not in taken)
-        self._serials: set[str] = set()
-        self._macs: set[str] = set()
+        self._serials: set[str] = {d.serial for d in old}
+        self._macs: set[str] = {d.mac for d in old}
+        self._existing = existing
 
-    def fleet(self) -> Fleet:
-        fleet = Fleet(name=self.spec.fleet.name)
+    def add_all(self) -> None:
+        fleet = self.target
         names: set[str] = set()
         for number, entry in enumerate(self.spec.device, 1):
             where = f"{self.source}: device {entry.name!r} (entry {number})"
             if entry.name in names:
                 raise FixtureError(f"{where}: name: another entry is already named {entry.name!r}")
+            if self._existing is not None and self._existing.find(entry.name):
+                raise FixtureError(f"{where}: name: the fleet has a device named {entry.name!r}")
             names.add(entry.name)
             if entry.count > 1:
                 for field in ("serial", "mac", "uuid", "address"):
@@ -218,11 +275,13 @@ class _Builder:
                             "devices; leave it out to have one generated per device"
                         )
             for index in range(entry.count):
+                device = self.device(entry, index, where)
                 try:
-                    fleet.add(self.device(entry, index, where))
+                    if self._existing is not None:
+                        self._existing.check_new(device)
+                    fleet.add(device)
                 except FleetError as exc:
                     raise FixtureError(str(exc)) from None
-        return fleet
 
     def device(self, entry: DeviceSpec, index: int, where: str) -> Device:
         seed = self.spec.fleet.seed
@@ -273,6 +332,10 @@ class _Builder:
             network=Network(
                 address=address,
                 gateway=gateway,
+                dhcp=entry.dhcp,
+                ipv6_address=entry.ipv6.address,
+                ipv6_gateway=entry.ipv6.gateway,
+                ipv6_prefix=entry.ipv6.prefix,
                 http_port=ports.http,
                 https_port=ports.https,
                 command_port=ports.command,
@@ -296,10 +359,16 @@ class _Builder:
                 verification_code=hc.verification_code or identity.verification_code(seed, serial),
                 online=hc.online,
                 bound_account=hc.bound_account,
+                stream_encryption=hc.stream_encryption,
             ),
             quirks=Quirks(flase=entry.quirks.flase, isapi_namespace=entry.quirks.isapi_namespace),
             client_networks=tuple(self.spec.fleet.client_networks),
             capability_overrides=dict(entry.capabilities),
+            motion_detection=set(entry.motion_detection),
+            own_faults=entry.faults.faults(),
+            pending_firmware=(
+                FirmwareVersion.parse(entry.pending_firmware) if entry.pending_firmware else None
+            ),
             label=label,
             source=source,
         )

@@ -6,6 +6,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 from .device import Device
+from .faults import NO_FAULTS, Faults
 from .identity import normalise_mac
 
 
@@ -17,6 +18,9 @@ class FleetError(ValueError):
 class Fleet:
     devices: list[Device] = field(default_factory=list)
     name: str = "fleet"
+    faults: Faults = NO_FAULTS  # suffered by every device, on top of its own
+    # The fixture's [fleet] table (seed, address pool, client networks), for devices added later.
+    settings: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         devices, self.devices = self.devices, []
@@ -25,7 +29,8 @@ class Fleet:
         for device in devices:
             self.add(device)
 
-    def add(self, device: Device) -> None:
+    def check_new(self, device: Device) -> None:
+        """FleetError unless `device` could join: its MAC and serial are not taken."""
         for index, key, what in (
             (self._by_mac, device.mac, "MAC"),
             (self._by_serial, device.serial, "serial"),
@@ -35,9 +40,18 @@ class Fleet:
                     f"{device.source or device.serial}: {what} {key} is already used by "
                     f"{index[key].source or index[key].serial}"
                 )
+
+    def add(self, device: Device) -> None:
+        self.check_new(device)
         self._by_mac[device.mac] = device
         self._by_serial[device.serial] = device
+        device.fleet_faults = self.faults
         self.devices.append(device)
+
+    def set_faults(self, faults: Faults) -> None:
+        self.faults = faults
+        for device in self.devices:
+            device.fleet_faults = faults
 
     def remove(self, device: Device) -> None:
         self.devices.remove(device)

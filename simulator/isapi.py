@@ -24,7 +24,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from aiohttp import hdrs, web
 
@@ -48,9 +48,11 @@ def isapi_app(
     *,
     heartbeat_interval: float = 10.0,
     mounts: Sequence[tuple[str, web.Application]] = (),
+    reboot: Callable[[Device], None] | None = None,
 ) -> web.Application:
     """The device's web server. `heartbeat_interval`: seconds between alertStream keep-alives;
-    `mounts`: other protocols' apps by path prefix, matched before ISAPI's catch-all."""
+    `mounts`: other protocols' apps by path prefix, matched before ISAPI's catch-all;
+    `reboot`: how the simulator restarts the device (default: in place, never down)."""
     if heartbeat_interval <= 0:
         raise ValueError("heartbeat_interval must be positive")
     app = web.Application(client_max_size=MAX_BODY, middlewares=[_vendor_errors])
@@ -59,6 +61,7 @@ def isapi_app(
         clock=clock,
         auth=HttpAuthenticator(device_realm(device)),
         heartbeat_interval=heartbeat_interval,
+        reboot=reboot,
     )
     for prefix, sub_app in mounts:
         app.add_subapp(prefix, sub_app)

@@ -14,13 +14,15 @@ import re
 import secrets
 from datetime import UTC, datetime
 
-from aiohttp import hdrs, web
+from aiohttp import BodyPartReader, hdrs, web
 from aiohttp.web import Request, Response
 
 from protocols import isapi
+from protocols.firmware_image import FirmwareImageError, parse_image
 
 from .auth import ActivationResult
 from .device import Device, is_valid_verification_code
+from .firmware import FirmwareError, FirmwareVersion
 from .isapi_http import IsapiContext, Route, read_body, status_response, xml_response
 
 Match = re.Match[str]
@@ -88,6 +90,60 @@ async def network_capabilities(ctx: IsapiContext, request: Request, match: Match
         namespace=ctx.namespace,
     )
     return xml_response(document)
+
+
+# ---------------------------------------------------------------- maintenance
+
+# Firmware files are far larger than ISAPI documents: [I] 256 MiB, read in chunks.
+MAX_FIRMWARE = 256 * 1024 * 1024
+
+
+async def update_firmware(ctx: IsapiContext, request: Request, match: Match) -> Response:
+    """Take an image (raw, or the first part of a form upload); it runs after a reboot."""
+    data = await _firmware_upload(request)
+    try:
+        image = parse_image(data)
+        version = FirmwareVersion.parse(image.version)
+    except (FirmwareImageError, FirmwareError):
+        return status_response(ctx, request, isapi.BAD_FIRMWARE)
+    device = ctx.device
+    if not image.fits(device.vendor, device.kind):
+        return status_response(ctx, request, isapi.BAD_FIRMWARE)
+    device.pending_firmware = version
+    return status_response(ctx, request, isapi.REBOOT_REQUIRED)
+
+
+async def _firmware_upload(request: Request) -> bytes:
+    read = request.content.read  # past the ISAPI body cap: that is for documents
+    if request.content_type.startswith("multipart/"):
+        part = await (await request.multipart()).next()
+        if not isinstance(part, BodyPartReader):
+            raise isapi.BadXmlContent("no firmware file in the form")
+        read = part.read_chunk
+    data = bytearray()
+    while chunk := await read(1 << 16):
+        data += chunk
+        if len(data) > MAX_FIRMWARE:
+            raise isapi.IsapiRequestError("firmware too large", isapi.BODY_TOO_LARGE)
+    return bytes(data)
+
+
+async def upgrade_status(ctx: IsapiContext, request: Request, match: Match) -> Response:
+    # An upload completes within its request, so the device is never seen mid-way.
+    percent = 100 if ctx.device.pending_firmware else 0
+    return xml_response(
+        isapi.upgrade_status(upgrading=False, percent=percent, namespace=ctx.namespace)
+    )
+
+
+async def reboot(ctx: IsapiContext, request: Request, match: Match) -> Response:
+    device = ctx.device
+    if ctx.reboot is None:
+        device.reboot(ctx.now())
+    else:
+        # After this reply has gone out, as a real device answers before it restarts.
+        asyncio.get_running_loop().call_later(0.1, ctx.reboot, device)
+    return status_response(ctx, request, isapi.OK)
 
 
 # ---------------------------------------------------------------- security and activation
@@ -201,7 +257,7 @@ async def get_ezviz(ctx: IsapiContext, request: Request, match: Match) -> Respon
     hc = ctx.device.hik_connect
     settings = isapi.EzvizSettings(
         enabled=hc.enabled,
-        registered=hc.registered,
+        registered=ctx.device.cloud_registered,
         server=hc.server,
         verification_code=hc.verification_code,
         bound=hc.bound,
@@ -236,6 +292,9 @@ ROUTES: tuple[Route, ...] = (
     Route("/ISAPI/System/discoveryMode", {"GET": discovery_mode}),
     Route("/ISAPI/System/Network/capabilities", {"GET": network_capabilities}),
     Route("/ISAPI/Security/userCheck", {"GET": user_check}),
+    Route("/ISAPI/System/updateFirmware", {"PUT": update_firmware, "POST": update_firmware}),
+    Route("/ISAPI/System/upgradeStatus", {"GET": upgrade_status}),
+    Route("/ISAPI/System/reboot", {"PUT": reboot}),
     Route("/ISAPI/Event/triggers", {"GET": event_triggers}),
     Route(
         "/ISAPI/System/Video/inputs/channels/(?P<channel>[^/]+)/motionDetection",

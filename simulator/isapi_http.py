@@ -57,6 +57,8 @@ class IsapiContext:
     heartbeat_interval: float
     challenges: ActivationChallenges = field(default_factory=ActivationChallenges)
     closing: asyncio.Event = field(default_factory=asyncio.Event)  # app shutdown ends streams
+    # Restarts the device (the simulator takes it down and up); None: restart in place.
+    reboot: Callable[[Device], None] | None = None
 
     @property
     def namespace(self) -> str:

@@ -16,7 +16,9 @@ from aiohttp import web
 
 from .clock import Clock, RealClock
 from .device import Device
+from .fixtures import build_devices
 from .fleet import Fleet
+from .journal import Journal
 from .sadp import SadpResponder, serve_sadp
 from .web import WebOptions, device_app
 
@@ -38,6 +40,11 @@ class ServiceConfig:
     # A port below 1024 that we may not bind is moved up by this much (80 → 8080).
     privileged_port_offset: int = 8000
     heartbeat_interval: float = 10.0
+    # The control API: loopback by default; on any other address it requires `token`.
+    control_host: str = "127.0.0.1"
+    control_port: int | None = None  # None: no control API (`nvrsim run` asks for 8321)
+    token: str | None = None
+    reboot_seconds: float = 3.0  # how long a rebooting device is gone (real seconds)
 
 
 class FleetService(Protocol):
@@ -58,7 +65,7 @@ class Announcer(Protocol):
 
 
 # Starts one fleet service for a simulator; ServiceError names its address if it cannot.
-ServiceStarter = Callable[["Simulator"], Awaitable[FleetService]]
+ServiceStarter = Callable[["Simulator"], Awaitable[FleetService | None]]
 
 
 def cannot_listen(name: str, where: str, exc: OSError) -> ServiceError:
@@ -66,7 +73,12 @@ def cannot_listen(name: str, where: str, exc: OSError) -> ServiceError:
 
 
 async def _start_sadp(sim: Simulator) -> FleetService:
-    responder = SadpResponder(sim.fleet, sim.clock, on_network_change=sim.network_changed)
+    responder = SadpResponder(
+        sim.fleet,
+        sim.clock,
+        on_network_change=sim.network_changed,
+        on_exchange=sim.journal.exchange,
+    )
     host = "0.0.0.0" if sim.config.interface else sim.config.sadp_host
     try:
         return await serve_sadp(
@@ -76,9 +88,17 @@ async def _start_sadp(sim: Simulator) -> FleetService:
         raise cannot_listen("SADP", f"udp {host}:{sim.config.sadp_port}", exc) from None
 
 
+async def _start_control(sim: Simulator) -> FleetService | None:
+    from .control import start_control  # the control API is built on this module
+
+    return await start_control(sim)
+
+
 # Every fleet-wide service, by the name it is described under, with its URL scheme.
+# A starter may return None: that service is switched off.
 FLEET_SERVICES: dict[str, tuple[str, ServiceStarter]] = {
     "sadp": ("udp", _start_sadp),
+    "control": ("http", _start_control),
 }
 
 
@@ -87,12 +107,21 @@ class Simulator:
     fleet: Fleet
     clock: Clock = field(default_factory=RealClock)
     config: ServiceConfig = field(default_factory=ServiceConfig)
+    journal: Journal | None = None  # given one with a StateDir, every change is kept there
 
     def __post_init__(self) -> None:
         self.services: dict[str, FleetService] = {}
         self._http: dict[str, web.AppRunner] = {}  # by serial
-        self._moves: set[asyncio.Task] = set()
-        self._web = WebOptions(heartbeat_interval=self.config.heartbeat_interval)
+        self._tasks: set[asyncio.Task] = set()  # moves and reboots under way
+        if self.journal is None:
+            self.journal = Journal(self.clock)
+        for device in self.fleet:
+            self.journal.watch(device)
+        self._web = WebOptions(
+            heartbeat_interval=self.config.heartbeat_interval,
+            on_exchange=self.journal.exchange,
+            reboot=self.reboot,
+        )
 
     @property
     def sadp(self) -> FleetService | None:
@@ -102,30 +131,97 @@ class Simulator:
         """Listen everywhere, or, if one address cannot be had, nowhere: ServiceError says which."""
         try:
             for name, (_scheme, starter) in FLEET_SERVICES.items():
-                self.services[name] = await starter(self)
+                service = await starter(self)
+                if service is not None:
+                    self.services[name] = service
             for device in self.fleet:
-                try:
-                    await self._serve_http(device)
-                except OSError as exc:
-                    net = device.network
-                    raise ServiceError(
-                        f"{device.label or device.serial}: cannot listen on http "
-                        f"{net.ip}:{net.http_port}: {exc.strerror or exc}"
-                    ) from None
-                self._announce("device_up", device)
+                await self._bring_up(device)
         except BaseException:
             await self.stop()
             raise
 
     async def stop(self) -> None:
-        for task in list(self._moves):
+        for task in list(self._tasks):
             task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
         for device in self.fleet:
-            self._announce("device_down", device)
+            if device.powered:
+                self._announce("device_down", device)
         for name in list(self.services):
             await self.services.pop(name).close()
         for serial in list(self._http):
             await self._http.pop(serial).cleanup()
+
+    async def _bring_up(self, device: Device) -> None:
+        try:
+            await self._serve_http(device)
+        except OSError as exc:
+            net = device.network
+            raise ServiceError(
+                f"{device.label or device.serial}: cannot listen on http "
+                f"{net.ip}:{net.http_port}: {exc.strerror or exc}"
+            ) from None
+        self._announce("device_up", device)
+
+    async def _take_down(self, device: Device) -> None:
+        self._announce("device_down", device)
+        runner = self._http.pop(device.serial, None)
+        if runner is not None:
+            await runner.cleanup()
+
+    # --- what the control API does at run time -------------------------------------
+
+    async def add_devices(self, entries: list, source: str = "<request>") -> list[Device]:
+        """Build devices from fixture entries, add them and bring them up; FixtureError or
+        ServiceError (an address taken) leaves the fleet as it was."""
+        devices = build_devices(entries, self.fleet, source=source, now=self.clock.now())
+        started: list[Device] = []
+        try:
+            for device in devices:
+                await self._bring_up(device)
+                started.append(device)
+        except BaseException:
+            for device in started:
+                await self._take_down(device)
+            raise
+        for device in devices:
+            self.fleet.add(device)
+            await _written(self.journal.added(device))
+        return devices
+
+    async def remove_device(self, device: Device) -> None:
+        if device.powered:
+            await self._take_down(device)
+        self.fleet.remove(device)
+        await _written(self.journal.removed(device))
+
+    def reboot(self, device: Device, downtime: float | None = None) -> bool:
+        """Restart `device`: gone (Bye) for `downtime` seconds, then back (Hello) with any
+        uploaded firmware. False when it is already rebooting."""
+        if not device.powered:
+            return False
+        device.powered = False
+        task = asyncio.get_running_loop().create_task(
+            self._reboot(device, self.config.reboot_seconds if downtime is None else downtime)
+        )
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return True
+
+    async def _reboot(self, device: Device, downtime: float) -> None:
+        await self._take_down(device)
+        self.journal.publish("device.down", device.serial)
+        await asyncio.sleep(downtime)
+        if device not in self.fleet:
+            return  # removed while it was down
+        device.reboot(self.clock.now())
+        device.powered = True
+        try:
+            await self._bring_up(device)
+        except ServiceError as exc:
+            log.warning("%s", exc)
+        self.journal.publish("device.up", device.serial)
+        self.journal.commit(device)
 
     def _announce(self, event: str, device: Device) -> None:
         for service in self.services.values():
@@ -134,8 +230,8 @@ class Simulator:
                 hook(device)
 
     async def settled(self) -> None:
-        """Wait until every device that SADP moved listens at its new address."""
-        await asyncio.gather(*self._moves, return_exceptions=True)
+        """Wait until every device that SADP moved, or that reboots, listens again."""
+        await asyncio.gather(*self._tasks, return_exceptions=True)
 
     async def __aenter__(self) -> Simulator:
         await self.start()
@@ -172,8 +268,8 @@ class Simulator:
     def network_changed(self, device: Device) -> None:
         """SADP `update` moved the device: move its web server too, as a real device would."""
         task = asyncio.get_running_loop().create_task(self._move(device))
-        self._moves.add(task)
-        task.add_done_callback(self._moves.discard)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     async def _move(self, device: Device) -> None:
         old = self._http.pop(device.serial, None)
@@ -198,6 +294,7 @@ class Simulator:
             "pid": os.getpid(),
             "services": {
                 name: {"host": service.host, "port": service.port}
+                | ({"token": token} if (token := getattr(service, "token", "")) else {})
                 for name, service in self.services.items()
             },
             "devices": [_describe_device(d) for d in self.fleet],
@@ -209,6 +306,12 @@ class Simulator:
         tmp = path.with_name(path.name + ".tmp")
         tmp.write_text(json.dumps(self.describe(), indent=2) + "\n", encoding="utf-8")
         os.replace(tmp, path)
+
+
+async def _written(future) -> None:
+    """Wait for a journal write (None when nothing is stored)."""
+    if future is not None:
+        await asyncio.wrap_future(future)
 
 
 def _describe_device(device: Device) -> dict:
@@ -236,7 +339,7 @@ def _describe_device(device: Device) -> dict:
         "hik_connect": {
             "enabled": device.hik_connect.enabled,
             "server": device.hik_connect.server,
-            "online": device.hik_connect.online,
+            "online": device.cloud_online,
             "bound_account": device.hik_connect.bound_account,
             "verification_code": device.hik_connect.verification_code,
         },
@@ -259,7 +362,7 @@ def fleet_table(fleet: Fleet) -> str:
     rows = [header]
     for d in fleet:
         hc = d.hik_connect
-        cloud = "disabled" if not hc.enabled else ("online" if hc.online else "offline")
+        cloud = "disabled" if not hc.enabled else ("online" if d.cloud_online else "offline")
         rows.append(
             (
                 d.label,

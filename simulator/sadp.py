@@ -32,6 +32,7 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
+import random
 import socket
 import uuid as uuid_module
 from collections import OrderedDict
@@ -62,7 +63,9 @@ from protocols.sadp import (
 from .auth import ActivationResult, LoginOutcome, LoginResult, Proof, plain
 from .clock import Clock
 from .device import Device, Network, is_valid_verification_code
+from .faults import DiscoveryReply, shape_reply
 from .fleet import Fleet
+from .journal import ExchangeHook
 from .unbind import UnbindVerdict, unbind, unbind_status
 
 log = logging.getLogger(__name__)
@@ -152,11 +155,15 @@ class SadpResponder:
         clock: Clock,
         on_network_change: Callable[[Device], None] | None = None,
         *,
+        on_exchange: ExchangeHook | None = None,
         new_random: Callable[[], str] = sadp_crypto.new_random,
+        rng: random.Random | None = None,
     ) -> None:
         self.fleet = fleet
         self.clock = clock
         self.on_network_change = on_network_change
+        self.on_exchange = on_exchange
+        self.rng = rng or random.Random()  # decides which replies a drop fault loses
         self._new_random = new_random
         self._randoms: OrderedDict[tuple[str, str], str] = OrderedDict()
         self._actions: dict[ProbeType, Callable[[Device, Probe, str], bytes]] = {
@@ -170,10 +177,22 @@ class SadpResponder:
         }
 
     def devices(self) -> list[Device]:
-        """The devices that answer SADP."""
-        return [d for d in self.fleet.of_vendor("hikvision") if d.can("sadp")]
+        """The devices that answer SADP: running (not mid-reboot) Hikvision ones."""
+        return [d for d in self.fleet if _answers_sadp(d)]
 
     def handle(self, datagram: bytes, peer: tuple[str, int]) -> list[bytes]:
+        """The reply datagrams, as the devices mean them (faults aside: see `respond`)."""
+        return [reply for _device, reply in self._answer(datagram, peer)]
+
+    def respond(self, datagram: bytes, peer: tuple[str, int]) -> list[DiscoveryReply]:
+        """The replies as they go out: each device's faults drop, delay or spoil its own."""
+        return [
+            shaped
+            for device, reply in self._answer(datagram, peer)
+            if (shaped := shape_reply(reply, device.faults, self.rng)) is not None
+        ]
+
+    def _answer(self, datagram: bytes, peer: tuple[str, int]) -> list[tuple[Device, bytes]]:
         try:
             probe = decode_probe(datagram)
         except SadpDecodeError:
@@ -181,14 +200,23 @@ class SadpResponder:
         client = peer[0]
         if probe.types.is_inquiry:
             now = self.clock.now()
-            return [self._device_match(d, probe, client, now) for d in self.devices()]
+            answers = [(d, self._device_match(d, probe, client, now)) for d in self.devices()]
+            self._report(None, client, probe.types, f"{len(answers)} devices")
+            return answers
         device = self.fleet.by_mac(probe.mac or "")
-        if device is None or device.vendor != "hikvision" or not device.can("sadp"):
+        if device is None or not _answers_sadp(device):
             return []
         needed = _REQUIRED_CAPABILITY.get(probe.types)
         if needed and not device.can(needed):
             return []
-        return [self._actions[probe.types](device, probe, client)]
+        reply = self._actions[probe.types](device, probe, client)
+        if self.on_exchange is not None:
+            self._report(device, client, probe.types, decode_probe_match(reply).result or "")
+        return [(device, reply)]
+
+    def _report(self, device: Device | None, client: str, request: str, reply: str) -> None:
+        if self.on_exchange is not None:
+            self.on_exchange(device, "sadp", client, request, reply)
 
     # --- replies ------------------------------------------------------------
 
@@ -332,6 +360,10 @@ class SadpResponder:
         return self._reply(probe, _UNBIND_RESULTS[outcome.verdict])
 
 
+def _answers_sadp(device: Device) -> bool:
+    return device.vendor == "hikvision" and device.can("sadp") and device.powered
+
+
 def _never(_password: str) -> bool:
     return False
 
@@ -411,10 +443,15 @@ class _SadpProtocol(asyncio.DatagramProtocol):
 
     def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
         try:
-            replies = self.responder.handle(data, (addr[0], addr[1]))
+            shaped = self.responder.respond(data, (addr[0], addr[1]))
         except Exception:  # a responder bug must not take the fleet's socket down
             log.exception("SADP: dropped a datagram from %s that the responder failed on", addr[0])
             return
+        replies = [r.data for r in shaped if not r.delay]
+        loop = asyncio.get_running_loop()
+        for late in shaped:
+            if late.delay:  # a delay fault: sent later, on its own
+                loop.call_later(late.delay, self._send, [late.data], addr)
         if len(replies) <= self.BURST:
             self._send(replies, addr)
             return

@@ -45,7 +45,7 @@ def unbind_status(device: Device) -> UnbindVerdict:
         return UnbindVerdict.NOT_BOUND
     if not hc.enabled:
         return UnbindVerdict.HC_DISABLED
-    if not hc.online:
+    if not device.cloud_online:
         return UnbindVerdict.OFFLINE
     return UnbindVerdict.OK
 

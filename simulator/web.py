@@ -8,6 +8,7 @@ same port.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -16,11 +17,17 @@ from aiohttp import web
 from .clock import Clock
 from .device import Device
 from .isapi import isapi_app
+from .journal import ExchangeHook
+
+# Requests that cannot change a device: not worth comparing its state after them.
+_READS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 @dataclass(frozen=True)
 class WebOptions:
     heartbeat_interval: float = 10.0  # seconds between ISAPI alertStream keep-alives
+    on_exchange: ExchangeHook | None = None  # told of every request answered
+    reboot: Callable[[Device], None] | None = None  # how the simulator restarts a device
 
 
 Mounted = tuple[str, web.Application]  # (path prefix, app)
@@ -33,7 +40,11 @@ MOUNTS: list[Mount] = []
 VendorApp = Callable[[Device, Clock, WebOptions, Sequence[Mounted]], web.Application]
 VENDOR_APPS: dict[str, VendorApp] = {
     "isapi": lambda device, clock, options, mounts: isapi_app(
-        device, clock, heartbeat_interval=options.heartbeat_interval, mounts=mounts
+        device,
+        clock,
+        heartbeat_interval=options.heartbeat_interval,
+        mounts=mounts,
+        reboot=options.reboot,
     ),
 }
 
@@ -44,4 +55,29 @@ def device_app(device: Device, clock: Clock, options: WebOptions) -> web.Applica
     if make is None:
         return None
     mounts = [mount for offer in MOUNTS if (mount := offer(device, clock)) is not None]
-    return make(device, clock, options, mounts)
+    app = make(device, clock, options, mounts)
+    app.middlewares.insert(0, _observed(device, options.on_exchange))
+    return app
+
+
+def _observed(device: Device, on_exchange: ExchangeHook | None):
+    """The outermost middleware: the slow-HTTP fault, then the exchange reported."""
+
+    @web.middleware
+    async def observed(request: web.Request, handler) -> web.StreamResponse:
+        delay = device.faults.http_delay
+        if delay:
+            await asyncio.sleep(delay)
+        response = await handler(request)
+        if on_exchange is not None:
+            on_exchange(
+                device,
+                "http",
+                request.remote or "",
+                f"{request.method} {request.path}",
+                str(response.status),
+                may_change=request.method not in _READS,
+            )
+        return response
+
+    return observed

@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -55,7 +56,14 @@ def running(fleet_file: Path, tmp_path: Path):
     """`nvrsim run` in a child process; yields (process, ready-file contents, lines printed)."""
     ready = tmp_path / "ready.json"
     process = subprocess.Popen(
-        [*NVRSIM, "run", str(fleet_file), "--sadp-port", "0", "--ready-file", str(ready)],
+        [
+            *NVRSIM,
+            "run",
+            str(fleet_file),
+            *("--sadp-port", "0", "--control-port", "0"),
+            "--ready-file",
+            str(ready),
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -192,7 +200,9 @@ def test_run_prints_the_fleet_table_and_services(running):
     assert header == columns.split()
     out = "".join(banner)
     assert "nvr " in out and "127.79.0.2" in out and "a@example.com" in out
-    assert "SADP   udp://127.0.0.1:" in out
+    assert re.search(r"^SADP +udp://127\.0\.0\.1:\d+$", out, re.M)
+    assert re.search(r"^CONTROL +http://127\.0\.0\.1:\d+$", out, re.M)
+    assert re.search(r"^DASHBOARD http://127\.0\.0\.1:\d+/$", out, re.M)
 
 
 def test_run_on_a_taken_port_says_which_and_exits(fleet_file):
@@ -201,7 +211,7 @@ def test_run_on_a_taken_port_says_which_and_exits(fleet_file):
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as taken:
         taken.bind(("127.0.0.1", 0))
         port = str(taken.getsockname()[1])
-        result = nvrsim("run", str(fleet_file), "--sadp-port", port)
+        result = nvrsim("run", str(fleet_file), "--sadp-port", port, "--control-port", "0")
     assert result.returncode == 2
     assert f"nvrsim: SADP: cannot listen on udp 127.0.0.1:{port}: " in result.stderr
     assert "Traceback" not in result.stderr

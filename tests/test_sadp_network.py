@@ -124,11 +124,11 @@ async def test_garbage_and_a_failing_responder_do_not_stop_the_server(clock, ser
     class Flaky(SadpResponder):
         failures = 1
 
-        def handle(self, datagram, peer):
+        def respond(self, datagram, peer):
             if self.failures:
                 self.failures -= 1
                 raise RuntimeError("responder bug")
-            return super().handle(datagram, peer)
+            return super().respond(datagram, peer)
 
     server = await serve_sadp(Flaky(fleet, clock), port=0)
     try:
