@@ -452,7 +452,12 @@ def control_app(sim: Simulator, token: str = "") -> web.Application:
     dashboard = resources.files("simulator") / "dashboard"
     app.router.add_get("/", _dashboard_page)
     app.router.add_static("/static", str(dashboard))
+    app.on_shutdown.append(_end_streams)
     return app
+
+
+async def _end_streams(app: web.Application) -> None:
+    app[SIM].journal.end_streams()  # else each open stream holds the shutdown up
 
 
 async def _dashboard_page(request: web.Request) -> web.FileResponse:

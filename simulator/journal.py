@@ -167,9 +167,12 @@ class Journal:
         return self._writer.submit(save, *args)
 
     def close(self) -> None:
-        """Finish every pending write."""
+        """Finish every pending write and end every stream."""
         if self._writer is not None:
             self._writer.shutdown(wait=True)
+        self.end_streams()
+
+    def end_streams(self) -> None:
         for subscriber in list(self._subscribers):
             subscriber.close()
 

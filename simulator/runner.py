@@ -115,8 +115,6 @@ class Simulator:
         self._tasks: set[asyncio.Task] = set()  # moves and reboots under way
         if self.journal is None:
             self.journal = Journal(self.clock)
-        for device in self.fleet:
-            self.journal.watch(device)
         self._web = WebOptions(
             heartbeat_interval=self.config.heartbeat_interval,
             on_exchange=self.journal.exchange,
@@ -136,6 +134,7 @@ class Simulator:
                     self.services[name] = service
             for device in self.fleet:
                 await self._bring_up(device)
+                self.journal.watch(device)  # as it listens: its port is known now
         except BaseException:
             await self.stop()
             raise

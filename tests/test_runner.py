@@ -32,14 +32,14 @@ def small_fleet(clock, **overrides):
     )
 
 
-async def sadp_ask(port: int, probe: Probe) -> list:
+async def sadp_ask(port: int, probe: Probe, timeout: float = 5):
     """One SADP exchange over a real UDP socket, as a PC tool would do it."""
     loop = asyncio.get_running_loop()
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
         sock.setblocking(False)
         sock.bind(("127.0.0.1", 0))
         await loop.sock_sendto(sock, build_probe(probe), ("127.0.0.1", port))
-        data = await asyncio.wait_for(loop.sock_recv(sock, 65536), 5)
+        data = await asyncio.wait_for(loop.sock_recv(sock, 65536), timeout)
         return decode_probe_match(data)
 
 
