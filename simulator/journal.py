@@ -23,6 +23,7 @@ from typing import Any, Protocol
 
 from .clock import Clock
 from .device import Device
+from .fleet import Fleet
 from .state import StateDir, device_entry
 
 
@@ -147,16 +148,22 @@ class Journal:
         self.publish("device.changed", device.serial, changes=changes)
         return self._write(self.store.save_device, device, entry) if self.store else None
 
-    def added(self, device: Device) -> Future[None] | None:
+    def added(self, device: Device, fleet: Fleet) -> Future[None] | None:
         self._seen[device.serial] = entry = device_entry(device)
         self.publish("device.added", device.serial, device=entry)
-        return self._write(self.store.save_device, device, entry) if self.store else None
+        if self.store is None:
+            return None
+        self._write(self.store.save_device, device, entry)
+        return self._write(self.store.save_fleet, fleet)
 
-    def removed(self, device: Device) -> Future[None] | None:
+    def removed(self, device: Device, fleet: Fleet) -> Future[None] | None:
         self._seen.pop(device.serial, None)
         self._logs.pop(device.serial, None)
         self.publish("device.removed", device.serial)
-        return self._write(self.store.remove_device, device.serial) if self.store else None
+        if self.store is None:
+            return None
+        self._write(self.store.save_fleet, fleet)
+        return self._write(self.store.remove_device, device.serial)
 
     def save(self, save, *args: Any) -> Future[None] | None:
         """Run `save` (a StateDir method) on the writer, in order with every other write."""

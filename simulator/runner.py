@@ -185,14 +185,14 @@ class Simulator:
             raise
         for device in devices:
             self.fleet.add(device)
-            await _written(self.journal.added(device))
+            await _written(self.journal.added(device, self.fleet))
         return devices
 
     async def remove_device(self, device: Device) -> None:
         if device.powered:
             await self._take_down(device)
         self.fleet.remove(device)
-        await _written(self.journal.removed(device))
+        await _written(self.journal.removed(device, self.fleet))
 
     def reboot(self, device: Device, downtime: float | None = None) -> bool:
         """Restart `device`: gone (Bye) for `downtime` seconds, then back (Hello) with any

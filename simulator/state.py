@@ -16,7 +16,7 @@ import json
 import os
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 from .device import Device
 from .fixtures import FixtureError, build_fleet
@@ -98,8 +98,12 @@ class StateDir:
     def load(self, now: float = 0.0) -> Fleet:
         """The fleet as it was saved; FixtureError names the file that is wrong."""
         settings = self._read(self.path / "fleet.json")
+        order = {serial: i for i, serial in enumerate(settings.pop("order", []))}
         fleet = build_fleet({"fleet": settings}, source=str(self.path / "fleet.json"), now=now)
-        for file in sorted(self.devices.glob("*.json")):
+        files = {file.name: file for file in self.devices.glob("*.json")}
+        for file in sorted(
+            files.values(), key=lambda f: (order.get(_serial(f), len(order)), f.name)
+        ):
             entry = self._read(file)
             (device,) = build_fleet(
                 {"fleet": settings, "device": [entry]}, source=str(file), now=now
@@ -112,8 +116,10 @@ class StateDir:
         return self._read(file) if file.exists() else {}
 
     def save_fleet(self, fleet: Fleet) -> None:
+        """The [fleet] table, and the devices' order (as `nvrsim run` lists them)."""
         self.devices.mkdir(parents=True, exist_ok=True)
-        self._write(self.path / "fleet.json", fleet_settings(fleet))
+        order = [d.serial for d in fleet]
+        self._write(self.path / "fleet.json", fleet_settings(fleet) | {"order": order})
 
     def save_all(self, fleet: Fleet) -> None:
         self.save_fleet(fleet)
@@ -154,6 +160,10 @@ class StateDir:
             os.fsync(out.fileno())
         os.replace(tmp, file)
         _fsync_dir(file.parent)
+
+
+def _serial(file: Path) -> str:
+    return unquote(file.name.removesuffix(".json"))
 
 
 def _fsync_dir(path: Path) -> None:
