@@ -41,7 +41,7 @@ from .control_schema import (
 )
 from .device import Device
 from .firmware import FirmwareVersion
-from .fixtures import FaultsSpec, FixtureError
+from .fixtures import DeviceSpec, FaultsSpec, FixtureError
 from .runner import ServiceError, Simulator, cannot_listen
 from .state import device_entry
 
@@ -49,6 +49,7 @@ if TYPE_CHECKING:
     from .faults import Faults
 
 SIM = web.AppKey("simulator", Simulator)
+MAX_ADD = 1000  # devices one request may add: each gets its own web server
 TOKEN = web.AppKey("token", str)
 
 
@@ -155,6 +156,9 @@ async def add_devices(request: web.Request) -> web.Response:
         raw = await request.json()
     except (ValueError, UnicodeDecodeError):
         raise ApiError(400, "the body is not JSON") from None
+    count = raw.get("count", 1) if isinstance(raw, dict) else 1
+    if isinstance(count, int) and count > MAX_ADD:
+        raise ApiError(400, "too many at once", [f"count: at most {MAX_ADD} devices a request"])
     try:
         devices = await sim.add_devices([raw], source="request")
     except FixtureError as exc:
@@ -339,10 +343,10 @@ OPERATIONS: tuple[Operation, ...] = (
         "/api/devices",
         "Add devices: one fixture [[device]] entry",
         "add_devices",
+        body=DeviceSpec,
         ok=201,
         returns=[DeviceState],
-        errors=(400, 409),
-        extra={"requestBody": True},
+        errors=(409,),
     ),
     Operation(
         "GET", _SERIAL, "One device (by serial or fixture name)", "get_device", returns=DeviceState
@@ -473,7 +477,10 @@ async def _errors(request: web.Request, handler) -> web.StreamResponse:
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
-        return _json({"error": exc.reason, "detail": []}, exc.status)
+        response = _json({"error": exc.reason, "detail": []}, exc.status)
+        if "Allow" in exc.headers:  # a 405 says what the resource does allow
+            response.headers["Allow"] = exc.headers["Allow"]
+        return response
 
 
 @web.middleware

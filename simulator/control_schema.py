@@ -8,10 +8,10 @@ fixture entry.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, Strict, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic.json_schema import models_json_schema
 
 from .device import is_valid_verification_code
@@ -61,7 +61,7 @@ class DeviceChange(_Body):
 class FaultsChange(_Body):
     """PUT …/faults: the faults to set; the others stay as they are."""
 
-    discovery_drop: Annotated[float, Field(ge=0, le=100), Strict(False)] | None = None
+    discovery_drop: Annotated[float, Field(ge=0, le=100)] | None = None
     discovery_delay: Seconds | None = None
     discovery_malformed: bool | None = None
     auth_fail: bool | None = None
@@ -84,12 +84,12 @@ class Upgrade(_Body):
 
 
 class ClockChange(_Body):
-    now: Annotated[float, Field(ge=0, le=4_102_444_800), Strict(False)] | None = None  # ≤ 2100
-    speed: Annotated[float, Field(ge=0, le=1_000_000), Strict(False)] | None = None
+    now: Annotated[float, Field(ge=0, le=4_102_444_800)] | None = None  # ≤ 2100
+    speed: Annotated[float, Field(ge=0, le=1_000_000)] | None = None
 
 
 class ClockAdvance(_Body):
-    seconds: Annotated[float, Field(ge=0, le=10 * 365 * 86400), Strict(False)]
+    seconds: Annotated[float, Field(ge=0, le=10 * 365 * 86400)]
 
 
 # --- responses ------------------------------------------------------------------------
@@ -148,7 +148,6 @@ class Operation:
     ok: int = 200
     returns: Any = None  # a model, [model], or None for no body
     errors: tuple[int, ...] = ()
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def _ref(model: type[BaseModel]) -> dict[str, str]:
@@ -182,7 +181,7 @@ def openapi(operations: tuple[Operation, ...], *, token: bool) -> dict[str, Any]
                 if op.returns is not None
                 else {}
             )
-        } | op.extra.get("responses", {})
+        }
         errors = set(op.errors) | ({400} if op.body else set()) | ({401} if token else set())
         if "{serial}" in op.path:
             errors.add(404)
@@ -200,9 +199,6 @@ def openapi(operations: tuple[Operation, ...], *, token: bool) -> dict[str, Any]
             spec["parameters"] = [
                 {"name": "serial", "in": "path", "required": True, "schema": {"type": "string"}}
             ]
-        spec["parameters"] = spec.get("parameters", []) + op.extra.get("parameters", [])
-        if not spec["parameters"]:
-            del spec["parameters"]
         if op.body is not None:
             spec["requestBody"] = {
                 "required": True,

@@ -13,7 +13,15 @@ from ipaddress import IPv4Address, IPv4Interface, IPv4Network
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, Strict, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    Strict,
+    ValidationError,
+    field_validator,
+)
 
 from . import identity
 from .auth import Lockout, LockoutPolicy
@@ -35,10 +43,18 @@ class FixtureError(ValueError):
     """A fixture problem, phrased as `file: device 'name': field: what is wrong`."""
 
 
+def _address_text(value: object) -> object:
+    # ipaddress also takes ints and tuples, and fails on some of those with errors
+    # pydantic does not catch; fixtures and the control API write addresses as strings.
+    if not isinstance(value, str):
+        raise ValueError("expected an address as a string, e.g. '127.77.0.5/24'")
+    return value
+
+
 # Addresses are written as strings in TOML, so they alone are parsed leniently.
-Network4 = Annotated[IPv4Network, Strict(False)]
-Interface4 = Annotated[IPv4Interface, Strict(False)]
-Address4 = Annotated[IPv4Address, Strict(False)]
+Network4 = Annotated[IPv4Network, BeforeValidator(_address_text), Strict(False)]
+Interface4 = Annotated[IPv4Interface, BeforeValidator(_address_text), Strict(False)]
+Address4 = Annotated[IPv4Address, BeforeValidator(_address_text), Strict(False)]
 
 
 class _Strict(BaseModel):
@@ -55,13 +71,13 @@ class FleetSpec(_Strict):
     faults: FaultsSpec = Field(default_factory=lambda: FaultsSpec())  # on every device
 
 
-Seconds = Annotated[float, Field(ge=0, le=3600), Strict(False)]
+Seconds = Annotated[float, Field(ge=0, le=3600)]
 
 
 class FaultsSpec(_Strict):
     """simulator.faults.Faults as a fixture (and the control API) writes it."""
 
-    discovery_drop: Annotated[float, Field(ge=0, le=100), Strict(False)] = 0.0
+    discovery_drop: Annotated[float, Field(ge=0, le=100)] = 0.0
     discovery_delay: Seconds = 0.0
     discovery_malformed: bool = False
     auth_fail: bool = False
@@ -104,7 +120,7 @@ class HikConnectSpec(_Strict):
 
 class LockoutSpec(_Strict):
     max_failures: Annotated[int, Field(ge=1)] = 7
-    lock_seconds: Annotated[float, Field(ge=0), Strict(False)] = 1800.0
+    lock_seconds: Annotated[float, Field(ge=0)] = 1800.0
 
 
 class QuirksSpec(_Strict):
@@ -158,6 +174,16 @@ class DeviceSpec(_Strict):
         if text is not None:
             FirmwareVersion.parse(text)
         return text
+
+    @field_validator("address")
+    @classmethod
+    def _host_address(cls, address: IPv4Interface | None) -> IPv4Interface | None:
+        # The device's web server binds it: 0.0.0.0 would listen on every interface.
+        if address is not None and (
+            address.ip.is_unspecified or address.ip.is_multicast or address.ip.is_reserved
+        ):
+            raise ValueError(f"{address.ip} cannot be a device's address")
+        return address
 
     @field_validator("mac")
     @classmethod
