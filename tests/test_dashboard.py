@@ -1,0 +1,107 @@
+"""The dashboard end to end: headless Chromium (Debian's `chromium`) driven by Playwright."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from simulator.clock import ScaledClock
+from simulator.control import control_app
+from simulator.runner import ServiceConfig, Simulator
+from tests.conftest import hik_entry, make_fleet
+from tests.strategies_isapi import ServerThread
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+pytestmark = [
+    pytest.mark.skipif(
+        not Path(CHROMIUM).exists(), reason="needs Chromium (Debian package `chromium`)"
+    ),
+    pytest.mark.timeout(120),
+]
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts" / "dashboard"
+
+
+@pytest.fixture
+def served():
+    fleet = make_fleet(
+        hik_entry("lobby-nvr", ports={"http": 0}),
+        hik_entry(
+            "cam",
+            kind="ipc",
+            model="DS-2CD2385G1-I",
+            firmware="V5.6.2build 190701",
+            ports={"http": 0},
+            count=2,
+        ),
+        address_pool="127.84.0.0/24",
+    )
+    sim = Simulator(fleet, ScaledClock(), ServiceConfig(reboot_seconds=0.3))
+    with ServerThread(control_app(sim)) as url:
+        yield sim, url
+
+
+@pytest.fixture
+def page():
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            yield browser.new_page(viewport={"width": 1400, "height": 800})
+        finally:
+            browser.close()
+
+
+def test_fleet_table_device_page_faults_and_live_updates(served, page):
+    from playwright.sync_api import expect
+
+    sim, url = served
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.goto(url + "/")
+    expect(page.locator("#connection")).to_have_text("live")
+    rows = page.locator("#fleet tbody tr")
+    expect(rows).to_have_count(3)
+    nvr = sim.fleet.find("lobby-nvr")
+    expect(rows.first).to_contain_text(nvr.serial)
+    expect(rows.first).to_contain_text("owner@example.com")
+    page.screenshot(path=str(ARTIFACTS / "01-fleet.png"))
+
+    # a change made elsewhere (here: the API, as a test would) shows up without a reload
+    page.evaluate(
+        "fetch('/api/devices/lobby-nvr', {method: 'PATCH', headers: {'Content-Type': "
+        "'application/json'}, body: JSON.stringify({hik_connect: {online: false}})})"
+    )
+    expect(rows.first.locator("td").nth(7)).to_have_text("offline")
+
+    rows.first.click()
+    expect(page.locator("#device-title")).to_contain_text(nvr.serial)
+    page.locator("#unbind").click()
+    expect(page.locator("#device-state")).to_contain_text("Bound to-")
+    assert nvr.hik_connect.bound_account is None
+
+    page.locator("#faults input[name=auth_fail]").check()
+    page.locator("#faults input[name=discovery_drop]").fill("50")
+    page.locator("#faults button[type=submit]").click()
+    page.screenshot(path=str(ARTIFACTS / "02-device.png"))
+    page.locator("#back").click()
+    expect(rows.first.locator("td").nth(10)).to_have_text("drop 50%, auth fails")
+    assert nvr.own_faults.auth_fail and nvr.own_faults.discovery_drop == 50
+
+    before = sim.clock.now()
+    later = datetime.fromtimestamp(before + 48 * 3600 + 5, tz=UTC).strftime("%Y-%m-%dT%H:%M")
+    page.locator("#advance-hours").fill("48")
+    page.locator("#advance").click()
+    expect(page.locator("#clock")).to_contain_text(later[:-1])  # within ten minutes
+    assert sim.clock.now() - before >= 48 * 3600
