@@ -78,6 +78,25 @@ class HikConnect:
 
 
 @dataclass
+class MyDlink:
+    """mydlink cloud registration as a D-Link device sees it (protocols/onvif-dlink.md §3.3).
+
+    Registration lives on the device: a factory reset forgets it, and the owner
+    must register the device again (D-Link FAQ, DCS-6004L).
+    """
+
+    pin_code: str = ""  # the 6-digit PIN on the label
+    account: str | None = None  # the mydlink account it is registered to
+    # The admin password a factory reset leaves: "" on older DCS (admin, blank), or
+    # None on models whose password is chosen at first setup [I] (§3.2).
+    reset_password: str | None = ""
+
+    @property
+    def registered(self) -> bool:
+        return self.account is not None
+
+
+@dataclass
 class Quirks:
     """Wire details that differ between real firmware builds."""
 
@@ -108,6 +127,8 @@ class Device:
     lockout: Lockout = field(default_factory=Lockout)  # network logins, per client address
     local_lockout: Lockout = field(default_factory=lambda: Lockout(LOCAL_LOCKOUT))
     hik_connect: HikConnect = field(default_factory=HikConnect)
+    mydlink: MyDlink = field(default_factory=MyDlink)
+    hardware_version: str = ""  # D-Link's label revision: A1, B1…
     quirks: Quirks = field(default_factory=Quirks)
     client_networks: tuple[IPv4Network, ...] = ()
     capability_overrides: dict[str, bool] = field(default_factory=dict)
@@ -161,6 +182,13 @@ class Device:
         self.local_lockout.clear()
         return ActivationResult.OK
 
+    def set_password(self, password: str) -> None:
+        """D-Link's user.cgi and first setup: any password, blank included, as old DCS
+        firmware allows [I]; Hikvision's `activate` has the complexity rule."""
+        self.admin_password = password
+        self.lockout.clear()
+        self.local_lockout.clear()
+
     def reboot(self, now: float) -> None:
         """Restart: local sessions end (they watch boot_time); failed-login counts are lost."""
         # Keep boot_time moving even on a frozen virtual clock, so sessions notice.
@@ -180,6 +208,18 @@ class Device:
         hc.enabled = False
         hc.server = HIK_CONNECT_DEFAULT_SERVER
         hc.stream_encryption = False
+        self.motion_detection.clear()
+        self.reboot(now)
+
+    def factory_reset(self, now: float) -> None:
+        """D-Link's reset button (10 s) or system_reset.cgi: the admin password goes back
+        to the model's default and the mydlink registration is forgotten, then a reboot.
+
+        The address stays, so the simulated device remains reachable where it was
+        (a real one falls back to 192.168.0.20 or DHCP).
+        """
+        self.admin_password = self.mydlink.reset_password
+        self.mydlink.account = None
         self.motion_detection.clear()
         self.reboot(now)
 

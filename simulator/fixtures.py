@@ -13,7 +13,15 @@ from ipaddress import IPv4Address, IPv4Interface, IPv4Network
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, Strict, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    Strict,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from . import identity
 from .auth import Lockout, LockoutPolicy
@@ -22,6 +30,7 @@ from .device import (
     LOCAL_LOCKOUT,
     Device,
     HikConnect,
+    MyDlink,
     Network,
     Quirks,
     is_valid_verification_code,
@@ -81,6 +90,16 @@ class LockoutSpec(_Strict):
     lock_seconds: Annotated[float, Field(ge=0), Strict(False)] = 1800.0
 
 
+class MyDlinkSpec(_Strict):
+    """D-Link only: mydlink registration and what a factory reset leaves."""
+
+    account: str | None = None  # registered to this mydlink account
+    pin_code: Annotated[str, Field(pattern=r"^\d{6}$")] | None = None  # generated when absent
+    # The admin password after a factory reset: "blank" (older DCS: admin with an
+    # empty password) or "setup" (none until first setup, newer models).
+    reset_password: Literal["blank", "setup"] = "blank"
+
+
 class QuirksSpec(_Strict):
     flase: bool = True
     isapi_namespace: Literal[
@@ -92,7 +111,7 @@ class QuirksSpec(_Strict):
 
 class DeviceSpec(_Strict):
     name: str
-    vendor: Literal["hikvision"]
+    vendor: Literal["hikvision", "dlink"]
     kind: Literal["nvr", "dvr", "ipc"]
     model: str
     firmware: str
@@ -120,6 +139,14 @@ class DeviceSpec(_Strict):
     )
     quirks: QuirksSpec = Field(default_factory=QuirksSpec)
     capabilities: dict[str, bool] = Field(default_factory=dict)
+    hardware_version: Annotated[str, Field(pattern=r"^[A-Z]\d?$")] = "A1"  # D-Link label rev.
+    mydlink: MyDlinkSpec = Field(default_factory=MyDlinkSpec)
+
+    @model_validator(mode="after")
+    def _dlink_kinds(self) -> DeviceSpec:
+        if self.vendor == "dlink" and self.kind == "dvr":
+            raise ValueError("D-Link devices are DCS cameras (ipc) or DNR recorders (nvr)")
+        return self
 
     @field_validator("firmware")
     @classmethod
@@ -232,11 +259,14 @@ class _Builder:
             else f"{entry.name}-{index + 1:0{len(str(entry.count))}d}"
         )
         source = where if entry.count == 1 else f"{where} #{index + 1}"
+        make_serial = (
+            identity.dlink_serial_number if entry.vendor == "dlink" else identity.serial_number
+        )
         serial = entry.serial or self._unique(
-            self._serials, lambda a: identity.serial_number(entry.model, seed, entry.name, index, a)
+            self._serials, lambda a: make_serial(entry.model, seed, entry.name, index, a)
         )
         mac = entry.mac or self._unique(
-            self._macs, lambda a: identity.mac_address(seed, entry.name, index, a)
+            self._macs, lambda a: identity.mac_address(seed, entry.name, index, a, entry.vendor)
         )
         self._serials.add(serial)
         self._macs.add(mac)
@@ -279,7 +309,7 @@ class _Builder:
                 sdk_tls_port=ports.sdk_tls,
                 rtsp_port=ports.rtsp,
             ),
-            name=entry.device_name or _default_name(entry.kind),
+            name=entry.device_name or _default_name(entry.vendor, entry.kind, entry.model),
             admin_password=entry.admin_password,
             device_type_code=entry.device_type_code or identity.device_type_code(entry.model),
             dsp_version=entry.dsp_version,
@@ -300,6 +330,12 @@ class _Builder:
             quirks=Quirks(flase=entry.quirks.flase, isapi_namespace=entry.quirks.isapi_namespace),
             client_networks=tuple(self.spec.fleet.client_networks),
             capability_overrides=dict(entry.capabilities),
+            hardware_version=entry.hardware_version,
+            mydlink=MyDlink(
+                pin_code=entry.mydlink.pin_code or identity.pin_code(seed, serial),
+                account=entry.mydlink.account,
+                reset_password="" if entry.mydlink.reset_password == "blank" else None,
+            ),
             label=label,
             source=source,
         )
@@ -322,7 +358,9 @@ def _first_other_host(address: IPv4Interface) -> IPv4Address:
     return next((h for h in address.network.hosts() if h != address.ip), address.ip)
 
 
-def _default_name(kind: str) -> str:
+def _default_name(vendor: str, kind: str, model: str) -> str:
+    if vendor == "dlink":
+        return model  # D-Link devices name themselves after the model
     return {"nvr": "Network Video Recorder", "dvr": "Embedded Net DVR"}.get(kind, "IP CAMERA")
 
 

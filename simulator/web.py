@@ -1,6 +1,6 @@
 """Each device's own web server: its vendor's API, plus what every device serves.
 
-A vendor API (ISAPI for Hikvision) owns the server and its catch-all error
+A vendor API (ISAPI for Hikvision, NIPCA for D-Link) owns the server and its catch-all error
 page; protocols that devices of every vendor speak (ONVIF) are mounted on the
 same server under their own path prefix, as real firmware serves them on the
 same port.
@@ -16,6 +16,7 @@ from aiohttp import web
 from .clock import Clock
 from .device import Device
 from .isapi import isapi_app
+from .nipca import nipca_app
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,7 @@ VENDOR_APPS: dict[str, VendorApp] = {
     "isapi": lambda device, clock, options, mounts: isapi_app(
         device, clock, heartbeat_interval=options.heartbeat_interval, mounts=mounts
     ),
+    "nipca": lambda device, clock, options, mounts: nipca_app(device, clock, mounts=mounts),
 }
 
 
