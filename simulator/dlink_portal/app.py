@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 import aiohttp_jinja2
 import jinja2
@@ -94,7 +94,8 @@ def render(
     context |= {
         "lang": lang,
         "other_lang": other,
-        "switch_url": f"{request.path}?lang={other}",
+        # The same page, with what it showed, in the other language.
+        "switch_url": f"{request.path}?{urlencode({**request.query, 'lang': other})}",
         "t": lambda key: translate(key, lang),
         "account": _account(request),
         "path": request.path,
