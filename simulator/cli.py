@@ -61,6 +61,21 @@ def _parser() -> argparse.ArgumentParser:
         "(binds 0.0.0.0; without it nothing leaves loopback)",
     )
     run.add_argument(
+        "--dlink-port", type=int, default=5978, help="D-Link discovery UDP port (default 5978)"
+    )
+    run.add_argument("--ssdp-port", type=int, default=1900, help="SSDP UDP port (default 1900)")
+    run.add_argument(
+        "--portal-port",
+        type=int,
+        default=8090,
+        help="D-Link support portal HTTP port on 127.0.0.1 (default 8090)",
+    )
+    run.add_argument(
+        "--portal-fixture",
+        metavar="PATH",
+        help="the portal's resellers, codes and accounts (default: fixtures/dlink_portal.toml)",
+    )
+    run.add_argument(
         "--ready-file",
         metavar="PATH",
         help="once everything listens, write a JSON description of the fleet and services here",
@@ -131,6 +146,26 @@ def _parser() -> argparse.ArgumentParser:
     sadp.add_argument("--interface", metavar="ADDR", help="local address to send multicast from")
     sadp.add_argument("--json", action="store_true", help="print the answers as JSON")
     sadp.set_defaults(func=_discover_sadp)
+    dlink = dsub.add_parser(
+        "dlink",
+        help="D-Link discovery (UDP 5978, or SSDP)",
+        description="Send one D-Link discovery inquiry (UDP 5978), or with --ssdp one SSDP "
+        "M-SEARCH for UPnP Basic devices, and print every device that answers.",
+    )
+    dlink.add_argument(
+        "--target",
+        default="127.0.0.1",
+        help="where to send: an address, or the broadcast/multicast address with --interface "
+        "(default 127.0.0.1)",
+    )
+    dlink.add_argument("--port", type=int, help="UDP port (default 5978, or 1900 with --ssdp)")
+    dlink.add_argument("--ssdp", action="store_true", help="search with SSDP instead of UDP 5978")
+    dlink.add_argument(
+        "--timeout", type=float, default=2.0, metavar="S", help="seconds to wait (default 2)"
+    )
+    dlink.add_argument("--interface", metavar="ADDR", help="local address to send from")
+    dlink.add_argument("--json", action="store_true", help="print the answers as JSON")
+    dlink.set_defaults(func=_discover_dlink)
 
     add_menu_parser(sub)
     add_ctl_parser(sub)
@@ -162,6 +197,10 @@ def _run(args: argparse.Namespace) -> int:
     config = ServiceConfig(
         sadp_host=args.sadp_host,
         sadp_port=args.sadp_port,
+        dlink_port=args.dlink_port,
+        ssdp_port=args.ssdp_port,
+        portal_port=args.portal_port,
+        portal_fixture=args.portal_fixture,
         interface=args.interface,
         heartbeat_interval=args.heartbeat,
         control_host=args.control_host,
@@ -199,6 +238,8 @@ async def _serve(simulator: Simulator, ready_file: str | None) -> None:
             control = simulator.services["control"]
             print(f"DASHBOARD http://{control.host}:{control.port}/")
         print("ISAPI  http://<ADDRESS>:<HTTP>/ISAPI/ on each device's own address")
+        if "portal" in simulator.services:
+            print("NIPCA  http://<ADDRESS>:<HTTP>/common/info.cgi on each D-Link device")
         if ready_file:
             simulator.write_ready_file(ready_file)
             print(f"ready: {ready_file}")
@@ -216,6 +257,23 @@ def _discover_sadp(args: argparse.Namespace) -> int:
         print(json.dumps(found, indent=2))
     elif found:
         print(format_sadp_table(found))
+    print(f"{len(found)} device(s) answered", file=sys.stderr)
+    return 0 if found else 1
+
+
+def _discover_dlink(args: argparse.Namespace) -> int:
+    from .dlink_discovery import discover_dldps, discover_ssdp, format_dlink_table
+
+    if args.ssdp:
+        port = args.port or 1900
+        found = asyncio.run(discover_ssdp(args.target, port, args.timeout, args.interface))
+    else:
+        port = args.port or 5978
+        found = asyncio.run(discover_dldps(args.target, port, args.timeout, args.interface))
+    if args.json:
+        print(json.dumps(found, indent=2))
+    elif found:
+        print(format_dlink_table(found))
     print(f"{len(found)} device(s) answered", file=sys.stderr)
     return 0 if found else 1
 

@@ -75,6 +75,25 @@ class HikConnect:
 
 
 @dataclass
+class MyDlink:
+    """mydlink cloud registration as a D-Link device sees it (protocols/onvif-dlink.md §3.3).
+
+    Registration lives on the device: a factory reset forgets it, and the owner
+    must register the device again (D-Link FAQ, DCS-6004L).
+    """
+
+    pin_code: str = ""  # the 6-digit PIN on the label
+    account: str | None = None  # the mydlink account it is registered to
+    # The admin password a factory reset leaves: "" on older DCS (admin, blank), or
+    # None on models whose password is chosen at first setup [I] (§3.2).
+    reset_password: str | None = ""
+
+    @property
+    def registered(self) -> bool:
+        return self.account is not None
+
+
+@dataclass
 class Quirks:
     """Wire details that differ between real firmware builds."""
 
@@ -105,6 +124,8 @@ class Device:
     lockout: Lockout = field(default_factory=Lockout)  # network logins, per client address
     local_lockout: Lockout = field(default_factory=lambda: Lockout(LOCAL_LOCKOUT))
     hik_connect: HikConnect = field(default_factory=HikConnect)
+    mydlink: MyDlink = field(default_factory=MyDlink)
+    hardware_version: str = ""  # D-Link's label revision: A1, B1…
     quirks: Quirks = field(default_factory=Quirks)
     client_networks: tuple[IPv4Network, ...] = ()
     capability_overrides: dict[str, bool] = field(default_factory=dict)
@@ -176,6 +197,13 @@ class Device:
         self.local_lockout.clear()
         return ActivationResult.OK
 
+    def set_password(self, password: str) -> None:
+        """D-Link's user.cgi and first setup: any password, blank included, as old DCS
+        firmware allows [I]; Hikvision's `activate` has the complexity rule."""
+        self.admin_password = password
+        self.lockout.clear()
+        self.local_lockout.clear()
+
     def reboot(self, now: float) -> None:
         """Restart: local sessions end (they watch boot_time); failed-login counts are lost;
         an uploaded firmware becomes the running one."""
@@ -185,15 +213,6 @@ class Device:
         self.local_lockout.clear()
         if self.pending_firmware is not None:
             self.firmware, self.pending_firmware = self.pending_firmware, None
-
-    def factory_reset(self, now: float) -> None:
-        """Back to the state it left the factory in: not activated, platform access off.
-
-        The address stays (a tester wants to find it again), and so does the
-        cloud binding, which lives on the cloud: a reset never frees a device.
-        """
-        self.admin_password = None
-        self.restore_defaults(now)
 
     def restore_defaults(self, now: float) -> None:
         """Hikvision's "Restore Defaults" (not "Factory Defaults"), then a reboot.
@@ -209,6 +228,21 @@ class Device:
         hc.stream_encryption = False
         self.motion_detection.clear()
         self.reboot(now)
+
+    def factory_reset(self, now: float) -> None:
+        """The reset button (D-Link: 10 s, or system_reset.cgi; Hikvision: Factory
+        Defaults): the admin password goes back to the model's default (None: not
+        activated), the mydlink registration is forgotten, platform access is off,
+        then a reboot.
+
+        The address stays, so the simulated device remains reachable where it was
+        (a real one falls back to 192.168.0.20/192.168.1.64 or DHCP). A Hik-Connect
+        binding stays too: it lives on the cloud, so a reset never frees a device.
+        """
+        # Hikvision devices leave the factory not activated; D-Link's default varies by model.
+        self.admin_password = self.mydlink.reset_password if self.vendor == "dlink" else None
+        self.mydlink.account = None
+        self.restore_defaults(now)
 
     def same_lan(self, client: str) -> bool:
         """Same LAN: the client is in the device's own subnet or a declared client network."""

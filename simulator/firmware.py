@@ -83,6 +83,17 @@ CAPABILITY_TABLE: tuple[_Row, ...] = (
     _Row("hikvision", RECORDERS, (4, 0, 0), (5, 0, 0), frozenset({"menu_unbind"})),
     _Row("hikvision", RECORDERS, (0, 0, 0), _FOREVER, frozenset({"local_menu"})),
     _Row("dahua", RECORDERS, (0, 0, 0), _FOREVER, frozenset({"local_menu"})),
+    # D-Link (protocols/onvif-dlink.md §3): DCS cameras and DNR recorders. [I] DNR
+    # recorders speak the same CGI API; the challenge login arrives with 2.x camera
+    # firmware (DCS-8200LH); SSDP is on every model that backs up a UPnP section.
+    _Row(
+        "dlink",
+        frozenset({"ipc", "nvr"}),
+        (0, 0, 0),
+        _FOREVER,
+        frozenset({"nipca", "dlink_discovery", "ssdp", "mydlink"}),
+    ),
+    _Row("dlink", CAMERAS, (2, 0, 0), _FOREVER, frozenset({"nipca_challenge"})),
 )
 
 CAPABILITIES = frozenset().union(*(row.grants for row in CAPABILITY_TABLE))

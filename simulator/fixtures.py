@@ -21,6 +21,7 @@ from pydantic import (
     Strict,
     ValidationError,
     field_validator,
+    model_validator,
 )
 
 from . import identity
@@ -30,6 +31,7 @@ from .device import (
     LOCAL_LOCKOUT,
     Device,
     HikConnect,
+    MyDlink,
     Network,
     Quirks,
     is_valid_verification_code,
@@ -123,6 +125,16 @@ class LockoutSpec(_Strict):
     lock_seconds: Annotated[float, Field(ge=0)] = 1800.0
 
 
+class MyDlinkSpec(_Strict):
+    """D-Link only: mydlink registration and what a factory reset leaves."""
+
+    account: str | None = None  # registered to this mydlink account
+    pin_code: Annotated[str, Field(pattern=r"^\d{6}$")] | None = None  # generated when absent
+    # The admin password after a factory reset: "blank" (older DCS: admin with an
+    # empty password) or "setup" (none until first setup, newer models).
+    reset_password: Literal["blank", "setup"] = "blank"
+
+
 class QuirksSpec(_Strict):
     flase: bool = True
     isapi_namespace: Literal[
@@ -134,7 +146,7 @@ class QuirksSpec(_Strict):
 
 class DeviceSpec(_Strict):
     name: str
-    vendor: Literal["hikvision"]
+    vendor: Literal["hikvision", "dlink"]
     kind: Literal["nvr", "dvr", "ipc"]
     model: str
     firmware: str
@@ -167,6 +179,14 @@ class DeviceSpec(_Strict):
     ipv6: Ipv6Spec = Field(default_factory=Ipv6Spec)
     motion_detection: list[Annotated[int, Field(ge=1)]] = Field(default_factory=list)
     pending_firmware: str | None = None  # uploaded, runs after the next reboot
+    hardware_version: Annotated[str, Field(pattern=r"^[A-Z]\d?$")] = "A1"  # D-Link label rev.
+    mydlink: MyDlinkSpec = Field(default_factory=MyDlinkSpec)
+
+    @model_validator(mode="after")
+    def _dlink_kinds(self) -> DeviceSpec:
+        if self.vendor == "dlink" and self.kind == "dvr":
+            raise ValueError("D-Link devices are DCS cameras (ipc) or DNR recorders (nvr)")
+        return self
 
     @field_validator("firmware", "pending_firmware")
     @classmethod
@@ -317,11 +337,14 @@ class _Builder:
             else f"{entry.name}-{index + 1:0{len(str(entry.count))}d}"
         )
         source = where if entry.count == 1 else f"{where} #{index + 1}"
+        make_serial = (
+            identity.dlink_serial_number if entry.vendor == "dlink" else identity.serial_number
+        )
         serial = entry.serial or self._unique(
-            self._serials, lambda a: identity.serial_number(entry.model, seed, entry.name, index, a)
+            self._serials, lambda a: make_serial(entry.model, seed, entry.name, index, a)
         )
         mac = entry.mac or self._unique(
-            self._macs, lambda a: identity.mac_address(seed, entry.name, index, a)
+            self._macs, lambda a: identity.mac_address(seed, entry.name, index, a, entry.vendor)
         )
         self._serials.add(serial)
         self._macs.add(mac)
@@ -368,7 +391,7 @@ class _Builder:
                 sdk_tls_port=ports.sdk_tls,
                 rtsp_port=ports.rtsp,
             ),
-            name=entry.device_name or _default_name(entry.kind),
+            name=entry.device_name or _default_name(entry.vendor, entry.kind, entry.model),
             admin_password=entry.admin_password,
             device_type_code=entry.device_type_code or identity.device_type_code(entry.model),
             dsp_version=entry.dsp_version,
@@ -395,6 +418,12 @@ class _Builder:
             pending_firmware=(
                 FirmwareVersion.parse(entry.pending_firmware) if entry.pending_firmware else None
             ),
+            hardware_version=entry.hardware_version,
+            mydlink=MyDlink(
+                pin_code=entry.mydlink.pin_code or identity.pin_code(seed, serial),
+                account=entry.mydlink.account,
+                reset_password="" if entry.mydlink.reset_password == "blank" else None,
+            ),
             label=label,
             source=source,
         )
@@ -417,7 +446,9 @@ def _first_other_host(address: IPv4Interface) -> IPv4Address:
     return next((h for h in address.network.hosts() if h != address.ip), address.ip)
 
 
-def _default_name(kind: str) -> str:
+def _default_name(vendor: str, kind: str, model: str) -> str:
+    if vendor == "dlink":
+        return model  # D-Link devices name themselves after the model
     return {"nvr": "Network Video Recorder", "dvr": "Embedded Net DVR"}.get(kind, "IP CAMERA")
 
 

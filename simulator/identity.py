@@ -7,6 +7,9 @@ import uuid
 
 # Registered Hikvision OUIs, as seen on real devices' labels.
 HIKVISION_OUIS = ("58:50:ed", "44:19:b6", "c0:56:e3", "bc:ad:28", "4c:bd:8f", "e0:ca:3c")
+# D-Link OUIs; b0:c5:54 and 28:10:7b are seen on DCS cameras (protocols/onvif-dlink.md §3.1).
+DLINK_OUIS = ("b0:c5:54", "28:10:7b", "1c:7e:e5", "c4:a8:1d", "f0:7d:68", "14:d6:4d")
+OUIS = {"hikvision": HIKVISION_OUIS, "dlink": DLINK_OUIS}
 _NAMESPACE = uuid.UUID("6f1c5a3e-8f0e-4e4b-9a57-6e7672736d00")
 
 
@@ -25,9 +28,30 @@ def serial_number(model: str, seed: str, name: str, index: int, attempt: int = 0
     return f"{model}{year}{month:02d}{day:02d}{batch}{digits:09d}"
 
 
-def mac_address(seed: str, name: str, index: int, attempt: int = 0) -> str:
+def dlink_serial_number(model: str, seed: str, name: str, index: int, attempt: int = 0) -> str:
+    """13 characters as on D-Link labels [I]: 4 of plant and product code, a year digit,
+    a month (1-9, A-C) and 7 digits: QBTL2A5000123."""
+    d = _digest("dlink-serial", seed, name, index, attempt)
+    letters = "ABCDEFGHJKLMNPQRSTUVWXYZ"
+    product = "".join(letters[b % len(letters)] for b in _digest("dlink-product", model)[:3])
+    plant = "0123456789"[d[0] % 10] if d[0] % 2 else letters[d[0] % len(letters)]
+    year = d[1] % 10
+    month = "123456789ABC"[d[2] % 12]
+    digits = int.from_bytes(d[3:11], "big") % 10**7
+    return f"{product}{plant}{year}{month}{digits:07d}"
+
+
+def pin_code(seed: str, serial: str) -> str:
+    """The 6-digit PIN printed on mydlink cameras' labels."""
+    return f"{int.from_bytes(_digest('pin', seed, serial)[:4], 'big') % 10**6:06d}"
+
+
+def mac_address(
+    seed: str, name: str, index: int, attempt: int = 0, vendor: str = "hikvision"
+) -> str:
     d = _digest("mac", seed, name, index, attempt)
-    oui = HIKVISION_OUIS[d[0] % len(HIKVISION_OUIS)]
+    ouis = OUIS.get(vendor, HIKVISION_OUIS)
+    oui = ouis[d[0] % len(ouis)]
     return f"{oui}:{d[1]:02x}:{d[2]:02x}:{d[3]:02x}"
 
 

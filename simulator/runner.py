@@ -16,6 +16,9 @@ from aiohttp import web
 
 from .clock import Clock, RealClock
 from .device import Device
+from .dlink_discovery import DldpsResponder, SsdpResponder, serve_dldps, serve_ssdp
+from .dlink_portal.app import portal_app
+from .dlink_portal.fixture import load_portal
 from .fixtures import build_devices
 from .fleet import Fleet
 from .journal import Journal
@@ -35,6 +38,14 @@ class ServiceConfig:
 
     sadp_host: str = "127.0.0.1"
     sadp_port: int = 37020
+    # D-Link discovery (UDP 5978) and SSDP, started when the fleet has D-Link devices.
+    dlink_host: str = "127.0.0.1"
+    dlink_port: int = 5978
+    ssdp_port: int = 1900
+    # The D-Link support portal (HTTP), started when the fleet has D-Link devices.
+    portal_host: str = "127.0.0.1"
+    portal_port: int = 8090
+    portal_fixture: str | None = None  # default: fixtures/dlink_portal.toml
     # An interface address to join SADP's multicast group on (binds 0.0.0.0 then).
     interface: str | None = None
     # A port below 1024 that we may not bind is moved up by this much (80 → 8080).
@@ -64,7 +75,8 @@ class Announcer(Protocol):
     def device_down(self, device: Device) -> None: ...
 
 
-# Starts one fleet service for a simulator; ServiceError names its address if it cannot.
+# Starts one fleet service for a simulator, or None when the fleet has no use for it;
+# ServiceError names its address if it cannot.
 ServiceStarter = Callable[["Simulator"], Awaitable[FleetService | None]]
 
 
@@ -94,11 +106,68 @@ async def _start_control(sim: Simulator) -> FleetService | None:
     return await start_control(sim)
 
 
+def _has_dlink(sim: Simulator) -> bool:
+    return any(True for _ in sim.fleet.of_vendor("dlink"))
+
+
+async def _start_dldps(sim: Simulator) -> FleetService | None:
+    if not _has_dlink(sim):
+        return None
+    host = "0.0.0.0" if sim.config.interface else sim.config.dlink_host
+    try:
+        return await serve_dldps(
+            DldpsResponder(sim.fleet), host, sim.config.dlink_port, sim.config.interface
+        )
+    except OSError as exc:
+        raise cannot_listen("D-Link", f"udp {host}:{sim.config.dlink_port}", exc) from None
+
+
+async def _start_ssdp(sim: Simulator) -> FleetService | None:
+    if not _has_dlink(sim):
+        return None
+    host = "0.0.0.0" if sim.config.interface else sim.config.dlink_host
+    try:
+        return await serve_ssdp(
+            SsdpResponder(sim.fleet), host, sim.config.ssdp_port, sim.config.interface
+        )
+    except OSError as exc:
+        raise cannot_listen("SSDP", f"udp {host}:{sim.config.ssdp_port}", exc) from None
+
+
+class PortalService:
+    """The D-Link support portal on its own HTTP port."""
+
+    def __init__(self, runner: web.AppRunner) -> None:
+        self._runner = runner
+        self.host, self.port = runner.addresses[0][:2]
+
+    async def close(self) -> None:
+        await self._runner.cleanup()
+
+
+async def _start_portal(sim: Simulator) -> FleetService | None:
+    if not _has_dlink(sim):
+        return None
+    portal = load_portal(sim.config.portal_fixture, now=sim.clock.now())
+    runner = web.AppRunner(portal_app(portal, sim.clock), access_log=None, handle_signals=False)
+    await runner.setup()
+    host, port = sim.config.portal_host, sim.config.portal_port
+    try:
+        await web.TCPSite(runner, host, port, reuse_address=True).start()
+    except OSError as exc:
+        await runner.cleanup()
+        raise cannot_listen("Portal", f"http {host}:{port}", exc) from None
+    return PortalService(runner)
+
+
 # Every fleet-wide service, by the name it is described under, with its URL scheme.
 # A starter may return None: that service is switched off.
 FLEET_SERVICES: dict[str, tuple[str, ServiceStarter]] = {
     "sadp": ("udp", _start_sadp),
     "control": ("http", _start_control),
+    "dlink": ("udp", _start_dldps),
+    "ssdp": ("udp", _start_ssdp),
+    "portal": ("http", _start_portal),
 }
 
 
@@ -342,6 +411,13 @@ def _describe_device(device: Device) -> dict:
             "bound_account": device.hik_connect.bound_account,
             "verification_code": device.hik_connect.verification_code,
         },
+    } | (_describe_dlink(device) if device.vendor == "dlink" else {})
+
+
+def _describe_dlink(device: Device) -> dict:
+    return {
+        "hardware_version": device.hardware_version,
+        "mydlink": {"account": device.mydlink.account, "pin_code": device.mydlink.pin_code},
     }
 
 
@@ -362,6 +438,10 @@ def fleet_table(fleet: Fleet) -> str:
     for d in fleet:
         hc = d.hik_connect
         cloud = "disabled" if not hc.enabled else ("online" if d.cloud_online else "offline")
+        bound = hc.bound_account
+        if d.vendor == "dlink":  # mydlink registration is D-Link's cloud binding
+            cloud = "mydlink" if d.mydlink.registered else "-"
+            bound = d.mydlink.account
         rows.append(
             (
                 d.label,
@@ -372,7 +452,7 @@ def fleet_table(fleet: Fleet) -> str:
                 str(d.network.http_port),
                 "yes" if d.activated else "no",
                 cloud,
-                hc.bound_account or "-",
+                bound or "-",
             )
         )
     widths = [max(len(row[i]) for row in rows) for i in range(len(header))]

@@ -73,6 +73,12 @@ def device_entry(device: Device) -> dict[str, Any]:
         "capabilities": dict(device.capability_overrides),
         "motion_detection": sorted(device.motion_detection),
         "faults": device.own_faults.as_dict(),
+        "hardware_version": device.hardware_version,
+        "mydlink": {
+            "account": device.mydlink.account,
+            "pin_code": device.mydlink.pin_code,
+            "reset_password": "blank" if device.mydlink.reset_password == "" else "setup",
+        },
     }
 
 

@@ -1,6 +1,6 @@
 """Each device's own web server: its vendor's API, plus what every device serves.
 
-A vendor API (ISAPI for Hikvision) owns the server and its catch-all error
+A vendor API (ISAPI for Hikvision, NIPCA for D-Link) owns the server and its catch-all error
 page; protocols that devices of every vendor speak (ONVIF) are mounted on the
 same server under their own path prefix, as real firmware serves them on the
 same port.
@@ -18,6 +18,7 @@ from .clock import Clock
 from .device import Device
 from .isapi import isapi_app
 from .journal import ExchangeHook
+from .nipca import nipca_app
 
 # Requests that cannot change a device: not worth comparing its state after them.
 _READS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -46,6 +47,7 @@ VENDOR_APPS: dict[str, VendorApp] = {
         mounts=mounts,
         reboot=options.reboot,
     ),
+    "nipca": lambda device, clock, options, mounts: nipca_app(device, clock, mounts=mounts),
 }
 
 

@@ -1,0 +1,340 @@
+"""D-Link discovery: UDP 5978 and SSDP responders, their transport, and a discover client.
+
+Both responders are pure (`handle(datagram, peer) -> replies`, no sockets, no
+clock needed): one socket per protocol serves the whole fleet, each reply
+naming its own device. A datagram that does not decode, a `S` (run a command)
+datagram (CVE-2017-8413: we never reproduce that hole), an answer, or a
+search nobody matches gets no reply at all.
+
+Choices [I], also in the README: the 5978 reply format of
+`protocols.dlink_discovery`; an inquiry matches when its `M=` is the broadcast
+MAC or the device's, and its `D=` is empty, `*`, or a prefix of the model
+(`DCS`, `DNR-`); SSDP answers `ssdp:all`, `upnp:rootdevice`, any
+`urn:schemas-upnp-org:device:Basic:` version (hass_nipca asks for `Basic:1.0`)
+and `uuid:<device>`, at once rather than after a random wait up to MX.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import socket
+from collections.abc import Callable
+from typing import cast
+
+from protocols import dlink_discovery as wire
+
+from .device import Device
+from .fleet import Fleet
+from .identity import normalise_mac
+
+log = logging.getLogger(__name__)
+
+
+def _mac_matches(asked: str, device: Device) -> bool:
+    if asked.upper() == wire.BROADCAST_MAC:
+        return True
+    try:
+        return normalise_mac(asked) == device.mac
+    except ValueError:
+        return False
+
+
+def _type_matches(asked: str, device: Device) -> bool:
+    return asked in ("", "*") or device.model.upper().startswith(asked.upper())
+
+
+def answer_fields(device: Device) -> dict[str, object]:
+    net = device.network
+    return {
+        "M": device.mac.upper(),
+        "D": device.model,
+        "H": device.hardware_version,
+        "F": device.firmware.text,
+        "S": device.serial,
+        "N": device.name,
+        "I": net.ip,
+        "K": net.netmask,
+        "G": str(net.gateway),
+        "P": net.http_port,
+        "R": 1 if device.mydlink.registered else 0,
+    }
+
+
+class DldpsResponder:
+    """UDP 5978 inquiries in, one answer per matching device out."""
+
+    def __init__(self, fleet: Fleet) -> None:
+        self.fleet = fleet
+
+    def devices(self) -> list[Device]:
+        return [d for d in self.fleet.of_vendor("dlink") if d.can("dlink_discovery")]
+
+    def handle(self, datagram: bytes, peer: tuple[str, int]) -> list[bytes]:
+        try:
+            message = wire.decode_dldps(datagram)
+        except wire.DiscoveryDecodeError:
+            return []
+        if message.kind != wire.INQUIRY:
+            return []
+        return [
+            wire.build_dldps(wire.ANSWER, answer_fields(d))
+            for d in self.devices()
+            if _mac_matches(message.mac, d) and _type_matches(message.device_type, d)
+        ]
+
+
+class SsdpResponder:
+    """M-SEARCH in, one search response per matching D-Link device out."""
+
+    def __init__(self, fleet: Fleet) -> None:
+        self.fleet = fleet
+
+    def devices(self) -> list[Device]:
+        return [d for d in self.fleet.of_vendor("dlink") if d.can("ssdp")]
+
+    @staticmethod
+    def answers_to(target: str, device: Device) -> str | None:
+        """The ST the device answers a search for `target` with, or None."""
+        udn = f"uuid:{device.uuid}"
+        if target == "ssdp:all":
+            return wire.BASIC_DEVICE
+        if target == "upnp:rootdevice" or target.lower() == udn:
+            return target
+        if target.startswith("urn:schemas-upnp-org:device:Basic:"):
+            return target
+        return None
+
+    def handle(self, datagram: bytes, peer: tuple[str, int]) -> list[bytes]:
+        try:
+            search = wire.decode_msearch(datagram)
+        except wire.DiscoveryDecodeError:
+            return []
+        replies = []
+        for device in self.devices():
+            target = self.answers_to(search.search_target, device)
+            if target is None:
+                continue
+            net = device.network
+            version = f"{device.firmware.major}.{device.firmware.minor:02d}"
+            replies.append(
+                wire.build_search_response(
+                    search_target=target,
+                    location=f"http://{net.ip}:{net.http_port}{wire.DESCRIPTION_PATH}",
+                    udn=f"uuid:{device.uuid}",
+                    server=f"Linux/2.6, UPnP/1.0, {device.model}/{version}",
+                )
+            )
+        return replies
+
+
+# --- transport -----------------------------------------------------------------------------
+
+Responder = Callable[[bytes, tuple[str, int]], list[bytes]]
+
+
+class _DiscoveryProtocol(asyncio.DatagramProtocol):
+    # Paced like SADP's replies, so a client's receive buffer keeps up with a big fleet.
+    BURST = 32
+    BREATHER = 0.002
+
+    def __init__(self, name: str, handle: Responder) -> None:
+        self.name, self.handle = name, handle
+        self.transport: asyncio.DatagramTransport | None = None
+        self.closed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.sending: set[asyncio.Task[None]] = set()
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast(asyncio.DatagramTransport, transport)
+
+    def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
+        try:
+            replies = self.handle(data, (addr[0], addr[1]))
+        except Exception:  # a responder bug must not take the fleet's socket down
+            log.exception("%s: dropped a datagram from %s", self.name, addr[0])
+            return
+        if len(replies) <= self.BURST:
+            self._send(replies, addr)
+            return
+        task = asyncio.ensure_future(self._send_paced(replies, addr))
+        self.sending.add(task)
+        task.add_done_callback(self.sending.discard)
+
+    def _send(self, replies: list[bytes], addr: tuple[str, int]) -> None:
+        """Every reply leaves through here (fault injection hooks in at this point)."""
+        if self.transport is None or self.transport.is_closing():
+            return
+        for reply in replies:
+            self.transport.sendto(reply, addr)  # only ever back to the asker
+
+    async def _send_paced(self, replies: list[bytes], addr: tuple[str, int]) -> None:
+        for start in range(0, len(replies), self.BURST):
+            if start:
+                await asyncio.sleep(self.BREATHER)
+            self._send(replies[start : start + self.BURST], addr)
+
+    def error_received(self, exc: Exception) -> None:
+        log.debug("%s socket error: %s", self.name, exc)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        for task in self.sending:
+            task.cancel()
+        if not self.closed.done():
+            self.closed.set_result(None)
+
+
+class DiscoveryServer:
+    """One UDP socket answering one discovery protocol for a whole fleet."""
+
+    def __init__(self, transport: asyncio.DatagramTransport, protocol: _DiscoveryProtocol) -> None:
+        self._transport, self._protocol = transport, protocol
+        self.host, self.port = transport.get_extra_info("sockname")[:2]
+
+    async def close(self) -> None:
+        self._transport.close()
+        await self._protocol.closed
+        await asyncio.gather(*self._protocol.sending, return_exceptions=True)
+
+
+async def serve_discovery(
+    name: str,
+    handle: Responder,
+    host: str,
+    port: int,
+    *,
+    multicast_group: str | None = None,
+    interface: str | None = None,
+) -> DiscoveryServer:
+    """Serve on host:port; with `interface` (a local IPv4 address, host "0.0.0.0") also
+    hear broadcasts and join `multicast_group` there."""
+    if interface is not None and host not in ("0.0.0.0", ""):
+        raise ValueError(f"a socket bound to {host} never sees broadcast or multicast")
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        if interface is not None:
+            # D-Link's own tools or a UPnP stack may hold the port on the same host.
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        if interface is not None and multicast_group is not None:
+            membership = socket.inet_aton(multicast_group) + socket.inet_aton(interface)
+            sock.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP, membership)
+        sock.setblocking(False)
+    except OSError:
+        sock.close()
+        raise
+    transport, protocol = await asyncio.get_running_loop().create_datagram_endpoint(
+        lambda: _DiscoveryProtocol(name, handle), sock=sock
+    )
+    return DiscoveryServer(transport, protocol)
+
+
+async def serve_dldps(
+    responder: DldpsResponder,
+    host: str = "127.0.0.1",
+    port: int = wire.DLDPS_PORT,
+    interface: str | None = None,
+) -> DiscoveryServer:
+    return await serve_discovery(
+        "D-Link discovery", responder.handle, host, port, interface=interface
+    )
+
+
+async def serve_ssdp(
+    responder: SsdpResponder,
+    host: str = "127.0.0.1",
+    port: int = wire.SSDP_PORT,
+    interface: str | None = None,
+) -> DiscoveryServer:
+    return await serve_discovery(
+        "SSDP", responder.handle, host, port, multicast_group=wire.SSDP_GROUP, interface=interface
+    )
+
+
+# --- discover client -------------------------------------------------------------------------
+
+
+async def _ask(
+    request: bytes, target: str, port: int, timeout: float, interface: str | None
+) -> list[tuple[bytes, tuple[str, int]]]:
+    loop = asyncio.get_running_loop()
+    answers = []
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.setblocking(False)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
+        if interface is not None:
+            sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, socket.inet_aton(interface))
+        sock.bind((interface or "", 0))
+        await loop.sock_sendto(sock, request, (target, port))
+        deadline = loop.time() + timeout
+        while (left := deadline - loop.time()) > 0:
+            try:
+                answers.append(await asyncio.wait_for(loop.sock_recvfrom(sock, 65535), left))
+            except TimeoutError:
+                break
+    return answers
+
+
+async def discover_dldps(
+    target: str = "255.255.255.255",
+    port: int = wire.DLDPS_PORT,
+    timeout: float = 2.0,
+    interface: str | None = None,
+) -> list[dict[str, str]]:
+    """One 5978 inquiry; each answer's fields (M, D, S, I, P…), one per MAC."""
+    found: dict[str, dict[str, str]] = {}
+    for data, _addr in await _ask(wire.build_inquiry(), target, port, timeout, interface):
+        with contextlib.suppress(wire.DiscoveryDecodeError):
+            message = wire.decode_dldps(data)
+            if message.kind == wire.ANSWER:
+                found.setdefault(message.mac, message.fields)
+    return list(found.values())
+
+
+async def discover_ssdp(
+    target: str = wire.SSDP_GROUP,
+    port: int = wire.SSDP_PORT,
+    timeout: float = 2.0,
+    interface: str | None = None,
+    search_target: str = wire.BASIC_DEVICE,
+) -> list[dict[str, str]]:
+    """One M-SEARCH; each response's headers (LOCATION, USN, SERVER…), one per USN."""
+    request = (
+        "M-SEARCH * HTTP/1.1\r\n"
+        f"HOST: {wire.SSDP_GROUP}:{wire.SSDP_PORT}\r\n"
+        'MAN: "ssdp:discover"\r\n'
+        "MX: 1\r\n"
+        f"ST: {search_target}\r\n\r\n"
+    ).encode()
+    found: dict[str, dict[str, str]] = {}
+    for data, _addr in await _ask(request, target, port, timeout, interface):
+        with contextlib.suppress(wire.DiscoveryDecodeError):
+            headers = wire.decode_search_response(data)
+            found.setdefault(headers.get("USN", ""), headers)
+    return list(found.values())
+
+
+_COLUMNS = (
+    ("IPv4 Address", "I"),
+    ("HTTP", "P"),
+    ("MAC", "M"),
+    ("Model", "D"),
+    ("HW", "H"),
+    ("Serial", "S"),
+    ("Firmware", "F"),
+    ("mydlink", "R"),
+)
+_SSDP_COLUMNS = (("Location", "LOCATION"), ("Server", "SERVER"), ("USN", "USN"))
+
+
+def format_dlink_table(results: list[dict[str, str]]) -> str:
+    """5978 answers or SSDP responses as an aligned text table."""
+    columns = _SSDP_COLUMNS if results and "LOCATION" in results[0] else _COLUMNS
+    rows = [[title for title, _ in columns]]
+    rows += [[r.get(key, "-") for _, key in columns] for r in results]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(columns))]
+    rows.insert(1, ["-" * w for w in widths])
+    return "\n".join(
+        "  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)).rstrip() for row in rows
+    )
