@@ -23,6 +23,7 @@ from .device import (
     Device,
     HikConnect,
     Network,
+    Onvif,
     Quirks,
     is_valid_verification_code,
 )
@@ -81,6 +82,25 @@ class LockoutSpec(_Strict):
     lock_seconds: Annotated[float, Field(ge=0), Strict(False)] = 1800.0
 
 
+class OnvifSpec(_Strict):
+    discoverable: bool = True
+    clock_skew: Annotated[float, Strict(False)] = 0.0
+    location: str = "city/hangzhou"
+    extra_scopes: list[str] = Field(default_factory=list)
+    hardware_id: str = "88"
+    pre_auth: Literal["time", "spec"] = "time"
+    password_text: bool = False
+    freshness: Annotated[float, Field(gt=0), Strict(False)] = 300.0
+
+    @field_validator("extra_scopes")
+    @classmethod
+    def _scopes_are_uris(cls, scopes: list[str]) -> list[str]:
+        for scope in scopes:
+            if not scope or any(c.isspace() for c in scope) or ":" not in scope:
+                raise ValueError(f"a scope is a URI without spaces: {scope!r}")
+        return scopes
+
+
 class QuirksSpec(_Strict):
     flase: bool = True
     isapi_namespace: Literal[
@@ -118,6 +138,7 @@ class DeviceSpec(_Strict):
             max_failures=LOCAL_LOCKOUT.max_failures, lock_seconds=LOCAL_LOCKOUT.lock_seconds
         )
     )
+    onvif: OnvifSpec = Field(default_factory=OnvifSpec)
     quirks: QuirksSpec = Field(default_factory=QuirksSpec)
     capabilities: dict[str, bool] = Field(default_factory=dict)
 
@@ -297,6 +318,7 @@ class _Builder:
                 online=hc.online,
                 bound_account=hc.bound_account,
             ),
+            onvif=_onvif(entry.onvif),
             quirks=Quirks(flase=entry.quirks.flase, isapi_namespace=entry.quirks.isapi_namespace),
             client_networks=tuple(self.spec.fleet.client_networks),
             capability_overrides=dict(entry.capabilities),
@@ -315,6 +337,10 @@ class _Builder:
 
 def _lockout(spec: LockoutSpec) -> Lockout:
     return Lockout(LockoutPolicy(spec.max_failures, spec.lock_seconds))
+
+
+def _onvif(spec: OnvifSpec) -> Onvif:
+    return Onvif(**(spec.model_dump() | {"extra_scopes": tuple(spec.extra_scopes)}))
 
 
 def _first_other_host(address: IPv4Interface) -> IPv4Address:

@@ -16,6 +16,7 @@ from aiohttp import web
 from .clock import Clock
 from .device import Device
 from .isapi import isapi_app
+from .onvif_http import onvif_mount
 
 
 @dataclass(frozen=True)
@@ -27,7 +28,7 @@ Mounted = tuple[str, web.Application]  # (path prefix, app)
 
 # A protocol every device may serve beside its vendor's API, or None for this device.
 Mount = Callable[[Device, Clock], Mounted | None]
-MOUNTS: list[Mount] = []
+MOUNTS: list[Mount] = [onvif_mount]
 
 # The vendor API a device serves, by the capability that grants it.
 VendorApp = Callable[[Device, Clock, WebOptions, Sequence[Mounted]], web.Application]
