@@ -13,7 +13,14 @@ import sys
 from firmware_menu.cli import add_menu_parser
 
 from .fixtures import FixtureError, default_fixture, load_fleet
-from .runner import FLEET_SERVICES, ServiceConfig, ServiceError, Simulator, fleet_table
+from .runner import (
+    FLEET_SERVICES,
+    ServiceConfig,
+    ServiceError,
+    Simulator,
+    fleet_table,
+    parse_address,
+)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -50,10 +57,19 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--sadp-host", default="127.0.0.1", help="address SADP listens on")
     run.add_argument("--sadp-port", type=int, default=37020, help="SADP UDP port (default 37020)")
     run.add_argument(
+        "--wsd-port", type=int, default=3702, help="WS-Discovery UDP port (default 3702)"
+    )
+    run.add_argument(
+        "--wsd-announce",
+        metavar="HOST:PORT",
+        type=_host_port,
+        help="where to send WS-Discovery Hello/Bye when no --interface is named",
+    )
+    run.add_argument(
         "--interface",
         metavar="ADDR",
-        help="address of a local interface on which to join SADP's multicast group "
-        "(binds 0.0.0.0; without it nothing leaves loopback)",
+        help="address of a local interface on which to join SADP's and WS-Discovery's "
+        "multicast groups (binds 0.0.0.0; without it nothing leaves loopback)",
     )
     run.add_argument(
         "--ready-file",
@@ -94,6 +110,36 @@ def _parser() -> argparse.ArgumentParser:
     sadp.add_argument("--interface", metavar="ADDR", help="local address to send multicast from")
     sadp.add_argument("--json", action="store_true", help="print the answers as JSON")
     sadp.set_defaults(func=_discover_sadp)
+    onvif = dsub.add_parser(
+        "onvif",
+        help="ONVIF WS-Discovery probe",
+        description="Send one WS-Discovery Probe and print every ONVIF device that answers.",
+    )
+    onvif.add_argument(
+        "--target",
+        default="127.0.0.1",
+        help="where to send the probe: an address, or 239.255.255.250 with "
+        "--interface for multicast (default 127.0.0.1)",
+    )
+    onvif.add_argument("--port", type=int, default=3702)
+    onvif.add_argument(
+        "--scope",
+        action="append",
+        default=[],
+        metavar="URI",
+        help="only devices with this scope, e.g. onvif://www.onvif.org/Profile/Streaming "
+        "(repeatable)",
+    )
+    onvif.add_argument(
+        "--timeout",
+        type=float,
+        default=2.0,
+        metavar="S",
+        help="seconds to wait for answers (default 2)",
+    )
+    onvif.add_argument("--interface", metavar="ADDR", help="local address to send multicast from")
+    onvif.add_argument("--json", action="store_true", help="print the answers as JSON")
+    onvif.set_defaults(func=_discover_onvif)
 
     add_menu_parser(sub)
 
@@ -114,6 +160,8 @@ def _run(args: argparse.Namespace) -> int:
     config = ServiceConfig(
         sadp_host=args.sadp_host,
         sadp_port=args.sadp_port,
+        wsd_port=args.wsd_port,
+        wsd_announce=args.wsd_announce,
         interface=args.interface,
         heartbeat_interval=args.heartbeat,
     )
@@ -137,6 +185,7 @@ async def _serve(simulator: Simulator, ready_file: str | None) -> None:
             scheme = FLEET_SERVICES[name][0]
             print(f"{name.upper():<6} {scheme}://{service.host}:{service.port}")
         print("ISAPI  http://<ADDRESS>:<HTTP>/ISAPI/ on each device's own address")
+        print("ONVIF  http://<ADDRESS>:<HTTP>/onvif/device_service on each device's own address")
         if ready_file:
             simulator.write_ready_file(ready_file)
             print(f"ready: {ready_file}")
@@ -156,6 +205,34 @@ def _discover_sadp(args: argparse.Namespace) -> int:
         print(format_sadp_table(found))
     print(f"{len(found)} device(s) answered", file=sys.stderr)
     return 0 if found else 1
+
+
+def _discover_onvif(args: argparse.Namespace) -> int:
+    from .wsd import discover_onvif, format_onvif_table
+
+    found = asyncio.run(
+        discover_onvif(
+            args.target,
+            args.port,
+            timeout=args.timeout,
+            interface=args.interface,
+            scopes=tuple(args.scope),
+        )
+    )
+    if args.json:
+        print(json.dumps(found, indent=2))
+    elif found:
+        print(format_onvif_table(found))
+    print(f"{len(found)} device(s) answered", file=sys.stderr)
+    return 0 if found else 1
+
+
+def _host_port(text: str) -> str:
+    try:
+        parse_address(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
 
 
 def _check_fixtures(args: argparse.Namespace) -> int:
