@@ -9,6 +9,7 @@ import json
 import logging
 import signal
 import sys
+from collections.abc import Callable
 
 from firmware_menu.cli import add_menu_parser
 
@@ -88,40 +89,10 @@ def _parser() -> argparse.ArgumentParser:
 
     discover = sub.add_parser("discover", help="find devices the way vendor tools do")
     dsub = discover.add_subparsers(title="protocols", metavar="PROTOCOL")
-    sadp = dsub.add_parser(
-        "sadp",
-        help="Hikvision SADP inquiry",
-        description="Send one SADP inquiry and print every device that answers.",
+    _discover_parser(dsub, "sadp", "Hikvision SADP inquiry", "inquiry", 37020, _discover_sadp)
+    onvif = _discover_parser(
+        dsub, "onvif", "ONVIF WS-Discovery probe", "probe", 3702, _discover_onvif
     )
-    sadp.add_argument(
-        "--target",
-        default="127.0.0.1",
-        help="where to send the inquiry: an address, or 239.255.255.250 with "
-        "--interface for multicast (default 127.0.0.1)",
-    )
-    sadp.add_argument("--port", type=int, default=37020)
-    sadp.add_argument(
-        "--timeout",
-        type=float,
-        default=2.0,
-        metavar="S",
-        help="seconds to wait for answers (default 2)",
-    )
-    sadp.add_argument("--interface", metavar="ADDR", help="local address to send multicast from")
-    sadp.add_argument("--json", action="store_true", help="print the answers as JSON")
-    sadp.set_defaults(func=_discover_sadp)
-    onvif = dsub.add_parser(
-        "onvif",
-        help="ONVIF WS-Discovery probe",
-        description="Send one WS-Discovery Probe and print every ONVIF device that answers.",
-    )
-    onvif.add_argument(
-        "--target",
-        default="127.0.0.1",
-        help="where to send the probe: an address, or 239.255.255.250 with "
-        "--interface for multicast (default 127.0.0.1)",
-    )
-    onvif.add_argument("--port", type=int, default=3702)
     onvif.add_argument(
         "--scope",
         action="append",
@@ -130,16 +101,6 @@ def _parser() -> argparse.ArgumentParser:
         help="only devices with this scope, e.g. onvif://www.onvif.org/Profile/Streaming "
         "(repeatable)",
     )
-    onvif.add_argument(
-        "--timeout",
-        type=float,
-        default=2.0,
-        metavar="S",
-        help="seconds to wait for answers (default 2)",
-    )
-    onvif.add_argument("--interface", metavar="ADDR", help="local address to send multicast from")
-    onvif.add_argument("--json", action="store_true", help="print the answers as JSON")
-    onvif.set_defaults(func=_discover_onvif)
 
     add_menu_parser(sub)
 
@@ -152,6 +113,40 @@ def _parser() -> argparse.ArgumentParser:
     )
     check.add_argument("files", nargs="+", metavar="FILE")
     check.set_defaults(func=_check_fixtures)
+    return parser
+
+
+def _discover_parser(
+    dsub: argparse._SubParsersAction,
+    name: str,
+    title: str,
+    message: str,
+    port: int,
+    func: Callable[[argparse.Namespace], int],
+) -> argparse.ArgumentParser:
+    """`nvrsim discover NAME`: the options every discovery protocol shares."""
+    parser = dsub.add_parser(
+        name,
+        help=title,
+        description=f"Send one {title} and print every device that answers.",
+    )
+    parser.add_argument(
+        "--target",
+        default="127.0.0.1",
+        help=f"where to send the {message}: an address, or 239.255.255.250 with "
+        "--interface for multicast (default 127.0.0.1)",
+    )
+    parser.add_argument("--port", type=int, default=port)
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=2.0,
+        metavar="S",
+        help="seconds to wait for answers (default 2)",
+    )
+    parser.add_argument("--interface", metavar="ADDR", help="local address to send multicast from")
+    parser.add_argument("--json", action="store_true", help="print the answers as JSON")
+    parser.set_defaults(func=func)
     return parser
 
 
