@@ -14,6 +14,10 @@ to "is this safe" and one to "how lenient are we":
 - Lenient as devices are: a prefix is dropped from element and attribute names
   even when it was never declared, namespace declarations are not attributes,
   and `XmlNode` matches names without regard to case.
+- Namespaces are kept aside for the protocols whose meaning needs them (a
+  WS-Discovery Types QName, a SOAP body's service): each node knows the
+  prefixes in scope and its own namespace (None when its prefix is undeclared),
+  without taking part in equality or name matching.
 - Bytes follow XML's own encoding rules (a BOM or the declaration, else UTF-8);
   a str is taken as already decoded and its declaration is ignored.
 
@@ -71,6 +75,14 @@ class XmlNode:
     text: str = ""
     children: list[XmlNode] = field(default_factory=list)
     attrs: dict[str, str] = field(default_factory=dict)
+    namespace: str | None = field(default=None, compare=False)
+    # Prefix → URI of every declaration in scope; "" is the default namespace.
+    namespaces: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
+
+    def resolve(self, qname: str) -> tuple[str | None, str]:
+        """A QName written in this element's text or attributes, as (namespace, local name)."""
+        prefix, _, local = qname.strip().rpartition(":")
+        return self.namespaces.get(prefix), local
 
     def is_named(self, name: str) -> bool:
         return self.name.lower() == name.lower()
@@ -110,9 +122,16 @@ class _TreeBuilder(ContentHandler):
         if self._count > self._max_elements:
             raise XmlTooLarge(f"more than {self._max_elements} elements")
         node = XmlNode(_local(name))
+        declared: dict[str, str] = {}
         for qname, value in attrs.items():
-            if qname != "xmlns" and not qname.startswith("xmlns:"):
+            if qname == "xmlns" or qname.startswith("xmlns:"):
+                declared[qname[6:]] = value
+            else:
                 node.attrs.setdefault(_local(qname), value)
+        inherited = self._stack[-1][0].namespaces if self._stack else {}
+        # Most elements declare nothing: they share their parent's map.
+        node.namespaces = inherited | declared if declared else inherited
+        node.namespace = node.namespaces.get(name.rpartition(":")[0])
         if self._stack:
             self._stack[-1][0].children.append(node)
         else:

@@ -10,6 +10,7 @@ import logging
 import signal
 import sys
 import time
+from collections.abc import Callable
 
 from firmware_menu.cli import add_menu_parser
 
@@ -17,7 +18,14 @@ from .clock import ScaledClock
 from .ctl import add_ctl_parser
 from .fixtures import FixtureError, default_fixture, load_fleet
 from .journal import Journal
-from .runner import FLEET_SERVICES, ServiceConfig, ServiceError, Simulator, fleet_table
+from .runner import (
+    FLEET_SERVICES,
+    ServiceConfig,
+    ServiceError,
+    Simulator,
+    fleet_table,
+    parse_address,
+)
 from .state import StateDir
 
 
@@ -55,10 +63,19 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--sadp-host", default="127.0.0.1", help="address SADP listens on")
     run.add_argument("--sadp-port", type=int, default=37020, help="SADP UDP port (default 37020)")
     run.add_argument(
+        "--wsd-port", type=int, default=3702, help="WS-Discovery UDP port (default 3702)"
+    )
+    run.add_argument(
+        "--wsd-announce",
+        metavar="HOST:PORT",
+        type=_host_port,
+        help="where to send WS-Discovery Hello/Bye when no --interface is named",
+    )
+    run.add_argument(
         "--interface",
         metavar="ADDR",
-        help="address of a local interface on which to join SADP's multicast group "
-        "(binds 0.0.0.0; without it nothing leaves loopback)",
+        help="address of a local interface on which to join SADP's and WS-Discovery's "
+        "multicast groups (binds 0.0.0.0; without it nothing leaves loopback)",
     )
     run.add_argument(
         "--dlink-port", type=int, default=5978, help="D-Link discovery UDP port (default 5978)"
@@ -124,48 +141,24 @@ def _parser() -> argparse.ArgumentParser:
 
     discover = sub.add_parser("discover", help="find devices the way vendor tools do")
     dsub = discover.add_subparsers(title="protocols", metavar="PROTOCOL")
-    sadp = dsub.add_parser(
-        "sadp",
-        help="Hikvision SADP inquiry",
-        description="Send one SADP inquiry and print every device that answers.",
+    _discover_parser(dsub, "sadp", "Hikvision SADP inquiry", "inquiry", 37020, _discover_sadp)
+    onvif = _discover_parser(
+        dsub, "onvif", "ONVIF WS-Discovery probe", "probe", 3702, _discover_onvif
     )
-    sadp.add_argument(
-        "--target",
-        default="127.0.0.1",
-        help="where to send the inquiry: an address, or 239.255.255.250 with "
-        "--interface for multicast (default 127.0.0.1)",
+    onvif.add_argument(
+        "--scope",
+        action="append",
+        default=[],
+        metavar="URI",
+        help="only devices with this scope, e.g. onvif://www.onvif.org/Profile/Streaming "
+        "(repeatable)",
     )
-    sadp.add_argument("--port", type=int, default=37020)
-    sadp.add_argument(
-        "--timeout",
-        type=float,
-        default=2.0,
-        metavar="S",
-        help="seconds to wait for answers (default 2)",
-    )
-    sadp.add_argument("--interface", metavar="ADDR", help="local address to send multicast from")
-    sadp.add_argument("--json", action="store_true", help="print the answers as JSON")
-    sadp.set_defaults(func=_discover_sadp)
-    dlink = dsub.add_parser(
-        "dlink",
-        help="D-Link discovery (UDP 5978, or SSDP)",
-        description="Send one D-Link discovery inquiry (UDP 5978), or with --ssdp one SSDP "
-        "M-SEARCH for UPnP Basic devices, and print every device that answers.",
+    dlink = _discover_parser(
+        dsub, "dlink", "D-Link discovery inquiry (UDP 5978)", "inquiry", None, _discover_dlink
     )
     dlink.add_argument(
-        "--target",
-        default="127.0.0.1",
-        help="where to send: an address, or the broadcast/multicast address with --interface "
-        "(default 127.0.0.1)",
+        "--ssdp", action="store_true", help="search with SSDP (UDP 1900) instead of UDP 5978"
     )
-    dlink.add_argument("--port", type=int, help="UDP port (default 5978, or 1900 with --ssdp)")
-    dlink.add_argument("--ssdp", action="store_true", help="search with SSDP instead of UDP 5978")
-    dlink.add_argument(
-        "--timeout", type=float, default=2.0, metavar="S", help="seconds to wait (default 2)"
-    )
-    dlink.add_argument("--interface", metavar="ADDR", help="local address to send from")
-    dlink.add_argument("--json", action="store_true", help="print the answers as JSON")
-    dlink.set_defaults(func=_discover_dlink)
 
     add_menu_parser(sub)
     add_ctl_parser(sub)
@@ -179,6 +172,40 @@ def _parser() -> argparse.ArgumentParser:
     )
     check.add_argument("files", nargs="+", metavar="FILE")
     check.set_defaults(func=_check_fixtures)
+    return parser
+
+
+def _discover_parser(
+    dsub: argparse._SubParsersAction,
+    name: str,
+    title: str,
+    message: str,
+    port: int | None,  # None: the command picks it
+    func: Callable[[argparse.Namespace], int],
+) -> argparse.ArgumentParser:
+    """`nvrsim discover NAME`: the options every discovery protocol shares."""
+    parser = dsub.add_parser(
+        name,
+        help=title,
+        description=f"Send one {title} and print every device that answers.",
+    )
+    parser.add_argument(
+        "--target",
+        default="127.0.0.1",
+        help=f"where to send the {message}: an address, or 239.255.255.250 with "
+        "--interface for multicast (default 127.0.0.1)",
+    )
+    parser.add_argument("--port", type=int, default=port)
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=2.0,
+        metavar="S",
+        help="seconds to wait for answers (default 2)",
+    )
+    parser.add_argument("--interface", metavar="ADDR", help="local address to send multicast from")
+    parser.add_argument("--json", action="store_true", help="print the answers as JSON")
+    parser.set_defaults(func=func)
     return parser
 
 
@@ -201,6 +228,8 @@ def _run(args: argparse.Namespace) -> int:
         ssdp_port=args.ssdp_port,
         portal_port=args.portal_port,
         portal_fixture=args.portal_fixture,
+        wsd_port=args.wsd_port,
+        wsd_announce=args.wsd_announce,
         interface=args.interface,
         heartbeat_interval=args.heartbeat,
         control_host=args.control_host,
@@ -240,6 +269,7 @@ async def _serve(simulator: Simulator, ready_file: str | None) -> None:
         print("ISAPI  http://<ADDRESS>:<HTTP>/ISAPI/ on each device's own address")
         if "portal" in simulator.services:
             print("NIPCA  http://<ADDRESS>:<HTTP>/common/info.cgi on each D-Link device")
+        print("ONVIF  http://<ADDRESS>:<HTTP>/onvif/device_service on each device's own address")
         if ready_file:
             simulator.write_ready_file(ready_file)
             print(f"ready: {ready_file}")
@@ -276,6 +306,34 @@ def _discover_dlink(args: argparse.Namespace) -> int:
         print(format_dlink_table(found))
     print(f"{len(found)} device(s) answered", file=sys.stderr)
     return 0 if found else 1
+
+
+def _discover_onvif(args: argparse.Namespace) -> int:
+    from .wsd import discover_onvif, format_onvif_table
+
+    found = asyncio.run(
+        discover_onvif(
+            args.target,
+            args.port,
+            timeout=args.timeout,
+            interface=args.interface,
+            scopes=tuple(args.scope),
+        )
+    )
+    if args.json:
+        print(json.dumps(found, indent=2))
+    elif found:
+        print(format_onvif_table(found))
+    print(f"{len(found)} device(s) answered", file=sys.stderr)
+    return 0 if found else 1
+
+
+def _host_port(text: str) -> str:
+    try:
+        parse_address(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
 
 
 def _check_fixtures(args: argparse.Namespace) -> int:

@@ -94,6 +94,22 @@ class MyDlink:
 
 
 @dataclass
+class Onvif:
+    """How the device speaks ONVIF (WS-Discovery and the device/media services)."""
+
+    discoverable: bool = True  # non-discoverable devices neither answer probes nor announce
+    clock_skew: float = 0.0  # seconds the device clock runs ahead (negative: behind)
+    location: str = "city/hangzhou"  # the path after onvif://www.onvif.org/location/
+    extra_scopes: tuple[str, ...] = ()
+    hardware_id: str = "88"
+    # "time": only GetSystemDateAndTime without credentials, as most firmware does;
+    # "spec": ONVIF's whole PRE_AUTH class (GetServices, GetCapabilities, …).
+    pre_auth: str = "time"
+    password_text: bool = False  # accept #PasswordText tokens as well as digests
+    freshness: float = 300.0  # seconds a token's Created may differ from the device clock
+
+
+@dataclass
 class Quirks:
     """Wire details that differ between real firmware builds."""
 
@@ -126,6 +142,7 @@ class Device:
     hik_connect: HikConnect = field(default_factory=HikConnect)
     mydlink: MyDlink = field(default_factory=MyDlink)
     hardware_version: str = ""  # D-Link's label revision: A1, B1…
+    onvif: Onvif = field(default_factory=Onvif)
     quirks: Quirks = field(default_factory=Quirks)
     client_networks: tuple[IPv4Network, ...] = ()
     capability_overrides: dict[str, bool] = field(default_factory=dict)

@@ -77,7 +77,9 @@ _FOREVER = (1_000, 0, 0)
 # public record is silent (the first SADP unbind firmware) the row is our
 # documented choice; a fixture can override any capability per device.
 CAPABILITY_TABLE: tuple[_Row, ...] = (
-    _Row("hikvision", _ALL, (0, 0, 0), _FOREVER, frozenset({"hik_connect", "sadp", "isapi"})),
+    _Row(
+        "hikvision", _ALL, (0, 0, 0), _FOREVER, frozenset({"hik_connect", "sadp", "isapi", "onvif"})
+    ),
     _Row("hikvision", RECORDERS, (4, 0, 0), _FOREVER, frozenset({"sadp_unbind"})),
     _Row("hikvision", CAMERAS, (5, 5, 0), _FOREVER, frozenset({"sadp_unbind"})),
     _Row("hikvision", RECORDERS, (4, 0, 0), (5, 0, 0), frozenset({"menu_unbind"})),

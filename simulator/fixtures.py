@@ -33,6 +33,7 @@ from .device import (
     HikConnect,
     MyDlink,
     Network,
+    Onvif,
     Quirks,
     is_valid_verification_code,
 )
@@ -135,6 +136,25 @@ class MyDlinkSpec(_Strict):
     reset_password: Literal["blank", "setup"] = "blank"
 
 
+class OnvifSpec(_Strict):
+    discoverable: bool = True
+    clock_skew: Annotated[float, Strict(False)] = 0.0
+    location: str = "city/hangzhou"
+    extra_scopes: list[str] = Field(default_factory=list)
+    hardware_id: str = "88"
+    pre_auth: Literal["time", "spec"] = "time"
+    password_text: bool = False
+    freshness: Annotated[float, Field(gt=0), Strict(False)] = 300.0
+
+    @field_validator("extra_scopes")
+    @classmethod
+    def _scopes_are_uris(cls, scopes: list[str]) -> list[str]:
+        for scope in scopes:
+            if not scope or any(c.isspace() for c in scope) or ":" not in scope:
+                raise ValueError(f"a scope is a URI without spaces: {scope!r}")
+        return scopes
+
+
 class QuirksSpec(_Strict):
     flase: bool = True
     isapi_namespace: Literal[
@@ -172,6 +192,7 @@ class DeviceSpec(_Strict):
             max_failures=LOCAL_LOCKOUT.max_failures, lock_seconds=LOCAL_LOCKOUT.lock_seconds
         )
     )
+    onvif: OnvifSpec = Field(default_factory=OnvifSpec)
     quirks: QuirksSpec = Field(default_factory=QuirksSpec)
     capabilities: dict[str, bool] = Field(default_factory=dict)
     faults: FaultsSpec = Field(default_factory=FaultsSpec)
@@ -410,6 +431,7 @@ class _Builder:
                 bound_account=hc.bound_account,
                 stream_encryption=hc.stream_encryption,
             ),
+            onvif=_onvif(entry.onvif),
             quirks=Quirks(flase=entry.quirks.flase, isapi_namespace=entry.quirks.isapi_namespace),
             client_networks=tuple(self.spec.fleet.client_networks),
             capability_overrides=dict(entry.capabilities),
@@ -439,6 +461,10 @@ class _Builder:
 
 def _lockout(spec: LockoutSpec) -> Lockout:
     return Lockout(LockoutPolicy(spec.max_failures, spec.lock_seconds))
+
+
+def _onvif(spec: OnvifSpec) -> Onvif:
+    return Onvif(**(spec.model_dump() | {"extra_scopes": tuple(spec.extra_scopes)}))
 
 
 def _first_other_host(address: IPv4Interface) -> IPv4Address:

@@ -24,6 +24,7 @@ from .fleet import Fleet
 from .journal import Journal
 from .sadp import SadpResponder, serve_sadp
 from .web import WebOptions, device_app
+from .wsd import WsdResponder, serve_wsd
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +47,14 @@ class ServiceConfig:
     portal_host: str = "127.0.0.1"
     portal_port: int = 8090
     portal_fixture: str | None = None  # default: fixtures/dlink_portal.toml
-    # An interface address to join SADP's multicast group on (binds 0.0.0.0 then).
+    wsd_host: str = "127.0.0.1"
+    wsd_port: int = 3702
+    # Where WS-Discovery Hello/Bye go on loopback ("host:port"); with an interface, its group.
+    wsd_announce: str | None = None
+    # Replies to multicast probes wait up to this long (WS-Discovery's APP_MAX_DELAY).
+    wsd_jitter: float = 0.5
+    # An interface address to join SADP's and WS-Discovery's multicast groups on
+    # (they bind 0.0.0.0 then).
     interface: str | None = None
     # A port below 1024 that we may not bind is moved up by this much (80 → 8080).
     privileged_port_offset: int = 8000
@@ -160,6 +168,30 @@ async def _start_portal(sim: Simulator) -> FleetService | None:
     return PortalService(runner)
 
 
+async def _start_wsd(sim: Simulator) -> FleetService:
+    config = sim.config
+    host = "0.0.0.0" if config.interface else config.wsd_host
+    try:
+        return await serve_wsd(
+            WsdResponder(sim.fleet, sim.clock),
+            host,
+            config.wsd_port,
+            multicast_interface=config.interface,
+            announce_to=parse_address(config.wsd_announce) if config.wsd_announce else None,
+            jitter=config.wsd_jitter,
+        )
+    except OSError as exc:
+        raise cannot_listen("WSD", f"udp {host}:{config.wsd_port}", exc) from None
+
+
+def parse_address(text: str) -> tuple[str, int]:
+    """`host:port` as given on the command line; ValueError when it is not one."""
+    host, colon, port = text.rpartition(":")
+    if not colon or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(f"not host:port: {text!r}")
+    return host, int(port)
+
+
 # Every fleet-wide service, by the name it is described under, with its URL scheme.
 # A starter may return None: that service is switched off.
 FLEET_SERVICES: dict[str, tuple[str, ServiceStarter]] = {
@@ -168,6 +200,7 @@ FLEET_SERVICES: dict[str, tuple[str, ServiceStarter]] = {
     "dlink": ("udp", _start_dldps),
     "ssdp": ("udp", _start_ssdp),
     "portal": ("http", _start_portal),
+    "wsd": ("udp", _start_wsd),
 }
 
 

@@ -19,6 +19,7 @@ from .device import Device
 from .isapi import isapi_app
 from .journal import ExchangeHook
 from .nipca import nipca_app
+from .onvif_http import onvif_mount
 
 # Requests that cannot change a device: not worth comparing its state after them.
 _READS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -35,7 +36,7 @@ Mounted = tuple[str, web.Application]  # (path prefix, app)
 
 # A protocol every device may serve beside its vendor's API, or None for this device.
 Mount = Callable[[Device, Clock], Mounted | None]
-MOUNTS: list[Mount] = []
+MOUNTS: list[Mount] = [onvif_mount]
 
 # The vendor API a device serves, by the capability that grants it.
 VendorApp = Callable[[Device, Clock, WebOptions, Sequence[Mounted]], web.Application]

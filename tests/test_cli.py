@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 NVRSIM = [sys.executable, "-m", "simulator.cli"]
+FREE_PORTS = ["--sadp-port", "0", "--wsd-port", "0", "--control-port", "0"]
 
 SMALL_FLEET = """
 [fleet]
@@ -56,14 +57,7 @@ def running(fleet_file: Path, tmp_path: Path):
     """`nvrsim run` in a child process; yields (process, ready-file contents, lines printed)."""
     ready = tmp_path / "ready.json"
     process = subprocess.Popen(
-        [
-            *NVRSIM,
-            "run",
-            str(fleet_file),
-            *("--sadp-port", "0", "--control-port", "0"),
-            "--ready-file",
-            str(ready),
-        ],
+        [*NVRSIM, "run", str(fleet_file), *FREE_PORTS, "--ready-file", str(ready)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -134,6 +128,33 @@ def test_discover_json(running):
     assert sorted(d["DeviceSN"] for d in found) == sorted(d["serial"] for d in ready["devices"])
 
 
+def test_discover_onvif_prints_every_device_of_a_200_device_fleet(running):
+    _, ready, _ = running
+    port = str(ready["services"]["wsd"]["port"])
+    result = nvrsim("discover", "onvif", "--port", port, "--timeout", "1")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[0].split()[:3] == ["XAddr", "Name", "Hardware"]
+    for device in ready["devices"]:
+        assert f"urn:uuid:{device['uuid']}" in result.stdout
+    assert "200 device(s) answered" in result.stderr
+    scoped = nvrsim(
+        "discover",
+        "onvif",
+        "--port",
+        port,
+        "--timeout",
+        "1",
+        "--json",
+        "--scope",
+        "onvif://www.onvif.org/hardware/DS-7608NI-K2",
+    )
+    [nvr] = json.loads(scoped.stdout)
+    assert (
+        nvr["xaddrs"]
+        == f"http://127.79.0.2:{ready['devices'][0]['ports']['http']}/onvif/device_service"
+    )
+
+
 def test_discover_with_nobody_listening_says_so():
     result = nvrsim("discover", "sadp", "--port", "9", "--timeout", "0.3")
     assert result.returncode == 1
@@ -179,7 +200,14 @@ def test_run_with_a_bad_fixture_exits_with_the_message(tmp_path):
 
 
 def test_help_explains_each_command():
-    for args in ([], ["run"], ["discover", "sadp"], ["fixtures", "check"], ["menu"]):
+    for args in (
+        [],
+        ["run"],
+        ["discover", "sadp"],
+        ["discover", "onvif"],
+        ["fixtures", "check"],
+        ["menu"],
+    ):
         result = nvrsim(*args, "--help")
         assert result.returncode == 0
         assert "usage: nvrsim" in result.stdout
@@ -203,6 +231,8 @@ def test_run_prints_the_fleet_table_and_services(running):
     assert re.search(r"^SADP +udp://127\.0\.0\.1:\d+$", out, re.M)
     assert re.search(r"^CONTROL +http://127\.0\.0\.1:\d+$", out, re.M)
     assert re.search(r"^DASHBOARD http://127\.0\.0\.1:\d+/$", out, re.M)
+    assert re.search(r"^WSD +udp://127\.0\.0\.1:\d+$", out, re.M)
+    assert "ONVIF  http://<ADDRESS>:<HTTP>/onvif/device_service" in out
 
 
 def test_run_on_a_taken_port_says_which_and_exits(fleet_file):
@@ -211,7 +241,8 @@ def test_run_on_a_taken_port_says_which_and_exits(fleet_file):
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as taken:
         taken.bind(("127.0.0.1", 0))
         port = str(taken.getsockname()[1])
-        result = nvrsim("run", str(fleet_file), "--sadp-port", port, "--control-port", "0")
+        free = ["--wsd-port", "0", "--control-port", "0"]
+        result = nvrsim("run", str(fleet_file), "--sadp-port", port, *free)
     assert result.returncode == 2
     assert f"nvrsim: SADP: cannot listen on udp 127.0.0.1:{port}: " in result.stderr
     assert "Traceback" not in result.stderr

@@ -16,7 +16,7 @@ from tests.test_runner import isapi_get, sadp_ask, small_fleet
 
 @pytest.fixture
 async def sim(clock):
-    config = ServiceConfig(sadp_port=0, control_port=0, reboot_seconds=0.2)
+    config = ServiceConfig(sadp_port=0, wsd_port=0, control_port=0, reboot_seconds=0.2)
     async with Simulator(small_fleet(clock), clock, config) as simulator:
         yield simulator
 
@@ -167,7 +167,7 @@ async def test_the_event_stream_reports_changes_and_exchanges(sim, api):
 
 
 async def test_a_token_is_required_when_one_is_set(clock):
-    config = ServiceConfig(sadp_port=0, control_port=0, token="s3cret")
+    config = ServiceConfig(sadp_port=0, wsd_port=0, control_port=0, token="s3cret")
     async with Simulator(make_fleet(hik_entry(ports={"http": 0})), clock, config) as sim:
         control = sim.services["control"]
         base = f"http://{control.host}:{control.port}"

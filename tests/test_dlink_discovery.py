@@ -127,7 +127,7 @@ def test_m_search_for_one_uuid_or_another_type(fleet):
 
 @pytest.fixture
 async def simulator(fleet, clock):
-    config = ServiceConfig(sadp_port=0, dlink_port=0, ssdp_port=0, portal_port=0)
+    config = ServiceConfig(sadp_port=0, wsd_port=0, dlink_port=0, ssdp_port=0, portal_port=0)
     async with Simulator(fleet, clock, config) as sim:
         yield sim
 
@@ -163,8 +163,8 @@ async def test_the_runner_describes_dlink_services_and_devices(simulator):
 
 async def test_a_fleet_without_dlink_devices_starts_no_dlink_service(clock):
     fleet = make_fleet(hik_entry(ports={"http": 0}), address_pool="127.81.1.0/24")
-    async with Simulator(fleet, clock, ServiceConfig(sadp_port=0)) as sim:
-        assert set(sim.services) == {"sadp"}
+    async with Simulator(fleet, clock, ServiceConfig(sadp_port=0, wsd_port=0)) as sim:
+        assert set(sim.services) == {"sadp", "wsd"}
 
 
 def test_discover_dlink_cli_prints_a_table(tmp_path):
@@ -193,6 +193,8 @@ def test_discover_dlink_cli_prints_a_table(tmp_path):
             "--portal-port",
             "0",
             "--control-port",
+            "0",
+            "--wsd-port",
             "0",
             "--ready-file",
             str(ready),

@@ -37,7 +37,7 @@ def fleet(clock, count=20):
 
 @pytest.fixture
 async def sim(clock):
-    async with Simulator(fleet(clock), clock, ServiceConfig(sadp_port=0)) as simulator:
+    async with Simulator(fleet(clock), clock, ServiceConfig(sadp_port=0, wsd_port=0)) as simulator:
         yield simulator
 
 

@@ -52,7 +52,7 @@ async def isapi_get(device, path: str) -> tuple[int, ET.Element]:
 
 @pytest.fixture
 async def simulator(clock):
-    async with Simulator(small_fleet(clock), clock, ServiceConfig(sadp_port=0)) as sim:
+    async with Simulator(small_fleet(clock), clock, ServiceConfig(sadp_port=0, wsd_port=0)) as sim:
         yield sim
 
 
@@ -107,7 +107,7 @@ async def test_a_privileged_port_moves_up_by_the_offset(clock, monkeypatch):
 
     monkeypatch.setattr(web.TCPSite, "start", unprivileged)
     fleet = make_fleet(hik_entry(ports={"http": 81}), address_pool="127.80.1.0/24")
-    async with Simulator(fleet, clock, ServiceConfig(sadp_port=0)) as sim:
+    async with Simulator(fleet, clock, ServiceConfig(sadp_port=0, wsd_port=0)) as sim:
         assert sim.fleet.devices[0].network.http_port == 8081
         assert sim.describe()["devices"][0]["ports"]["http"] == 8081
 
@@ -123,7 +123,7 @@ async def test_a_taken_address_is_named_and_nothing_is_left_listening(clock):
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as taken:
         taken.bind(("127.0.0.1", 0))
         port = taken.getsockname()[1]
-        sim = Simulator(small_fleet(clock), clock, ServiceConfig(sadp_port=port))
+        sim = Simulator(small_fleet(clock), clock, ServiceConfig(sadp_port=port, wsd_port=0))
         with pytest.raises(ServiceError, match=f"SADP: cannot listen on udp 127.0.0.1:{port}: "):
             await sim.start()
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as taken:
@@ -135,7 +135,7 @@ async def test_a_taken_address_is_named_and_nothing_is_left_listening(clock):
             hik_entry("b", ports={"http": 0}),
             address_pool="127.80.0.0/24",
         )
-        sim = Simulator(fleet, clock, ServiceConfig(sadp_port=0))
+        sim = Simulator(fleet, clock, ServiceConfig(sadp_port=0, wsd_port=0))
         with pytest.raises(ServiceError, match=f"nvr: cannot listen on http 127.80.0.2:{http}: "):
             await sim.start()
         assert sim.sadp is None and not sim._http
