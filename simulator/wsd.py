@@ -57,6 +57,7 @@ from protocols.wsdiscovery import (
 
 from .clock import Clock
 from .device import Device
+from .faults import DiscoveryReply, shape_reply
 from .fleet import Fleet
 from .onvif import device_clock, discovery_target
 
@@ -86,8 +87,10 @@ class WsdResponder:
         *,
         copy_port: int = WSD_PORT,
         new_id: Callable[[], str] = new_message_id,
+        rng: random.Random | None = None,
     ) -> None:
         self.fleet = fleet
+        self.rng = rng or random.Random()  # decides which replies a drop fault loses
         self.clock = clock
         self.copy_port = copy_port
         self._new_id = new_id
@@ -95,29 +98,49 @@ class WsdResponder:
 
     def devices(self) -> list[Device]:
         """The devices that answer WS-Discovery now."""
-        return [d for d in self.fleet if announces(d)]
+        return [d for d in self.fleet if announces(d) and d.powered]
 
     def handle(self, datagram: bytes, peer: Address, *, multicast: bool = False) -> list[Reply]:
+        """The replies as the devices mean them (faults aside: see `respond`)."""
+        answers = self._answer(datagram)  # one message each, sent to every destination
+        return [(reply, to) for to in self._destinations(peer, multicast) for _, reply in answers]
+
+    def respond(
+        self, datagram: bytes, peer: Address, *, multicast: bool = False
+    ) -> list[tuple[DiscoveryReply, Address]]:
+        """The replies as they go out: each device's faults drop, delay or spoil its own."""
+        shaped = [
+            shape_reply(reply, device.faults, self.rng) for device, reply in self._answer(datagram)
+        ]
+        return [
+            (reply, to)
+            for to in self._destinations(peer, multicast)
+            for reply in shaped
+            if reply is not None
+        ]
+
+    def _destinations(self, peer: Address, multicast: bool) -> list[Address]:
+        destinations = [peer]
+        if not multicast and peer[1] != self.copy_port:
+            destinations.append((peer[0], self.copy_port))
+        return destinations
+
+    def _answer(self, datagram: bytes) -> list[tuple[Device, bytes]]:
         try:
             request = decode_request(datagram)
         except WsdDecodeError:
             return []
         if isinstance(request, Probe):
-            replies = [
-                build_probe_matches(request, target, self._new_id(), self._next(device))
+            return [
+                (device, build_probe_matches(request, target, self._new_id(), self._next(device)))
                 for device in self.devices()
                 if probe_matches(request, target := discovery_target(device))
             ]
-        else:
-            replies = [
-                build_resolve_matches(request, target, self._new_id(), self._next(device))
-                for device in self.devices()
-                if _same_endpoint((target := discovery_target(device)).address, request)
-            ]
-        destinations = [peer]
-        if not multicast and peer[1] != self.copy_port:
-            destinations.append((peer[0], self.copy_port))
-        return [(reply, to) for to in destinations for reply in replies]
+        return [
+            (device, build_resolve_matches(request, target, self._new_id(), self._next(device)))
+            for device in self.devices()
+            if _same_endpoint((target := discovery_target(device)).address, request)
+        ]
 
     def hello(self, device: Device) -> bytes | None:
         """The Hello of a device that has just come up (a new instance), if it announces."""
@@ -146,6 +169,7 @@ class WsdResponder:
 
 
 def announces(device: Device) -> bool:
+    """Whether it says Hello and Bye (and, while running, answers probes)."""
     return device.can("onvif") and device.onvif.discoverable
 
 
@@ -206,13 +230,13 @@ class WsdServer:
 
     def received(self, data: bytes, peer: Address, multicast: bool) -> None:
         try:
-            replies = self.responder.handle(data, peer, multicast=multicast)
+            replies = self.responder.respond(data, peer, multicast=multicast)
         except Exception:  # a responder bug must not take the fleet's socket down
             log.exception("WS-Discovery: dropped a datagram from %s the responder failed on", peer)
             return
         for reply, to in replies:
-            delay = self._rng.uniform(0, self.jitter) if multicast and self.jitter > 0 else 0.0
-            self._send(reply, to, delay)
+            jitter = self._rng.uniform(0, self.jitter) if multicast and self.jitter > 0 else 0.0
+            self._send(reply.data, to, reply.delay + jitter)
 
     def device_up(self, device: Device) -> None:
         hello = self.responder.hello(device)

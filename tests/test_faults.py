@@ -130,3 +130,33 @@ def test_pyhik_cannot_log_in_while_auth_always_fails(clock):
         device.own_faults = NO_FAULTS
         camera = HikCamera(url, usr="admin", pwd=PASSWORD)
         assert camera.get_device_info()["serialNumber"] == device.serial
+
+
+async def test_onvif_discovery_suffers_the_same_faults_and_a_reboot_says_bye_then_hello(clock):
+    from simulator.wsd import discover_onvif
+    from tests.test_wsd_network import listener, receive
+
+    with listener() as client:
+        config = ServiceConfig(
+            sadp_port=0, wsd_port=0, wsd_announce=f"127.0.0.1:{client.getsockname()[1]}"
+        )
+        async with Simulator(fleet(clock, count=3), clock, config) as sim:
+            await receive(client, 3)  # the Hellos of start-up
+            port = sim.services["wsd"].port
+
+            async def found() -> set[str]:
+                answers = await discover_onvif("127.0.0.1", port, timeout=0.5)
+                return {a["address"] for a in answers}
+
+            dropped, spoilt, rebooted = sim.fleet.devices
+            dropped.own_faults = Faults(discovery_drop=100)
+            spoilt.own_faults = Faults(discovery_malformed=True)
+            assert await found() == {f"urn:uuid:{rebooted.uuid}"}
+            sim.reboot(rebooted, downtime=0.3)
+            (bye,) = await receive(client, 1)
+            assert await found() == set()
+            (hello,) = await receive(client, 1)
+            assert (bye.kind, hello.kind) == ("Bye", "Hello")
+            assert bye.address == hello.address == f"urn:uuid:{rebooted.uuid}"
+            await sim.settled()
+            assert await found() == {f"urn:uuid:{rebooted.uuid}"}

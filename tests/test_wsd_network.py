@@ -104,11 +104,11 @@ async def test_junk_and_a_failing_responder_do_not_stop_the_server(clock, caplog
     class Flaky(WsdResponder):
         failures = 1
 
-        def handle(self, datagram, peer, *, multicast=False):
+        def respond(self, datagram, peer, *, multicast=False):
             if self.failures:
                 self.failures -= 1
                 raise RuntimeError("responder bug")
-            return super().handle(datagram, peer, multicast=multicast)
+            return super().respond(datagram, peer, multicast=multicast)
 
     server = await serve_wsd(Flaky(fleet, clock), port=0)
     try:
