@@ -93,7 +93,7 @@ CAPABILITY_TABLE: tuple[_Row, ...] = (
         frozenset({"ipc", "nvr"}),
         (0, 0, 0),
         _FOREVER,
-        frozenset({"nipca", "dlink_discovery", "ssdp", "mydlink"}),
+        frozenset({"nipca", "dlink_discovery", "ssdp", "mydlink", "onvif"}),
     ),
     _Row("dlink", CAMERAS, (2, 0, 0), _FOREVER, frozenset({"nipca_challenge"})),
 )

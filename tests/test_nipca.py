@@ -303,3 +303,16 @@ def test_pin_codes_are_stable_per_serial():
     a = make_fleet(dlink_entry()).devices[0]
     b = make_fleet(dlink_entry()).devices[0]
     assert a.mydlink.pin_code == b.mydlink.pin_code
+
+
+async def test_a_dlink_camera_speaks_onvif_on_its_own_web_server(camera, clock):
+    """ONVIF comes through the shared module, mounted beside NIPCA."""
+    from simulator.web import WebOptions, device_app
+    from tests.test_onvif_service import soap
+
+    app = device_app(camera, clock, WebOptions())
+    async with TestClient(TestServer(app)) as web:
+        reply = await web.post("/onvif/device_service", data=soap("GetSystemDateAndTime"))
+        assert reply.status == 200
+        assert b"SystemDateAndTime" in await reply.read()
+        assert (await web.get("/common/info.cgi")).status == 401  # NIPCA is still there
