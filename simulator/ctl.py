@@ -17,6 +17,8 @@ import urllib.request
 from typing import Any
 from urllib.parse import quote
 
+from .text import text_table
+
 DEFAULT_API = "http://127.0.0.1:8321"
 
 # Short names `ctl set` accepts, beside the dotted names of the API's fields.
@@ -118,10 +120,7 @@ def _table(devices: list[dict]) -> str:
                 d["hik_connect"]["bound_account"] or "-",
             )
         )
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    return "\n".join(
-        "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows
-    )
+    return text_table(rows)
 
 
 def _run(args: argparse.Namespace) -> int:

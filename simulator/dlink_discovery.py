@@ -28,6 +28,7 @@ from protocols import dlink_discovery as wire
 from .device import Device
 from .fleet import Fleet
 from .identity import normalise_mac
+from .text import text_table
 
 log = logging.getLogger(__name__)
 
@@ -333,8 +334,4 @@ def format_dlink_table(results: list[dict[str, str]]) -> str:
     columns = _SSDP_COLUMNS if results and "LOCATION" in results[0] else _COLUMNS
     rows = [[title for title, _ in columns]]
     rows += [[r.get(key, "-") for _, key in columns] for r in results]
-    widths = [max(len(row[i]) for row in rows) for i in range(len(columns))]
-    rows.insert(1, ["-" * w for w in widths])
-    return "\n".join(
-        "  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)).rstrip() for row in rows
-    )
+    return text_table(rows, rule=True)

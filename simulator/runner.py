@@ -23,6 +23,7 @@ from .fixtures import build_devices
 from .fleet import Fleet
 from .journal import Journal
 from .sadp import SadpResponder, serve_sadp
+from .text import text_table
 from .web import WebOptions, device_app
 from .wsd import WsdResponder, serve_wsd
 
@@ -488,8 +489,4 @@ def fleet_table(fleet: Fleet) -> str:
                 bound or "-",
             )
         )
-    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
-    return "\n".join(
-        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
-        for row in rows
-    )
+    return text_table(rows)

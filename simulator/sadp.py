@@ -66,6 +66,7 @@ from .device import Device, Network, is_valid_verification_code
 from .faults import DiscoveryReply, shape_reply
 from .fleet import Fleet
 from .journal import ExchangeHook
+from .text import text_table
 from .unbind import UnbindVerdict, unbind, unbind_status
 
 log = logging.getLogger(__name__)
@@ -608,8 +609,4 @@ def format_sadp_table(results: list[dict[str, str]]) -> str:
 
     rows = [[title for title, _ in _TABLE_COLUMNS]]
     rows += [[cell(r, tag) for _, tag in _TABLE_COLUMNS] for r in sorted(results, key=address_key)]
-    widths = [max(len(row[i]) for row in rows) for i in range(len(_TABLE_COLUMNS))]
-    rows.insert(1, ["-" * w for w in widths])
-    return "\n".join(
-        "  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)).rstrip() for row in rows
-    )
+    return text_table(rows, rule=True)

@@ -60,6 +60,7 @@ from .device import Device
 from .faults import DiscoveryReply, shape_reply
 from .fleet import Fleet
 from .onvif import device_clock, discovery_target
+from .text import text_table
 
 log = logging.getLogger(__name__)
 
@@ -419,8 +420,4 @@ def format_onvif_table(results: list[dict[str, str]]) -> str:
         [r.get(key, "-") for _, key in _TABLE_COLUMNS]
         for r in sorted(results, key=lambda r: r["xaddrs"])
     ]
-    widths = [max(len(row[i]) for row in rows) for i in range(len(_TABLE_COLUMNS))]
-    rows.insert(1, ["-" * w for w in widths])
-    return "\n".join(
-        "  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)).rstrip() for row in rows
-    )
+    return text_table(rows, rule=True)

@@ -13,6 +13,7 @@ from simulator.control import control_app
 from simulator.runner import ServiceConfig, Simulator
 from tests.conftest import hik_entry, make_fleet
 from tests.strategies_isapi import ServerThread
+from tests.test_dlink_portal_browser import CHROMIUM_ARGS
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 pytestmark = [
@@ -20,16 +21,6 @@ pytestmark = [
         not Path(CHROMIUM).exists(), reason="needs Chromium (Debian package `chromium`)"
     ),
     pytest.mark.timeout(120),
-]
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
 ]
 ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts" / "dashboard"
 
@@ -57,7 +48,7 @@ def served():
 def page():
     sync_api = pytest.importorskip("playwright.sync_api")
     with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
             yield browser.new_page(viewport={"width": 1400, "height": 800})
         finally:

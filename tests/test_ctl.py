@@ -1,0 +1,74 @@
+"""`nvrsim ctl` against a control API on a real socket."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from simulator.cli import main
+from simulator.clock import ScaledClock
+from simulator.control import control_app
+from simulator.ctl import CtlError, assignments, duration
+from simulator.runner import ServiceConfig, Simulator
+from tests.conftest import hik_entry, make_fleet
+from tests.strategies_isapi import ServerThread
+
+
+@pytest.fixture
+def api():
+    fleet = make_fleet(hik_entry("nvr", ports={"http": 0}), address_pool="127.85.0.0/24")
+    sim = Simulator(fleet, ScaledClock(), ServiceConfig())
+    with ServerThread(control_app(sim)) as url:
+        yield sim, url
+
+
+def ctl(url, *args):
+    return main(["ctl", "--api", url, *args])
+
+
+def test_durations_and_assignments():
+    assert [duration(t) for t in ("48h", "30m", "90s", "2d", "5")] == [172800, 1800, 90, 172800, 5]
+    assert assignments(["online=false", "hik_connect.server=x.example", "n=3", "b=null"]) == {
+        "online": False,
+        "hik_connect": {"server": "x.example"},
+        "n": 3,
+        "b": None,
+    }
+    with pytest.raises(CtlError, match="NAME=VALUE"):
+        assignments(["online"])
+
+
+def test_devices_set_fault_and_clock(api, capsys):
+    sim, url = api
+    nvr = sim.fleet.devices[0]
+    assert ctl(url, "devices") == 0
+    table = capsys.readouterr().out
+    assert table.splitlines()[0].split()[:3] == ["NAME", "SERIAL", "FIRMWARE"]
+    assert nvr.serial in table and "owner@example.com" in table
+
+    assert ctl(url, "set", "nvr", "online=false", "bound=null") == 0
+    assert not nvr.hik_connect.online and nvr.hik_connect.bound_account is None
+    assert json.loads(capsys.readouterr().out)["status"]["bound"] is False
+
+    assert ctl(url, "fault", "fleet", "discovery_drop=25") == 0
+    assert sim.fleet.faults.discovery_drop == 25 and nvr.faults.discovery_drop == 25
+    assert ctl(url, "fault", "fleet", "clear") == 0
+    assert not sim.fleet.faults.any
+
+    before = sim.clock.now()
+    assert ctl(url, "clock", "advance", "48h") == 0
+    assert sim.clock.now() - before >= 48 * 3600
+    capsys.readouterr()
+
+
+def test_errors_are_one_clear_message(api, capsys):
+    sim, url = api
+    assert ctl(url, "set", "nvr", "online=maybe") == 1
+    err = capsys.readouterr().err
+    assert "the body does not validate" in err and "hik_connect.online:" in err
+    assert sim.fleet.devices[0].hik_connect.online  # unchanged
+    assert ctl(url, "show", "nope") == 1
+    assert "no device 'nope' in the fleet" in capsys.readouterr().err
+    assert ctl("http://127.0.0.1:9", "devices") == 1
+    assert "cannot reach the control API at http://127.0.0.1:9" in capsys.readouterr().err
