@@ -201,12 +201,18 @@ def test_wsdiscovery_finds_the_fleet_by_multicast_and_unicast_and_hears_hello_an
             hik_entry("nvr", count=2, ports={"http": 0}),
             hik_entry("cam", ports={"http": 0}, onvif={"location": "yard"}, **CAMERA),
             hik_entry("quiet", ports={"http": 0}, onvif={"discoverable": False}),
+            # a fault: every probe reply lost, so wsdiscovery never finds it; it still
+            # says Hello and Bye, which are announcements, not replies
+            hik_entry("lossy", ports={"http": 0}, faults={"discovery_drop": 100}),
         ],
     }
     fleet = make_fleet(*raw_fleet["device"], seed="wsd-netns", address_pool="127.77.0.0/24")
     result = run_json_in_netns(NETNS_CHILD, json.dumps(raw_fleet), NETNS_ADDRESS, timeout=60)
-    shown = sorted(f"urn:uuid:{d.uuid}" for d in fleet if d.label != "quiet")
+    announced = sorted(f"urn:uuid:{d.uuid}" for d in fleet if d.label != "quiet")
+    shown = sorted(f"urn:uuid:{d.uuid}" for d in fleet if d.label not in ("quiet", "lossy"))
     [yard] = [f"urn:uuid:{d.uuid}" for d in fleet if d.label == "cam"]
-    for how in ("hellos", "all", "typed", "ha", "byes", "unicast"):
+    for how in ("hellos", "byes"):
+        assert result[how] == announced, how
+    for how in ("all", "typed", "ha", "unicast"):
         assert result[how] == shown, how
     assert result["scoped"] == [yard]
