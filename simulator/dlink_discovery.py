@@ -19,16 +19,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import random
 import socket
-from collections.abc import Callable
-from typing import cast
 
 from protocols import dlink_discovery as wire
 
 from .device import Device
+from .faults import DiscoveryReply, shape_reply
 from .fleet import Fleet
 from .identity import normalise_mac
 from .text import text_table
+from .udp import DiscoveryServer, serve_discovery
 
 log = logging.getLogger(__name__)
 
@@ -63,16 +64,40 @@ def answer_fields(device: Device) -> dict[str, object]:
     }
 
 
-class DldpsResponder:
-    """UDP 5978 inquiries in, one answer per matching device out."""
+class _Responder:
+    """What both D-Link responders share: `handle` gives the replies as the devices
+    mean them, `respond` as they go out, each spoilt by its own device's faults."""
 
-    def __init__(self, fleet: Fleet) -> None:
+    capability = ""
+
+    def __init__(self, fleet: Fleet, rng: random.Random | None = None) -> None:
         self.fleet = fleet
+        self.rng = rng or random.Random()  # decides which replies a drop fault loses
 
     def devices(self) -> list[Device]:
-        return [d for d in self.fleet.of_vendor("dlink") if d.can("dlink_discovery")]
+        """The devices that answer: running (not mid-reboot) D-Link ones."""
+        return [d for d in self.fleet.of_vendor("dlink") if d.can(self.capability) and d.powered]
 
     def handle(self, datagram: bytes, peer: tuple[str, int]) -> list[bytes]:
+        return [reply for _device, reply in self._answer(datagram)]
+
+    def respond(self, datagram: bytes, peer: tuple[str, int]) -> list[DiscoveryReply]:
+        return [
+            shaped
+            for device, reply in self._answer(datagram)
+            if (shaped := shape_reply(reply, device.faults, self.rng)) is not None
+        ]
+
+    def _answer(self, datagram: bytes) -> list[tuple[Device, bytes]]:
+        raise NotImplementedError
+
+
+class DldpsResponder(_Responder):
+    """UDP 5978 inquiries in, one answer per matching device out."""
+
+    capability = "dlink_discovery"
+
+    def _answer(self, datagram: bytes) -> list[tuple[Device, bytes]]:
         try:
             message = wire.decode_dldps(datagram)
         except wire.DiscoveryDecodeError:
@@ -80,20 +105,16 @@ class DldpsResponder:
         if message.kind != wire.INQUIRY:
             return []
         return [
-            wire.build_dldps(wire.ANSWER, answer_fields(d))
+            (d, wire.build_dldps(wire.ANSWER, answer_fields(d)))
             for d in self.devices()
             if _mac_matches(message.mac, d) and _type_matches(message.device_type, d)
         ]
 
 
-class SsdpResponder:
+class SsdpResponder(_Responder):
     """M-SEARCH in, one search response per matching D-Link device out."""
 
-    def __init__(self, fleet: Fleet) -> None:
-        self.fleet = fleet
-
-    def devices(self) -> list[Device]:
-        return [d for d in self.fleet.of_vendor("dlink") if d.can("ssdp")]
+    capability = "ssdp"
 
     @staticmethod
     def answers_to(target: str, device: Device) -> str | None:
@@ -107,7 +128,7 @@ class SsdpResponder:
             return target
         return None
 
-    def handle(self, datagram: bytes, peer: tuple[str, int]) -> list[bytes]:
+    def _answer(self, datagram: bytes) -> list[tuple[Device, bytes]]:
         try:
             search = wire.decode_msearch(datagram)
         except wire.DiscoveryDecodeError:
@@ -119,115 +140,17 @@ class SsdpResponder:
                 continue
             net = device.network
             version = f"{device.firmware.major}.{device.firmware.minor:02d}"
-            replies.append(
-                wire.build_search_response(
-                    search_target=target,
-                    location=f"http://{net.ip}:{net.http_port}{wire.DESCRIPTION_PATH}",
-                    udn=f"uuid:{device.uuid}",
-                    server=f"Linux/2.6, UPnP/1.0, {device.model}/{version}",
-                )
+            reply = wire.build_search_response(
+                search_target=target,
+                location=f"http://{net.ip}:{net.http_port}{wire.DESCRIPTION_PATH}",
+                udn=f"uuid:{device.uuid}",
+                server=f"Linux/2.6, UPnP/1.0, {device.model}/{version}",
             )
+            replies.append((device, reply))
         return replies
 
 
 # --- transport -----------------------------------------------------------------------------
-
-Responder = Callable[[bytes, tuple[str, int]], list[bytes]]
-
-
-class _DiscoveryProtocol(asyncio.DatagramProtocol):
-    # Paced like SADP's replies, so a client's receive buffer keeps up with a big fleet.
-    BURST = 32
-    BREATHER = 0.002
-
-    def __init__(self, name: str, handle: Responder) -> None:
-        self.name, self.handle = name, handle
-        self.transport: asyncio.DatagramTransport | None = None
-        self.closed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self.sending: set[asyncio.Task[None]] = set()
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = cast(asyncio.DatagramTransport, transport)
-
-    def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
-        try:
-            replies = self.handle(data, (addr[0], addr[1]))
-        except Exception:  # a responder bug must not take the fleet's socket down
-            log.exception("%s: dropped a datagram from %s", self.name, addr[0])
-            return
-        if len(replies) <= self.BURST:
-            self._send(replies, addr)
-            return
-        task = asyncio.ensure_future(self._send_paced(replies, addr))
-        self.sending.add(task)
-        task.add_done_callback(self.sending.discard)
-
-    def _send(self, replies: list[bytes], addr: tuple[str, int]) -> None:
-        """Every reply leaves through here (fault injection hooks in at this point)."""
-        if self.transport is None or self.transport.is_closing():
-            return
-        for reply in replies:
-            self.transport.sendto(reply, addr)  # only ever back to the asker
-
-    async def _send_paced(self, replies: list[bytes], addr: tuple[str, int]) -> None:
-        for start in range(0, len(replies), self.BURST):
-            if start:
-                await asyncio.sleep(self.BREATHER)
-            self._send(replies[start : start + self.BURST], addr)
-
-    def error_received(self, exc: Exception) -> None:
-        log.debug("%s socket error: %s", self.name, exc)
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        for task in self.sending:
-            task.cancel()
-        if not self.closed.done():
-            self.closed.set_result(None)
-
-
-class DiscoveryServer:
-    """One UDP socket answering one discovery protocol for a whole fleet."""
-
-    def __init__(self, transport: asyncio.DatagramTransport, protocol: _DiscoveryProtocol) -> None:
-        self._transport, self._protocol = transport, protocol
-        self.host, self.port = transport.get_extra_info("sockname")[:2]
-
-    async def close(self) -> None:
-        self._transport.close()
-        await self._protocol.closed
-        await asyncio.gather(*self._protocol.sending, return_exceptions=True)
-
-
-async def serve_discovery(
-    name: str,
-    handle: Responder,
-    host: str,
-    port: int,
-    *,
-    multicast_group: str | None = None,
-    interface: str | None = None,
-) -> DiscoveryServer:
-    """Serve on host:port; with `interface` (a local IPv4 address, host "0.0.0.0") also
-    hear broadcasts and join `multicast_group` there."""
-    if interface is not None and host not in ("0.0.0.0", ""):
-        raise ValueError(f"a socket bound to {host} never sees broadcast or multicast")
-    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    try:
-        if interface is not None:
-            # D-Link's own tools or a UPnP stack may hold the port on the same host.
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((host, port))
-        if interface is not None and multicast_group is not None:
-            membership = socket.inet_aton(multicast_group) + socket.inet_aton(interface)
-            sock.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP, membership)
-        sock.setblocking(False)
-    except OSError:
-        sock.close()
-        raise
-    transport, protocol = await asyncio.get_running_loop().create_datagram_endpoint(
-        lambda: _DiscoveryProtocol(name, handle), sock=sock
-    )
-    return DiscoveryServer(transport, protocol)
 
 
 async def serve_dldps(
@@ -237,7 +160,7 @@ async def serve_dldps(
     interface: str | None = None,
 ) -> DiscoveryServer:
     return await serve_discovery(
-        "D-Link discovery", responder.handle, host, port, interface=interface
+        "D-Link discovery", responder.respond, host, port, interface=interface
     )
 
 
@@ -248,7 +171,7 @@ async def serve_ssdp(
     interface: str | None = None,
 ) -> DiscoveryServer:
     return await serve_discovery(
-        "SSDP", responder.handle, host, port, multicast_group=wire.SSDP_GROUP, interface=interface
+        "SSDP", responder.respond, host, port, multicast_group=wire.SSDP_GROUP, interface=interface
     )
 
 

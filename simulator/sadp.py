@@ -39,7 +39,6 @@ from collections import OrderedDict
 from collections.abc import Callable
 from datetime import datetime
 from ipaddress import IPv4Address, IPv4Interface, IPv6Address
-from typing import cast
 
 from protocols import sadp_crypto
 from protocols.sadp import (
@@ -67,6 +66,7 @@ from .faults import DiscoveryReply, shape_reply
 from .fleet import Fleet
 from .journal import ExchangeHook
 from .text import text_table
+from .udp import DiscoveryServer, serve_discovery
 from .unbind import UnbindVerdict, unbind, unbind_status
 
 log = logging.getLogger(__name__)
@@ -426,109 +426,23 @@ def _number(text: str | None, current: int, low: int, high: int) -> int:
 # --- transport -----------------------------------------------------------------
 
 
-class _SadpProtocol(asyncio.DatagramProtocol):
-    # A 200-device fleet answers one inquiry with 200 datagrams at once; sent in
-    # bursts with a breather so a client's receive buffer is not overrun, as
-    # real devices' replies are spread out by the network.
-    BURST = 32
-    BREATHER = 0.002
-
-    def __init__(self, responder: SadpResponder) -> None:
-        self.responder = responder
-        self.transport: asyncio.DatagramTransport | None = None
-        self.closed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self.sending: set[asyncio.Task[None]] = set()
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = cast(asyncio.DatagramTransport, transport)
-
-    def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
-        try:
-            shaped = self.responder.respond(data, (addr[0], addr[1]))
-        except Exception:  # a responder bug must not take the fleet's socket down
-            log.exception("SADP: dropped a datagram from %s that the responder failed on", addr[0])
-            return
-        replies = [r.data for r in shaped if not r.delay]
-        loop = asyncio.get_running_loop()
-        for late in shaped:
-            if late.delay:  # a delay fault: sent later, on its own
-                loop.call_later(late.delay, self._send, [late.data], addr)
-        if len(replies) <= self.BURST:
-            self._send(replies, addr)
-            return
-        task = asyncio.ensure_future(self._send_paced(replies, addr))
-        self.sending.add(task)
-        task.add_done_callback(self.sending.discard)
-
-    def _send(self, replies: list[bytes], addr: tuple[str, int]) -> None:
-        if self.transport is None or self.transport.is_closing():
-            return
-        for reply in replies:
-            self.transport.sendto(reply, addr)  # only ever back to the asker
-
-    async def _send_paced(self, replies: list[bytes], addr: tuple[str, int]) -> None:
-        for start in range(0, len(replies), self.BURST):
-            if start:
-                await asyncio.sleep(self.BREATHER)
-            self._send(replies[start : start + self.BURST], addr)
-
-    def error_received(self, exc: Exception) -> None:
-        log.debug("SADP socket error: %s", exc)  # e.g. ICMP unreachable from a gone client
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        for task in self.sending:
-            task.cancel()
-        if not self.closed.done():
-            self.closed.set_result(None)
-
-
-class SadpServer:
-    """One UDP socket answering SADP for a whole fleet."""
-
-    def __init__(self, transport: asyncio.DatagramTransport, protocol: _SadpProtocol) -> None:
-        self._transport = transport
-        self._protocol = protocol
-        self.host, self.port = transport.get_extra_info("sockname")[:2]
-
-    async def close(self) -> None:
-        self._transport.close()
-        await self._protocol.closed
-        # Paced replies still under way were cancelled; let them finish unwinding.
-        await asyncio.gather(*self._protocol.sending, return_exceptions=True)
-
-
 async def serve_sadp(
     responder: SadpResponder,
     host: str = "127.0.0.1",
     port: int = SADP_PORT,
     *,
     multicast_interface: str | None = None,
-) -> SadpServer:
+) -> DiscoveryServer:
     """Serve SADP on host:port; with `multicast_interface` (a local IPv4 address)
     also join 239.255.255.250 there, which needs host "0.0.0.0"."""
-    if multicast_interface is not None and host not in ("0.0.0.0", ""):
-        raise ValueError(
-            f"a socket bound to {host} never sees multicast; bind 0.0.0.0 to join "
-            f"{MULTICAST_GROUP} on {multicast_interface}"
-        )
-    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    try:
-        if multicast_interface is not None:
-            # The official SADP tool may hold 37020 on the same host.
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((host, port))
-        if multicast_interface is not None:
-            membership = socket.inet_aton(MULTICAST_GROUP) + socket.inet_aton(multicast_interface)
-            sock.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP, membership)
-        sock.setblocking(False)
-    except OSError:
-        sock.close()
-        raise
-    loop = asyncio.get_running_loop()
-    transport, protocol = await loop.create_datagram_endpoint(
-        lambda: _SadpProtocol(responder), sock=sock
+    return await serve_discovery(
+        "SADP",
+        responder.respond,
+        host,
+        port,
+        multicast_group=MULTICAST_GROUP,
+        interface=multicast_interface,
     )
-    return SadpServer(transport, protocol)
 
 
 # --- discover client ----------------------------------------------------------------

@@ -238,3 +238,20 @@ def test_discover_dlink_cli_prints_a_table(tmp_path):
     finally:
         run.kill()
         run.communicate()
+
+
+def test_dlink_discovery_suffers_each_devices_faults_and_reboots(fleet):
+    from simulator.faults import Faults, malformed
+
+    cam, old, nvr = (fleet.find(n) for n in ("cam", "old", "nvr"))
+    cam.own_faults = Faults(discovery_drop=100)
+    old.own_faults = Faults(discovery_malformed=True, discovery_delay=0.5)
+    nvr.powered = False  # mid-reboot
+    for responder, ask in (
+        (DldpsResponder(fleet), wire.build_inquiry()),
+        (SsdpResponder(fleet), msearch("ssdp:all")),
+    ):
+        meant = responder.handle(ask, PEER)
+        assert len(meant) == 2  # cam and old: the rebooting recorder is silent
+        (sent,) = responder.respond(ask, PEER)  # cam's reply is dropped
+        assert sent.data == malformed(meant[1]) and sent.delay == 0.5
