@@ -277,18 +277,23 @@ async def _serve(simulator: Simulator, ready_file: str | None) -> None:
         await stop.wait()
 
 
+def _print_found(found: list[dict], as_json: bool, table: Callable[[list], str]) -> int:
+    """What every `nvrsim discover` prints; exit status 1 when nobody answered."""
+    if as_json:
+        print(json.dumps(found, indent=2))
+    elif found:
+        print(table(found))
+    print(f"{len(found)} device(s) answered", file=sys.stderr)
+    return 0 if found else 1
+
+
 def _discover_sadp(args: argparse.Namespace) -> int:
     from .sadp import discover_sadp, format_sadp_table
 
     found = asyncio.run(
         discover_sadp(args.target, args.port, timeout=args.timeout, interface=args.interface)
     )
-    if args.json:
-        print(json.dumps(found, indent=2))
-    elif found:
-        print(format_sadp_table(found))
-    print(f"{len(found)} device(s) answered", file=sys.stderr)
-    return 0 if found else 1
+    return _print_found(found, args.json, format_sadp_table)
 
 
 def _discover_dlink(args: argparse.Namespace) -> int:
@@ -300,12 +305,7 @@ def _discover_dlink(args: argparse.Namespace) -> int:
     else:
         port = args.port or 5978
         found = asyncio.run(discover_dldps(args.target, port, args.timeout, args.interface))
-    if args.json:
-        print(json.dumps(found, indent=2))
-    elif found:
-        print(format_dlink_table(found))
-    print(f"{len(found)} device(s) answered", file=sys.stderr)
-    return 0 if found else 1
+    return _print_found(found, args.json, format_dlink_table)
 
 
 def _discover_onvif(args: argparse.Namespace) -> int:
@@ -320,12 +320,7 @@ def _discover_onvif(args: argparse.Namespace) -> int:
             scopes=tuple(args.scope),
         )
     )
-    if args.json:
-        print(json.dumps(found, indent=2))
-    elif found:
-        print(format_onvif_table(found))
-    print(f"{len(found)} device(s) answered", file=sys.stderr)
-    return 0 if found else 1
+    return _print_found(found, args.json, format_onvif_table)
 
 
 def _host_port(text: str) -> str:
