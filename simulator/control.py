@@ -11,7 +11,6 @@ made up and printed when none is given.
 
 from __future__ import annotations
 
-import asyncio
 import hmac
 import ipaddress
 import json
@@ -42,6 +41,7 @@ from .control_schema import (
 from .device import Device
 from .firmware import FirmwareVersion
 from .fixtures import DeviceSpec, FaultsSpec, FixtureError
+from .journal import durable
 from .runner import ServiceError, Simulator, cannot_listen
 from .state import device_entry
 
@@ -119,13 +119,6 @@ def _json(data: Any, status: int = 200) -> web.Response:
     return web.json_response(data, status=status)
 
 
-async def _committed(sim: Simulator, device: Device) -> None:
-    """Publish and store what changed; return once it is on disk."""
-    future = sim.journal.commit(device)
-    if future is not None:
-        await asyncio.wrap_future(future)
-
-
 async def get_fleet(request: web.Request) -> web.Response:
     sim = _sim(request)
     return _json(
@@ -186,7 +179,7 @@ async def change_device(request: web.Request) -> web.Response:
             value = getattr(change.hik_connect, name)
             if value is not None or name == "bound_account":
                 setattr(hc, name, value)
-    await _committed(sim, device)
+    await durable(sim.journal.commit(device))
     return _json(device_state(device, sim.clock.now()))
 
 
@@ -210,7 +203,7 @@ async def upgrade_device(request: web.Request) -> web.Response:
     if not device.powered:
         raise ApiError(409, f"{device.serial} is rebooting")
     device.pending_firmware = FirmwareVersion.parse(upgrade.version)
-    await _committed(sim, device)
+    await durable(sim.journal.commit(device))
     sim.reboot(device)
     return _json(device_state(device, sim.clock.now()), 202)
 
@@ -218,7 +211,7 @@ async def upgrade_device(request: web.Request) -> web.Response:
 async def factory_reset(request: web.Request) -> web.Response:
     sim, device = _sim(request), _device(request)
     device.factory_reset(sim.clock.now())
-    await _committed(sim, device)
+    await durable(sim.journal.commit(device))
     return _json(device_state(device, sim.clock.now()))
 
 
@@ -241,7 +234,7 @@ async def set_device_faults(request: web.Request) -> web.Response:
     sim, device = _sim(request), _device(request)
     change: FaultsChange = await _body(request, FaultsChange)
     device.own_faults = _changed_faults(device.own_faults, change)
-    await _committed(sim, device)
+    await durable(sim.journal.commit(device))
     return _json(device.own_faults.as_dict())
 
 
@@ -255,7 +248,7 @@ async def set_fleet_faults(request: web.Request) -> web.Response:
     sim.fleet.set_faults(_changed_faults(sim.fleet.faults, change))
     sim.journal.publish("fleet.faults", None, faults=sim.fleet.faults.as_dict())
     if sim.journal.store is not None:
-        await asyncio.wrap_future(sim.journal.save(sim.journal.store.save_fleet, sim.fleet))
+        await durable(sim.journal.save(sim.journal.store.save_fleet, sim.fleet))
     return _json(sim.fleet.faults.as_dict())
 
 
@@ -287,7 +280,7 @@ async def _clock_changed(sim: Simulator) -> web.Response:
     sim.journal.publish("clock", None, **doc)
     if sim.journal.store is not None and isinstance(sim.clock, ScaledClock):
         state = {"offset": sim.clock.offset, "speed": sim.clock.speed}
-        await asyncio.wrap_future(sim.journal.save(sim.journal.store.save_clock, state))
+        await durable(sim.journal.save(sim.journal.store.save_clock, state))
     return _json(doc)
 
 

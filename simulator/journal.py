@@ -199,6 +199,12 @@ class Journal:
         return list(self._logs.get(serial, ()))
 
 
+async def durable(write: Future[None] | None) -> None:
+    """Wait until a journal write is on disk (None: nothing is stored)."""
+    if write is not None:
+        await asyncio.wrap_future(write)
+
+
 def _diff(old: dict[str, Any], new: dict[str, Any], prefix: str = "") -> dict[str, list[Any]]:
     """Changed fields by dotted name, each as [before, after]."""
     changes: dict[str, list[Any]] = {}

@@ -21,7 +21,7 @@ from .dlink_portal.app import portal_app
 from .dlink_portal.fixture import load_portal
 from .fixtures import build_devices
 from .fleet import Fleet
-from .journal import Journal
+from .journal import Journal, durable
 from .sadp import SadpResponder, serve_sadp
 from .text import text_table
 from .web import WebOptions, device_app
@@ -288,14 +288,14 @@ class Simulator:
             raise
         for device in devices:
             self.fleet.add(device)
-            await _written(self.journal.added(device, self.fleet))
+            await durable(self.journal.added(device, self.fleet))
         return devices
 
     async def remove_device(self, device: Device) -> None:
         if device.powered:
             await self._take_down(device)
         self.fleet.remove(device)
-        await _written(self.journal.removed(device, self.fleet))
+        await durable(self.journal.removed(device, self.fleet))
 
     def reboot(self, device: Device, downtime: float | None = None) -> bool:
         """Restart `device`: gone (Bye) for `downtime` seconds, then back (Hello) with any
@@ -408,12 +408,6 @@ class Simulator:
         tmp = path.with_name(path.name + ".tmp")
         tmp.write_text(json.dumps(self.describe(), indent=2) + "\n", encoding="utf-8")
         os.replace(tmp, path)
-
-
-async def _written(future) -> None:
-    """Wait for a journal write (None when nothing is stored)."""
-    if future is not None:
-        await asyncio.wrap_future(future)
 
 
 def _describe_device(device: Device) -> dict:
