@@ -65,6 +65,16 @@ class ServiceConfig:
     control_port: int | None = None  # None: no control API (`nvrsim run` asks for 8321)
     token: str | None = None
     reboot_seconds: float = 3.0  # how long a rebooting device is gone (real seconds)
+    # Hik-Connect (simulator/hikconnect): "embedded" starts an MQTT broker on
+    # broker_host:broker_port, "mqtt://host:port" uses that one, None: no cloud link.
+    broker: str | None = None
+    broker_host: str = "127.0.0.1"
+    broker_port: int = 1883
+    cloud_host: str = "127.0.0.1"
+    cloud_port: int | None = 8088  # the cloud's app API; None: this process serves no cloud
+    mqtt_keepalive: int = 60  # seconds; the broker declares a silent link dead after 1.5x
+    mqtt_per_device: bool = False  # one MQTT connection per device instead of one shared
+    cloud_test_mode: bool = False  # captcha answers readable through the control API
 
 
 class FleetService(Protocol):
@@ -113,6 +123,12 @@ async def _start_control(sim: Simulator) -> FleetService | None:
     from .control import start_control  # the control API is built on this module
 
     return await start_control(sim)
+
+
+async def _start_hikconnect(sim: Simulator, part: str) -> FleetService | None:
+    from .hikconnect import service  # the link and cloud are built on this module
+
+    return await getattr(service, f"start_{part}")(sim)
 
 
 def _has_dlink(sim: Simulator) -> bool:
@@ -202,6 +218,9 @@ FLEET_SERVICES: dict[str, tuple[str, ServiceStarter]] = {
     "ssdp": ("udp", _start_ssdp),
     "portal": ("http", _start_portal),
     "wsd": ("udp", _start_wsd),
+    "mqtt": ("mqtt", lambda sim: _start_hikconnect(sim, "broker")),
+    "cloud": ("http", lambda sim: _start_hikconnect(sim, "cloud")),
+    "hikconnect": ("mqtt", lambda sim: _start_hikconnect(sim, "link")),
 }
 
 
@@ -249,7 +268,7 @@ class Simulator:
         for device in self.fleet:
             if device.powered:
                 self._announce("device_down", device)
-        for name in list(self.services):
+        for name in reversed(list(self.services)):  # last started, first stopped
             await self.services.pop(name).close()
         for serial in list(self._http):
             await self._http.pop(serial).cleanup()

@@ -1,0 +1,115 @@
+"""The embedded MQTT broker (amqtt), so `nvrsim run` needs nothing installed.
+
+amqtt 0.12 is an asyncio MQTT 3.1.1 broker with retained messages, last wills
+and QoS 0/1/2. One gap matters here: its broker never drops a client that goes
+silent past its keepalive (MQTT-3.1.2-24), so a peer that vanishes without
+closing its socket would never have its will published. `_close_silent` fills
+that gap: a connection silent for 1.5 keepalive periods is closed, which sends
+its will, as the spec says.
+A process killed with `kill -9` closes its sockets at once, so its will goes
+out at once either way.
+
+For a real broker (mosquitto, EMQX), give `--broker mqtt://host:port` instead.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import math
+from urllib.parse import urlsplit
+
+from amqtt.broker import Broker
+from amqtt.mqtt.protocol.broker_handler import BrokerProtocolHandler
+
+
+class BrokerError(ValueError):
+    pass
+
+
+def parse_broker_url(url: str) -> tuple[str, int]:
+    """`mqtt://host:port` (port 1883 when absent) → (host, port); BrokerError otherwise."""
+    parts = urlsplit(url if "://" in url else f"mqtt://{url}")
+    if parts.scheme not in ("mqtt", "tcp") or not parts.hostname:
+        raise BrokerError(f"not mqtt://host:port: {url!r}")
+    try:
+        port = parts.port or 1883
+    except ValueError:
+        raise BrokerError(f"not mqtt://host:port: {url!r}") from None
+    return parts.hostname, port
+
+
+def _close_silent(self: BrokerProtocolHandler) -> None:
+    # Closing the socket ends the reader with EOF: the broker then sends the will.
+    if self.writer is not None:
+        with contextlib.suppress(Exception):
+            self.writer._writer.transport.abort()  # type: ignore[attr-defined]
+
+
+_initialize_client_session = Broker._initialize_client_session
+
+
+async def _with_keepalive_grace(self: Broker, *args, **kwargs):
+    handler, session = await _initialize_client_session(self, *args, **kwargs)
+    if session is not None and session.keep_alive > 0:
+        session.keep_alive = math.ceil(session.keep_alive * 1.5)
+    return handler, session
+
+
+_stream_connected = Broker.stream_connected
+
+
+async def _closing_stream(self: Broker, reader, writer, *args, **kwargs) -> None:
+    # amqtt leaves the server side of a finished connection open (a ResourceWarning).
+    try:
+        await _stream_connected(self, reader, writer, *args, **kwargs)
+    finally:
+        writer.close()
+
+
+BrokerProtocolHandler.handle_read_timeout = _close_silent  # type: ignore[method-assign]
+Broker._initialize_client_session = _with_keepalive_grace  # type: ignore[method-assign]
+Broker.stream_connected = _closing_stream  # type: ignore[method-assign]
+
+
+class EmbeddedBroker:
+    """amqtt on `host:port` (port 0: any free one), anonymous, as a fleet service."""
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 1883) -> None:
+        self.host, self.port = host, port
+        self._broker: Broker | None = None
+
+    @property
+    def url(self) -> str:
+        return f"mqtt://{self.host}:{self.port}"
+
+    async def start(self) -> EmbeddedBroker:
+        config = {
+            "listeners": {"default": {"type": "tcp", "bind": f"{self.host}:{self.port}"}},
+            "plugins": {
+                "amqtt.plugins.authentication.AnonymousAuthPlugin": {"allow_anonymous": True}
+            },
+        }
+        # amqtt logs every connection at INFO and a client gone without DISCONNECT as a
+        # warning: ordinary events for a simulated fleet, not the user's business.
+        logging.getLogger("amqtt").setLevel(logging.ERROR)
+        broker = Broker(config)
+        try:
+            await broker.start()
+        except Exception as exc:
+            raise OSError(f"the embedded MQTT broker cannot start: {exc}") from None
+        self._broker = broker
+        server = broker._servers["default"].instance  # the bound port, for port 0
+        self.port = server.sockets[0].getsockname()[1]
+        return self
+
+    async def close(self) -> None:
+        if self._broker is not None:
+            broker, self._broker = self._broker, None
+            await broker.shutdown()
+
+    async def __aenter__(self) -> EmbeddedBroker:
+        return await self.start()
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()

@@ -1,0 +1,228 @@
+"""Hik-Connect's rules, pure: accounts, adding a device, captchas, and what a device does
+when its cloud asks it something. Time comes in as `now`; no sockets here.
+
+The binding lives on the device (`HikConnect.bound_account`), as SADP, ISAPI
+and the menu read it; the cloud learns it from the device's status and asks
+the device to change it (`device_operation`), so every front end agrees.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import string
+from dataclasses import dataclass, field
+
+from protocols import hikconnect as hc
+from protocols.hikconnect import Region
+
+from ..auth import plain
+from ..device import Device
+from ..unbind import UnbindVerdict, unbind
+
+# ---------------------------------------------------------------- the device's side
+
+
+def link_region(device: Device) -> Region | None:
+    """The region whose server the device registers with now, or None: it stays off the cloud.
+
+    A device connects when it is powered, has platform access enabled, its link
+    is not cut by the `cloud_offline` fault, and its server address names a region.
+    """
+    if not device.powered or not device.hik_connect.enabled or device.faults.cloud_offline:
+        return None
+    return hc.region_of_server(device.hik_connect.server)
+
+
+def device_status(device: Device, link_id: str, online: bool) -> hc.DeviceStatus:
+    h = device.hik_connect
+    return hc.DeviceStatus(
+        serial=device.serial,
+        device_serial=hc.short_serial(device.serial),
+        model=device.model,
+        name=device.name,
+        firmware=device.firmware.text,
+        verification_code=h.verification_code,
+        bound_account=h.bound_account,
+        online=online,
+        link=link_id,
+    )
+
+
+def qr_content(device: Device) -> hc.QrContent:
+    return hc.QrContent(
+        hc.short_serial(device.serial), device.hik_connect.verification_code, device.model
+    )
+
+
+def device_operation(device: Device, request: hc.Request, now: float) -> hc.Reply:
+    """Carry out what the cloud asks, by the device's own rules, and say how it went."""
+    args = request.args
+    h = device.hik_connect
+    if request.op == hc.OP_BIND:
+        account = args.get("account")
+        if not isinstance(account, str) or not account:
+            return hc.Reply(request.id, "bad_request")
+        if h.bound_account not in (None, account):
+            return hc.Reply(request.id, "bound_to_other")
+        h.bound_account = account
+        return hc.Reply(request.id, "ok")
+    if request.op == hc.OP_RELEASE:
+        if h.bound_account is None or h.bound_account != args.get("account"):
+            return hc.Reply(request.id, "not_owner")
+        h.bound_account = None
+        return hc.Reply(request.id, "ok")
+    # OP_UNBIND: the one unbind rule, with the app's address for the same-LAN check
+    user, password, client = args.get("user"), args.get("password"), args.get("client")
+    if not all(isinstance(v, str) for v in (user, password, client)):
+        return hc.Reply(request.id, "bad_request")
+    outcome = unbind(device, client=client, proof=plain(password), now=now, user=user)
+    login = outcome.login
+    return hc.Reply(
+        request.id,
+        outcome.verdict.value,
+        retries_left=login.retries_left if login else 0,
+        unlock_in=login.unlock_in if login else 0,
+    )
+
+
+# What the app sees for each refusal of the device's unbind rule.
+UNBIND_CODES: dict[str, int] = {
+    UnbindVerdict.OK.value: hc.OK,
+    UnbindVerdict.NOT_SAME_LAN.value: hc.UNBIND_NOT_SAME_LAN,
+    UnbindVerdict.NOT_ACTIVATED.value: hc.UNBIND_PASSWORD_WRONG,
+    UnbindVerdict.NOT_BOUND.value: hc.UNBIND_NOT_BOUND,
+    UnbindVerdict.HC_DISABLED.value: hc.OFFLINE_ADDED_BY_OTHER,
+    UnbindVerdict.OFFLINE.value: hc.OFFLINE_ADDED_BY_OTHER,
+    UnbindVerdict.WRONG_PASSWORD.value: hc.UNBIND_PASSWORD_WRONG,
+    UnbindVerdict.LOCKED.value: hc.UNBIND_LOCKED,
+}
+
+
+# ---------------------------------------------------------------- the cloud's side
+
+
+@dataclass
+class DeviceRecord:
+    """What the cloud knows of a device: its last status, and where it said it."""
+
+    region: str
+    status: hc.DeviceStatus
+
+
+def add_device_code(
+    record: DeviceRecord | None, *, online: bool, user: str, verification_code: str | None
+) -> int:
+    """The answer to searching (`verification_code` None) or adding a device.
+
+    `online` is whether it is online in the region the user is logged in to: a
+    device registered with another region's server is offline here.
+    """
+    if record is None:
+        return hc.DEVICE_NOT_EXIST
+    owner = record.status.bound_account
+    if not online:
+        if owner is None:
+            return hc.OFFLINE_NOT_ADDED
+        return hc.OFFLINE_ADDED_BY_YOU if owner == user else hc.OFFLINE_ADDED_BY_OTHER
+    if owner is not None:
+        return hc.ADDED_BY_YOU if owner == user else hc.ADDED_BY_OTHER
+    if verification_code is None:
+        return hc.ONLINE_NOT_ADDED
+    if verification_code != record.status.verification_code:
+        return hc.DEVICE_CODE_WRONG
+    return hc.OK
+
+
+def valid_device_serial(serial: str) -> bool:
+    """The 9-character serial (digits on real labels; we accept letters and digits)."""
+    return len(serial) == 9 and serial.isascii() and serial.isalnum()
+
+
+def md5_hex(password: str) -> str:
+    return hashlib.md5(password.encode()).hexdigest()
+
+
+@dataclass
+class Account:
+    name: str  # the e-mail address or phone number the user logs in with
+    password_md5: str
+    region: str
+
+
+class AccountError(Exception):
+    def __init__(self, code: int, region: Region | None = None) -> None:
+        super().__init__(hc.MESSAGES.get(code, str(code)))
+        self.code, self.region = code, region
+
+
+@dataclass
+class Accounts:
+    """Every account of every region: one store, as Hik-Connect's regions share a user base
+    only to tell a user which region to go to (1100)."""
+
+    accounts: dict[str, Account] = field(default_factory=dict)
+
+    def register(self, name: str, password_md5: str, region: Region) -> Account:
+        key = name.strip().lower()
+        if not key or not _is_md5(password_md5):
+            raise AccountError(hc.PARAM_ERROR)
+        if key in self.accounts:
+            raise AccountError(hc.ACCOUNT_EXISTS)
+        account = self.accounts[key] = Account(key, password_md5.lower(), region.id)
+        return account
+
+    def login(self, name: str, password_md5: str, region: Region) -> Account:
+        account = self.accounts.get(name.strip().lower())
+        if account is None:
+            raise AccountError(hc.NO_ACCOUNT)
+        if not secrets.compare_digest(account.password_md5, password_md5.lower()):
+            raise AccountError(hc.WRONG_PASSWORD)
+        if account.region != region.id:
+            raise AccountError(hc.WRONG_REGION, hc.region(account.region))
+        return account
+
+
+def _is_md5(text: str) -> bool:
+    return len(text) == 32 and all(c in string.hexdigits for c in text)
+
+
+# ---------------------------------------------------------------- captchas
+
+CAPTCHA_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I to confuse
+
+
+@dataclass
+class Captcha:
+    id: str
+    answer: str
+    expires: float
+
+
+@dataclass
+class Captchas:
+    """One-time image codes: each is good for one try, for `ttl` seconds."""
+
+    ttl: float = 300.0
+    length: int = 4
+    limit: int = 10_000  # unanswered ones kept; the oldest go first
+    _issued: dict[str, Captcha] = field(default_factory=dict)
+
+    def issue(self, now: float) -> Captcha:
+        if len(self._issued) >= self.limit:
+            del self._issued[next(iter(self._issued))]
+        answer = "".join(secrets.choice(CAPTCHA_ALPHABET) for _ in range(self.length))
+        captcha = Captcha(secrets.token_hex(16), answer, now + self.ttl)
+        self._issued[captcha.id] = captcha
+        return captcha
+
+    def peek(self, captcha_id: str, now: float) -> Captcha | None:
+        captcha = self._issued.get(captcha_id)
+        return captcha if captcha is not None and now < captcha.expires else None
+
+    def check(self, captcha_id: str, answer: str, now: float) -> bool:
+        """Right answer, in time; a captcha is spent by any try, right or wrong."""
+        captcha = self._issued.pop(captcha_id, None)
+        if captcha is None or now >= captcha.expires:
+            return False
+        return secrets.compare_digest(captcha.answer, answer.strip().upper())

@@ -1,0 +1,359 @@
+"""Hik-Connect end to end (issue 4, seed 001): devices online over MQTT, accounts, adding,
+"already added", the app's unbind with captcha, regions. Real sockets throughout: a
+broker (embedded amqtt, or a mosquitto the test starts), the simulator's device link,
+and the cloud's HTTP API driven by aiohttp as an app would."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from protocols import hikconnect as hc
+from simulator.clock import VirtualClock
+from simulator.device import Device
+from simulator.hikconnect.app import CloudServer
+from simulator.hikconnect.link import CloudLink
+from simulator.runner import ServiceConfig, Simulator
+from tests.conftest import PASSWORD, hik_entry, make_fleet
+from tests.mqtt_brokers import BROKERS, broker
+
+OWNER, OTHER = "a@example.com", "b@example.com"
+SAME_LAN = "127.77.0.200"  # the fleet's devices are in 127.77.0.0/16
+OTHER_LAN = "127.66.0.1"
+DEADLINE = 10.0  # seconds a test waits for the cloud to see a change
+
+
+@dataclass
+class Cloudy:
+    sim: Simulator
+    url: str
+    clock: VirtualClock
+
+    @property
+    def server(self) -> CloudServer:
+        return self.sim.services["cloud"]  # type: ignore[return-value]
+
+    @property
+    def link(self) -> CloudLink:
+        return self.sim.services["hikconnect"]  # type: ignore[return-value]
+
+    def device(self, name: str) -> Device:
+        device = self.sim.fleet.find(name)
+        assert device is not None
+        return device
+
+    def record(self, name: str):
+        return self.server.cloud.registry.find(hc.short_serial(self.device(name).serial))
+
+    async def until(self, condition, what: str) -> None:
+        """Poll a condition on live sockets, bounded: the cloud hears of changes over MQTT."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + DEADLINE
+        while not condition():
+            if loop.time() > deadline:
+                pytest.fail(f"not within {DEADLINE}s: {what}")
+            await asyncio.sleep(0.02)
+
+    def online_in_cloud(self, name: str, region: str = "default") -> bool:
+        record = self.record(name)
+        return record is not None and self.server.cloud.registry.online(record, region)
+
+
+def fleet(clock: VirtualClock):
+    return make_fleet(
+        hik_entry(
+            "nvr",
+            ports={"http": 0},
+            lockout={"max_failures": 3, "lock_seconds": 600},
+            hik_connect={"enabled": True, "bound_account": OWNER, "verification_code": "ABCDEF"},
+        ),
+        hik_entry(
+            "nvr-off",
+            ports={"http": 0},
+            hik_connect={"enabled": True, "bound_account": OWNER},
+            faults={"cloud_offline": True},
+        ),
+        hik_entry(
+            "nvr-ru",
+            ports={"http": 0},
+            hik_connect={
+                "enabled": True,
+                "server": "dev.hik-connectru.com",
+                "verification_code": "RUSSIA1",
+            },
+        ),
+        clock=clock,
+    )
+
+
+@contextlib.asynccontextmanager
+async def cloudy(kind: str, tmp_path: Path) -> AsyncIterator[Cloudy]:
+    clock = VirtualClock()
+    async with broker(kind, tmp_path) as (host, port):
+        config = ServiceConfig(
+            sadp_port=0,
+            wsd_port=0,
+            broker=f"mqtt://{host}:{port}",
+            cloud_port=0,
+            mqtt_keepalive=2,
+            cloud_test_mode=True,
+        )
+        async with Simulator(fleet(clock), clock, config) as sim:
+            c = Cloudy(sim, "", clock)
+            c.url = f"http://127.0.0.1:{c.server.port}"
+            await c.until(lambda: c.online_in_cloud("nvr"), "nvr online in the cloud")
+            await c.until(lambda: c.online_in_cloud("nvr-ru", "ru"), "nvr-ru online in RU")
+            yield c
+
+
+@pytest.fixture(params=BROKERS)
+async def env(request, tmp_path: Path) -> AsyncIterator[Cloudy]:
+    async with cloudy(request.param, tmp_path) as c:
+        yield c
+
+
+class App:
+    """What the Hik-Connect app does, from a given address (its LAN) and region."""
+
+    def __init__(self, c: Cloudy, source: str = SAME_LAN, host: str | None = None) -> None:
+        self.c, self.session_id = c, ""
+        self.host = host
+        self.http = aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(local_addr=(source, 0), force_close=True)
+        )
+
+    async def close(self) -> None:
+        await self.http.close()
+
+    async def call(self, method: str, path: str, **kwargs) -> dict:
+        headers = {"sessionId": self.session_id} if self.session_id else {}
+        if self.host:
+            headers["Host"] = self.host
+        async with self.http.request(
+            method, self.c.url + path, headers=headers, **kwargs
+        ) as response:
+            assert response.status == 200, await response.text()
+            return await response.json()
+
+    async def register(self, account: str, password: str = "Secret123") -> dict:
+        md5 = hashlib.md5(password.encode()).hexdigest()
+        return await self.call(
+            "POST", "/v3/users/regist", data={"account": account, "password": md5}
+        )
+
+    async def login(self, account: str, password: str = "Secret123") -> dict:
+        md5 = hashlib.md5(password.encode()).hexdigest()
+        doc = await self.call(
+            "POST",
+            "/v3/users/login/v2",
+            data={"account": account, "password": md5, "featureCode": "x", "cuName": "x"},
+        )
+        if doc["meta"]["code"] == 200:
+            self.session_id = doc["loginSession"]["sessionId"]
+        return doc
+
+    async def devices(self) -> dict:
+        return await self.call("GET", "/v3/userdevices/v1/devices/pagelist?offset=0&limit=20")
+
+    async def search(self, serial: str) -> int:
+        doc = await self.call("GET", f"/v3/userdevices/v1/devices/search?deviceSerial={serial}")
+        return doc["meta"]["code"]
+
+    async def add(self, serial: str, code: str) -> int:
+        doc = await self.call(
+            "POST",
+            "/v3/userdevices/v1/devices/add",
+            data={"deviceSerial": serial, "validateCode": code},
+        )
+        return doc["meta"]["code"]
+
+    async def unbind(self, serial: str, password: str, captcha: str | None = None) -> dict:
+        doc = await self.call("POST", "/v3/captcha")
+        captcha_id = doc["captchaId"]
+        async with self.http.get(self.c.url + doc["imageUrl"]) as image:
+            assert image.content_type == "image/png"
+            assert (await image.read()).startswith(b"\x89PNG")
+        answer = self.c.server.cloud.captchas.peek(captcha_id, self.c.clock.now())
+        assert answer is not None
+        return await self.call(
+            "POST",
+            f"/v3/userdevices/v1/devices/{serial}/unbind",
+            data={
+                "userName": "admin",
+                "password": password,
+                "captchaId": captcha_id,
+                "captchaCode": captcha if captcha is not None else answer.answer.lower(),
+            },
+        )
+
+
+@contextlib.asynccontextmanager
+async def app(c: Cloudy, account: str, source: str = SAME_LAN, host: str | None = None):
+    a = App(c, source, host)
+    try:
+        assert (await a.register(account))["meta"]["code"] == 200
+        assert (await a.login(account))["meta"]["code"] == 200
+        yield a
+    finally:
+        await a.close()
+
+
+def short(c: Cloudy, name: str) -> str:
+    return hc.short_serial(c.device(name).serial)
+
+
+async def test_the_owner_sees_its_devices_online_and_offline(env: Cloudy):
+    async with app(env, OWNER) as owner:
+        doc = await owner.devices()
+    assert doc["meta"]["code"] == 200
+    serials = {d["deviceSerial"] for d in doc["deviceInfos"]}
+    assert serials == {short(env, "nvr"), short(env, "nvr-off")}
+    assert doc["statusInfos"][short(env, "nvr")]["globalStatus"] == 1
+    assert doc["statusInfos"][short(env, "nvr-off")]["globalStatus"] == 0
+    # HikConnect.online is what the link achieved, so ISAPI, SADP and the menu agree
+    assert env.device("nvr").cloud_online and not env.device("nvr-off").cloud_online
+
+
+async def test_seed_001_unbind_from_the_app_then_add(env: Cloudy):
+    """A owns the device; B gets 120022; B unbinds with admin password + captcha from the
+    same LAN; B can add it; the binding changed on the device itself."""
+    serial = short(env, "nvr")
+    device = env.device("nvr")
+    async with app(env, OTHER) as b:
+        assert await b.search(serial) == hc.ADDED_BY_OTHER
+        assert await b.add(serial, "ABCDEF") == hc.ADDED_BY_OTHER
+        doc = await b.unbind(serial, PASSWORD)
+        assert doc["meta"]["code"] == 200, doc
+        assert device.hik_connect.bound_account is None  # on the device: SADP, ISAPI, menu
+        await env.until(lambda: env.record("nvr").status.bound_account is None, "status")
+        assert await b.search(serial) == hc.ONLINE_NOT_ADDED
+        assert await b.add(serial, "WRONG1") == hc.DEVICE_CODE_WRONG
+        assert await b.add(serial, "ABCDEF") == 200
+        assert device.hik_connect.bound_account == OTHER
+        assert await b.search(serial) == hc.ADDED_BY_YOU
+        assert [d["deviceSerial"] for d in (await b.devices())["deviceInfos"]] == [serial]
+    async with app(env, "c@example.com") as c:
+        assert await c.search(serial) == hc.ADDED_BY_OTHER
+    changes = [
+        e.data["changes"].get("hik_connect.bound_account")
+        for e in env.sim.journal.since(0, device.serial)
+        if e.kind == "device.changed"
+    ]
+    assert [OWNER, None] in changes and [None, OTHER] in changes  # the journal saw both
+
+
+async def test_app_unbind_from_another_lan_is_refused(env: Cloudy):
+    async with app(env, OTHER, source=OTHER_LAN) as b:
+        doc = await b.unbind(short(env, "nvr"), PASSWORD)
+    assert doc["meta"]["code"] == hc.UNBIND_NOT_SAME_LAN
+    assert env.device("nvr").hik_connect.bound_account == OWNER
+
+
+async def test_app_unbind_of_an_offline_device_is_120024_and_nothing_changes(env: Cloudy):
+    serial = short(env, "nvr-off")
+    async with app(env, OTHER) as b:
+        assert await b.search(serial) == hc.OFFLINE_ADDED_BY_OTHER
+        doc = await b.unbind(serial, PASSWORD)
+    assert doc["meta"]["code"] == hc.OFFLINE_ADDED_BY_OTHER
+    assert env.device("nvr-off").hik_connect.bound_account == OWNER
+
+
+async def test_wrong_device_password_is_refused_then_locks_the_device_lockout(env: Cloudy):
+    device = env.device("nvr")
+    async with app(env, OTHER) as b:
+        first = await b.unbind(short(env, "nvr"), "Wrong1234")
+        assert first["meta"]["code"] == hc.UNBIND_PASSWORD_WRONG
+        assert first["retryTimes"] == 2
+        assert (await b.unbind(short(env, "nvr"), "Wrong1234"))["meta"]["code"] == (
+            hc.UNBIND_PASSWORD_WRONG
+        )
+        locked = await b.unbind(short(env, "nvr"), "Wrong1234")
+        assert locked["meta"]["code"] == hc.UNBIND_LOCKED and locked["lockTime"] == 600
+        # locked: even the right password is refused now, from that address
+        assert (await b.unbind(short(env, "nvr"), PASSWORD))["meta"]["code"] == hc.UNBIND_LOCKED
+    # the device's own lockout, the one SADP and ISAPI count on
+    assert device.lockout.unlock_in(SAME_LAN, env.clock.now()) == 600
+    assert device.hik_connect.bound_account == OWNER
+
+
+async def test_a_wrong_captcha_is_refused_before_the_device_is_asked(env: Cloudy):
+    async with app(env, OTHER) as b:
+        doc = await b.unbind(short(env, "nvr"), "Wrong1234", captcha="ZZZZZ")
+    assert doc["meta"]["code"] == hc.CAPTCHA_WRONG
+    assert env.device("nvr").lockout.retries_left(SAME_LAN, env.clock.now()) == 3
+
+
+async def test_regions_a_device_on_another_regions_server_is_offline_here(env: Cloudy):
+    serial = short(env, "nvr-ru")
+    async with app(env, OTHER) as b:
+        assert await b.search(serial) == hc.OFFLINE_NOT_ADDED
+        assert await b.add(serial, "RUSSIA1") == hc.OFFLINE_NOT_ADDED
+    ru = "apiirus.hik-connectru.com"
+    async with app(env, "ivan@example.ru", host=ru) as ivan:
+        assert await ivan.search(serial) == hc.ONLINE_NOT_ADDED
+        assert await ivan.add(serial, "RUSSIA1") == 200
+    assert env.device("nvr-ru").hik_connect.bound_account == "ivan@example.ru"
+
+
+async def test_login_codes_and_the_wrong_region_answer(env: Cloudy):
+    a = App(env, SAME_LAN, host="apiieu.hik-connect.com")
+    try:
+        assert (await a.register("eu@example.com"))["meta"]["code"] == 200
+        assert (await a.register("eu@example.com"))["meta"]["code"] == hc.ACCOUNT_EXISTS
+        assert (await a.login("nobody@example.com"))["meta"]["code"] == hc.NO_ACCOUNT
+        assert (await a.login("eu@example.com", "Nope12345"))["meta"]["code"] == hc.WRONG_PASSWORD
+        a.host = None  # the default region's API
+        doc = await a.login("eu@example.com")
+        assert doc["meta"]["code"] == hc.WRONG_REGION
+        assert doc["loginArea"]["apiDomain"] == "apiieu.hik-connect.com"
+        a.host = doc["loginArea"]["apiDomain"]  # what a client does with 1100
+        doc = await a.login("eu@example.com")
+        assert doc["meta"]["code"] == 200 and doc["loginArea"]["areaName"] == "Europe"
+    finally:
+        await a.close()
+
+
+async def test_the_qr_code_the_device_shows_adds_it(env: Cloudy):
+    from simulator.hikconnect.rules import qr_content
+
+    device = env.device("nvr-ru")
+    async with app(env, "ivan@example.ru", host="apiirus.hik-connectru.com") as ivan:
+        doc = await ivan.call(
+            "POST",
+            "/v3/userdevices/v1/devices/add",
+            data={"qrCode": qr_content(device).encode()},
+        )
+    assert doc["meta"]["code"] == 200
+    assert device.hik_connect.bound_account == "ivan@example.ru"
+
+
+async def test_the_cloud_offline_fault_drops_the_link_and_lifting_it_restores_it(env: Cloudy):
+    device = env.device("nvr")
+    device.own_faults = device.own_faults.update({"cloud_offline": True})
+    env.sim.journal.commit(device)
+    await env.until(lambda: not env.online_in_cloud("nvr"), "offline in the cloud")
+    assert not device.hik_connect.online
+    device.own_faults = device.own_faults.update({"cloud_offline": False})
+    env.sim.journal.commit(device)
+    await env.until(lambda: env.online_in_cloud("nvr"), "online again")
+    assert device.hik_connect.online
+
+
+async def test_disabling_platform_access_takes_the_device_off_the_cloud(env: Cloudy):
+    device = env.device("nvr")
+    device.hik_connect.enabled = False
+    env.sim.journal.commit(device)
+    await env.until(lambda: not env.online_in_cloud("nvr"), "offline in the cloud")
+    assert not device.cloud_registered
+    device.hik_connect.server = "dev.hik-connectru.com"
+    device.hik_connect.enabled = True
+    env.sim.journal.commit(device)
+    await env.until(lambda: env.online_in_cloud("nvr", "ru"), "online in Russia")
+    assert not env.online_in_cloud("nvr", "default")
