@@ -136,6 +136,7 @@ def _parser() -> argparse.ArgumentParser:
         metavar="S",
         help="how long a rebooting device is gone (default 3)",
     )
+    _hikconnect_options(run)
     run.add_argument("-v", "--verbose", action="store_true", help="log protocol activity")
     run.set_defaults(func=_run)
 
@@ -173,6 +174,51 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("files", nargs="+", metavar="FILE")
     check.set_defaults(func=_check_fixtures)
     return parser
+
+
+def _hikconnect_options(run: argparse.ArgumentParser) -> None:
+    hik = run.add_argument_group("Hik-Connect cloud (devices online over MQTT)")
+    hik.add_argument(
+        "--broker",
+        default="embedded",
+        metavar="URL",
+        help="MQTT broker the devices and the cloud use: 'embedded' (default: started here), "
+        "mqtt://HOST:PORT for a real one (mosquitto, EMQX), or 'none' for no cloud link",
+    )
+    hik.add_argument(
+        "--broker-port",
+        type=int,
+        default=1883,
+        metavar="PORT",
+        help="port of the embedded broker on 127.0.0.1 (default 1883; 0: any free port)",
+    )
+    hik.add_argument(
+        "--cloud-port",
+        type=int,
+        default=8088,
+        metavar="PORT",
+        help="port of the Hik-Connect cloud API on 127.0.0.1 (default 8088; 0: any free port; "
+        "-1: no cloud in this process, e.g. when another process serves it)",
+    )
+    hik.add_argument(
+        "--mqtt-keepalive",
+        type=int,
+        default=60,
+        metavar="S",
+        help="MQTT keepalive in seconds (default 60): a crashed simulator's devices show "
+        "offline within 1.5 times this at most",
+    )
+    hik.add_argument(
+        "--mqtt-connections",
+        choices=("shared", "per-device"),
+        default="shared",
+        help="one MQTT connection for the whole simulator (default) or one per device",
+    )
+    hik.add_argument(
+        "--cloud-test-mode",
+        action="store_true",
+        help="let the control API read captcha answers (GET /api/cloud/captchas/ID), for tests",
+    )
 
 
 def _discover_parser(
@@ -236,6 +282,12 @@ def _run(args: argparse.Namespace) -> int:
         control_port=None if args.control_port < 0 else args.control_port,
         token=args.token,
         reboot_seconds=args.reboot_seconds,
+        broker=None if args.broker == "none" else args.broker,
+        broker_port=args.broker_port,
+        cloud_port=None if args.cloud_port < 0 else args.cloud_port,
+        mqtt_keepalive=args.mqtt_keepalive,
+        mqtt_per_device=args.mqtt_connections == "per-device",
+        cloud_test_mode=args.cloud_test_mode,
     )
     journal = Journal(clock, store)
     try:

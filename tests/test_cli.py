@@ -12,7 +12,10 @@ from pathlib import Path
 import pytest
 
 NVRSIM = [sys.executable, "-m", "simulator.cli"]
-FREE_PORTS = ["--sadp-port", "0", "--wsd-port", "0", "--control-port", "0"]
+FREE_PORTS = [
+    *("--sadp-port", "0", "--wsd-port", "0", "--control-port", "0"),
+    *("--broker-port", "0", "--cloud-port", "0"),
+]
 
 SMALL_FLEET = """
 [fleet]
@@ -241,7 +244,7 @@ def test_run_on_a_taken_port_says_which_and_exits(fleet_file):
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as taken:
         taken.bind(("127.0.0.1", 0))
         port = str(taken.getsockname()[1])
-        free = ["--wsd-port", "0", "--control-port", "0"]
+        free = ["--wsd-port", "0", "--control-port", "0", "--broker-port", "0", "--cloud-port", "0"]
         result = nvrsim("run", str(fleet_file), "--sadp-port", port, *free)
     assert result.returncode == 2
     assert f"nvrsim: SADP: cannot listen on udp 127.0.0.1:{port}: " in result.stderr
