@@ -15,20 +15,23 @@ from __future__ import annotations
 
 import segno
 
+from protocols import hikconnect
 from simulator.device import Device
 
-HIK_QR_TAG = "HIK-CONNECT"
+HIK_QR_TAG = hikconnect.QR_TAG
 
 
 def short_serial(device: Device) -> str:
     """The serial Hik-Connect shows and asks for: the full serial's last nine characters."""
-    return device.serial[-9:]
+    return hikconnect.short_serial(device.serial)
 
 
 def hik_connect_content(device: Device) -> str:
-    return "\r\n".join(
-        (HIK_QR_TAG, short_serial(device), device.hik_connect.verification_code, device.model)
+    """The content the cloud's add-device accepts (protocols/hikconnect.py, `parse_qr`)."""
+    qr = hikconnect.QrContent(
+        short_serial(device), device.hik_connect.verification_code, device.model
     )
+    return qr.encode()
 
 
 def dahua_p2p_content(device: Device) -> str:

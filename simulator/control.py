@@ -24,10 +24,12 @@ from aiohttp_sse import sse_response
 from pydantic import BaseModel, ValidationError
 
 from .clock import ScaledClock
-from .control_schema import Clock as ClockDoc
 from .control_schema import (
+    CaptchaAnswer,
     ClockAdvance,
     ClockChange,
+    CloudAccount,
+    CloudDevice,
     DeviceChange,
     DeviceState,
     Event,
@@ -38,6 +40,7 @@ from .control_schema import (
     Upgrade,
     openapi,
 )
+from .control_schema import Clock as ClockDoc
 from .device import Device
 from .firmware import FirmwareVersion
 from .fixtures import DeviceSpec, FaultsSpec, FixtureError
@@ -308,6 +311,59 @@ async def _send(stream, event) -> None:
     await stream.send(json.dumps(event.as_dict()), id=str(event.id), event=event.kind)
 
 
+# --- the Hik-Connect cloud, when this simulator serves it --------------------------------------
+
+
+def _cloud(request: web.Request):
+    server = _sim(request).services.get("cloud")
+    if server is None:
+        raise ApiError(404, "this simulator serves no Hik-Connect cloud (see --broker)")
+    return server.cloud  # type: ignore[attr-defined]
+
+
+async def cloud_accounts(request: web.Request) -> web.Response:
+    cloud = _cloud(request)
+    return _json(
+        [
+            {
+                "name": a.name,
+                "region": a.region,
+                "devices": sorted(r.status.device_serial for r in cloud.registry.owned_by(a.name)),
+            }
+            for a in cloud.accounts.accounts.values()
+        ]
+    )
+
+
+async def cloud_devices(request: web.Request) -> web.Response:
+    cloud = _cloud(request)
+    return _json(
+        [
+            {
+                "device_serial": r.status.device_serial,
+                "serial": r.status.serial,
+                "model": r.status.model,
+                "region": r.region,
+                "online": cloud.registry.online(r),
+                "bound_account": r.status.bound_account,
+                "link": r.status.link,
+            }
+            for r in cloud.registry.records.values()
+        ]
+    )
+
+
+async def cloud_captcha(request: web.Request) -> web.Response:
+    """A captcha's answer, for tests: only when the run was started with --cloud-test-mode."""
+    cloud = _cloud(request)
+    if not cloud.test_mode:
+        raise ApiError(404, "captcha answers are readable only in test mode (--cloud-test-mode)")
+    captcha = cloud.captchas.peek(request.match_info["id"], cloud.clock.now())
+    if captcha is None:
+        raise ApiError(404, "no such captcha, or it expired or was used")
+    return _json({"id": captcha.id, "answer": captcha.answer})
+
+
 async def openapi_document(request: web.Request) -> web.Response:
     return _json(openapi(OPERATIONS, token=bool(request.app[TOKEN])))
 
@@ -434,6 +490,29 @@ OPERATIONS: tuple[Operation, ...] = (
         "advance_clock",
         body=ClockAdvance,
         returns=ClockDoc,
+    ),
+    Operation(
+        "GET",
+        "/api/cloud/accounts",
+        "Hik-Connect cloud accounts and the devices bound to each",
+        "cloud_accounts",
+        returns=[CloudAccount],
+        errors=(404,),
+    ),
+    Operation(
+        "GET",
+        "/api/cloud/devices",
+        "Every device the Hik-Connect cloud knows, online or not",
+        "cloud_devices",
+        returns=[CloudDevice],
+        errors=(404,),
+    ),
+    Operation(
+        "GET",
+        "/api/cloud/captchas/{id}",
+        "A captcha's answer (test mode only)",
+        "cloud_captcha",
+        returns=CaptchaAnswer,
     ),
 )
 

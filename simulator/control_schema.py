@@ -8,6 +8,7 @@ fixture entry.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -130,6 +131,27 @@ class Event(BaseModel):
     data: dict[str, Any]
 
 
+class CloudAccount(BaseModel):
+    name: str
+    region: str  # default, eu, usa, ru
+    devices: list[str]  # the 9-character serials bound to it
+
+
+class CloudDevice(BaseModel):
+    device_serial: str  # the 9 characters the app shows
+    serial: str
+    model: str
+    region: str  # where it registered: its server's region
+    online: bool  # as the cloud sees it: its status and its MQTT link
+    bound_account: str | None
+    link: str  # the MQTT connection it rides on
+
+
+class CaptchaAnswer(BaseModel):
+    id: str
+    answer: str
+
+
 class Error(BaseModel):
     error: str
     detail: list[str] = Field(default_factory=list)
@@ -141,7 +163,7 @@ class Error(BaseModel):
 @dataclass(frozen=True)
 class Operation:
     method: str
-    path: str  # with {serial}
+    path: str  # with {serial} or another {parameter}
     summary: str
     handler: str  # the handler's name in simulator.control
     body: type[BaseModel] | None = None
@@ -183,7 +205,8 @@ def openapi(operations: tuple[Operation, ...], *, token: bool) -> dict[str, Any]
             )
         }
         errors = set(op.errors) | ({400} if op.body else set()) | ({401} if token else set())
-        if "{serial}" in op.path:
+        parameters = re.findall(r"{(\w+)}", op.path)
+        if parameters:
             errors.add(404)
         for status in sorted(errors):
             responses[str(status)] = {
@@ -195,9 +218,10 @@ def openapi(operations: tuple[Operation, ...], *, token: bool) -> dict[str, Any]
             "summary": op.summary,
             "responses": responses,
         }
-        if "{serial}" in op.path:
+        if parameters:
             spec["parameters"] = [
-                {"name": "serial", "in": "path", "required": True, "schema": {"type": "string"}}
+                {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+                for name in parameters
             ]
         if op.body is not None:
             spec["requestBody"] = {
@@ -224,6 +248,6 @@ def openapi(operations: tuple[Operation, ...], *, token: bool) -> dict[str, Any]
 _REASONS = {
     400: "the request does not validate; nothing changed",
     401: "a token is required",
-    404: "no such device",
+    404: "no such device (or cloud, or captcha)",
     409: "conflicts with the fleet as it is; nothing changed",
 }

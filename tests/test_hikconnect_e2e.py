@@ -357,3 +357,39 @@ async def test_disabling_platform_access_takes_the_device_off_the_cloud(env: Clo
     env.sim.journal.commit(device)
     await env.until(lambda: env.online_in_cloud("nvr", "ru"), "online in Russia")
     assert not env.online_in_cloud("nvr", "default")
+
+
+async def test_the_control_api_shows_the_cloud_and_in_test_mode_captcha_answers(env: Cloudy):
+    from simulator.control import control_app
+    from tests.strategies_isapi import serve
+
+    async with app(env, OTHER) as b, serve(control_app(env.sim)) as control:
+        captcha = await b.call("POST", "/v3/captcha")
+        http = b.http
+        async with http.get(f"{control}/api/cloud/captchas/{captcha['captchaId']}") as r:
+            assert r.status == 200
+            answer = (await r.json())["answer"]
+        doc = await b.call(
+            "POST",
+            f"/v3/userdevices/v1/devices/{short(env, 'nvr')}/unbind",
+            data={
+                "userName": "admin",
+                "password": PASSWORD,
+                "captchaId": captcha["captchaId"],
+                "captchaCode": answer,
+            },
+        )
+        assert doc["meta"]["code"] == 200
+        async with http.get(f"{control}/api/cloud/captchas/{captcha['captchaId']}") as r:
+            assert r.status == 404  # spent
+        async with http.get(f"{control}/api/cloud/accounts") as r:
+            accounts = {a["name"]: a for a in await r.json()}
+        assert accounts[OTHER] == {"name": OTHER, "region": "default", "devices": []}
+        async with http.get(f"{control}/api/cloud/devices") as r:
+            devices = {d["device_serial"]: d for d in await r.json()}
+        assert devices[short(env, "nvr")]["online"] is True
+        assert devices[short(env, "nvr-off")]["online"] is False
+        env.server.cloud.test_mode = False
+        captcha = await b.call("POST", "/v3/captcha")
+        async with http.get(f"{control}/api/cloud/captchas/{captcha['captchaId']}") as r:
+            assert r.status == 404

@@ -33,7 +33,6 @@ class Registry:
 
     records: dict[str, DeviceRecord] = field(default_factory=dict)
     links: dict[str, bool] = field(default_factory=dict)  # link id -> online
-    changed: asyncio.Condition = field(default_factory=asyncio.Condition)
 
     def on_status(self, region_id: str, serial: str, payload: bytes) -> None:
         if not payload:  # a retained status cleared: forget it there
