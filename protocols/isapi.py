@@ -426,6 +426,12 @@ def ezviz(settings: EzvizSettings, namespace: str) -> bytes:
     )
 
 
+def ezviz_qr_code(content: str, namespace: str) -> bytes:
+    """GET /ISAPI/System/Network/EZVIZ/QRCode [I]: what the device's Hik-Connect QR code says
+    (serial, verification code, model: protocols/hikconnect.py), for the app to add it."""
+    return render(el("EZVIZQRCode", el("content", content)), namespace)
+
+
 VERIFICATION_CODE_LENGTH = (6, 12)
 HOST_NAME_LENGTH = (1, 64)
 

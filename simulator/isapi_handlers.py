@@ -282,6 +282,12 @@ async def put_ezviz(ctx: IsapiContext, request: Request, match: Match) -> Respon
     return status_response(ctx, request, isapi.OK)
 
 
+async def ezviz_qr_code(ctx: IsapiContext, request: Request, match: Match) -> Response:
+    from .hikconnect.rules import qr_content  # the one QR content, as the menu shows it
+
+    return xml_response(isapi.ezviz_qr_code(qr_content(ctx.device).encode(), ctx.namespace))
+
+
 async def ezviz_capabilities(ctx: IsapiContext, request: Request, match: Match) -> Response:
     return xml_response(isapi.ezviz_capabilities(ctx.namespace))
 
@@ -304,6 +310,11 @@ ROUTES: tuple[Route, ...] = (
     Route(
         "/ISAPI/System/Network/EZVIZ",
         {"GET": get_ezviz, "PUT": put_ezviz},
+        capability="hik_connect",
+    ),
+    Route(
+        "/ISAPI/System/Network/EZVIZ/QRCode",
+        {"GET": ezviz_qr_code},
         capability="hik_connect",
     ),
     Route(

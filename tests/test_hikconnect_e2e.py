@@ -23,6 +23,7 @@ from simulator.hikconnect.link import CloudLink
 from simulator.runner import ServiceConfig, Simulator
 from tests.conftest import PASSWORD, hik_entry, make_fleet
 from tests.mqtt_brokers import BROKERS, broker
+from tests.strategies_isapi import basic_authorization
 
 OWNER, OTHER = "a@example.com", "b@example.com"
 SAME_LAN = "127.77.0.200"  # the fleet's devices are in 127.77.0.0/16
@@ -83,6 +84,7 @@ def fleet(clock: VirtualClock):
         hik_entry(
             "nvr-ru",
             ports={"http": 0},
+            web_auth="digest/basic",
             hik_connect={
                 "enabled": True,
                 "server": "dev.hik-connectru.com",
@@ -320,16 +322,23 @@ async def test_login_codes_and_the_wrong_region_answer(env: Cloudy):
         await a.close()
 
 
-async def test_the_qr_code_the_device_shows_adds_it(env: Cloudy):
-    from simulator.hikconnect.rules import qr_content
+async def test_the_qr_code_the_device_serves_adds_it(env: Cloudy):
+    """The app scans the device's QR code (here: read from the device's own ISAPI)."""
+    import xml.etree.ElementTree as ET
 
     device = env.device("nvr-ru")
+    net = device.network
     async with app(env, "ivan@example.ru", host="apiirus.hik-connectru.com") as ivan:
-        doc = await ivan.call(
-            "POST",
-            "/v3/userdevices/v1/devices/add",
-            data={"qrCode": qr_content(device).encode()},
-        )
+        async with ivan.http.get(
+            f"http://{net.ip}:{net.http_port}/ISAPI/System/Network/EZVIZ/QRCode",
+            headers={"Authorization": basic_authorization(PASSWORD)},
+        ) as response:
+            assert response.status == 200
+            root = ET.fromstring(await response.read())
+        content = root.findtext(f"{{{device.quirks.isapi_namespace}}}content")
+        # (XML turns CR LF into LF; the app reads either)
+        assert hc.parse_qr(content) == hc.QrContent(short(env, "nvr-ru"), "RUSSIA1", device.model)
+        doc = await ivan.call("POST", "/v3/userdevices/v1/devices/add", data={"qrCode": content})
     assert doc["meta"]["code"] == 200
     assert device.hik_connect.bound_account == "ivan@example.ru"
 
