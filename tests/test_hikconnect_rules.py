@@ -18,6 +18,7 @@ from simulator.hikconnect.rules import (
     add_device_code,
     device_operation,
     device_status,
+    home_region,
     link_region,
     md5_hex,
     qr_content,
@@ -166,6 +167,16 @@ def test_the_device_connects_when_enabled_powered_and_not_cut():
     device.hik_connect.enabled = True
     device.hik_connect.server = "cloud.example.com"
     assert link_region(device) is None
+    device.hik_connect.server = "litedev.hik-connect.com"
+    device.vendor = "dahua"  # its P2P cloud is not Hik-Connect
+    assert link_region(device) is None
+
+
+def test_the_cloud_knows_devices_that_registered_once():
+    (device,) = make_fleet(hik_entry(hik_connect={"enabled": False, "bound_account": "a"}))
+    assert home_region(device).id == "default" and link_region(device) is None
+    device.hik_connect.bound_account = None
+    assert home_region(device) is None  # never enabled, never bound: unknown
 
 
 def _ask(device, op: str, **args) -> hc.Reply:

@@ -39,7 +39,7 @@ from ..clock import Clock
 from ..device import Device
 from ..fleet import Fleet
 from ..journal import Journal
-from .rules import device_operation, device_status, link_region
+from .rules import device_operation, device_status, home_region, link_region
 
 log = logging.getLogger(__name__)
 
@@ -168,6 +168,7 @@ class CloudLink:
                     max_inflight_messages=BATCH,
                     timeout=10,
                 ) as client:
+                    client.pending_calls_threshold = BATCH * 2  # our batches are not a backlog
                     conn.client = client
                     await client.subscribe(hc.request_topic(conn.link_id), qos=1)
                     await client.publish(
@@ -197,7 +198,7 @@ class CloudLink:
     def _set_online(self, device: Device, online: bool) -> None:
         if device.hik_connect.online != online:
             device.hik_connect.online = online
-            if device in self.fleet:
+            if self.fleet.by_serial(device.serial) is device:  # not removed meanwhile
                 self.journal.commit(device)
 
     async def _publisher(self, conn: _Connection, client: aiomqtt.Client) -> None:
@@ -216,7 +217,7 @@ class CloudLink:
         offline, as a cloud remembers a device that registered once.
         """
         device = self._devices.get(serial) or self.fleet.by_serial(serial)
-        home = hc.region_of_server(device.hik_connect.server) if device is not None else None
+        home = home_region(device) if device is not None else None
         live = device is not None and serial in self._devices and link_region(device) is not None
         old = conn.published.get(serial)
         if old is not None and (home is None or old[0] != home.id) and old[1].online:

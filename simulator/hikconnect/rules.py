@@ -23,6 +23,15 @@ from ..unbind import UnbindVerdict, unbind
 # ---------------------------------------------------------------- the device's side
 
 
+def home_region(device: Device) -> Region | None:
+    """The region whose cloud knows the device, online or not: a Hikvision device with
+    platform access enabled (or bound: it registered once), by its server address."""
+    h = device.hik_connect
+    if device.vendor != "hikvision" or not (h.enabled or h.bound):
+        return None
+    return hc.region_of_server(h.server)
+
+
 def link_region(device: Device) -> Region | None:
     """The region whose server the device registers with now, or None: it stays off the cloud.
 
@@ -31,7 +40,7 @@ def link_region(device: Device) -> Region | None:
     """
     if not device.powered or not device.hik_connect.enabled or device.faults.cloud_offline:
         return None
-    return hc.region_of_server(device.hik_connect.server)
+    return home_region(device)
 
 
 def device_status(device: Device, link_id: str, online: bool) -> hc.DeviceStatus:
