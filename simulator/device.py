@@ -63,8 +63,9 @@ class HikConnect:
     enabled: bool = False
     server: str = HIK_CONNECT_DEFAULT_SERVER
     verification_code: str = ""
-    # Until the cloud link exists this is device state a fixture or test sets;
-    # read it through Device.cloud_online, which a fault can override.
+    # Registered with its server right now. With the Hik-Connect link running
+    # (simulator/hikconnect/link.py) the link writes it; without (unit tests), a
+    # fixture or test sets it. Read it through Device.cloud_online (faults apply).
     online: bool = False
     bound_account: str | None = None
     stream_encryption: bool = False

@@ -402,3 +402,55 @@ async def test_the_control_api_shows_the_cloud_and_in_test_mode_captcha_answers(
         captcha = await b.call("POST", "/v3/captcha")
         async with http.get(f"{control}/api/cloud/captchas/{captcha['captchaId']}") as r:
             assert r.status == 404
+
+
+async def test_the_owner_deletes_a_device_and_others_cannot(env: Cloudy):
+    serial = short(env, "nvr")
+    async with app(env, OTHER) as b:
+        doc = await b.call("DELETE", f"/v3/userdevices/v1/devices/{serial}")
+        assert doc["meta"]["code"] == hc.DEVICE_NOT_EXIST
+    assert env.device("nvr").hik_connect.bound_account == OWNER
+    async with app(env, OWNER) as a:
+        doc = await a.call("DELETE", f"/v3/userdevices/v1/devices/{serial}")
+        assert doc["meta"]["code"] == 200
+        assert env.device("nvr").hik_connect.bound_account is None
+        assert await a.search(serial) == hc.ONLINE_NOT_ADDED
+
+
+async def test_garbage_on_the_mqtt_topics_is_dropped(env: Cloudy):
+    """Nothing that does not parse, or asks a device another link carries, is acted on."""
+    import aiomqtt
+
+    device = env.device("nvr")
+    link_id = env.link.link_of(device.serial)
+    host, port = env.link.host, env.link.port
+    before = env.record("nvr").status
+    async with aiomqtt.Client(host, port) as intruder:
+        await intruder.subscribe("intruder/#", qos=1)
+        for payload in (
+            b"\xff\x00garbage",
+            b"[]",
+            b'{"id":"1","serial":"x","op":"unbind","reply_to":"intruder/r"}',
+            hc.Request("2", "not-here", hc.OP_BIND, "intruder/r", {"account": "x"}).encode(),
+            hc.Request("3", device.serial, hc.OP_UNBIND, "intruder/r", {"user": 1}).encode(),
+        ):
+            await intruder.publish(hc.request_topic(link_id), payload, qos=1)
+        await intruder.publish(hc.status_topic("default", device.serial), b"{oops", qos=1)
+        await intruder.publish(hc.link_topic("nobody"), b"maybe", qos=1)
+        # the one well-formed request for this device with bad arguments is answered, so
+        # once its answer is here every message before it has been handled
+        async with asyncio.timeout(DEADLINE):
+            message = await anext(intruder.messages)  # (amqtt sent others' retained ones)
+            reply = hc.Reply.decode(message.payload)
+    assert (reply.id, reply.result) == ("3", "bad_request")
+    assert device.hik_connect.bound_account == OWNER
+    assert env.record("nvr").status == before and env.online_in_cloud("nvr")
+
+
+async def test_a_reboot_takes_the_device_off_the_cloud_and_back(env: Cloudy):
+    device = env.device("nvr")
+    env.sim.config.reboot_seconds = 0.2
+    assert env.sim.reboot(device)
+    await env.until(lambda: not env.online_in_cloud("nvr"), "offline while it reboots")
+    await env.until(lambda: env.online_in_cloud("nvr"), "online after the reboot")
+    assert device.cloud_registered

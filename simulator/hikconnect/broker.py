@@ -7,7 +7,9 @@ closing its socket would never have its will published. `_close_silent` fills
 that gap: a connection silent for 1.5 keepalive periods is closed, which sends
 its will, as the spec says.
 A process killed with `kill -9` closes its sockets at once, so its will goes
-out at once either way.
+out at once either way. Two more are patched below: finished connections
+left open, and retained messages of other clients' subscriptions replayed to
+every newcomer. The Hik-Connect tests run against amqtt and mosquitto alike.
 
 For a real broker (mosquitto, EMQX), give `--broker mqtt://host:port` instead.
 """
@@ -67,9 +69,21 @@ async def _closing_stream(self: Broker, reader, writer, *args, **kwargs) -> None
         writer.close()
 
 
+_publish_retained = Broker._publish_retained_messages_for_subscription
+
+
+async def _own_retained_only(self: Broker, subscription, session) -> None:
+    # On every connection amqtt replays the retained messages of *every* client's
+    # subscriptions to the newcomer; only the newcomer's own filters may match.
+    subscribers = self._subscriptions.get(subscription[0], [])
+    if any(s.client_id == session.client_id for s, _qos in subscribers):
+        await _publish_retained(self, subscription, session)
+
+
 BrokerProtocolHandler.handle_read_timeout = _close_silent  # type: ignore[method-assign]
 Broker._initialize_client_session = _with_keepalive_grace  # type: ignore[method-assign]
 Broker.stream_connected = _closing_stream  # type: ignore[method-assign]
+Broker._publish_retained_messages_for_subscription = _own_retained_only  # type: ignore[method-assign]
 
 
 class EmbeddedBroker:
