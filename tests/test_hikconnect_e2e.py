@@ -96,7 +96,7 @@ def fleet(clock: VirtualClock):
 
 
 @contextlib.asynccontextmanager
-async def cloudy(kind: str, tmp_path: Path) -> AsyncIterator[Cloudy]:
+async def cloudy(kind: str, tmp_path: Path, per_device: bool = False) -> AsyncIterator[Cloudy]:
     clock = VirtualClock()
     async with broker(kind, tmp_path) as (host, port):
         config = ServiceConfig(
@@ -105,6 +105,7 @@ async def cloudy(kind: str, tmp_path: Path) -> AsyncIterator[Cloudy]:
             broker=f"mqtt://{host}:{port}",
             cloud_port=0,
             mqtt_keepalive=2,
+            mqtt_per_device=per_device,
             cloud_test_mode=True,
         )
         async with Simulator(fleet(clock), clock, config) as sim:
@@ -454,3 +455,17 @@ async def test_a_reboot_takes_the_device_off_the_cloud_and_back(env: Cloudy):
     await env.until(lambda: not env.online_in_cloud("nvr"), "offline while it reboots")
     await env.until(lambda: env.online_in_cloud("nvr"), "online after the reboot")
     assert device.cloud_registered
+
+
+@pytest.mark.parametrize("kind", BROKERS)
+async def test_per_device_connections_come_and_go_with_their_devices(kind: str, tmp_path: Path):
+    async with cloudy(kind, tmp_path, per_device=True) as c:
+        assert len(c.link.link_ids) == 3  # one connection (and will) per device
+        links = {r.status.link for r in c.server.cloud.registry.records.values()}
+        assert len(links) == 3
+        key = short(c, "nvr")
+        await c.sim.remove_device(c.device("nvr"))
+        registry = c.server.cloud.registry
+        await c.until(lambda: not registry.online(registry.find(key)), "removed: offline")
+        await c.until(lambda: len(c.link.link_ids) == 2, "its connection closed")
+        assert c.online_in_cloud("nvr-ru", "ru")

@@ -82,6 +82,7 @@ class CloudLink:
         self._connections: dict[str, _Connection] = {}  # by link id
         self._devices: dict[str, Device] = {}  # serial -> device, while up
         self._watcher: asyncio.Task | None = None
+        self._retiring: set[asyncio.Task] = set()
         self._closing = False
 
     # ---- the fleet service protocol -------------------------------------------------
@@ -97,6 +98,7 @@ class CloudLink:
             await asyncio.gather(self._watcher, return_exceptions=True)
         await asyncio.gather(
             *(self._close_connection(c) for c in list(self._connections.values())),
+            *self._retiring,
             return_exceptions=True,
         )
 
@@ -127,11 +129,6 @@ class CloudLink:
                 conn.dirty.add(s)
                 conn.wake.set()
 
-    async def settled(self) -> None:
-        """Wait until every change so far has been published (or its connection is down)."""
-        while any(c.dirty and c.connected.is_set() for c in self._connections.values()):
-            await asyncio.sleep(0.01)
-
     def _connection_for(self, serial: str) -> _Connection:
         link_id = self.link_of(serial)
         conn = self._connections.get(link_id)
@@ -139,6 +136,13 @@ class CloudLink:
             conn = self._connections[link_id] = _Connection(link_id)
             conn.task = asyncio.get_running_loop().create_task(self._run(conn))
         return conn
+
+    def _retire(self, conn: _Connection) -> None:
+        """Close a connection that carries no device any more (its own task cannot)."""
+        self._connections.pop(conn.link_id, None)
+        task = asyncio.get_running_loop().create_task(self._close_connection(conn))
+        self._retiring.add(task)
+        task.add_done_callback(self._retiring.discard)
 
     async def _close_connection(self, conn: _Connection) -> None:
         client = conn.client
@@ -227,6 +231,8 @@ class CloudLink:
         if device is None:  # removed: the cloud keeps it, offline, as a real one unplugged
             conn.serials.discard(serial)
             conn.published.pop(serial, None)
+            if self.per_device and not conn.serials:
+                self._retire(conn)
             return
         if home is not None:
             status = device_status(device, conn.link_id, online=live)
