@@ -177,6 +177,7 @@ class DeviceStatus:
     bound_account: str | None
     online: bool
     link: str  # the connection it rides on
+    address: str = ""  # its LAN address (the app's connectionInfos.localIp)
 
     def encode(self) -> bytes:
         return json.dumps(asdict(self), separators=(",", ":")).encode()
@@ -188,7 +189,7 @@ class DeviceStatus:
             status = cls(**doc)
         except TypeError as exc:
             raise PayloadError(f"not a device status: {exc}") from None
-        for name in ("serial", "device_serial", "model", "name", "firmware", "link"):
+        for name in ("serial", "device_serial", "model", "name", "firmware", "link", "address"):
             if not isinstance(getattr(status, name), str):
                 raise PayloadError(f"{name}: not a string")
         if not isinstance(status.online, bool):

@@ -469,3 +469,48 @@ async def test_per_device_connections_come_and_go_with_their_devices(kind: str, 
         await c.until(lambda: not registry.online(registry.find(key)), "removed: offline")
         await c.until(lambda: len(c.link.link_ids) == 2, "its connection closed")
         assert c.online_in_cloud("nvr-ru", "ru")
+
+
+# The library subclasses aiohttp's ClientSession, which aiohttp warns about: theirs, not ours.
+@pytest.mark.filterwarnings("ignore:Inheritance class _HikConnectClient:DeprecationWarning")
+async def test_the_hikconnect_client_library_logs_in_and_lists_devices(env: Cloudy):
+    """PyPI `hikconnect` (what Home Assistant's integration uses), pointed at our cloud."""
+    import datetime
+
+    from hikconnect.api import HikConnect
+
+    async with app(env, OWNER):  # registers the account
+        pass
+    async with HikConnect() as api:
+        api.BASE_URL = env.url  # instead of https://api.hik-connect.com
+        await api.login(OWNER, "Secret123")
+        # it read the session's exp claim: a week on the cloud's clock
+        expires = datetime.datetime.fromtimestamp(int(env.clock.now() + 7 * 86400))
+        assert api.login_valid_until == expires
+        devices = {d["serial"]: d async for d in api.get_devices()}
+        await api.refresh_login()
+        again = [d["serial"] async for d in api.get_devices()]
+    nvr, off = env.device("nvr"), env.device("nvr-off")
+    assert set(devices) == set(again) == {short(env, "nvr"), short(env, "nvr-off")}
+    assert devices[short(env, "nvr")] | {"locks": {}} == devices[short(env, "nvr")]
+    assert devices[short(env, "nvr")]["id"] == nvr.serial
+    assert devices[short(env, "nvr")]["is_online"] is True
+    assert devices[short(env, "nvr")]["local_ip"] == nvr.network.ip
+    assert devices[short(env, "nvr-off")]["is_online"] is False
+    assert devices[short(env, "nvr-off")]["local_ip"] is None
+    assert devices[short(env, "nvr-off")]["type"] == off.model
+
+
+async def test_sessions_expire_on_the_cloud_clock_and_refresh_once(env: Cloudy):
+    async with app(env, OWNER) as a:
+        assert (await a.devices())["meta"]["code"] == 200
+        env.clock.advance(7 * 86400)
+        assert (await a.devices())["meta"]["code"] == hc.SESSION_INVALID
+        assert (await a.login(OWNER))["meta"]["code"] == 200
+        refresh = (await a.login(OWNER))["loginSession"]["rfSessionId"]
+        doc = await a.call("PUT", "/v3/apigateway/login", data={"refreshSessionId": refresh})
+        assert doc["meta"]["code"] == 200
+        a.session_id = doc["sessionInfo"]["sessionId"]
+        assert (await a.devices())["meta"]["code"] == 200
+        doc = await a.call("PUT", "/v3/apigateway/login", data={"refreshSessionId": refresh})
+        assert doc["meta"]["code"] == hc.SESSION_INVALID  # a refresh id is good once

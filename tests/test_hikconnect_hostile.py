@@ -25,6 +25,7 @@ PATHS = [
     "/v3/users/regist",
     "/v3/users/login/v2",
     "/v3/users/logout/v2",
+    "/v3/apigateway/login",
     "/v3/userdevices/v1/devices/pagelist",
     "/v3/userdevices/v1/devices/search",
     "/v3/userdevices/v1/devices/add",
@@ -44,6 +45,7 @@ FIELDS = [
     "captchaCode",
     "offset",
     "limit",
+    "refreshSessionId",
 ]
 texts = st.text(max_size=40) | st.sampled_from(["", SERIAL, md5_hex("x"), "ABCDEF", "0" * 200])
 paths = st.sampled_from(PATHS) | st.text(max_size=30).map(lambda t: "/" + quote(t))
@@ -78,7 +80,7 @@ def _cloud() -> tuple[Cloud, str]:
     )
     cloud.registry.records[SERIAL] = DeviceRecord("default", status)
     cloud.registry.links["l1"] = True
-    return cloud, cloud.open_session(account)
+    return cloud, cloud.open_session(account)[0]
 
 
 def test_hostile_requests_get_vendor_documents_and_change_nothing():

@@ -12,6 +12,7 @@ Paths ([V] from hikconnect/pyezvizapi: login, pagelist; [I] the rest):
 - POST /v3/users/regist             account, password (MD5 hex): a new account in this region
 - POST /v3/users/login/v2           account, password (MD5 hex), featureCode, cuName, imageCode
 - POST /v3/users/logout/v2
+- PUT  /v3/apigateway/login          refreshSessionId: a new session (sessionInfo)
 - GET  /v3/userdevices/v1/devices/pagelist?offset=&limit=
 - GET  /v3/userdevices/v1/devices/search?deviceSerial=     (or qrCode=)
 - POST /v3/userdevices/v1/devices/add       deviceSerial + validateCode, or qrCode
@@ -125,9 +126,9 @@ async def login(request: web.Request) -> web.Response:
     except AccountError as exc:
         extra = {"loginArea": hc.login_area(exc.region)} if exc.region else {}
         raise CloudError(exc.code, **extra) from None
-    session = cloud.open_session(account)
+    session, refresh = cloud.open_session(account)
     return _answer(
-        loginSession={"sessionId": session, "rfSessionId": session[::-1]},
+        loginSession={"sessionId": session, "rfSessionId": refresh},
         loginUser={"username": account.name, "areaId": region.area_id},
         loginArea=hc.login_area(region),
     )
@@ -135,8 +136,19 @@ async def login(request: web.Request) -> web.Response:
 
 async def logout(request: web.Request) -> web.Response:
     _user(request)
-    _cloud(request).close_session(request.headers.get("sessionId", ""))
+    _cloud(request).sessions.close(request.headers.get("sessionId", ""))
     return _answer()
+
+
+async def refresh_login(request: web.Request) -> web.Response:
+    """PUT /v3/apigateway/login: a new session for the refresh id a login gave."""
+    form = await _form(request)
+    cloud = _cloud(request)
+    renewed = cloud.sessions.refresh(_field(form, "refreshSessionId"), cloud.clock.now())
+    if renewed is None:
+        raise CloudError(hc.SESSION_INVALID)
+    session, refresh = renewed
+    return _answer(sessionInfo={"sessionId": session, "refreshSessionId": refresh})
 
 
 # ---------------------------------------------------------------- devices
@@ -173,7 +185,14 @@ async def pagelist(request: web.Request) -> web.Response:
         },
         deviceInfos=[_device_info(r) for r in page],
         statusInfos={r.status.device_serial: _status_info(cloud, r, region.id) for r in page},
+        connectionInfos={r.status.device_serial: _connection_info(r) for r in page},
     )
+
+
+def _connection_info(record: DeviceRecord) -> dict[str, Any]:
+    # [I] On loopback the device's public address is its own.
+    address = record.status.address or "0.0.0.0"
+    return {"localIp": address, "netIp": address}
 
 
 def _int_query(request: web.Request, name: str, default: int) -> int:
@@ -315,6 +334,7 @@ ROUTES: tuple[tuple[str, str, Any], ...] = (
     ("POST", "/v3/users/regist", register),
     ("POST", "/v3/users/login/v2", login),
     ("POST", "/v3/users/logout/v2", logout),
+    ("PUT", "/v3/apigateway/login", refresh_login),
     ("GET", f"{_DEVICES}/pagelist", pagelist),
     ("GET", f"{_DEVICES}/search", search),
     ("POST", f"{_DEVICES}/add", add_device),

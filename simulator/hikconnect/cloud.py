@@ -9,9 +9,7 @@ HTTP API a client app talks to is `app.py`.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-import secrets
 import uuid
 from dataclasses import dataclass, field, replace
 
@@ -20,7 +18,7 @@ import aiomqtt
 from protocols import hikconnect as hc
 
 from ..clock import Clock
-from .rules import Account, Accounts, Captchas, DeviceRecord
+from .rules import Account, Accounts, Captchas, DeviceRecord, Sessions
 
 log = logging.getLogger(__name__)
 
@@ -102,7 +100,7 @@ class Cloud:
         self.registry = Registry()
         self.accounts = Accounts()
         self.captchas = Captchas()
-        self.sessions: dict[str, str] = {}  # session id -> account name
+        self.sessions = Sessions()
         self._client: aiomqtt.Client | None = None
         self._pending: dict[str, asyncio.Future[hc.Reply]] = {}
         self._task: asyncio.Task | None = None
@@ -204,15 +202,10 @@ class Cloud:
 
     # ---- accounts and sessions ----------------------------------------------------------
 
-    def open_session(self, account: Account) -> str:
-        session = secrets.token_hex(16)
-        self.sessions[session] = account.name
-        return session
+    def open_session(self, account: Account) -> tuple[str, str]:
+        """(session id, refresh id)."""
+        return self.sessions.open(account.name, self.clock.now())
 
     def session_account(self, session: str | None) -> Account | None:
-        name = self.sessions.get(session or "")
+        name = self.sessions.account(session, self.clock.now())
         return self.accounts.accounts.get(name) if name else None
-
-    def close_session(self, session: str) -> None:
-        with contextlib.suppress(KeyError):
-            del self.sessions[session]

@@ -8,7 +8,9 @@ the device to change it (`device_operation`), so every front end agrees.
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import json
 import secrets
 import string
 from dataclasses import dataclass, field
@@ -55,6 +57,7 @@ def device_status(device: Device, link_id: str, online: bool) -> hc.DeviceStatus
         bound_account=h.bound_account,
         online=online,
         link=link_id,
+        address=device.network.ip,
     )
 
 
@@ -194,6 +197,65 @@ class Accounts:
 
 def _is_md5(text: str) -> bool:
     return len(text) == 32 and all(c in string.hexdigits for c in text)
+
+
+# ---------------------------------------------------------------- sessions
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+@dataclass
+class _Session:
+    account: str
+    expires: float
+    refresh: str
+
+
+@dataclass
+class Sessions:
+    """Logged-in sessions. A session id is JWT-shaped, as the real one is (clients read its
+    `exp` claim to know when to refresh): header, claims, and a random third part that
+    makes it unguessable; the cloud looks it up, it never trusts the claims."""
+
+    ttl: float = 7 * 86400.0  # [I]
+    limit: int = 100_000  # open sessions kept; the oldest go first
+    _by_id: dict[str, _Session] = field(default_factory=dict)
+    _by_refresh: dict[str, str] = field(default_factory=dict)
+
+    def open(self, account: str, now: float) -> tuple[str, str]:
+        """(session id, refresh id) for a login."""
+        if len(self._by_id) >= self.limit:
+            self.close(next(iter(self._by_id)))
+        expires = now + self.ttl
+        header = _b64(json.dumps({"alg": "HS384", "typ": "JWT"}).encode())
+        claims = {"aud": account, "exp": int(expires), "jti": secrets.token_hex(8)}
+        session_id = f"{header}.{_b64(json.dumps(claims).encode())}.{_b64(secrets.token_bytes(32))}"
+        refresh = secrets.token_hex(24)
+        self._by_id[session_id] = _Session(account, expires, refresh)
+        self._by_refresh[refresh] = session_id
+        return session_id, refresh
+
+    def account(self, session_id: str | None, now: float) -> str | None:
+        session = self._by_id.get(session_id or "")
+        if session is None or now >= session.expires:
+            return None
+        return session.account
+
+    def refresh(self, refresh: str, now: float) -> tuple[str, str] | None:
+        """A new session for a refresh id (one use); None for an unknown one."""
+        session_id = self._by_refresh.get(refresh)
+        if session_id is None:
+            return None
+        account = self._by_id[session_id].account
+        self.close(session_id)
+        return self.open(account, now)
+
+    def close(self, session_id: str) -> None:
+        session = self._by_id.pop(session_id, None)
+        if session is not None:
+            self._by_refresh.pop(session.refresh, None)
 
 
 # ---------------------------------------------------------------- captchas
