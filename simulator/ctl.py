@@ -193,6 +193,33 @@ def _events(api: Api, args) -> Any:
     return None
 
 
+def _cloud(api: Api, args) -> Any:
+    """The Hik-Connect cloud: its devices, its accounts, or a captcha's answer (test mode)."""
+    if args.what == "captcha":
+        if not args.id:
+            raise CtlError("cloud captcha: which one? e.g. `cloud captcha CAPTCHA_ID`")
+        return api.call("GET", f"/api/cloud/captchas/{quote(args.id, safe='')}")["answer"]
+    if args.what == "accounts":
+        accounts = api.call("GET", "/api/cloud/accounts")
+        rows = [("ACCOUNT", "REGION", "DEVICES")]
+        rows += [(a["name"], a["region"], " ".join(a["devices"]) or "-") for a in accounts]
+        return accounts if args.json else text_table(rows)
+    devices = api.call("GET", "/api/cloud/devices")
+    rows = [("DEVICE", "SERIAL", "MODEL", "REGION", "STATUS", "ACCOUNT")]
+    rows += [
+        (
+            d["device_serial"],
+            d["serial"],
+            d["model"],
+            d["region"],
+            "online" if d["online"] else "offline",
+            d["bound_account"] or "-",
+        )
+        for d in devices
+    ]
+    return devices if args.json else text_table(rows)
+
+
 def add_ctl_parser(subparsers) -> None:
     ctl = subparsers.add_parser(
         "ctl",
@@ -272,3 +299,12 @@ def add_ctl_parser(subparsers) -> None:
     p.add_argument("amount", nargs="?")
     p = action("events", "print the event stream as JSON lines until Ctrl-C", _events)
     p.add_argument("--serial", help="only this device's events")
+    p = action(
+        "cloud",
+        "the Hik-Connect cloud: devices (default), accounts, or captcha ID (the answer; "
+        "needs nvrsim run --cloud-test-mode)",
+        _cloud,
+    )
+    p.add_argument("what", nargs="?", default="devices", choices=("devices", "accounts", "captcha"))
+    p.add_argument("id", nargs="?", help="the captcha's id")
+    p.add_argument("--json", action="store_true", help="print JSON")

@@ -514,3 +514,25 @@ async def test_sessions_expire_on_the_cloud_clock_and_refresh_once(env: Cloudy):
         assert (await a.devices())["meta"]["code"] == 200
         doc = await a.call("PUT", "/v3/apigateway/login", data={"refreshSessionId": refresh})
         assert doc["meta"]["code"] == hc.SESSION_INVALID  # a refresh id is good once
+
+
+async def test_nvrsim_ctl_cloud_shows_devices_accounts_and_captcha_answers(env: Cloudy, capsys):
+    from simulator.cli import main
+    from simulator.control import control_app
+    from tests.strategies_isapi import serve
+
+    async with app(env, OTHER) as b, serve(control_app(env.sim)) as control:
+        captcha = (await b.call("POST", "/v3/captcha"))["captchaId"]
+
+        async def ctl(*args: str) -> str:
+            capsys.readouterr()
+            assert await asyncio.to_thread(main, ["ctl", "--api", control, "cloud", *args]) == 0
+            return capsys.readouterr().out
+
+        devices = await ctl()
+        assert devices.split()[:6] == ["DEVICE", "SERIAL", "MODEL", "REGION", "STATUS", "ACCOUNT"]
+        line = next(row for row in devices.splitlines() if short(env, "nvr-off") in row)
+        assert line.split()[-2:] == ["offline", OWNER]
+        assert OTHER in await ctl("accounts")
+        answer = env.server.cloud.captchas.peek(captcha, env.clock.now()).answer
+        assert (await ctl("captcha", captcha)).strip() == answer
