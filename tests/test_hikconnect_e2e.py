@@ -250,6 +250,10 @@ async def test_seed_001_unbind_from_the_app_then_add(env: Cloudy):
         if e.kind == "device.changed"
     ]
     assert [OWNER, None] in changes and [None, OTHER] in changes  # the journal saw both
+    cloud_events = [(e.kind, e.data.get("account")) for e in env.sim.journal.since(0)]
+    assert ("cloud.account", OTHER) in cloud_events
+    assert ("cloud.app_unbind", OTHER) in cloud_events
+    assert ("cloud.device.added", OTHER) in cloud_events
 
 
 async def test_app_unbind_from_another_lan_is_refused(env: Cloudy):
@@ -536,3 +540,30 @@ async def test_nvrsim_ctl_cloud_shows_devices_accounts_and_captcha_answers(env: 
         assert OTHER in await ctl("accounts")
         answer = env.server.cloud.captchas.peek(captcha, env.clock.now()).answer
         assert (await ctl("captcha", captcha)).strip() == answer
+
+
+async def test_accounts_are_kept_with_state_across_a_restart(tmp_path: Path):
+    from simulator.journal import Journal
+    from simulator.state import StateDir
+
+    async with broker("embedded", tmp_path) as (host, port):
+        for run in ("first", "second"):
+            clock = VirtualClock()
+            journal = Journal(clock, StateDir(tmp_path / "state"))
+            config = ServiceConfig(
+                sadp_port=0, wsd_port=0, broker=f"mqtt://{host}:{port}", cloud_port=0
+            )
+            try:
+                async with Simulator(fleet(clock), clock, config, journal) as sim:
+                    c = Cloudy(sim, "", clock)
+                    c.url = f"http://127.0.0.1:{c.server.port}"
+                    a = App(c)
+                    try:
+                        if run == "first":
+                            assert (await a.register(OTHER))["meta"]["code"] == 200
+                            assert (tmp_path / "state" / "cloud.json").exists()
+                        assert (await a.login(OTHER))["meta"]["code"] == 200
+                    finally:
+                        await a.close()
+            finally:
+                journal.close()

@@ -112,9 +112,13 @@ async def register(request: web.Request) -> web.Response:
     form = await _form(request)
     cloud = _cloud(request)
     try:
-        cloud.accounts.register(_field(form, "account"), _field(form, "password"), _region(request))
+        account = cloud.accounts.register(
+            _field(form, "account"), _field(form, "password"), _region(request)
+        )
     except AccountError as exc:
         raise CloudError(exc.code) from None
+    await cloud.accounts_changed()
+    cloud.event("cloud.account", account=account.name, region=account.region)
     return _answer()
 
 
@@ -245,6 +249,7 @@ async def add_device(request: web.Request) -> web.Response:
     if reply.result != "ok":
         raise CloudError(hc.ADDED_BY_OTHER)
     record.status = _bound(record, user)
+    cloud.event("cloud.device.added", record.status.serial, account=user)
     return _answer(deviceInfo=_device_info(record))
 
 
@@ -261,6 +266,7 @@ async def delete_device(request: web.Request) -> web.Response:
     if reply.result != "ok":
         raise CloudError(hc.DEVICE_NOT_EXIST)
     record.status = _bound(record, None)
+    cloud.event("cloud.device.deleted", record.status.serial, account=user)
     return _answer()
 
 
@@ -320,6 +326,8 @@ async def app_unbind(request: web.Request) -> web.Response:
     if reply is None:
         raise CloudError(hc.DEVICE_NO_ANSWER)
     code = UNBIND_CODES.get(reply.result, hc.DEVICE_NO_ANSWER)
+    where = {"account": user, "client": request.remote or "", "result": reply.result}
+    cloud.event("cloud.app_unbind", record.status.serial, **where)
     if code != hc.OK:
         raise CloudError(code, retryTimes=reply.retries_left, lockTime=reply.unlock_in)
     record.status = _bound(record, None)

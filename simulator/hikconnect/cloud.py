@@ -2,16 +2,22 @@
 
 It knows devices only from what they publish (`registry`), asks them to change
 their binding over their link (`ask`) and waits for their answer; accounts,
-sessions and captchas are its own (in memory: a restart forgets them). The
-HTTP API a client app talks to is `app.py`.
+sessions and captchas are its own (accounts are kept with `--state`; sessions
+and captchas live in memory). The HTTP API a client app talks to is `app.py`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
 import logging
+import os
 import uuid
+from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 import aiomqtt
 
@@ -20,9 +26,29 @@ from protocols import hikconnect as hc
 from ..clock import Clock
 from .rules import Account, Accounts, Captchas, DeviceRecord, Sessions
 
+# Journal.publish, for the cloud's own events: (kind, serial, **data).
+EventHook = Callable[..., object]
+# Journal.save: runs `function(*args)` on the state writer; a future, or None without --state.
+Saver = Callable[..., "Future[None] | None"]
+
+
+def save_accounts(path: Path, accounts: Accounts) -> None:
+    doc = {name: vars(account) for name, account in sorted(accounts.accounts.items())}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps({"accounts": doc}, indent=2) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def load_accounts(path: Path) -> Accounts:
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    return Accounts({name: Account(**fields) for name, fields in doc["accounts"].items()})
+
+
 log = logging.getLogger(__name__)
 
 RECONNECT_DELAY = 1.0
+CONNECT_TIMEOUT = 10.0
 
 
 @dataclass
@@ -91,6 +117,9 @@ class Cloud:
         keepalive: int = 60,
         request_timeout: float = 5.0,
         test_mode: bool = False,
+        on_event: EventHook | None = None,
+        store: Path | None = None,
+        save: Saver | None = None,
     ) -> None:
         self.clock = clock
         self.host, self.port, self.keepalive = host, port, keepalive
@@ -101,10 +130,18 @@ class Cloud:
         self.accounts = Accounts()
         self.captchas = Captchas()
         self.sessions = Sessions()
+        self._on_event = on_event
+        # --state: accounts kept in `store` (a JSON file), written by `save` (the journal's
+        # writer, in order with every other write); without, they live in memory.
+        self.store, self._save = store, save
+        if store is not None and store.exists():
+            self.accounts = load_accounts(store)
         self._client: aiomqtt.Client | None = None
         self._pending: dict[str, asyncio.Future[hc.Reply]] = {}
         self._task: asyncio.Task | None = None
         self._connected = asyncio.Event()
+        self._calm = asyncio.Event()  # clear while connecting (see link.py, _Connection.calm)
+        self._closing = False
 
     # ---- lifecycle ------------------------------------------------------------------
 
@@ -122,7 +159,11 @@ class Cloud:
         return self
 
     async def close(self) -> None:
+        self._closing = True
         if self._task is not None:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(CONNECT_TIMEOUT + 1):
+                    await self._calm.wait()
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
             self._task = None
@@ -130,7 +171,8 @@ class Cloud:
             future.cancel()
 
     async def _run(self) -> None:
-        while True:
+        while not self._closing:
+            self._calm.clear()
             try:
                 async with aiomqtt.Client(
                     self.host,
@@ -138,7 +180,7 @@ class Cloud:
                     identifier=self.id,
                     keepalive=self.keepalive,
                     clean_session=True,
-                    timeout=10,
+                    timeout=CONNECT_TIMEOUT,
                 ) as client:
                     await client.subscribe(
                         [
@@ -149,11 +191,13 @@ class Cloud:
                     )
                     self._client = client
                     self._connected.set()
+                    self._calm.set()
                     async for message in client.messages:
                         self._on_message(message.topic.value, message.payload)
             except aiomqtt.MqttError as exc:
                 log.info("Hik-Connect cloud: MQTT: %s", exc)
             finally:
+                self._calm.set()
                 self._client = None
                 self._connected.clear()
             await asyncio.sleep(RECONNECT_DELAY)
@@ -199,6 +243,20 @@ class Cloud:
             return None
         finally:
             self._pending.pop(request.id, None)
+
+    # ---- what happened ------------------------------------------------------------------
+
+    def event(self, kind: str, serial: str | None = None, **data: object) -> None:
+        """Tell the simulator's journal (event stream, dashboard), when there is one."""
+        if self._on_event is not None:
+            self._on_event(kind, serial, **data)
+
+    async def accounts_changed(self) -> None:
+        """Keep the accounts (with --state); returns once they are on disk."""
+        if self.store is not None and self._save is not None:
+            write = self._save(save_accounts, self.store, self.accounts)
+            if write is not None:
+                await asyncio.wrap_future(write)
 
     # ---- accounts and sessions ----------------------------------------------------------
 

@@ -45,6 +45,7 @@ log = logging.getLogger(__name__)
 
 RECONNECT_DELAY = 1.0  # seconds between tries while the broker is away
 BATCH = 500  # statuses in flight at once on one connection
+CONNECT_TIMEOUT = 10.0  # seconds for the broker to answer CONNECT, SUBSCRIBE, PUBLISH
 
 
 @dataclass
@@ -56,6 +57,10 @@ class _Connection:
     dirty: set[str] = field(default_factory=set)
     wake: asyncio.Event = field(default_factory=asyncio.Event)
     connected: asyncio.Event = field(default_factory=asyncio.Event)
+    # Set except while connecting: aiomqtt leaves a half-open client behind if it is
+    # cancelled halfway through its handshake, so closing waits for this first.
+    calm: asyncio.Event = field(default_factory=asyncio.Event)
+    closing: bool = False
     # What the broker holds for each device: (region id, status) as last acknowledged.
     published: dict[str, tuple[str, hc.DeviceStatus]] = field(default_factory=dict)
 
@@ -153,14 +158,19 @@ class CloudLink:
                     await client.publish(
                         hc.link_topic(conn.link_id), hc.LINK_OFFLINE, qos=1, retain=True
                     )
+        conn.closing = True
         if conn.task is not None:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(CONNECT_TIMEOUT + 1):
+                    await conn.calm.wait()
             conn.task.cancel()
             await asyncio.gather(conn.task, return_exceptions=True)
         self._mark_offline(conn)
 
     async def _run(self, conn: _Connection) -> None:
         will = aiomqtt.Will(hc.link_topic(conn.link_id), hc.LINK_OFFLINE, qos=1, retain=True)
-        while not self._closing:
+        while not (self._closing or conn.closing):
+            conn.calm.clear()
             try:
                 async with aiomqtt.Client(
                     self.host,
@@ -170,7 +180,7 @@ class CloudLink:
                     will=will,
                     clean_session=True,
                     max_inflight_messages=BATCH,
-                    timeout=10,
+                    timeout=CONNECT_TIMEOUT,
                 ) as client:
                     client.pending_calls_threshold = BATCH * 2  # our batches are not a backlog
                     conn.client = client
@@ -181,12 +191,14 @@ class CloudLink:
                     conn.published.clear()
                     conn.dirty |= conn.serials
                     conn.connected.set()
+                    conn.calm.set()
                     async with asyncio.TaskGroup() as tasks:
                         tasks.create_task(self._publisher(conn, client))
                         tasks.create_task(self._answer(conn, client))
             except* aiomqtt.MqttError as group:
                 log.info("Hik-Connect link %s: %s", conn.link_id, group.exceptions[0])
             finally:
+                conn.calm.set()
                 conn.client = None
                 conn.connected.clear()
                 self._mark_offline(conn)

@@ -44,8 +44,16 @@ async def start_cloud(sim: Simulator) -> CloudServer | None:
     if config.broker is None or config.cloud_port is None:
         return None
     host, port = broker_address(sim)
+    store = sim.journal.store
     cloud = Cloud(
-        sim.clock, host, port, keepalive=config.mqtt_keepalive, test_mode=config.cloud_test_mode
+        sim.clock,
+        host,
+        port,
+        keepalive=config.mqtt_keepalive,
+        test_mode=config.cloud_test_mode,
+        on_event=sim.journal.publish,
+        store=store.path / "cloud.json" if store is not None else None,
+        save=sim.journal.save,
     )
     try:
         return await serve_cloud(cloud, config.cloud_host, config.cloud_port)
