@@ -138,6 +138,9 @@ def reply_topic(cloud_id: str) -> str:
     return f"{TOPIC_ROOT}/cloud/{cloud_id}/reply"
 
 
+_REPLY_RE = re.compile(rf"^{TOPIC_ROOT}/cloud/[^/+#]+/reply$")
+
+
 _STATUS_RE = re.compile(rf"^{TOPIC_ROOT}/([^/]+)/device/([^/]+)/status$")
 _LINK_RE = re.compile(rf"^{TOPIC_ROOT}/link/([^/]+)/status$")
 
@@ -230,6 +233,8 @@ class Request:
             raise PayloadError("id, serial and reply_to are strings")
         if request.op not in OPERATIONS or not isinstance(request.args, dict):
             raise PayloadError(f"unknown operation {request.op!r}")
+        if not _REPLY_RE.match(request.reply_to):  # a device answers only on a reply topic
+            raise PayloadError(f"reply_to: not a cloud's reply topic: {request.reply_to!r}")
         return request
 
 

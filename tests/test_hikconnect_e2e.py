@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -430,14 +431,25 @@ async def test_garbage_on_the_mqtt_topics_is_dropped(env: Cloudy):
     link_id = env.link.link_of(device.serial)
     host, port = env.link.host, env.link.port
     before = env.record("nvr").status
+    reply_to = hc.reply_topic("intruder")
     async with aiomqtt.Client(host, port) as intruder:
-        await intruder.subscribe("intruder/#", qos=1)
+        await intruder.subscribe(reply_to, qos=1)
         for payload in (
             b"\xff\x00garbage",
             b"[]",
-            b'{"id":"1","serial":"x","op":"unbind","reply_to":"intruder/r"}',
-            hc.Request("2", "not-here", hc.OP_BIND, "intruder/r", {"account": "x"}).encode(),
-            hc.Request("3", device.serial, hc.OP_UNBIND, "intruder/r", {"user": 1}).encode(),
+            b'{"id":"1","serial":"x","op":"unbind","reply_to":"%s"}' % reply_to.encode(),
+            hc.Request("2", "not-here", hc.OP_BIND, reply_to, {"account": "x"}).encode(),
+            # the owner's release, but answered over the device's own status: refused whole
+            json.dumps(
+                {
+                    "id": "4",
+                    "serial": device.serial,
+                    "op": hc.OP_RELEASE,
+                    "reply_to": hc.status_topic("default", device.serial),
+                    "args": {"account": OWNER},
+                }
+            ).encode(),
+            hc.Request("3", device.serial, hc.OP_UNBIND, reply_to, {"user": 1}).encode(),
         ):
             await intruder.publish(hc.request_topic(link_id), payload, qos=1)
         await intruder.publish(hc.status_topic("default", device.serial), b"{oops", qos=1)
@@ -445,8 +457,7 @@ async def test_garbage_on_the_mqtt_topics_is_dropped(env: Cloudy):
         # the one well-formed request for this device with bad arguments is answered, so
         # once its answer is here every message before it has been handled
         async with asyncio.timeout(DEADLINE):
-            message = await anext(intruder.messages)  # (amqtt sent others' retained ones)
-            reply = hc.Reply.decode(message.payload)
+            reply = hc.Reply.decode((await anext(intruder.messages)).payload)
     assert (reply.id, reply.result) == ("3", "bad_request")
     assert device.hik_connect.bound_account == OWNER
     assert env.record("nvr").status == before and env.online_in_cloud("nvr")

@@ -4,6 +4,7 @@ accounts, captchas, and what a device does with the cloud's requests."""
 from __future__ import annotations
 
 import contextlib
+from dataclasses import replace
 
 import pytest
 from hypothesis import given
@@ -47,11 +48,13 @@ def test_payloads_round_trip():
     (device,) = make_fleet(hik_entry())
     status = device_status(device, "link-1", online=True)
     assert hc.DeviceStatus.decode(status.encode()) == status
-    request = hc.Request("1", device.serial, hc.OP_BIND, "reply/here", {"account": "x"})
+    request = hc.Request("1", device.serial, hc.OP_BIND, hc.reply_topic("c1"), {"account": "x"})
     assert hc.Request.decode(request.encode()) == request
     assert hc.Reply.decode(hc.Reply("1", "ok", 3, 0).encode()) == hc.Reply("1", "ok", 3, 0)
     with pytest.raises(hc.PayloadError):
         hc.Request.decode(b'{"id":"1","serial":"s","op":"format_disk","reply_to":"r"}')
+    with pytest.raises(hc.PayloadError):  # a device answers on a cloud's reply topic only
+        hc.Request.decode(replace(request, reply_to="hikconnect/ru/device/x/status").encode())
     with pytest.raises(hc.PayloadError):
         hc.DeviceStatus.decode(status.encode().replace(b'"online":true', b'"online":"yes"'))
 

@@ -266,13 +266,15 @@ class CloudLink:
                 continue  # a device off the cloud hears nothing; the cloud times out
             reply = device_operation(device, request, self.clock.now())
             summary = f"{request.op} {_args_summary(request)}"
-            self.journal.exchange(device, "hik-connect", "cloud", summary, reply.result)
+            client_address = request.args.get("client")
+            origin = client_address if isinstance(client_address, str) else "cloud"
+            self.journal.exchange(device, "hik-connect", origin, summary, reply.result)
             await self._publish(conn, client, device.serial)  # the binding, before the answer
             await client.publish(request.reply_to, reply.encode(), qos=1)
 
     async def _watch_journal(self) -> None:
         """Changes made by any front end reach the cloud: the journal sees them all."""
-        watched = {"device.changed", "device.added", "fleet.faults", "clock"}
+        watched = {"device.changed", "device.added", "fleet.faults"}
         while True:
             subscription = self.journal.subscribe(size=100_000)
             try:
