@@ -474,15 +474,30 @@ async def test_a_reboot_takes_the_device_off_the_cloud_and_back(env: Cloudy):
 
 @pytest.mark.parametrize("kind", BROKERS)
 async def test_per_device_connections_come_and_go_with_their_devices(kind: str, tmp_path: Path):
+    """One connection (and will) per device on the cloud; a device off the cloud (the
+    `cloud_offline` fault, removed) has none, as real hardware whose uplink is down."""
     async with cloudy(kind, tmp_path, per_device=True) as c:
-        assert len(c.link.link_ids) == 3  # one connection (and will) per device
-        links = {r.status.link for r in c.server.cloud.registry.records.values()}
-        assert len(links) == 3
-        key = short(c, "nvr")
-        await c.sim.remove_device(c.device("nvr"))
         registry = c.server.cloud.registry
+        await c.until(lambda: len(c.link.link_ids) == 2, "nvr and nvr-ru connected, not nvr-off")
+        assert c.record("nvr-off") is not None and not c.online_in_cloud("nvr-off")
+        links = {c.record(name).status.link for name in ("nvr", "nvr-ru")}
+        assert len(links) == 2 and all(registry.links[link] for link in links)
+
+        device = c.device("nvr")
+        first = c.link.link_of(device.serial)
+        device.own_faults = device.own_faults.update({"cloud_offline": True})
+        c.sim.journal.commit(device)
+        await c.until(lambda: not c.online_in_cloud("nvr"), "offline with the fault")
+        await c.until(lambda: first not in c.link.link_ids, "its connection dropped")
+        device.own_faults = device.own_faults.update({"cloud_offline": False})
+        c.sim.journal.commit(device)
+        await c.until(lambda: c.online_in_cloud("nvr"), "back with a new connection")
+        assert c.link.link_of(device.serial) not in (None, first)
+
+        key = short(c, "nvr")
+        await c.sim.remove_device(device)
         await c.until(lambda: not registry.online(registry.find(key)), "removed: offline")
-        await c.until(lambda: len(c.link.link_ids) == 2, "its connection closed")
+        await c.until(lambda: len(c.link.link_ids) == 1, "its connection closed")
         assert c.online_in_cloud("nvr-ru", "ru")
 
 

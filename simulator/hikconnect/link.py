@@ -34,6 +34,7 @@ from dataclasses import dataclass, field, replace
 import aiomqtt
 
 from protocols import hikconnect as hc
+from protocols.hikconnect import Region
 
 from ..clock import Clock
 from ..device import Device
@@ -85,6 +86,10 @@ class CloudLink:
         self.per_device = per_device
         self._shared_id = f"nvrsim-{uuid.uuid4().hex[:12]}"
         self._connections: dict[str, _Connection] = {}  # by link id
+        self._carrier: dict[str, _Connection] = {}  # serial -> the connection carrying it
+        # serial -> what the broker last acknowledged for it, link aside (per-device mode
+        # opens a connection for a device off the cloud only when that is out of date)
+        self._told: dict[str, tuple[str, hc.DeviceStatus]] = {}
         self._devices: dict[str, Device] = {}  # serial -> device, while up
         self._watcher: asyncio.Task | None = None
         self._retiring: set[asyncio.Task] = set()
@@ -109,7 +114,6 @@ class CloudLink:
 
     def device_up(self, device: Device) -> None:
         self._devices[device.serial] = device
-        self._connection_for(device.serial).serials.add(device.serial)
         self.changed(device.serial)
 
     def device_down(self, device: Device) -> None:
@@ -122,29 +126,51 @@ class CloudLink:
     def link_ids(self) -> list[str]:
         return list(self._connections)
 
-    def link_of(self, serial: str) -> str:
-        return f"nvrsim-device-{serial}" if self.per_device else self._shared_id
+    def link_of(self, serial: str) -> str | None:
+        """The link id carrying `serial` now, if any."""
+        conn = self._carrier.get(serial)
+        return conn.link_id if conn is not None else None
 
     def changed(self, serial: str | None = None) -> None:
         """Look at one device again (None: every device) and tell the cloud what changed."""
-        serials = [serial] if serial is not None else list(self._devices)
+        serials = [serial] if serial is not None else list(self._devices | self._carrier)
         for s in serials:
-            conn = self._connections.get(self.link_of(s))
-            if conn is not None:
-                conn.dirty.add(s)
-                conn.wake.set()
+            conn = self._carrier.get(s)
+            if conn is None:
+                device = self._devices.get(s)
+                if device is None or (home := home_region(device)) is None:
+                    continue  # nothing the cloud knows, nothing to tell it
+                if link_region(device) is None and self._told.get(s) == _gist(home, device):
+                    continue  # off the cloud, and the cloud knows it so: no connection
+                conn = self._carry(s)
+            conn.dirty.add(s)
+            conn.wake.set()
 
-    def _connection_for(self, serial: str) -> _Connection:
-        link_id = self.link_of(serial)
+    def _carry(self, serial: str) -> _Connection:
+        """The connection that will carry `serial`: the shared one, or a new one of its own.
+
+        A per-device connection gets a fresh id each time, so an old one still closing
+        can never take over (or be taken over by) the new one's session.
+        """
+        if self.per_device:
+            link_id = f"nvrsim-{serial[-9:]}-{uuid.uuid4().hex[:6]}"
+        else:
+            link_id = self._shared_id
         conn = self._connections.get(link_id)
         if conn is None:
             conn = self._connections[link_id] = _Connection(link_id)
             conn.task = asyncio.get_running_loop().create_task(self._run(conn))
+        conn.serials.add(serial)
+        self._carrier[serial] = conn
         return conn
 
     def _retire(self, conn: _Connection) -> None:
-        """Close a connection that carries no device any more (its own task cannot)."""
+        """Close a per-device connection whose device left the cloud (its own task cannot):
+        a real device off the cloud has no connection; coming back opens a new one."""
         self._connections.pop(conn.link_id, None)
+        for serial in conn.serials:
+            if self._carrier.get(serial) is conn:
+                del self._carrier[serial]
         task = asyncio.get_running_loop().create_task(self._close_connection(conn))
         self._retiring.add(task)
         task.add_done_callback(self._retiring.discard)
@@ -152,12 +178,11 @@ class CloudLink:
     async def _close_connection(self, conn: _Connection) -> None:
         client = conn.client
         if client is not None and conn.connected.is_set():
-            # A clean goodbye: a DISCONNECT sends no will, so say offline ourselves.
+            # A clean goodbye sends no will: clear the link's retained status ourselves,
+            # which the cloud reads as offline and which leaves nothing behind on the broker.
             with contextlib.suppress(aiomqtt.MqttError, asyncio.TimeoutError):
                 async with asyncio.timeout(2):
-                    await client.publish(
-                        hc.link_topic(conn.link_id), hc.LINK_OFFLINE, qos=1, retain=True
-                    )
+                    await client.publish(hc.link_topic(conn.link_id), b"", qos=1, retain=True)
         conn.closing = True
         if conn.task is not None:
             with contextlib.suppress(TimeoutError):
@@ -240,20 +265,25 @@ class CloudLink:
             gone = replace(old[1], online=False)
             await client.publish(hc.status_topic(old[0], serial), gone.encode(), qos=1, retain=True)
             conn.published[serial] = (old[0], gone)
-        if device is None:  # removed: the cloud keeps it, offline, as a real one unplugged
-            conn.serials.discard(serial)
-            conn.published.pop(serial, None)
-            if self.per_device and not conn.serials:
-                self._retire(conn)
-            return
-        if home is not None:
+        if device is not None and home is not None:
             status = device_status(device, conn.link_id, online=live)
             if conn.published.get(serial) != (home.id, status):
                 await client.publish(
                     hc.status_topic(home.id, serial), status.encode(), qos=1, retain=True
                 )
                 conn.published[serial] = (home.id, status)
-        self._set_online(device, live)
+            if not live:
+                self._told[serial] = _gist(home, device)
+        if device is not None:
+            self._set_online(device, live)
+        if device is None or home is None or serial not in self._devices:
+            # removed, or nothing the cloud knows: it keeps the last status, offline
+            conn.serials.discard(serial)
+            conn.published.pop(serial, None)
+            if self._carrier.get(serial) is conn:
+                del self._carrier[serial]
+        if self.per_device and not live and self._connections.get(conn.link_id) is conn:
+            self._retire(conn)
 
     async def _answer(self, conn: _Connection, client: aiomqtt.Client) -> None:
         async for message in client.messages:
@@ -284,6 +314,11 @@ class CloudLink:
                         self.changed(event.serial)
             finally:
                 subscription.close()
+
+
+def _gist(home: Region, device: Device) -> tuple[str, hc.DeviceStatus]:
+    """What the cloud holds for a device off the cloud, whichever connection said it."""
+    return home.id, device_status(device, "", online=False)
 
 
 def _args_summary(request: hc.Request) -> str:
