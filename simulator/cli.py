@@ -181,6 +181,7 @@ def _hikconnect_options(run: argparse.ArgumentParser) -> None:
     hik.add_argument(
         "--broker",
         default="embedded",
+        type=_broker,
         metavar="URL",
         help="MQTT broker the devices and the cloud use: 'embedded' (default: started here), "
         "mqtt://HOST:PORT for a real one (mosquitto, EMQX), or 'none' for no cloud link",
@@ -373,6 +374,18 @@ def _discover_onvif(args: argparse.Namespace) -> int:
         )
     )
     return _print_found(found, args.json, format_onvif_table)
+
+
+def _broker(text: str) -> str:
+    if text in ("embedded", "none"):
+        return text
+    from .hikconnect.broker import BrokerError, parse_broker_url
+
+    try:
+        parse_broker_url(text)
+    except BrokerError as exc:
+        raise argparse.ArgumentTypeError(f"{exc} (or 'embedded', or 'none')") from None
+    return text
 
 
 def _host_port(text: str) -> str:

@@ -132,3 +132,35 @@ async def test_seed_001_through_nvrsim_run(tmp_path: Path):
             process.terminate()
         _, err = await process.communicate()
     assert b"Traceback" not in err and b"WARNING" not in err, err.decode()
+
+
+def test_a_broker_that_is_not_a_url_or_not_there_is_one_clear_message(tmp_path: Path):
+    import subprocess
+
+    fleet = tmp_path / "fleet.toml"
+    fleet.write_text(FLEET, encoding="utf-8")
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))  # bound, never listening: connections are refused
+        port = closed.getsockname()[1]
+        for broker, message in (
+            ("bogus://x", "argument --broker: not mqtt://host:port: 'bogus://x'"),
+            (f"mqtt://127.0.0.1:{port}", f"cannot reach the MQTT broker at 127.0.0.1:{port}"),
+        ):
+            result = subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "simulator.cli",
+                    "run",
+                    str(fleet),
+                    *FREE_PORTS,
+                    "--broker",
+                    broker,
+                ],
+                capture_output=True,
+                text=True,
+                timeout=30,
+            )
+            assert result.returncode == 2, result.stderr
+            assert message in result.stderr
+            assert "Traceback" not in result.stderr

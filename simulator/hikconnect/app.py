@@ -387,8 +387,7 @@ class CloudServer:
 
 
 async def serve_cloud(cloud: Cloud, host: str, port: int) -> CloudServer:
-    """Start `cloud` (its MQTT connection) and serve its API; OSError if either cannot."""
-    await cloud.start()
+    """Serve the API of `cloud` (started); OSError if it cannot listen, the cloud closed."""
     runner = web.AppRunner(cloud_app(cloud), access_log=None, handle_signals=False)
     await runner.setup()
     try:

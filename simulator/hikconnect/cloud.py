@@ -141,20 +141,22 @@ class Cloud:
         self._task: asyncio.Task | None = None
         self._connected = asyncio.Event()
         self._calm = asyncio.Event()  # clear while connecting (see link.py, _Connection.calm)
+        self._last_error: Exception | None = None
         self._closing = False
 
     # ---- lifecycle ------------------------------------------------------------------
 
-    async def start(self, wait: float | None = 10.0) -> Cloud:
+    async def start(self, wait: bool = True) -> Cloud:
+        """Connect to the broker; with `wait`, OSError unless the first attempt succeeds
+        (afterwards the cloud reconnects by itself whenever the broker goes away)."""
         self._task = asyncio.get_running_loop().create_task(self._run())
-        if wait is not None:
-            try:
-                async with asyncio.timeout(wait):
-                    await self._connected.wait()
-            except TimeoutError:
+        if wait:
+            await self._calm.wait()  # the first attempt's outcome
+            if not self._connected.is_set():
+                error = self._last_error
                 await self.close()
                 raise OSError(
-                    f"the Hik-Connect cloud cannot reach the MQTT broker at {self.host}:{self.port}"
+                    f"cannot reach the MQTT broker at {self.host}:{self.port}: {error}"
                 ) from None
         return self
 
@@ -195,6 +197,7 @@ class Cloud:
                     async for message in client.messages:
                         self._on_message(message.topic.value, message.payload)
             except aiomqtt.MqttError as exc:
+                self._last_error = exc
                 log.info("Hik-Connect cloud: MQTT: %s", exc)
             finally:
                 self._calm.set()

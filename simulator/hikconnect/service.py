@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ..runner import cannot_listen
+from ..runner import ServiceError, cannot_listen
 from .app import CloudServer, serve_cloud
-from .broker import EmbeddedBroker, parse_broker_url
+from .broker import BrokerError, EmbeddedBroker, parse_broker_url
 from .cloud import Cloud
 from .link import CloudLink
 
@@ -25,7 +25,10 @@ def broker_address(sim: Simulator) -> tuple[str, int]:
     if broker == EMBEDDED:
         service = sim.services["mqtt"]
         return service.host, service.port
-    return parse_broker_url(broker)
+    try:
+        return parse_broker_url(broker)
+    except BrokerError as exc:
+        raise ServiceError(f"MQTT broker: {exc}") from None
 
 
 async def start_broker(sim: Simulator) -> EmbeddedBroker | None:
@@ -55,6 +58,10 @@ async def start_cloud(sim: Simulator) -> CloudServer | None:
         store=store.path / "cloud.json" if store is not None else None,
         save=sim.journal.save,
     )
+    try:
+        await cloud.start()
+    except OSError as exc:
+        raise ServiceError(f"Hik-Connect cloud: {exc}") from None
     try:
         return await serve_cloud(cloud, config.cloud_host, config.cloud_port)
     except OSError as exc:
