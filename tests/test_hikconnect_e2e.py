@@ -593,3 +593,29 @@ async def test_accounts_are_kept_with_state_across_a_restart(tmp_path: Path):
                         await a.close()
             finally:
                 journal.close()
+
+
+async def test_five_wrong_passwords_then_the_login_image_code(env: Cloudy):
+    a = App(env)
+    try:
+        assert (await a.register(OWNER))["meta"]["code"] == 200
+        for _ in range(5):
+            assert (await a.login(OWNER, "Nope12345"))["meta"]["code"] == hc.WRONG_PASSWORD
+        assert (await a.login(OWNER))["meta"]["code"] == hc.CAPTCHA_WRONG
+        query = {"account": OWNER, "featureCode": "deadbeef"}
+        async with a.http.get(env.url + "/v3/captcha", params=query) as image:
+            assert image.content_type == "image/png"
+            captcha_id = image.headers["X-Captcha-Id"]
+        answer = env.server.cloud.captchas.peek(captcha_id, env.clock.now()).answer
+        md5 = hashlib.md5(b"Secret123").hexdigest()
+        form = {"account": OWNER, "password": md5, "featureCode": "deadbeef"}
+        doc = await a.call("POST", "/v3/users/login/v2", data=form | {"imageCode": "ZZZZ"})
+        assert doc["meta"]["code"] == hc.CAPTCHA_WRONG
+        async with a.http.get(env.url + "/v3/captcha", params=query) as image:
+            captcha_id = image.headers["X-Captcha-Id"]
+        answer = env.server.cloud.captchas.peek(captcha_id, env.clock.now()).answer
+        doc = await a.call("POST", "/v3/users/login/v2", data=form | {"imageCode": answer})
+        assert doc["meta"]["code"] == 200
+        assert (await a.login(OWNER))["meta"]["code"] == 200  # the count starts afresh
+    finally:
+        await a.close()

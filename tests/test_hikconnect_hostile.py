@@ -20,6 +20,7 @@ from tests.strategies_isapi import ServerThread
 
 SETTINGS = settings(max_examples=200, deadline=None, suppress_health_check=list(HealthCheck))
 SERIAL = "571403700"
+CAPTCHA = "fixed-captcha"
 
 PATHS = [
     "/v3/users/regist",
@@ -33,6 +34,7 @@ PATHS = [
     f"/v3/userdevices/v1/devices/{SERIAL}/unbind",
     "/v3/captcha",
     "/v3/captcha/abc.png",
+    f"/v3/captcha/{CAPTCHA}.png",
 ]
 FIELDS = [
     "account",
@@ -46,8 +48,12 @@ FIELDS = [
     "offset",
     "limit",
     "refreshSessionId",
+    "imageCode",
+    "featureCode",
 ]
-texts = st.text(max_size=40) | st.sampled_from(["", SERIAL, md5_hex("x"), "ABCDEF", "0" * 200])
+texts = st.text(max_size=40) | st.sampled_from(
+    ["", SERIAL, md5_hex("x"), "ABCDEF", "0" * 200, "a@example.com", CAPTCHA, "ЖЖЖЖ"]
+)
 paths = st.sampled_from(PATHS) | st.text(max_size=30).map(lambda t: "/" + quote(t))
 queries = st.dictionaries(st.sampled_from(FIELDS), texts, max_size=4)
 bodies = st.one_of(
@@ -80,6 +86,8 @@ def _cloud() -> tuple[Cloud, str]:
     )
     cloud.registry.records[SERIAL] = DeviceRecord("default", status)
     cloud.registry.links["l1"] = True
+    cloud.captchas.ttl = 1e12  # one that stays, under a name the strategies know
+    cloud.captchas.issue(0, CAPTCHA)
     return cloud, cloud.open_session(account)[0]
 
 

@@ -21,6 +21,7 @@ from simulator.hikconnect.rules import (
     device_status,
     home_region,
     link_region,
+    login_captcha_id,
     md5_hex,
     qr_content,
 )
@@ -215,3 +216,31 @@ def test_the_apps_unbind_is_the_one_unbind_rule_with_the_devices_lockout():
     assert _ask(device, hc.OP_UNBIND, user="admin", password=PASSWORD, client=other).result == "ok"
     assert not device.hik_connect.bound
     assert _ask(device, hc.OP_UNBIND, user="admin", client=other).result == "bad_request"
+
+
+def test_five_wrong_passwords_then_a_login_needs_the_image_code():
+    accounts = Accounts()
+    region = hc.DEFAULT_REGION
+    accounts.register("me@example.com", md5_hex("Secret123"), region)
+    for _ in range(5):
+        with pytest.raises(AccountError) as wrong:
+            accounts.login("me@example.com", md5_hex("nope"), region)
+        assert wrong.value.code == hc.WRONG_PASSWORD
+    with pytest.raises(AccountError) as needed:  # even with the right password
+        accounts.login("me@example.com", md5_hex("Secret123"), region)
+    assert needed.value.code == hc.CAPTCHA_WRONG
+    account = accounts.login("me@example.com", md5_hex("Secret123"), region, captcha_passed=True)
+    assert account.name == "me@example.com" and not accounts.captcha_required("me@example.com")
+    with pytest.raises(AccountError) as refused:  # a non-ASCII password is just wrong
+        accounts.login("me@example.com", "ж" * 32, region)
+    assert refused.value.code == hc.WRONG_PASSWORD
+
+
+def test_a_login_captcha_is_keyed_by_account_and_client_and_replaced_by_a_new_one():
+    captchas = Captchas()
+    key = login_captcha_id("Me@example.com ", "deadbeef")
+    assert key == login_captcha_id("me@example.com", "deadbeef") != login_captcha_id("me", "x")
+    old = captchas.issue(0, key)
+    new = captchas.issue(0, key)
+    assert captchas.peek(key, 0) is new and old.id == new.id
+    assert not captchas.check(key, "ЖЖЖЖ", 0)  # non-ASCII: refused, not an error

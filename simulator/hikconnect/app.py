@@ -17,6 +17,8 @@ Paths ([V] from hikconnect/pyezvizapi: login, pagelist; [I] the rest):
 - GET  /v3/userdevices/v1/devices/search?deviceSerial=     (or qrCode=)
 - POST /v3/userdevices/v1/devices/add       deviceSerial + validateCode, or qrCode
 - DELETE /v3/userdevices/v1/devices/{deviceSerial}
+- GET  /v3/captcha?account=&featureCode=   the login's image code (PNG) once a login got
+  1015 after 5 wrong passwords; its answer goes in the next login's imageCode
 - POST /v3/captcha                  → captchaId and the image's URL
 - GET  /v3/captcha/{captchaId}.png
 - POST /v3/userdevices/v1/devices/{deviceSerial}/unbind   userName, password, captchaId,
@@ -44,6 +46,7 @@ from .rules import (
     AccountError,
     DeviceRecord,
     add_device_code,
+    login_captcha_id,
     valid_device_serial,
 )
 
@@ -122,11 +125,23 @@ async def register(request: web.Request) -> web.Response:
     return _answer()
 
 
+def _feature_code(request: web.Request, fields: dict[str, str]) -> str:
+    """The client's own id (the app sends it in a header or a field)."""
+    return (fields.get("featureCode") or request.headers.get("featureCode") or "")[:64]
+
+
 async def login(request: web.Request) -> web.Response:
     form = await _form(request)
     cloud, region = _cloud(request), _region(request)
+    name = _field(form, "account")
+    passed = False
+    if cloud.accounts.captcha_required(name) and form.get("imageCode"):
+        captcha_id = login_captcha_id(name, _feature_code(request, form))
+        passed = cloud.captchas.check(captcha_id, form["imageCode"], cloud.clock.now())
     try:
-        account = cloud.accounts.login(_field(form, "account"), _field(form, "password"), region)
+        account = cloud.accounts.login(
+            name, _field(form, "password"), region, captcha_passed=passed
+        )
     except AccountError as exc:
         extra = {"loginArea": hc.login_area(exc.region)} if exc.region else {}
         raise CloudError(exc.code, **extra) from None
@@ -283,6 +298,21 @@ async def new_captcha(request: web.Request) -> web.Response:
     return _answer(captchaId=captcha.id, imageUrl=f"/v3/captcha/{captcha.id}.png")
 
 
+async def login_captcha(request: web.Request) -> web.Response:
+    """GET /v3/captcha?account=&featureCode=: the login's image code (after 1015), as a PNG;
+    its answer goes in the next login's `imageCode`."""
+    cloud = _cloud(request)
+    query = dict(request.query)
+    account = _field(query, "account")
+    captcha_id = login_captcha_id(account, _feature_code(request, query))
+    captcha = cloud.captchas.issue(cloud.clock.now(), captcha_id)
+    return web.Response(
+        body=captcha_png(captcha.answer, captcha.id),
+        content_type="image/png",
+        headers={"Cache-Control": "no-store", "X-Captcha-Id": captcha.id},
+    )
+
+
 async def captcha_image(request: web.Request) -> web.Response:
     cloud = _cloud(request)
     captcha = cloud.captchas.peek(request.match_info["id"], cloud.clock.now())
@@ -349,6 +379,7 @@ ROUTES: tuple[tuple[str, str, Any], ...] = (
     ("DELETE", _DEVICES + "/{serial}", delete_device),
     ("POST", _DEVICES + "/{serial}/unbind", app_unbind),
     ("POST", "/v3/captcha", new_captcha),
+    ("GET", "/v3/captcha", login_captcha),
     ("GET", "/v3/captcha/{id}.png", captcha_image),
 )
 

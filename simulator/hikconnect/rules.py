@@ -168,12 +168,18 @@ class AccountError(Exception):
         self.code, self.region = code, region
 
 
+LOGIN_FAILURES_BEFORE_CAPTCHA = 5  # [I]
+
+
 @dataclass
 class Accounts:
     """Every account of every region: one store, as Hik-Connect's regions share a user base
     only to tell a user which region to go to (1100)."""
 
     accounts: dict[str, Account] = field(default_factory=dict)
+    # Wrong passwords in a row, by account: past the limit a login needs the image code
+    # (1015), as the real cloud asks (the hikconnect library's note).
+    failures: dict[str, int] = field(default_factory=dict)
 
     def register(self, name: str, password_md5: str, region: Region) -> Account:
         key = name.strip().lower()
@@ -184,12 +190,24 @@ class Accounts:
         account = self.accounts[key] = Account(key, password_md5.lower(), region.id)
         return account
 
-    def login(self, name: str, password_md5: str, region: Region) -> Account:
+    def captcha_required(self, name: str) -> bool:
+        return self.failures.get(name.strip().lower(), 0) >= LOGIN_FAILURES_BEFORE_CAPTCHA
+
+    def login(
+        self, name: str, password_md5: str, region: Region, *, captcha_passed: bool = False
+    ) -> Account:
+        """The account, or AccountError: 1013 none, 1015 the image code is needed (or was
+        wrong), 1014 wrong password, 1100 another region's (with that region)."""
         account = self.accounts.get(name.strip().lower())
         if account is None:
             raise AccountError(hc.NO_ACCOUNT)
-        if not secrets.compare_digest(account.password_md5, password_md5.lower()):
+        if self.captcha_required(account.name) and not captcha_passed:
+            raise AccountError(hc.CAPTCHA_WRONG)
+        # bytes: compare_digest refuses non-ASCII str, and hostile input has plenty
+        if not secrets.compare_digest(account.password_md5.encode(), password_md5.lower().encode()):
+            self.failures[account.name] = self.failures.get(account.name, 0) + 1
             raise AccountError(hc.WRONG_PASSWORD)
+        self.failures.pop(account.name, None)
         if account.region != region.id:
             raise AccountError(hc.WRONG_REGION, hc.region(account.region))
         return account
@@ -279,11 +297,14 @@ class Captchas:
     limit: int = 10_000  # unanswered ones kept; the oldest go first
     _issued: dict[str, Captcha] = field(default_factory=dict)
 
-    def issue(self, now: float) -> Captcha:
+    def issue(self, now: float, captcha_id: str | None = None) -> Captcha:
+        """A new captcha, under a random id or the one given (a login's: account and
+        featureCode), which replaces any earlier one of that id."""
+        self._issued.pop(captcha_id or "", None)
         if len(self._issued) >= self.limit:
             del self._issued[next(iter(self._issued))]
         answer = "".join(secrets.choice(CAPTCHA_ALPHABET) for _ in range(self.length))
-        captcha = Captcha(secrets.token_hex(16), answer, now + self.ttl)
+        captcha = Captcha(captcha_id or secrets.token_hex(16), answer, now + self.ttl)
         self._issued[captcha.id] = captcha
         return captcha
 
@@ -296,4 +317,10 @@ class Captchas:
         captcha = self._issued.pop(captcha_id, None)
         if captcha is None or now >= captcha.expires:
             return False
-        return secrets.compare_digest(captcha.answer, answer.strip().upper())
+        return secrets.compare_digest(captcha.answer.encode(), answer.strip().upper().encode())
+
+
+def login_captcha_id(account: str, feature_code: str) -> str:
+    """The login captcha's id: the real cloud keys it by account and the client's featureCode."""
+    key = f"{account.strip().lower()}|{feature_code}".encode()
+    return f"login-{hashlib.sha256(key).hexdigest()[:32]}"
