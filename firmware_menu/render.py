@@ -26,6 +26,7 @@ DIALOG_WIDTH = 64
 
 HINTS = {
     Screen.NO_MENU: "Ctrl-Q Quit",
+    Screen.STARTING: "Wait for the device to start   Ctrl-Q Quit",
     Screen.NOT_ACTIVATED: "Enter Activate   Ctrl-Q Quit",
     Screen.LOGIN: "Type the password   Enter Log in   Esc Clear   Ctrl-Q Quit",
     Screen.LOCKED: "Wait for the lock to lift   Ctrl-Q Quit",
@@ -105,6 +106,13 @@ def login(model: MenuModel) -> StyleAndTextTuples:
         ("class:field.active", f" {masked}▏".ljust(24)),
         ("", "\n\n"),
         ("class:notice", f"  {model.notice}"),
+    ]
+
+
+def starting(model: MenuModel) -> StyleAndTextTuples:
+    return [
+        ("class:box.title", f"\n  {brand(model)}\n\n"),
+        ("class:box", "  The device is restarting. Please wait…\n"),
     ]
 
 

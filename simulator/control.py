@@ -23,6 +23,9 @@ from aiohttp import web
 from aiohttp_sse import sse_response
 from pydantic import BaseModel, ValidationError
 
+from firmware_menu.live import DEFAULT_SIZE, serve_menu, terminal_size
+from firmware_menu.model import MenuModel, Screen
+
 from .clock import ScaledClock
 from .control_schema import Clock as ClockDoc
 from .control_schema import (
@@ -51,6 +54,7 @@ if TYPE_CHECKING:
 SIM = web.AppKey("simulator", Simulator)
 MAX_ADD = 1000  # devices one request may add: each gets its own web server
 TOKEN = web.AppKey("token", str)
+MENUS = web.AppKey("menus", set)  # the open menu sessions' sockets
 
 
 class ApiError(Exception):
@@ -213,6 +217,25 @@ async def factory_reset(request: web.Request) -> web.Response:
     device.factory_reset(sim.clock.now())
     await durable(sim.journal.commit(device))
     return _json(device_state(device, sim.clock.now()))
+
+
+async def menu_session(request: web.Request) -> web.StreamResponse:
+    """A recorder's local menu on the live device, for `nvrsim menu` (firmware_menu/live.py)."""
+    sim, device = _sim(request), _device(request)
+    model = MenuModel(device, sim.clock, restart=sim.reboot)
+    if model.screen is Screen.NO_MENU:
+        raise ApiError(409, f"{device.serial} is a {device.model} ({device.kind}): no local menu")
+    ws = web.WebSocketResponse(heartbeat=30)
+    if not ws.can_prepare(request).ok:
+        raise ApiError(400, "the menu is a WebSocket: connect with `nvrsim menu --device SERIAL`")
+    await ws.prepare(request)
+    size = terminal_size(request.query.get("columns"), request.query.get("rows"))
+    request.app[MENUS].add(ws)
+    try:
+        await serve_menu(ws, model, size or DEFAULT_SIZE, lambda: sim.journal.commit(device))
+    finally:
+        request.app[MENUS].discard(ws)
+    return ws
 
 
 async def device_log(request: web.Request) -> web.Response:
@@ -440,12 +463,13 @@ OPERATIONS: tuple[Operation, ...] = (
 
 def control_app(sim: Simulator, token: str = "") -> web.Application:
     app = web.Application(middlewares=[_errors, _authorised], client_max_size=1 << 20)
-    app[SIM], app[TOKEN] = sim, token
+    app[SIM], app[TOKEN], app[MENUS] = sim, token, set()
     handlers = globals()
     for op in OPERATIONS:
         app.router.add_route(op.method, op.path, handlers[op.handler])
     app.router.add_get("/api/openapi.json", openapi_document)
     app.router.add_get("/api/events", events)
+    app.router.add_get("/api/devices/{serial}/menu", menu_session)
     dashboard = resources.files("simulator") / "dashboard"
     app.router.add_get("/", _dashboard_page)
     app.router.add_static("/static", str(dashboard))
@@ -455,6 +479,8 @@ def control_app(sim: Simulator, token: str = "") -> web.Application:
 
 async def _end_streams(app: web.Application) -> None:
     app[SIM].journal.end_streams()  # else each open stream holds the shutdown up
+    for ws in list(app[MENUS]):
+        await ws.close(message=b"the simulator is stopping")
 
 
 async def _dashboard_page(request: web.Request) -> web.FileResponse:

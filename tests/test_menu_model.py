@@ -426,6 +426,26 @@ def test_reboot_asks_then_ends_every_session(clock):
     assert other.screen is Screen.LOGIN and "restarted" in other.notice
 
 
+def test_a_live_reboot_goes_through_the_restart_hook_and_shows_the_boot_screen(clock):
+    restarted = []
+
+    def restart(device: Device) -> None:  # what the simulator does: power off, later back
+        restarted.append(device)
+        device.powered = False
+
+    m = MenuModel(menu(clock).device, clock, restart=restart)
+    maintenance_page(m)
+    choose(m, "Reboot")
+    m.press(Key.ENTER)
+    assert restarted == [m.device]
+    assert m.screen is Screen.STARTING
+    m.press(Key.ENTER)  # keys do nothing while it starts
+    assert m.screen is Screen.STARTING
+    m.device.reboot(clock.now())
+    m.device.powered = True
+    assert m.screen is Screen.LOGIN
+
+
 def test_restore_defaults_resets_the_platform_but_keeps_network_password_and_binding(clock):
     m = menu(clock, hik_connect={"enabled": True, "online": True, "bound_account": "a@b.c"})
     d = m.device
