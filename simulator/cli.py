@@ -14,6 +14,7 @@ from collections.abc import Callable
 
 from firmware_menu.cli import add_menu_parser
 
+from . import scenario_cli, scenarios
 from .clock import ScaledClock
 from .ctl import add_ctl_parser
 from .fixtures import FixtureError, default_fixture, load_fleet
@@ -60,6 +61,11 @@ def _parser() -> argparse.ArgumentParser:
         "given) on loopback, print where each listens, and run until Ctrl-C.",
     )
     run.add_argument("fixture", nargs="?", help=f"fleet TOML file (default: {default_fixture()})")
+    run.add_argument(
+        "--scenario",
+        metavar="NAME",
+        help="start a training scenario's fleet and print its brief (`nvrsim scenario list`)",
+    )
     run.add_argument("--sadp-host", default="127.0.0.1", help="address SADP listens on")
     run.add_argument("--sadp-port", type=int, default=37020, help="SADP UDP port (default 37020)")
     run.add_argument(
@@ -162,6 +168,7 @@ def _parser() -> argparse.ArgumentParser:
 
     add_menu_parser(sub)
     add_ctl_parser(sub)
+    scenario_cli.add_scenario_parser(sub)
 
     fixtures = sub.add_parser("fixtures", help="work with fleet fixtures")
     fsub = fixtures.add_subparsers(title="actions", metavar="ACTION")
@@ -211,6 +218,7 @@ def _discover_parser(
 
 def _run(args: argparse.Namespace) -> int:
     clock = ScaledClock()
+    briefing = ""
     store = StateDir(args.state) if args.state else None
     if store is not None and store.exists:
         saved = store.load_clock()
@@ -218,7 +226,13 @@ def _run(args: argparse.Namespace) -> int:
         fleet = store.load(now=clock.now())
         print(f"nvrsim: resumed {len(fleet)} device(s) from {store.path}", flush=True)
     else:
-        fleet = load_fleet(args.fixture, now=clock.now())
+        if args.scenario and args.fixture:
+            print("nvrsim: give a FIXTURE or a --scenario, not both", file=sys.stderr)
+            return 2
+        if args.scenario:
+            scenario = scenarios.load(args.scenario)
+            briefing = scenario_cli.brief(scenario)
+        fleet = load_fleet(scenario.path if args.scenario else args.fixture, now=clock.now())
         if store is not None:
             store.save_all(fleet)
     config = ServiceConfig(
@@ -240,7 +254,8 @@ def _run(args: argparse.Namespace) -> int:
     journal = Journal(clock, store)
     try:
         with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is how a user stops it
-            asyncio.run(_serve(Simulator(fleet, clock, config, journal), args.ready_file))
+            simulator = Simulator(fleet, clock, config, journal)
+            asyncio.run(_serve(simulator, args.ready_file, briefing))
     except ServiceError as exc:
         print(f"nvrsim: {exc} (is another nvrsim running?)", file=sys.stderr)
         return 2
@@ -250,7 +265,7 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _serve(simulator: Simulator, ready_file: str | None) -> None:
+async def _serve(simulator: Simulator, ready_file: str | None, briefing: str = "") -> None:
     stop = asyncio.Event()
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
     async with simulator:
@@ -270,6 +285,8 @@ async def _serve(simulator: Simulator, ready_file: str | None) -> None:
         if "portal" in simulator.services:
             print("NIPCA  http://<ADDRESS>:<HTTP>/common/info.cgi on each D-Link device")
         print("ONVIF  http://<ADDRESS>:<HTTP>/onvif/device_service on each device's own address")
+        if briefing:
+            print(f"\nScenario {briefing}\n")
         if ready_file:
             simulator.write_ready_file(ready_file)
             print(f"ready: {ready_file}")
@@ -336,6 +353,8 @@ def _check_fixtures(args: argparse.Namespace) -> int:
     for path in args.files:
         try:
             fleet = load_fleet(path)
+            if scenarios.is_scenario(path):  # its goals must name real devices and fields
+                scenarios.load(path)
         except FixtureError as exc:
             print(exc, file=sys.stderr)
             failed += 1

@@ -7,6 +7,7 @@ seed, the entry's name and the index: the same file always gives the same fleet.
 
 from __future__ import annotations
 
+import re
 import tomllib
 from importlib import resources
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network
@@ -240,9 +241,44 @@ class DeviceSpec(_Strict):
         return caps
 
 
+class GoalSpec(_Strict):
+    """One thing a training scenario's trainee must reach, on one device's state as the
+    control API shows it (dotted paths such as `hik_connect.enabled`, `status.bound`)."""
+
+    device: str  # its fixture name or serial
+    says: str  # the goal in words, for the trainee
+    expect: dict[str, str | bool | int] = Field(default_factory=dict)  # path = value
+    matches: dict[str, str] = Field(default_factory=dict)  # path = regular expression
+    # TOML has no null: these say a path must be empty (null or "") or must not be.
+    absent: list[str] = Field(default_factory=list)
+    present: list[str] = Field(default_factory=list)
+
+    @field_validator("matches")
+    @classmethod
+    def _compiles(cls, patterns: dict[str, str]) -> dict[str, str]:
+        for path, pattern in patterns.items():
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"{path}: not a regular expression: {exc}") from None
+        return patterns
+
+
+class ScenarioSpec(_Strict):
+    """A training scenario: the fleet of the file, set up for one procedure of a seed."""
+
+    title: str
+    seed: str  # the article it follows: 000 (Dahua), 001 (Hikvision), 002 (D-Link) or another
+    procedure: str
+    brief: str  # what the trainee is told
+    hints: list[str] = Field(default_factory=list)
+    goal: list[GoalSpec] = Field(min_length=1)
+
+
 class FleetFile(_Strict):
     fleet: FleetSpec = Field(default_factory=FleetSpec)
     device: list[DeviceSpec] = Field(default_factory=list)
+    scenario: ScenarioSpec | None = None  # set in the training scenarios (simulator/scenarios.py)
 
 
 def default_fixture() -> Path:
