@@ -20,6 +20,7 @@ from .isapi import isapi_app
 from .journal import ExchangeHook
 from .nipca import nipca_app
 from .onvif_http import onvif_mount
+from .restart import Restart
 
 # Requests that cannot change a device: not worth comparing its state after them.
 _READS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -29,7 +30,7 @@ _READS = frozenset({"GET", "HEAD", "OPTIONS"})
 class WebOptions:
     heartbeat_interval: float = 10.0  # seconds between ISAPI alertStream keep-alives
     on_exchange: ExchangeHook | None = None  # told of every request answered
-    reboot: Callable[[Device], None] | None = None  # how the simulator restarts a device
+    reboot: Restart | None = None  # how the simulator restarts a device
 
 
 Mounted = tuple[str, web.Application]  # (path prefix, app)
@@ -48,7 +49,9 @@ VENDOR_APPS: dict[str, VendorApp] = {
         mounts=mounts,
         reboot=options.reboot,
     ),
-    "nipca": lambda device, clock, options, mounts: nipca_app(device, clock, mounts=mounts),
+    "nipca": lambda device, clock, options, mounts: nipca_app(
+        device, clock, mounts=mounts, reboot=options.reboot
+    ),
 }
 
 
