@@ -142,6 +142,10 @@ def _devices(api: Api, args) -> Any:
     return devices if args.json else _table(devices)
 
 
+def _device_after(state: dict, as_json: bool) -> Any:
+    return state if as_json else _table([state])
+
+
 def _add(api: Api, args) -> Any:
     try:
         with open(args.file, "rb") as f:
@@ -216,13 +220,19 @@ def add_ctl_parser(subparsers) -> None:
         parser.set_defaults(action=func)
         return parser
 
+    def change(name: str, helptext: str, func) -> argparse.ArgumentParser:
+        """An action that changes one device: its table row after, or --json its full state."""
+        parser = action(name, helptext, lambda a, g: _device_after(func(a, g), g.json))
+        parser.add_argument("--json", action="store_true", help="print the full state as JSON")
+        return parser
+
     p = action("devices", "list the devices", _devices)
     p.add_argument("--json", action="store_true", help="print the full state as JSON")
     p = action(
         "show", "one device's full state, as JSON", lambda a, g: a.call("GET", a.device(g.serial))
     )
     p.add_argument("serial", help="serial number or fixture name")
-    p = action(
+    p = change(
         "set",
         "change a device: NAME=VALUE ... (online, bound, enabled, server, verification_code, "
         "password, firmware, name, or a dotted field such as hik_connect.online)",
@@ -230,7 +240,7 @@ def add_ctl_parser(subparsers) -> None:
     )
     p.add_argument("serial")
     p.add_argument("settings", nargs="+", metavar="NAME=VALUE")
-    p = action(
+    p = change(
         "reboot",
         "reboot a device: gone, then back",
         lambda a, g: a.call(
@@ -241,14 +251,14 @@ def add_ctl_parser(subparsers) -> None:
     )
     p.add_argument("serial")
     p.add_argument("--downtime", type=duration, help="how long it is gone (e.g. 10s)")
-    p = action(
+    p = change(
         "upgrade",
         "upgrade a device's firmware (it reboots into it)",
         lambda a, g: a.call("POST", a.device(g.serial) + "/upgrade", {"version": g.version}),
     )
     p.add_argument("serial")
     p.add_argument("version", help="e.g. 'V4.30.090 build 210101'")
-    p = action(
+    p = change(
         "reset",
         "factory-reset a device: not activated any more",
         lambda a, g: a.call("POST", a.device(g.serial) + "/factory-reset"),
