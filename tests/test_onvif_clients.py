@@ -148,3 +148,30 @@ async def test_isapi_still_answers_beside_onvif(fleet_up):
             assert reply.status == 400 and b"ActionNotSupported" in await reply.read()
         async with session.get(f"{url}/onvif/snapshot?Profile_1") as reply:
             assert reply.status == 401 and "Digest" in reply.headers["WWW-Authenticate"]
+
+
+async def test_services_with_their_capabilities_parse_in_zeep(fleet_up):
+    """IncludeCapability and GetServiceCapabilities, read by the real client's schema."""
+    nvr = fleet_up.fleet.devices[0]
+    cam = camera(nvr)
+    try:
+        await cam.update_xaddrs()
+        devicemgmt = await cam.create_devicemgmt_service()
+        bare = await devicemgmt.GetServices({"IncludeCapability": False})
+        assert [s.Capabilities for s in bare] == [None, None]
+        full = await devicemgmt.GetServices({"IncludeCapability": True})
+        assert [s.Namespace for s in full] == [
+            "http://www.onvif.org/ver10/device/wsdl",
+            "http://www.onvif.org/ver10/media/wsdl",
+        ]
+        assert all(s.Capabilities is not None for s in full)
+        device_caps = await devicemgmt.GetServiceCapabilities()
+        assert device_caps.Security.UsernameToken and device_caps.System.DiscoveryBye
+        assert device_caps.Network.IPVersion6 is False
+        media = await cam.create_media_service()
+        media_caps = await media.GetServiceCapabilities()
+        assert media_caps.SnapshotUri is True
+        assert media_caps.ProfileCapabilities.MaximumNumberOfProfiles == 8
+        assert media_caps.StreamingCapabilities.RTP_RTSP_TCP is True
+    finally:
+        await cam.close()
