@@ -197,7 +197,7 @@ async def bridge_telnet(
 
     reading = asyncio.ensure_future(read_until_closed())
     with contextlib.suppress(TimeoutError):  # a client that never tells gets 80x24
-        await asyncio.wait_for(asyncio.shield(sized.wait()), 2.0)
+        await asyncio.wait_for(sized.wait(), 2.0)
 
     async def until_closed(send: Callable[[bytes | str], None]) -> None:
         nonlocal forward
