@@ -23,6 +23,7 @@ import pytest
 
 from protocols.sadp import Probe, ProbeType
 from tests.conftest import PASSWORD
+from tests.test_cli import FREE_PORTS
 from tests.test_runner import sadp_ask
 
 pytestmark = pytest.mark.skipif(
@@ -169,8 +170,7 @@ def test_attached_to_a_running_simulator_the_unbind_is_what_sadp_answers(
     fixture_file: Path, tmp_path: Path, open_terminal
 ):
     ready = tmp_path / "ready.json"
-    ports = ["--sadp-port", "0", "--wsd-port", "0", "--control-port", "0"]
-    run = [sys.executable, "-m", "simulator.cli", "run", str(fixture_file), *ports]
+    run = [sys.executable, "-m", "simulator.cli", "run", str(fixture_file), *FREE_PORTS]
     process = subprocess.Popen(
         [*run, "--ready-file", str(ready)], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
     )
