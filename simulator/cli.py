@@ -82,6 +82,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--ssdp-port", type=int, default=1900, help="SSDP UDP port (default 1900)")
     run.add_argument(
+        "--dhip-port", type=int, default=37810, help="Dahua DHIP discovery UDP port (default 37810)"
+    )
+    run.add_argument(
         "--portal-port",
         type=int,
         default=8090,
@@ -160,6 +163,11 @@ def _parser() -> argparse.ArgumentParser:
         "--ssdp", action="store_true", help="search with SSDP (UDP 1900) instead of UDP 5978"
     )
 
+    dhip = _discover_parser(
+        dsub, "dhip", "Dahua DHIP search (UDP 37810)", "search", 37810, _discover_dhip
+    )
+    dhip.add_argument("--mac", default="", help="only the device with this MAC")
+
     add_menu_parser(sub)
     add_ctl_parser(sub)
 
@@ -226,6 +234,7 @@ def _run(args: argparse.Namespace) -> int:
         sadp_port=args.sadp_port,
         dlink_port=args.dlink_port,
         ssdp_port=args.ssdp_port,
+        dhip_port=args.dhip_port,
         portal_port=args.portal_port,
         portal_fixture=args.portal_fixture,
         wsd_port=args.wsd_port,
@@ -306,6 +315,15 @@ def _discover_dlink(args: argparse.Namespace) -> int:
         port = args.port or 5978
         found = asyncio.run(discover_dldps(args.target, port, args.timeout, args.interface))
     return _print_found(found, args.json, format_dlink_table)
+
+
+def _discover_dhip(args: argparse.Namespace) -> int:
+    from .dhip import discover_dhip, format_dhip_table
+
+    found = asyncio.run(
+        discover_dhip(args.target, args.port, args.timeout, args.interface, mac=args.mac)
+    )
+    return _print_found(found, args.json, format_dhip_table)
 
 
 def _discover_onvif(args: argparse.Namespace) -> int:

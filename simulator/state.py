@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote
@@ -79,7 +80,7 @@ def device_entry(device: Device) -> dict[str, Any]:
             "pin_code": device.mydlink.pin_code,
             "reset_password": "blank" if device.mydlink.reset_password == "" else "setup",
         },
-    }
+    } | ({"dahua": asdict(device.dahua)} if device.vendor == "dahua" else {})
 
 
 def _policy(policy) -> dict[str, float]:
