@@ -49,6 +49,7 @@ from .auth import LoginResult
 from .clock import Clock
 from .dahua import hashes
 from .dahua.errors import LOCKED, NOT_INITIALISED, PASSWORD_NOT_VALID
+from .dahua.info import device_class, init_flags, software_version
 from .device import Device
 from .faults import DiscoveryReply, shape_reply
 from .fleet import Fleet
@@ -58,21 +59,6 @@ from .text import text_table
 from .udp import DiscoveryServer, serve_discovery
 
 log = logging.getLogger(__name__)
-
-_CLASSES = {"nvr": "NVR", "dvr": "HCVR", "ipc": "IPC"}
-
-
-def device_class(device: Device) -> str:
-    return _CLASSES.get(device.kind, "IPC")
-
-
-def software_version(device: Device) -> str:
-    """The version as Dahua prints it: 2.800.0000016.0.R (the fixture may add a V)."""
-    return device.firmware.number.lstrip("Vv")
-
-
-def init_flags(device: Device) -> int:
-    return device.dahua.init_bits | (2 if device.activated else 1)
 
 
 def _link_local(mac: str) -> str:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from aiohttp import web
 
 from .clock import Clock
+from .dahua.http import CHANGED, dahua_app
 from .device import Device
 from .isapi import isapi_app
 from .journal import ExchangeHook
@@ -49,6 +50,7 @@ VENDOR_APPS: dict[str, VendorApp] = {
         reboot=options.reboot,
     ),
     "nipca": lambda device, clock, options, mounts: nipca_app(device, clock, mounts=mounts),
+    "dahua_http": lambda device, clock, options, mounts: dahua_app(device, clock),
 }
 
 
@@ -79,7 +81,8 @@ def _observed(device: Device, on_exchange: ExchangeHook | None):
                 request.remote or "",
                 f"{request.method} {request.path}",
                 str(response.status),
-                may_change=request.method not in _READS,
+                # A Dahua CGI setConfig is a GET that writes.
+                may_change=request.method not in _READS or request.get(CHANGED, False),
             )
         return response
 

@@ -1,0 +1,374 @@
+"""Dahua's web server: RPC2 login and calls, /OutsideCmd, CGI over Digest, and amcrest."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import requests
+from aiohttp.test_utils import TestClient, TestServer
+from amcrest import AmcrestCamera
+from amcrest.exceptions import CommError, LoginError
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from requests.auth import HTTPDigestAuth
+
+from simulator.dahua import hashes
+from simulator.dahua.http import dahua_app
+from simulator.faults import Faults
+from simulator.web import WebOptions, device_app
+from tests.conftest import PASSWORD, make_fleet
+from tests.strategies_isapi import ServerThread
+from tests.test_dhip import dahua_camera, dahua_entry
+
+
+@pytest.fixture
+def fleet(clock):
+    return make_fleet(
+        dahua_entry("nvr", dahua={"lock_login_times": 3, "login_fail_lock_time": 600}),
+        dahua_camera("cam", device_name="FrontDoorCam"),
+        dahua_camera("factory", admin_password=None),
+        clock=clock,
+        address_pool="127.85.0.0/24",
+    )
+
+
+@pytest.fixture
+async def nvr_client(fleet, clock):
+    async with TestClient(TestServer(dahua_app(fleet.find("nvr"), clock))) as client:
+        yield client
+
+
+async def rpc(client, path: str, document: dict) -> dict:
+    response = await client.post(path, data=json.dumps(document))
+    assert response.status == 200
+    return await response.json(content_type=None)
+
+
+async def login(client, password: str = PASSWORD, user: str = "admin") -> dict:
+    step1 = {
+        "method": "global.login",
+        "params": {"userName": user, "password": "", "clientType": "Web3.0", "loginType": "Direct"},
+        "id": 1,
+    }
+    challenge = await rpc(client, "/RPC2_Login", step1)
+    if challenge.get("error", {}).get("code") != 268632079:
+        return challenge
+    p = challenge["params"]
+    step2 = {
+        "method": "global.login",
+        "params": {
+            "userName": user,
+            "password": hashes.default_login_hash(user, password, p["realm"], p["random"]),
+            "clientType": "Web3.0",
+            "loginType": "Direct",
+            "authorityType": "Default",
+            "passwordType": "Default",
+        },
+        "id": 2,
+        "session": challenge["session"],
+    }
+    return await rpc(client, "/RPC2_Login", step2)
+
+
+# --- /RPC2_Login -----------------------------------------------------------------------------
+
+
+def test_the_default_hash_matches_the_captured_vector():
+    realm, random = "Login to 4H01D66PAJ2FA64", "1753753988"
+    assert hashes.ha1("admin", realm, "SecretPassword") == "2392FB4D9A370C14D73FD1C5DDA16FED"
+    assert (
+        hashes.default_login_hash("admin", "SecretPassword", realm, random)
+        == "71596D591679A707721AD797437DE105"
+    )
+    assert hashes.gen1_hash("admin") == "6QNMIQGe"
+
+
+async def test_step_one_is_the_login_challenge(nvr_client, fleet):
+    nvr = fleet.find("nvr")
+    reply = await rpc(
+        nvr_client,
+        "/RPC2_Login",
+        {"method": "global.login", "params": {"userName": "admin"}, "id": 1},
+    )
+    assert reply["error"] == {"code": 268632079, "message": "Component error: login challenge!"}
+    assert reply["result"] is False and len(reply["session"]) == 32
+    p = reply["params"]
+    assert p["encryption"] == "Default" and p["realm"] == f"Login to {nvr.serial}"
+    assert p["random"].isdigit() and len(p["authorization"]) == 40
+    assert p["mac"] == nvr.mac.replace(":", "").upper()
+
+
+async def test_two_step_login_then_calls_keep_alive_and_logout(nvr_client, fleet, clock):
+    nvr = fleet.find("nvr")
+    ok = await login(nvr_client)
+    assert ok["result"] is True and ok["params"] == {"keepAliveInterval": 60}
+    session = ok["session"]
+
+    async def call(method: str, params=None, sid=session):
+        return await rpc(
+            nvr_client, "/RPC2", {"method": method, "params": params, "id": 9, "session": sid}
+        )
+
+    assert (await call("magicBox.getSerialNo"))["params"] == {"sn": nvr.serial}
+    assert (await call("magicBox.getDeviceType"))["params"] == {"type": nvr.model}
+    assert (await call("magicBox.getSoftwareVersion"))["params"]["version"]["Version"] == (
+        "4.001.0000000.3.R"
+    )
+    assert (await call("magicBox.getMachineName"))["params"] == {"name": nvr.name}
+    general = (await call("configManager.getConfig", {"name": "General"}))["params"]["table"]
+    assert general["LockLoginTimes"] == 3 and general["LoginFailLockTime"] == 600
+    assert (await call("Nat.getTurnStatus"))["params"]["Status"]["Status"] == "Online"
+    assert (await call("no.such.method"))["error"]["code"] == 268894210
+    clock.advance(50)
+    assert (await call("global.keepAlive", {"timeout": 300, "active": True}))["params"] == {
+        "timeout": 300
+    }
+    clock.advance(50)  # 100 s since login, 50 since the keep-alive: still alive
+    assert (await call("magicBox.getSerialNo"))["result"] is True
+    clock.advance(61)
+    expired = await call("magicBox.getSerialNo")
+    assert expired["error"] == {"code": 287637505, "message": "Invalid session in request data!"}
+    session = (await login(nvr_client))["session"]
+    assert (await call("global.logout", sid=session))["result"] is True
+    assert (await call("magicBox.getSerialNo", sid=session))["error"]["code"] == 287637505
+
+
+async def test_set_config_changes_the_lockout_and_p2p(nvr_client, fleet):
+    nvr = fleet.find("nvr")
+    session = (await login(nvr_client))["session"]
+    table = {"LockLoginTimes": 7, "LoginFailLockTime": 120}
+    done = await rpc(
+        nvr_client,
+        "/RPC2",
+        {
+            "method": "configManager.setConfig",
+            "params": {"name": "General", "table": table},
+            "id": 3,
+            "session": session,
+        },
+    )
+    assert done["result"] is True
+    assert (nvr.lockout.policy.max_failures, nvr.lockout.policy.lock_seconds) == (7, 120)
+    bad = await rpc(
+        nvr_client,
+        "/RPC2",
+        {
+            "method": "configManager.setConfig",
+            "params": {"name": "General", "table": {"LockLoginTimes": "x"}},
+            "id": 4,
+            "session": session,
+        },
+    )
+    assert bad["error"]["code"] == 268894211 and nvr.dahua.lock_login_times == 7
+    await rpc(
+        nvr_client,
+        "/RPC2",
+        {
+            "method": "configManager.setConfig",
+            "params": {"name": "T2UServer", "table": {"Enable": False}},
+            "id": 5,
+            "session": session,
+        },
+    )
+    status = await rpc(
+        nvr_client, "/RPC2", {"method": "Nat.getTurnStatus", "id": 6, "session": session}
+    )
+    assert status["params"]["Status"]["Status"] == "Disable" and not nvr.p2p_online
+
+
+async def test_p2p_status_follows_the_cloud_offline_fault(nvr_client, fleet):
+    session = (await login(nvr_client))["session"]
+    fleet.find("nvr").own_faults = Faults(cloud_offline=True)
+    status = await rpc(
+        nvr_client, "/RPC2", {"method": "Nat.getTurnStatus", "id": 6, "session": session}
+    )
+    assert status["params"]["Status"]["Status"] == "Offline"
+
+
+async def test_wrong_passwords_count_down_then_lock(nvr_client, fleet, clock):
+    for left in (2, 1):
+        reply = await login(nvr_client, "wrong")
+        assert reply["error"]["code"] == 268632085
+        assert reply["error"]["message"] == "Component error: User or password not valid!"
+        assert reply["params"] == {"remainLockSecond": 0, "remainLoginTimes": left}
+    locked = await login(nvr_client, "wrong")
+    assert locked["error"]["code"] == 268632081 and locked["params"]["remainLockSecond"] == 600
+    again = await login(nvr_client)  # the right password, while locked: no challenge
+    assert again["error"]["code"] == 268632081 and again["params"]["remainLockSecond"] == 600
+    clock.advance(600)
+    assert (await login(nvr_client))["result"] is True
+
+
+async def test_an_uninitialised_device_says_so_and_outside_cmd_initialises_it(fleet, clock):
+    device = fleet.find("factory")
+    async with TestClient(TestServer(dahua_app(device, clock))) as client:
+        assert (await login(client))["error"]["code"] == 268632086
+        cgi = await client.get("/cgi-bin/magicBox.cgi?action=getSerialNo")
+        assert cgi.status == 401 and await cgi.text() == "Invalid Authority!\r\n"
+        status = await rpc(
+            client, "/OutsideCmd", {"method": "DevInit.getStatus", "params": None, "id": 1}
+        )
+        assert status["params"] == {"Find": "AB", "Init": 1}
+        agree = {
+            "method": "DevInit.setProtocolAgree",
+            "params": {"ProtocolEnable": True},
+            "id": 2,
+            "session": 0,
+        }
+        assert (await rpc(client, "/OutsideCmd", agree))["result"] is True
+        weak = {
+            "method": "DevInit.account",
+            "params": {"name": "admin", "pwd": "x", "CellPhone": "", "Mail": "a@b.c"},
+            "id": 3,
+        }
+        assert (await rpc(client, "/OutsideCmd", weak))["result"] is False and not device.activated
+        account = {
+            "method": "DevInit.account",
+            "params": {"name": "admin", "pwd": "NewPass123", "CellPhone": "", "Mail": "a@b.c"},
+            "id": 4,
+        }
+        assert (await rpc(client, "/OutsideCmd", account))["result"] is True
+        access = {
+            "method": "DevInit.access",
+            "params": {"NetAccess": 0, "UpgradeCheck": 2},
+            "id": 5,
+        }
+        assert (await rpc(client, "/OutsideCmd", access))["result"] is True
+        assert device.activated and not device.dahua.t2u_enable
+        assert (await login(client, "NewPass123"))["result"] is True
+        again = await rpc(client, "/OutsideCmd", account)
+        assert again["result"] is False
+        assert (await rpc(client, "/OutsideCmd", {"method": "DevInit.getStatus", "id": 6}))[
+            "params"
+        ]["Init"] == 2
+
+
+@settings(max_examples=60, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(body=st.binary(max_size=300) | st.text(max_size=100).map(str.encode))
+async def test_hostile_rpc_bodies_get_dahua_errors_never_a_500(fleet, clock, body):
+    async with TestClient(TestServer(dahua_app(fleet.find("cam"), clock))) as client:
+        for path in ("/RPC2_Login", "/RPC2", "/OutsideCmd"):
+            response = await client.post(path, data=body)
+            assert response.status == 200
+            assert "error" in await response.json(content_type=None)
+
+
+async def test_unknown_paths_and_methods_get_dahuas_own_error_pages(nvr_client):
+    assert (await nvr_client.get("/cgi-bin/nothing.cgi")).status == 501
+    response = await nvr_client.get("/nowhere")
+    assert response.status == 501 and await response.text() == "Error\r\nNot Implemented!\r\n"
+    assert (await nvr_client.get("/RPC2")).status == 400
+    response = await nvr_client.post("/RPC2", data=b"x" * 70000)
+    assert response.status == 400 and "Bad Request" in await response.text()
+
+
+# --- CGI over Digest, with requests and amcrest ---------------------------------------------
+
+
+def test_the_cgi_over_digest_with_requests(fleet):
+    cam = fleet.find("cam")
+    with ServerThread(dahua_app(cam, _clock(fleet))) as url:
+        anonymous = requests.get(f"{url}/cgi-bin/magicBox.cgi?action=getSerialNo", timeout=10)
+        assert anonymous.status_code == 401 and anonymous.text == "Invalid Authority!\r\n"
+        challenge = anonymous.headers["WWW-Authenticate"]
+        assert challenge.startswith(f'Digest realm="Login to {cam.serial}",qop="auth",nonce="')
+        auth = HTTPDigestAuth("admin", PASSWORD)
+
+        def get(query: str) -> requests.Response:
+            return requests.get(f"{url}/cgi-bin/{query}", auth=auth, timeout=10)
+
+        assert get("magicBox.cgi?action=getSerialNo").text == f"sn={cam.serial}\r\n"
+        assert get("magicBox.cgi?action=getDeviceType").text == f"type={cam.model}\r\n"
+        assert get("magicBox.cgi?action=getVendor").text == "vendor=Dahua\r\n"
+        assert get("magicBox.cgi?action=getDeviceClass").text == "class=IPC\r\n"
+        assert get("magicBox.cgi?action=getHardwareVersion").text == "version=1.00\r\n"
+        assert get("magicBox.cgi?action=getProductDefinition&name=MaxExtraStream").text == (
+            "table.MaxExtraStream=2\r\n"
+        )
+        info = get("magicBox.cgi?action=getSystemInfo").text
+        assert f"serialNumber={cam.serial}\r\n" in info and f"deviceType={cam.model}" in info
+        assert get("global.cgi?action=getCurrentTime").text.startswith("result=2023-11-14 ")
+        assert get("configManager.cgi?action=getConfig&name=RTSP").text.startswith(
+            "table.RTSP.Enable=true\r\ntable.RTSP.Port=554\r\n"
+        )
+        assert get("configManager.cgi?action=getConfig&name=General.MachineName").text == (
+            "table.General.MachineName=FrontDoorCam\r\n"
+        )
+        assert get("configManager.cgi?action=getConfig&name=T2UServer").text == (
+            "table.T2UServer.Enable=true\r\ntable.T2UServer.Online=true\r\n"
+        )
+        assert get("configManager.cgi?action=getConfig&name=Nope").text == (
+            "Error: Error -1 getting param in name=Nope\r\n"
+        )
+        set_ok = get(
+            "configManager.cgi?action=setConfig&General.MachineName=Porch&T2UServer.Enable=false"
+        )
+        assert set_ok.text == "OK\r\n" and cam.name == "Porch" and not cam.dahua.t2u_enable
+        refused = get(
+            "configManager.cgi?action=setConfig&General.MachineName=X&General.LockLoginTimes=abc"
+        )
+        assert refused.status_code == 400 and refused.text == "Error\r\nBad Request!\r\n"
+        assert cam.name == "Porch"  # all or nothing
+        assert get("magicBox.cgi?action=reboot").status_code == 400
+
+
+def _clock(fleet):
+    from simulator.clock import VirtualClock
+
+    return VirtualClock()
+
+
+@pytest.mark.parametrize(("name", "kind"), [("nvr", "NVR"), ("cam", "IPC")])
+def test_amcrest_reads_serial_machine_name_and_software_version(fleet, name, kind):
+    device = fleet.find(name)
+    with ServerThread(dahua_app(device, _clock(fleet))) as url:
+        host, port = url.removeprefix("http://").split(":")
+        camera = AmcrestCamera(host, int(port), "admin", PASSWORD, retries_connection=0).camera
+        assert camera.serial_number == device.serial
+        assert camera.machine_name == device.name
+        version, build = camera.software_information
+        assert version == device.firmware.number and build.strip() == "2020-06-05"
+        assert camera.device_type == device.model and camera.device_class == kind
+        assert camera.vendor_information == "Dahua"
+
+
+def test_amcrest_with_a_wrong_password_locks_after_the_configured_count(fleet):
+    nvr = fleet.find("nvr")  # General.LockLoginTimes = 3
+    clock = _clock(fleet)
+    with ServerThread(dahua_app(nvr, clock)) as url:
+        host, port = url.removeprefix("http://").split(":")
+        for _ in range(2):
+            with pytest.raises(LoginError):
+                _ = AmcrestCamera(
+                    host, int(port), "admin", "wrong", retries_connection=0
+                ).camera.serial_number
+        with pytest.raises(CommError, match="403"):  # the third failure locks
+            _ = AmcrestCamera(
+                host, int(port), "admin", "wrong", retries_connection=0
+            ).camera.serial_number
+        with pytest.raises(CommError, match="403"):  # the right password, while locked
+            _ = AmcrestCamera(
+                host, int(port), "admin", PASSWORD, retries_connection=0
+            ).camera.serial_number
+        locked = requests.get(
+            f"{url}/cgi-bin/magicBox.cgi?action=getSerialNo",
+            auth=HTTPDigestAuth("admin", PASSWORD),
+            timeout=10,
+        )
+        assert locked.status_code == 403
+        assert locked.json() == {
+            "ErrorCode": 268632081,
+            "Result": False,
+            "RmLock": 600,
+            "RmLogin": 0,
+        }
+        clock.advance(600)
+        camera = AmcrestCamera(host, int(port), "admin", PASSWORD, retries_connection=0).camera
+        assert camera.serial_number == nvr.serial
+
+
+async def test_the_device_web_server_is_dahuas(fleet, clock):
+    app = device_app(fleet.find("cam"), clock, WebOptions())
+    async with TestClient(TestServer(app)) as client:
+        assert (await login(client))["result"] is True
