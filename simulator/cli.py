@@ -16,6 +16,7 @@ from firmware_menu.cli import add_menu_parser
 
 from .clock import ScaledClock
 from .ctl import add_ctl_parser
+from .dmss.cli import add_photo_parser
 from .fixtures import FixtureError, default_fixture, load_fleet
 from .journal import Journal
 from .runner import (
@@ -89,6 +90,18 @@ def _parser() -> argparse.ArgumentParser:
         type=int,
         default=8090,
         help="D-Link support portal HTTP port on 127.0.0.1 (default 8090)",
+    )
+    run.add_argument(
+        "--dmss-port",
+        type=int,
+        default=8092,
+        help="DMSS cloud HTTP port on 127.0.0.1, when the fleet has Dahua devices (default 8092)",
+    )
+    run.add_argument(
+        "--smtp",
+        metavar="HOST:PORT",
+        type=_host_port,
+        help="SMTP server the DMSS cloud delivers its e-mail to (default: outbox only)",
     )
     run.add_argument(
         "--portal-fixture",
@@ -170,6 +183,7 @@ def _parser() -> argparse.ArgumentParser:
 
     add_menu_parser(sub)
     add_ctl_parser(sub)
+    add_photo_parser(sub)
 
     fixtures = sub.add_parser("fixtures", help="work with fleet fixtures")
     fsub = fixtures.add_subparsers(title="actions", metavar="ACTION")
@@ -235,6 +249,8 @@ def _run(args: argparse.Namespace) -> int:
         dlink_port=args.dlink_port,
         ssdp_port=args.ssdp_port,
         dhip_port=args.dhip_port,
+        dmss_port=args.dmss_port,
+        smtp_server=args.smtp,
         portal_port=args.portal_port,
         portal_fixture=args.portal_fixture,
         wsd_port=args.wsd_port,
@@ -279,6 +295,8 @@ async def _serve(simulator: Simulator, ready_file: str | None) -> None:
         if "portal" in simulator.services:
             print("NIPCA  http://<ADDRESS>:<HTTP>/common/info.cgi on each D-Link device")
         print("ONVIF  http://<ADDRESS>:<HTTP>/onvif/device_service on each device's own address")
+        if "dhip" in simulator.services:
+            print("RPC2   http://<ADDRESS>:<HTTP>/RPC2_Login and /cgi-bin/ on each Dahua device")
         if ready_file:
             simulator.write_ready_file(ready_file)
             print(f"ready: {ready_file}")

@@ -52,6 +52,11 @@ class ServiceConfig:
     # Dahua DHIP discovery (UDP 37810), started when the fleet has Dahua devices.
     dhip_host: str = "127.0.0.1"
     dhip_port: int = 37810
+    # The DMSS cloud (HTTP JSON), started when the fleet has Dahua devices.
+    dmss_host: str = "127.0.0.1"
+    dmss_port: int = 8092
+    dmss_review_seconds: float = 48 * 3600.0  # an appeal's review (seed 000: 48 h)
+    smtp_server: str | None = None  # "host:port" the DMSS cloud mails through; None: outbox only
     wsd_host: str = "127.0.0.1"
     wsd_port: int = 3702
     # Where WS-Discovery Hello/Bye go on loopback ("host:port"); with an interface, its group.
@@ -167,6 +172,14 @@ async def _start_dhip(sim: Simulator) -> FleetService | None:
         raise cannot_listen("DHIP", f"udp {host}:{sim.config.dhip_port}", exc) from None
 
 
+async def _start_dmss(sim: Simulator) -> FleetService | None:
+    if not _has_dahua(sim):
+        return None
+    from .dmss.service import start_dmss  # the cloud's photo checks need pillow
+
+    return await start_dmss(sim)
+
+
 class PortalService:
     """The D-Link support portal on its own HTTP port."""
 
@@ -226,6 +239,7 @@ FLEET_SERVICES: dict[str, tuple[str, ServiceStarter]] = {
     "ssdp": ("udp", _start_ssdp),
     "portal": ("http", _start_portal),
     "dhip": ("udp", _start_dhip),
+    "dmss": ("http", _start_dmss),
     "wsd": ("udp", _start_wsd),
 }
 
