@@ -437,3 +437,58 @@ async def test_a_binding_changed_by_the_cloud_goes_through_the_journal(fleet, cl
                 break
         assert events[-1].serial == cam.serial
         assert events[-1].data["changes"]["dahua.dmss_account"] == [None, ME]
+
+
+async def test_the_control_api_shows_accounts_appeals_and_outbox(fleet, clock):
+    from simulator.control import control_app
+    from simulator.runner import ServiceConfig, Simulator
+
+    config = ServiceConfig(sadp_port=0, wsd_port=0, dhip_port=0, dmss_port=0, control_port=None)
+    async with (
+        Simulator(fleet, clock, config) as sim,
+        TestClient(TestServer(control_app(sim))) as control,
+    ):
+        nvr = fleet.find("nvr")
+        accounts = await (await control.get("/api/dmss/accounts")).json()
+        assert accounts == [{"email": OWNER, "devices": [nvr.serial]}]
+        made = await control.post("/api/dmss/accounts", json={"email": ME, "password": PASSWORD})
+        assert made.status == 201 and (await made.json()) == {"email": ME, "devices": []}
+        again = await control.post("/api/dmss/accounts", json={"email": ME, "password": PASSWORD})
+        assert again.status == 409
+        cloud = sim.services["dmss"].cloud
+        me = cloud.accounts[ME]
+        cloud.submit_appeal(
+            me, "DMSS", nvr.serial, make_photo("label", nvr.serial), None, clock.now()
+        )
+        (pending,) = await (await control.get("/api/dmss/appeals")).json()
+        assert pending["status"] == "under_review"
+        await control.post("/api/clock/advance", json={"seconds": 48 * HOUR})
+        (decided,) = await (await control.get("/api/dmss/appeals")).json()
+        assert decided["status"] == "approved" and nvr.dahua.dmss_account == ME
+        outbox = await (await control.get("/api/dmss/outbox")).json()
+        assert [m["to"] for m in outbox] == [OWNER, ME, OWNER]
+        state = await (await control.get(f"/api/devices/{nvr.serial}")).json()
+        assert state["dahua"]["dmss_account"] == ME
+        patched = await control.patch(
+            f"/api/devices/{nvr.serial}",
+            json={"dahua": {"dmss_account": None, "p2p_link": False, "lock_login_times": 2}},
+        )
+        assert patched.status == 200
+        assert nvr.dahua.dmss_account is None and not nvr.p2p_online
+        assert nvr.lockout.policy.max_failures == 2
+        hik = await control.patch(f"/api/devices/{nvr.serial}", json={"dahua": {"bogus": 1}})
+        assert hik.status == 400
+
+
+async def test_the_control_api_says_when_no_dmss_cloud_runs(clock):
+    from simulator.control import control_app
+    from simulator.runner import ServiceConfig, Simulator
+    from tests.conftest import hik_entry
+
+    fleet = make_fleet(hik_entry("hik", ports={"http": 0}), clock=clock)
+    config = ServiceConfig(sadp_port=0, wsd_port=0, dhip_port=0, dmss_port=0, control_port=None)
+    async with (
+        Simulator(fleet, clock, config) as sim,
+        TestClient(TestServer(control_app(sim))) as c,
+    ):
+        assert (await c.get("/api/dmss/outbox")).status == 409
