@@ -140,21 +140,22 @@ class DhipResponder:
         self, datagram: bytes, peer: tuple[str, int], only: Device | None = None
     ) -> list[bytes]:
         """The reply datagrams as the devices mean them (faults aside: see `respond`)."""
-        return [reply for _device, reply in self._answer(datagram, peer, only)]
+        return [reply for _device, reply, _source in self._answer(datagram, peer, only)]
 
     def respond(
         self, datagram: bytes, peer: tuple[str, int], only: Device | None = None
     ) -> list[DiscoveryReply]:
         """As they go out: each from its device's address, spoilt by its own faults."""
         return [
-            replace(shaped, source=device.network.ip)
-            for device, reply in self._answer(datagram, peer, only)
+            replace(shaped, source=source)
+            for device, reply, source in self._answer(datagram, peer, only)
             if (shaped := shape_reply(reply, device.faults, self.rng)) is not None
         ]
 
     def _answer(
         self, datagram: bytes, peer: tuple[str, int], only: Device | None
-    ) -> list[tuple[Device, bytes]]:
+    ) -> list[tuple[Device, bytes, str]]:
+        """(device, reply, the address it leaves from) for each reply."""
         try:
             message = wire.decode(datagram)
         except wire.DhipDecodeError:
@@ -165,7 +166,7 @@ class DhipResponder:
         if message.method == wire.SEARCH:
             asked = wire.search_mac(message)
             answers = [
-                (d, wire.build_dev_info(d.mac, device_info(d)))
+                (d, wire.build_dev_info(d.mac, device_info(d)), d.network.ip)
                 for d in candidates
                 if _mac_matches(asked, d)
             ]
@@ -183,7 +184,7 @@ class DhipResponder:
 
     def _set_config(
         self, message: wire.DhipMessage, candidates: list[Device], client: str
-    ) -> list[tuple[Device, bytes]]:
+    ) -> list[tuple[Device, bytes, str]]:
         params = message.params
         config = params.get("deviceConfig")
         ipv4 = config.get("IPv4Address") if isinstance(config, dict) else None
@@ -213,7 +214,8 @@ class DhipResponder:
                 "result": False,
             }
             self._report(device, client, wire.SET_CONFIG, text)
-            return [(device, wire.build_reply(document, request_id=message.header.request_id))]
+            reply = wire.build_reply(document, request_id=message.header.request_id)
+            return [(device, reply, device.network.ip)]
         try:
             new = _new_network(device, ipv4)
         except ValueError:
@@ -251,7 +253,7 @@ class DhipResponder:
         self._report(device, client, wire.SET_CONFIG, f"RemoteIPModified {old_ip} -> {net.ip}")
         if self.on_network_change is not None and net.ip != old_ip:
             self.on_network_change(device)
-        return [(device, reply)]
+        return [(device, reply, old_ip)]
 
     @staticmethod
     def _authorise(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import aiohttp
 import pytest
 import requests
 from aiohttp.test_utils import TestClient, TestServer
@@ -372,3 +373,109 @@ async def test_the_device_web_server_is_dahuas(fleet, clock):
     app = device_app(fleet.find("cam"), clock, WebOptions())
     async with TestClient(TestServer(app)) as client:
         assert (await login(client))["result"] is True
+
+
+@settings(max_examples=80, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    query=st.lists(
+        st.tuples(
+            st.sampled_from(
+                [
+                    "action",
+                    "name",
+                    "General.MachineName",
+                    "General.LockLoginTimes",
+                    "T2UServer.Enable",
+                    "RTSP.Port",
+                    "General",
+                    "x.y.z",
+                    "",
+                ]
+            )
+            | st.text(max_size=12),
+            st.sampled_from(["getConfig", "setConfig", "true", "5", "-1", "General", ""])
+            | st.text(max_size=12),
+        ),
+        max_size=5,
+    ),
+    cgi=st.sampled_from(["configManager.cgi", "magicBox.cgi", "global.cgi"]),
+)
+def test_hostile_cgi_queries_get_dahua_answers_and_change_only_on_ok(fleet, query, cgi):
+    from simulator.dahua.cgi import handle_cgi
+    from simulator.state import device_entry
+
+    cam = fleet.find("cam")
+    before = device_entry(cam)
+    reply = handle_cgi(cam, cgi, dict(query), 0.0)
+    assert reply.status in (200, 400)
+    if reply.body != "OK\r\n":
+        assert device_entry(cam) == before
+
+
+async def test_a_dhip_re_ip_moves_the_web_server_and_the_dhip_socket(fleet, clock):
+    import asyncio
+
+    from protocols import dhip
+    from simulator.dhip import discover_dhip
+    from simulator.runner import ServiceConfig, Simulator
+
+    config = ServiceConfig(sadp_port=0, wsd_port=0, dhip_port=0, control_port=None, dmss_port=0)
+    async with Simulator(fleet, clock, config) as sim:
+        cam = fleet.find("cam")
+        port = sim.services["dhip"].port
+        old = cam.network.ip
+        body = {
+            "method": "DHDiscover.setConfig",
+            "mac": cam.mac,
+            "params": {
+                "userName": "admin",
+                "password": hashes.ha1("admin", hashes.realm(cam), PASSWORD),
+                "deviceConfig": {
+                    "IPv4Address": {
+                        "IPAddress": "127.85.0.201",
+                        "SubnetMask": "255.255.255.0",
+                        "DefaultGateway": "127.85.0.1",
+                        "DhcpEnable": False,
+                        "IPAddressOld": old,
+                    }
+                },
+            },
+        }
+        loop = asyncio.get_running_loop()
+        import socket
+
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+            sock.setblocking(False)
+            sock.bind(("127.0.0.1", 0))
+            await loop.sock_sendto(sock, dhip.frame(json.dumps(body).encode()), ("127.0.0.1", port))
+            data, addr = await asyncio.wait_for(loop.sock_recvfrom(sock, 65535), 5)
+        assert addr == (old, port) and json.loads(data[32:])["params"]["Result"] is True
+        await sim.settled()
+        await sim.services["dhip"].settled()
+        assert cam.network.ip == "127.85.0.201"
+        (found,) = await discover_dhip("127.85.0.201", port, timeout=1.0)
+        assert found["from"] == "127.85.0.201" and found["mac"] == cam.mac
+        url = f"http://127.85.0.201:{cam.network.http_port}/RPC2_Login"
+        async with aiohttp.ClientSession() as http:
+            reply = await http.post(
+                url,
+                data=json.dumps(
+                    {"method": "global.login", "params": {"userName": "admin"}, "id": 1}
+                ),
+            )
+            assert (await reply.json(content_type=None))["error"]["code"] == 268632079
+        assert [e.data["protocol"] for e in sim.journal.log(cam.serial)] == ["dhip", "dhip", "http"]
+        changed = [e for e in sim.journal.since(0, cam.serial) if e.kind == "device.changed"]
+        assert changed[0].data["changes"]["address"][1].startswith("127.85.0.201/")
+
+
+async def test_a_factory_reset_puts_a_dahua_device_back_to_not_initialised(fleet, clock):
+    from protocols import dhip
+    from simulator.dhip import DhipResponder
+
+    nvr = fleet.find("nvr")
+    nvr.factory_reset(clock.now())
+    (reply,) = DhipResponder(fleet, clock).handle(dhip.build_search(nvr.mac), ("127.0.0.1", 1))
+    assert json.loads(reply[32:])["params"]["deviceInfo"]["Init"] & 3 == 1
+    async with TestClient(TestServer(dahua_app(nvr, clock))) as client:
+        assert (await login(client))["error"]["code"] == 268632086
