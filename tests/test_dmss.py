@@ -492,3 +492,38 @@ async def test_the_control_api_says_when_no_dmss_cloud_runs(clock):
         TestClient(TestServer(control_app(sim))) as c,
     ):
         assert (await c.get("/api/dmss/outbox")).status == 409
+
+
+def test_nvrsim_ctl_shows_the_dmss_cloud_and_dahua_devices(fleet, clock, cloud, capsys):
+    import json
+
+    from simulator.cli import main
+    from simulator.control import control_app
+    from simulator.runner import ServiceConfig, Simulator
+    from tests.strategies_isapi import ServerThread
+
+    class Service:  # the started service's face, without starting the fleet's sockets
+        def __init__(self) -> None:
+            self.cloud, self.host, self.port = cloud, "127.0.0.1", 0
+
+        def settle(self) -> None:
+            cloud.settle(clock.now())
+
+    sim = Simulator(fleet, clock, ServiceConfig())
+    sim.services["dmss"] = Service()
+    nvr = fleet.find("nvr")
+    cloud.register(ME, PASSWORD, clock.now())
+    cloud.submit_appeal(
+        cloud.accounts[ME], "DMSS", nvr.serial, make_photo("box", nvr.serial), None, clock.now()
+    )
+    with ServerThread(control_app(sim)) as url:
+        assert main(["ctl", "--api", url, "dmss", "appeals"]) == 0
+        (appeal_doc,) = json.loads(capsys.readouterr().out)
+        assert appeal_doc["status"] == "under_review" and appeal_doc["photo"]["subject"] == "box"
+        clock.advance(48 * HOUR)
+        assert main(["ctl", "--api", url, "dmss", "outbox"]) == 0
+        subjects = [m["subject"] for m in json.loads(capsys.readouterr().out)]
+        assert subjects[-1] == "Your unbind request was not carried out"
+        assert main(["ctl", "--api", url, "devices"]) == 0
+        table = capsys.readouterr().out
+        assert OWNER in table and "p2p" in table
