@@ -98,6 +98,13 @@ def _parser() -> argparse.ArgumentParser:
         help="DMSS cloud HTTP port on 127.0.0.1, when the fleet has Dahua devices (default 8092)",
     )
     run.add_argument(
+        "--dmss-review",
+        type=float,
+        default=48 * 3600.0,
+        metavar="S",
+        help="seconds a DMSS appeal's review takes on the simulator's clock (default 172800: 48 h)",
+    )
+    run.add_argument(
         "--smtp",
         metavar="HOST:PORT",
         type=_host_port,
@@ -250,6 +257,7 @@ def _run(args: argparse.Namespace) -> int:
         ssdp_port=args.ssdp_port,
         dhip_port=args.dhip_port,
         dmss_port=args.dmss_port,
+        dmss_review_seconds=args.dmss_review,
         smtp_server=args.smtp,
         portal_port=args.portal_port,
         portal_fixture=args.portal_fixture,

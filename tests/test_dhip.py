@@ -372,7 +372,7 @@ async def test_the_runner_starts_dhip_only_for_a_fleet_with_dahua(fleet, clock):
         assert "dhip" not in sim.services
 
 
-def test_nvrsim_discover_dhip_prints_the_fleet(tmp_path):
+def test_nvrsim_discover_dhip_prints_a_200_device_fleet(tmp_path):
     child = """
 import asyncio, json, subprocess, sys
 from simulator.clock import VirtualClock
@@ -393,15 +393,16 @@ asyncio.run(main())
 """
     raw = {
         "fleet": {"seed": "cli", "address_pool": "127.84.0.0/24"},
-        "device": [dahua_entry("nvr"), dahua_camera("cam", count=4)],
+        "device": [dahua_entry("nvr", count=20), dahua_camera("cam", count=180)],
     }
     done = subprocess.run(
         [sys.executable, "-c", child, json.dumps(raw)], capture_output=True, text=True, timeout=30
     )
     result = json.loads(done.stdout.strip().splitlines()[-1])
     assert result["rc"] == 0, result
-    assert "5 device(s) answered" in result["err"]
-    assert result["out"].count("IPC-HDW5831R-ZE") == 4 and "DHI-NVR4208-8P-4KS2" in result["out"]
+    assert "200 device(s) answered" in result["err"]
+    assert result["out"].count("IPC-HDW5831R-ZE") == 180
+    assert result["out"].count("DHI-NVR4208-8P-4KS2") == 20
 
 
 # --- multicast and broadcast inside a network namespace -----------------------------------
