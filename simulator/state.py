@@ -143,6 +143,14 @@ class StateDir:
     def save_clock(self, state: dict[str, float]) -> None:
         self._write(self.path / "clock.json", state)
 
+    def save_dmss(self, state: dict[str, Any]) -> None:
+        """The DMSS cloud's accounts, appeals, notifications and outbox."""
+        self._write(self.path / "dmss.json", state)
+
+    def load_dmss(self) -> dict[str, Any]:
+        file = self.path / "dmss.json"
+        return self._read(file) if file.exists() else {}
+
     def _file(self, serial: str) -> Path:
         return self.devices / f"{quote(serial, safe='')}.json"
 

@@ -527,3 +527,35 @@ def test_nvrsim_ctl_shows_the_dmss_cloud_and_dahua_devices(fleet, clock, cloud, 
         assert main(["ctl", "--api", url, "devices"]) == 0
         table = capsys.readouterr().out
         assert OWNER in table and "p2p" in table
+
+
+async def test_an_appeal_under_review_outlives_a_restart_with_state(fleet, clock, tmp_path):
+    from simulator.journal import Journal
+    from simulator.runner import ServiceConfig, Simulator
+    from simulator.state import StateDir
+
+    config = ServiceConfig(sadp_port=0, wsd_port=0, dhip_port=0, dmss_port=0, control_port=None)
+    store = StateDir(tmp_path / "state")
+    store.save_all(fleet)
+    journal = Journal(clock, store)
+    async with Simulator(fleet, clock, config, journal) as sim:
+        cloud = sim.services["dmss"].cloud
+        me = cloud.register(ME, PASSWORD, clock.now())
+        nvr = fleet.find("nvr")
+        cloud.submit_appeal(
+            me, "DMSS", nvr.serial, make_photo("label", nvr.serial), None, clock.now()
+        )
+    journal.close()
+
+    clock.advance(48 * HOUR)
+    again = store.load(now=clock.now())
+    journal = Journal(clock, store)
+    async with Simulator(again, clock, config, journal) as sim:
+        cloud = sim.services["dmss"].cloud
+        assert cloud.authenticate(ME, PASSWORD).email == ME
+        (appeal_,) = cloud.settle(clock.now())
+        assert appeal_.status == "approved"
+        assert again.find(nvr.serial).dahua.dmss_account == ME
+        assert [m.to for m in cloud.outbox] == [OWNER, ME, OWNER]
+    journal.close()
+    assert StateDir(tmp_path / "state").load_dmss()["appeals"][0]["status"] == "approved"

@@ -412,6 +412,55 @@ class DmssCloud:
     def _mail(self, to: str, subject: str, body: str, now: float, appeal: int | None) -> None:
         self.outbox.append(Mail(next(self._mail_ids), to, subject, body, now, appeal))
 
+    # --- --state ----------------------------------------------------------------------
+
+    def snapshot(self) -> dict[str, Any]:
+        """Everything the cloud knows, as JSON (`--state DIR/dmss.json`)."""
+        return {
+            "accounts": [vars(a) for a in self.accounts.values()],
+            "appeals": [
+                vars(a)
+                | {
+                    "photo": vars(a.photo)
+                    | {"serials": list(a.photo.serials), "qr_codes": list(a.photo.qr_codes)}
+                }
+                for a in self.appeals.values()
+            ],
+            "outbox": [m.as_dict() for m in self.outbox],
+            "notifications": [vars(n) for n in self.notifications],
+        }
+
+    def restore(self, state: dict[str, Any]) -> None:
+        """The cloud as `snapshot` left it; ValueError when the state does not fit."""
+        try:
+            accounts = [Account(**a) for a in state.get("accounts", [])]
+            appeals = []
+            for raw in state.get("appeals", []):
+                photo = raw["photo"] | {
+                    "serials": tuple(raw["photo"]["serials"]),
+                    "qr_codes": tuple(raw["photo"]["qr_codes"]),
+                }
+                appeals.append(
+                    Appeal(
+                        **raw
+                        | {
+                            "photo": Photo(**photo),
+                            "status": AppealStatus(raw["status"]),
+                            "owner_answer": OwnerAnswer(raw["owner_answer"]),
+                        }
+                    )
+                )
+            outbox = [Mail(**m) for m in state.get("outbox", [])]
+            notes = [Notification(**n) for n in state.get("notifications", [])]
+        except (TypeError, KeyError, ValueError) as exc:
+            raise ValueError(f"not a DMSS cloud state: {exc}") from None
+        self.accounts = {a.email: a for a in accounts}
+        self.appeals = {a.id: a for a in appeals}
+        self.outbox, self.notifications = outbox, notes
+        last = max([a.id for a in appeals] + [n.id for n in notes] + [0])
+        self._ids = itertools.count(last + 1)
+        self._mail_ids = itertools.count(max([m.id for m in outbox] + [0]) + 1)
+
 
 def _when(epoch: float) -> str:
     return datetime.fromtimestamp(epoch, tz=UTC).strftime("%Y-%m-%d %H:%M UTC")

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
+from ..fixtures import FixtureError
 from .app import CONTEXT, dmss_app
 from .mailer import Mailer, SmtpSettings
 from .rules import DmssCloud
@@ -47,12 +48,24 @@ async def start_dmss(sim: Simulator) -> DmssService:
     from ..runner import cannot_listen, parse_address
 
     config, journal = sim.config, sim.journal
+    store = journal.store
+
+    def on_event(kind: str, serial: str | None = None, **data) -> None:
+        journal.publish(kind, serial, **data)
+        if store is not None:  # every change of the cloud's own state is kept with --state
+            journal.save(store.save_dmss, cloud.snapshot())
+
     cloud = DmssCloud(
         sim.fleet,
         review_seconds=config.dmss_review_seconds,
         on_device=journal.commit,
-        on_event=journal.publish,
+        on_event=on_event,
     )
+    if store is not None:
+        try:
+            cloud.restore(store.load_dmss())
+        except ValueError as exc:
+            raise FixtureError(f"{store.path / 'dmss.json'}: {exc}") from None
     cloud.ensure_fleet_accounts(sim.clock.now())
     smtp = None
     if config.smtp_server:
