@@ -479,3 +479,36 @@ async def test_a_factory_reset_puts_a_dahua_device_back_to_not_initialised(fleet
     assert json.loads(reply[32:])["params"]["deviceInfo"]["Init"] & 3 == 1
     async with TestClient(TestServer(dahua_app(nvr, clock))) as client:
         assert (await login(client))["error"]["code"] == 268632086
+
+
+async def test_the_web_uis_encrypted_initialisation(fleet, clock):
+    from simulator.dahua.rpac import seal
+
+    device = fleet.find("factory")
+    async with TestClient(TestServer(dahua_app(device, clock))) as client:
+        info = await rpc(client, "/OutsideCmd", {"method": "Security.getEncryptInfo", "id": 1})
+        params = info["params"]
+        assert params["asymmetric"] == "RSA" and params["cipher"] == ["AES", "RPAC"]
+        assert params["pub"].startswith("N:") and params["pub"].endswith(",E:010001")
+        same = await rpc(
+            client, "/RPC2", {"method": "Security.getEncryptInfo", "id": 2, "session": 0}
+        )
+        assert same["params"]["pub"] == params["pub"]
+        account = {"name": "admin", "pwd": "Sealed12345", "CellPhone": "", "Mail": "a@b.c"}
+        for digits in (16, 32):
+            envelope = seal(account | {"pwd": "x"}, params["pub"], digits)
+            weak = await rpc(
+                client, "/OutsideCmd", {"method": "DevInit.account", "params": envelope, "id": 3}
+            )
+            assert weak["result"] is False
+        garbled = {"cipher": "RPAC-256", "salt": "00ff", "content": "!!"}
+        bad = await rpc(
+            client, "/OutsideCmd", {"method": "DevInit.account", "params": garbled, "id": 4}
+        )
+        assert bad["error"]["code"] == 268894211 and not device.activated
+        sealed = seal(account, params["pub"])
+        ok = await rpc(
+            client, "/OutsideCmd", {"method": "DevInit.account", "params": sealed, "id": 5}
+        )
+        assert ok["result"] is True and device.admin_password == "Sealed12345"
+        assert (await login(client, "Sealed12345"))["result"] is True

@@ -16,9 +16,10 @@ Choices [I], also in the README:
   8-character hash and Plain when the client names them in `passwordType`.
 - `Nat.getTurnStatus` statuses: "Online", "Offline", "Disable" (P2P switched
   off); `IsTurnChannel` false; `Detail` says why.
-- `/OutsideCmd` serves `DevInit.getStatus`, `DevInit.setProtocolAgree`,
-  `DevInit.getProtocolAgree`, `DevInit.account` (plaintext params: the RPAC
-  envelope is not decrypted) and `DevInit.access` (NetAccess 0 switches P2P off).
+- `/OutsideCmd` serves `Security.getEncryptInfo`, `DevInit.getStatus`,
+  `DevInit.setProtocolAgree`, `DevInit.getProtocolAgree`, `DevInit.account` and
+  `DevInit.access` (NetAccess 0 switches P2P off), with params in plaintext or
+  in the RPAC envelope (`rpac.py`); a password under 8 characters is refused.
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ from .errors import (
     RpcError,
 )
 from .info import build_date, device_class, software_version, system_info
+from .rpac import DeviceKey, EnvelopeError
 
 KEEP_ALIVE_INTERVAL = 60
 
@@ -119,6 +121,19 @@ class DahuaRpc:
         self.device = device
         self.sessions = Sessions()
         self._boot_time = device.boot_time
+        self._key: DeviceKey | None = None  # made when a client first asks for it
+
+    @property
+    def key(self) -> DeviceKey:
+        if self._key is None:
+            self._key = DeviceKey()
+        return self._key
+
+    def _opened(self, params: dict[str, Any]) -> dict[str, Any]:
+        """Params as sent, or opened from an RPAC envelope (EnvelopeError)."""
+        if isinstance(params.get("cipher"), str) and params["cipher"].startswith("RPAC"):
+            return self.key.open(params)
+        return params
 
     def _fresh(self) -> None:
         if self._boot_time != self.device.boot_time:  # rebooted or reset: sessions end
@@ -191,6 +206,8 @@ class DahuaRpc:
         ident, method = document.get("id"), document["method"]
         params = document.get("params")
         params = params if isinstance(params, dict) else {}
+        if method == "Security.getEncryptInfo":  # needs no login (§1.6)
+            return _ok(ident, document.get("session", 0), self.key.encrypt_info())
         timeout = self.device.dahua.session_timeout
         session = self.sessions.get(document.get("session"), now, timeout)
         if session is None or not session.authorised:
@@ -222,6 +239,12 @@ class DahuaRpc:
         params = document.get("params")
         params = params if isinstance(params, dict) else {}
         device = self.device
+        if method == "Security.getEncryptInfo":
+            return _ok(ident, 0, self.key.encrypt_info())
+        try:
+            params = self._opened(params)
+        except EnvelopeError:
+            return _fail(INVALID_PARAM, ident)
         if method == "DevInit.getStatus":
             status = 2 if device.activated else 1
             return {"id": ident, "params": {"Find": device.dahua.find, "Init": status}}
