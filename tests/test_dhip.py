@@ -477,3 +477,49 @@ def test_dahua_state_round_trips_through_a_fixture_entry(clock):
     entry = device_entry(fleet.find("nvr"))
     again = build_fleet({"fleet": {"seed": "test"}, "device": [entry]}).devices[0]
     assert device_entry(again) == entry and again.dahua.dmss_account == "a@example.com"
+
+
+# --- aiodahua, a real client, inside a network namespace (it always uses port 37810) --------
+
+AIODAHUA_CHILD = """
+import asyncio, json, sys
+from aiodahua import discovery
+from simulator.clock import VirtualClock
+from simulator.dahua import hashes
+from simulator.dhip import DhipResponder, serve_dhip
+from simulator.fixtures import build_fleet
+
+async def main(raw_fleet, interface):
+    fleet = build_fleet(json.loads(raw_fleet))
+    server = await serve_dhip(DhipResponder(fleet, VirtualClock()), "0.0.0.0", 37810, interface)
+    try:
+        found = await discovery.async_discover(source_ip=interface, timeout=1.5)
+        cam = fleet.find("cam-1")
+        proof = hashes.ha1("admin", hashes.realm(cam), "Demo12345")
+        moved = await discovery.async_set_network_config(
+            mac=cam.mac, ip="10.200.0.77", netmask="255.255.255.0", gateway="10.200.0.1",
+            current_ip=cam.network.ip, password_hash=proof, source_ip=interface, timeout=1.5,
+        )
+    finally:
+        await server.close()
+    print(json.dumps({
+        "found": [[d.mac, d.serial, d.ip, d.device_class, d.port] for d in found],
+        "moved": moved.ip if moved else None,
+    }))
+
+asyncio.run(main(*sys.argv[1:]))
+"""
+
+
+def test_aiodahua_discovers_the_fleet_and_re_addresses_a_camera():
+    raw = {
+        "fleet": {"seed": "aiodahua", "address_pool": "10.200.0.0/24"},
+        "device": [dahua_entry("nvr"), dahua_camera("cam", count=3)],
+    }
+    fleet = make_fleet(*raw["device"], seed="aiodahua", address_pool="10.200.0.0/24")
+    result = run_json_in_netns(AIODAHUA_CHILD, json.dumps(raw), NETNS_ADDRESS)
+    expected = [
+        [d.mac, d.serial, d.network.ip, "NVR" if d.kind == "nvr" else "IPC", 37777] for d in fleet
+    ]
+    assert sorted(result["found"]) == sorted(expected)
+    assert result["moved"] == "10.200.0.77"
