@@ -512,3 +512,25 @@ async def test_the_web_uis_encrypted_initialisation(fleet, clock):
         )
         assert ok["result"] is True and device.admin_password == "Sealed12345"
         assert (await login(client, "Sealed12345"))["result"] is True
+
+
+async def test_aiodahua_reads_and_writes_a_camera_over_digest(fleet, clock):
+    from aiodahua.client import DahuaClient
+
+    cam = fleet.find("cam")
+    server = TestServer(dahua_app(cam, clock))
+    await server.start_server()
+    try:
+        async with DahuaClient("127.0.0.1", "admin", PASSWORD, port=server.port) as client:
+            brand = await client.async_identify()
+            assert brand is not None
+            assert await client.async_get_serial_number() == cam.serial
+            assert await client.async_get_device_type() == cam.model
+            version = await client.async_get_software_version()
+            assert version.startswith("2.800.0000016.0.R")
+            assert await client.async_set_machine_name("Garage") is True
+            assert cam.name == "Garage"
+            general = await client.async_get_config("General")
+            assert general["table.General.MachineName"] == "Garage"
+    finally:
+        await server.close()
