@@ -330,7 +330,9 @@ class DhipService:
                 ip,
                 self.port,
                 outlet=self.outlet,
-                reuse=True,
+                # Beside a wildcard fleet socket (an interface named) both must allow it;
+                # otherwise a second simulator on the same address must fail to bind.
+                reuse=self.host in ("0.0.0.0", ""),
             )
         except OSError as exc:  # an address this host lacks: replies leave from the fleet socket
             log.info("DHIP: %s cannot listen on %s:%d: %s", device.serial, ip, self.port, exc)
@@ -391,7 +393,6 @@ async def serve_dhip(
         multicast_group=wire.MULTICAST_GROUP,
         interface=interface,
         outlet=lambda ip: holder[0].outlet(ip) if holder else None,
-        reuse=True,
     )
     service = DhipService(responder, main)
     holder.append(service)

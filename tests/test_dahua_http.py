@@ -534,3 +534,27 @@ async def test_aiodahua_reads_and_writes_a_camera_over_digest(fleet, clock):
             assert general["table.General.MachineName"] == "Garage"
     finally:
         await server.close()
+
+
+@settings(max_examples=60, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    password=st.text(max_size=20) | st.integers() | st.none(),
+    kind=st.sampled_from(["Default", "OldDigest", "Plain", "Basic", "", None]),
+    user=st.text(max_size=8) | st.just("admin"),
+)
+def test_hostile_step_two_logins_are_refused_cleanly(fleet, clock, password, kind, user):
+    from simulator.dahua.rpc import DahuaRpc
+
+    cam = fleet.find("cam")
+    rpc_ = DahuaRpc(cam)
+    step1 = {"method": "global.login", "params": {"userName": user}, "id": 1}
+    challenge = rpc_.login(step1, "127.0.0.1", clock.now())
+    step2 = {
+        "method": "global.login",
+        "params": {"userName": user, "password": password, "passwordType": kind},
+        "id": 2,
+        "session": challenge.get("session"),
+    }
+    reply = rpc_.login(step2, "127.0.0.1", clock.now())
+    assert reply["result"] is False or (password == PASSWORD and kind == "Plain")
+    cam.lockout.clear()

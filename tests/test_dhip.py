@@ -523,3 +523,17 @@ def test_aiodahua_discovers_the_fleet_and_re_addresses_a_camera():
     ]
     assert sorted(result["found"]) == sorted(expected)
     assert result["moved"] == "10.200.0.77"
+
+
+async def test_a_taken_dhip_port_is_reported_not_shared(fleet, clock):
+    from simulator.runner import ServiceError
+
+    first = await serve_dhip(DhipResponder(fleet, clock), "127.0.0.1", 0)
+    try:
+        config = ServiceConfig(sadp_port=0, wsd_port=0, dhip_port=first.port, dmss_port=0)
+        with pytest.raises(
+            ServiceError, match=rf"DHIP: cannot listen on udp 127\.0\.0\.1:{first.port}"
+        ):
+            await Simulator(fleet, clock, config).start()
+    finally:
+        await first.close()

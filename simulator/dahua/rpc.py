@@ -165,7 +165,7 @@ class DahuaRpc:
             if kind == "Plain":
                 return secrets.compare_digest(sent.encode(), password.encode())
             if kind == "OldDigest":
-                return secrets.compare_digest(sent, hashes.gen1_hash(password))
+                return secrets.compare_digest(sent.encode(), hashes.gen1_hash(password).encode())
             expected = hashes.default_login_hash(pending.user, password, realm, pending.random)
             return secrets.compare_digest(sent.upper().encode(), expected.encode())
 
@@ -218,7 +218,8 @@ class DahuaRpc:
             return _ok(ident, session.id)
         if method == "global.keepAlive":
             asked = params.get("timeout", KEEP_ALIVE_INTERVAL)
-            granted = asked if isinstance(asked, int) and 0 < asked <= 300 else KEEP_ALIVE_INTERVAL
+            valid = isinstance(asked, int) and not isinstance(asked, bool) and 0 < asked <= 300
+            granted = asked if valid else KEEP_ALIVE_INTERVAL
             return _ok(ident, session.id, {"timeout": granted})
         handler = _METHODS.get(method)
         if handler is None:

@@ -277,7 +277,10 @@ class DmssCloud:
                     else "Unbinding by appeal is only available in the DMSS app"
                 ),
             )
-        outcome = device.login(f"dmss:{client}", lambda pw: hmac.compare_digest(pw, password), now)
+        sent = password.encode("utf-8", "surrogateescape")
+        outcome = device.login(
+            f"dmss:{client}", lambda pw: hmac.compare_digest(pw.encode(), sent), now
+        )
         if not outcome.granted:
             raise DmssError(
                 403,
