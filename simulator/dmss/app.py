@@ -55,6 +55,7 @@ class DmssContext:
 
     def settled(self) -> None:
         """End due reviews, then hand new mail to SMTP in the background."""
+        self.cloud.ensure_fleet_accounts(self.now())  # devices added since, bound to someone
         self.cloud.settle(self.now())
         pending = [m for m in self.cloud.outbox if not m.delivered]
         if pending and self.mailer.settings is not None:
@@ -184,13 +185,16 @@ async def submit_appeal(request: web.Request) -> web.Response:
     serial = form.get("serial")
     if not isinstance(serial, str) or not serial:
         raise DmssError(400, "bad_request", "serial is required")
-    appeal = ctx.cloud.submit_appeal(
-        session.account,
-        session.app,
-        serial,
-        _file(form.get("device_photo")),
-        _file(form.get("purchase_proof")),
-        ctx.now(),
+    cloud = ctx.cloud
+    cloud.check_appeal(session.account, session.app, serial, ctx.now())
+    photo, proof = _file(form.get("device_photo")), _file(form.get("purchase_proof"))
+    if not photo:
+        raise DmssError(400, "photo_required", "a photo of the device's label is required")
+    # Decoding and measuring a phone's photo takes a while: not on the event loop.
+    judged = await asyncio.to_thread(cloud.judge, photo)
+    judged_proof = await asyncio.to_thread(cloud.judge, proof) if proof else None
+    appeal = cloud.submit_appeal(
+        session.account, session.app, serial, judged, judged_proof, ctx.now()
     )
     ctx.settled()  # the owner's notification mail goes out now
     return web.json_response(appeal.as_dict(), status=201)

@@ -69,7 +69,9 @@ def assess(data: bytes, rules: PhotoRules | None = None) -> Photo:
     width, height = grey.size
     scaled = grey.resize((1024, max(1, round(height * 1024 / width)))) if width > 1024 else grey
     sharpness = ImageStat.Stat(scaled.filter(_LAPLACIAN)).var[0]
-    codes, share = _qr_codes(grey)
+    # A QR code that fills the frame survives any reasonable downscale; the detector's
+    # time does not scale well with a 48-megapixel phone photo.
+    codes, share = _qr_codes(grey if max(grey.size) <= 2048 else _shrunk(grey, 2048))
     recorded = _recorded(comment)
     subject = recorded.get("subject", "unknown")
     serials = {s for s in [recorded.get("serial")] if isinstance(s, str)}
@@ -77,6 +79,11 @@ def assess(data: bytes, rules: PhotoRules | None = None) -> Photo:
     if share > rules.screen_qr_share:
         subject = "recorder_screen"
     return Photo(width, height, sharpness, str(subject), tuple(sorted(serials)), codes, share)
+
+
+def _shrunk(image: Image.Image, side: int) -> Image.Image:
+    scale = side / max(image.size)
+    return image.resize((max(1, round(image.width * scale)), max(1, round(image.height * scale))))
 
 
 def _recorded(comment: bytes | str) -> dict:
