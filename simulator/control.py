@@ -76,6 +76,7 @@ def device_state(device: Device, now: float) -> dict[str, Any]:
             "locked_clients": device.lockout.locked(now),
             "effective_faults": device.faults.as_dict(),
         }
+        | ({"p2p_online": device.p2p_online} if device.vendor == "dahua" else {})
     }
 
 

@@ -118,6 +118,7 @@ class DeviceStatus(BaseModel):
     rebooting: bool
     locked_clients: dict[str, int]  # client address -> seconds until its lock lifts
     effective_faults: FaultsSpec  # its own and the fleet's together
+    p2p_online: bool | None = None  # Dahua: registered with the DMSS P2P server now
 
 
 class DeviceState(DeviceSpec):

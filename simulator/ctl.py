@@ -110,7 +110,7 @@ def _table(devices: list[dict]) -> str:
         )
         bound = d["hik_connect"]["bound_account"]
         if "dahua" in d:  # P2P and the DMSS binding
-            cloud = "p2p" if d["dahua"]["t2u_enable"] and d["dahua"]["p2p_link"] else "offline"
+            cloud = "p2p" if s.get("p2p_online") else "offline"
             bound = d["dahua"]["dmss_account"]
         rows.append(
             (

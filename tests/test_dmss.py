@@ -468,7 +468,7 @@ async def test_the_control_api_shows_accounts_appeals_and_outbox(fleet, clock):
         outbox = await (await control.get("/api/dmss/outbox")).json()
         assert [m["to"] for m in outbox] == [OWNER, ME, OWNER]
         state = await (await control.get(f"/api/devices/{nvr.serial}")).json()
-        assert state["dahua"]["dmss_account"] == ME
+        assert state["dahua"]["dmss_account"] == ME and state["status"]["p2p_online"] is True
         patched = await control.patch(
             f"/api/devices/{nvr.serial}",
             json={"dahua": {"dmss_account": None, "p2p_link": False, "lock_login_times": 2}},
