@@ -307,13 +307,12 @@ class DhipService:
         self.responder, self._main = responder, main
         self.host, self.port = main.host, main.port
         self._own: dict[str, tuple[str, DiscoveryServer]] = {}  # serial -> (ip, server)
+        self._by_ip: dict[str, DiscoveryServer] = {}
         self._tasks: set[asyncio.Task[None]] = set()
 
     def outlet(self, ip: str) -> asyncio.DatagramTransport | None:
-        for own_ip, server in self._own.values():
-            if own_ip == ip:
-                return server.transport
-        return None
+        server = self._by_ip.get(ip)
+        return server.transport if server is not None else None
 
     async def open(self, device: Device) -> None:
         ip = device.network.ip
@@ -337,14 +336,16 @@ class DhipService:
         except OSError as exc:  # an address this host lacks: replies leave from the fleet socket
             log.info("DHIP: %s cannot listen on %s:%d: %s", device.serial, ip, self.port, exc)
             return
-        if device.serial in self._own:  # opened meanwhile by another task
+        if device.serial in self._own or ip in self._by_ip:  # opened meanwhile by another task
             await server.close()
             return
         self._own[device.serial] = (ip, server)
+        self._by_ip[ip] = server
 
     async def close_device(self, device: Device) -> None:
         entry = self._own.pop(device.serial, None)
         if entry is not None:
+            self._by_ip.pop(entry[0], None)
             await entry[1].close()
 
     def _spawn(self, work) -> None:
@@ -375,6 +376,7 @@ class DhipService:
         await asyncio.gather(*self._tasks, return_exceptions=True)
         for serial in list(self._own):
             await self._own.pop(serial)[1].close()
+        self._by_ip.clear()
         await self._main.close()
 
 
