@@ -88,7 +88,7 @@ def parse_header(data: bytes) -> Header:
     try:
         h = HEADER.parse(data[:HEADER_SIZE])
     except ConstructError as exc:
-        raise DhipDecodeError(f"not a DHIP header: {exc or type(exc).__name__}") from None
+        raise DhipDecodeError(f"not a DHIP header: {str(exc) or type(exc).__name__}") from None
     return Header(h.session, h.request_id, h.length, h.total_length, h.reserved1, h.reserved2)
 
 
