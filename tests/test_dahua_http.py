@@ -558,3 +558,22 @@ def test_hostile_step_two_logins_are_refused_cleanly(fleet, clock, password, kin
     reply = rpc_.login(step2, "127.0.0.1", clock.now())
     assert reply["result"] is False or (password == PASSWORD and kind == "Plain")
     cam.lockout.clear()
+
+
+def test_amcrest_takes_a_snapshot(fleet):
+    import io
+
+    from PIL import Image
+
+    cam = fleet.find("cam")
+    with ServerThread(dahua_app(cam, _clock(fleet))) as url:
+        host, port = url.removeprefix("http://").split(":")
+        camera = AmcrestCamera(host, int(port), "admin", PASSWORD, retries_connection=0).camera
+        picture = camera.snapshot(channel=1, stream=False)
+        assert Image.open(io.BytesIO(picture)).format == "JPEG"
+        refused = requests.get(
+            f"{url}/cgi-bin/snapshot.cgi?channel=9",
+            auth=HTTPDigestAuth("admin", PASSWORD),
+            timeout=10,
+        )
+        assert refused.status_code == 400

@@ -17,6 +17,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from protocols import jpeg
+
 from ..device import Device
 from . import config
 from .config import ConfigError
@@ -31,6 +33,7 @@ class CgiReply:
     status: int
     body: str
     changed: bool = False  # a setConfig that changed the device (GET, yet a write)
+    image: bytes | None = None  # snapshot.cgi: a JPEG instead of text
 
 
 BAD_REQUEST = CgiReply(400, "Error\r\nBad Request!\r\n")
@@ -121,7 +124,17 @@ def _scratch(device: Device) -> Device:
     return deepcopy(device)
 
 
+def _snapshot(device: Device, query: dict[str, str], now: float) -> CgiReply:
+    """`snapshot.cgi?channel=N`: a test card (channels count from 1; 0 is taken as 1, as
+    many clients send it)."""
+    text = query.get("channel", "1")
+    if not text.isdigit() or int(text) > max(1, device.channels):
+        return BAD_REQUEST
+    return CgiReply(200, "", image=jpeg.test_card())
+
+
 CGIS: dict[str, Callable[[Device, dict[str, str], float], CgiReply]] = {
+    "snapshot.cgi": _snapshot,
     "magicBox.cgi": _magic_box,
     "global.cgi": _global,
     "configManager.cgi": _config_manager,

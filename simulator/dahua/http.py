@@ -103,6 +103,8 @@ def dahua_app(device: Device, clock: Clock) -> web.Application:
 
 
 def text(reply: CgiReply) -> web.Response:
+    if reply.image is not None:
+        return web.Response(body=reply.image, status=reply.status, content_type="image/jpeg")
     return web.Response(text=reply.body, status=reply.status, content_type=TEXT)
 
 
