@@ -17,6 +17,8 @@ import aiohttp
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from aiosmtpd.smtp import SMTP
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from simulator.dmss.app import CONTEXT, dmss_app
 from simulator.dmss.generator import CASES, make_photo
@@ -559,3 +561,33 @@ async def test_an_appeal_under_review_outlives_a_restart_with_state(fleet, clock
         assert [m.to for m in cloud.outbox] == [OWNER, ME, OWNER]
     journal.close()
     assert StateDir(tmp_path / "state").load_dmss()["appeals"][0]["status"] == "approved"
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=12),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
+
+
+@settings(
+    max_examples=60, suppress_health_check=[HealthCheck.function_scoped_fixture], deadline=None
+)
+@given(
+    path=st.sampled_from(
+        ["/api/v1/accounts", "/api/v1/session", "/api/v1/devices", "/api/v1/appeals/1/answer"]
+    ),
+    body=st.dictionaries(
+        st.sampled_from(["email", "password", "app", "serial", "accept"]) | st.text(max_size=5),
+        json_values,
+        max_size=4,
+    )
+    | json_values,
+)
+async def test_hostile_json_gets_a_dmss_error_never_a_500(api, path, body):
+    reply = await api.post(path, json=body, headers=await session(api, ME))
+    assert reply.status < 500
+    if reply.status >= 400:
+        assert "code" in await reply.json()

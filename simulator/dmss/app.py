@@ -132,7 +132,7 @@ async def open_session(request: web.Request) -> web.Response:
     ctx, body = _ctx(request), await _json(request)
     account = ctx.cloud.authenticate(_text(body, "email"), _text(body, "password"))
     app = body.get("app", "DMSS")
-    if app not in KNOWN_APPS:
+    if not isinstance(app, str) or app not in KNOWN_APPS:
         raise DmssError(400, "unknown_app", f"app is one of {sorted(KNOWN_APPS)}")
     token = secrets.token_urlsafe(24)
     ctx.sessions[token] = Session(account, app)
