@@ -2,11 +2,11 @@
 
 import asyncio
 
-from bench import isapi_digest, sadp_inquiry
+from bench import dhip_search, isapi_digest, sadp_inquiry
 
 
 async def main() -> None:
-    for bench in (sadp_inquiry, isapi_digest):
+    for bench in (sadp_inquiry, dhip_search, isapi_digest):
         print(await bench.run())
 
 

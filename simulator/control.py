@@ -33,6 +33,10 @@ from .control_schema import (
     ClockChange,
     DeviceChange,
     DeviceState,
+    DmssAccount,
+    DmssAccountNew,
+    DmssAppeal,
+    DmssMail,
     Event,
     FaultsChange,
     FleetInfo,
@@ -76,6 +80,7 @@ def device_state(device: Device, now: float) -> dict[str, Any]:
             "locked_clients": device.lockout.locked(now),
             "effective_faults": device.faults.as_dict(),
         }
+        | ({"p2p_online": device.p2p_online} if device.vendor == "dahua" else {})
     }
 
 
@@ -183,6 +188,14 @@ async def change_device(request: web.Request) -> web.Response:
             value = getattr(change.hik_connect, name)
             if value is not None or name == "bound_account":
                 setattr(hc, name, value)
+    if change.dahua is not None:
+        if device.vendor != "dahua":
+            raise ApiError(400, "the body does not validate", ["dahua: not a Dahua device"])
+        for name in change.dahua.model_fields_set:
+            value = getattr(change.dahua, name)
+            if value is not None or name == "dmss_account":
+                setattr(device.dahua, name, value)
+        device.sync_lockout()
     await durable(sim.journal.commit(device))
     return _json(device_state(device, sim.clock.now()))
 
@@ -331,6 +344,46 @@ async def _send(stream, event) -> None:
     await stream.send(json.dumps(event.as_dict()), id=str(event.id), event=event.kind)
 
 
+# --- the DMSS cloud (when the fleet has Dahua devices) -----------------------------------------
+
+
+def _dmss(request: web.Request):
+    service = _sim(request).services.get("dmss")
+    if service is None:
+        raise ApiError(409, "no DMSS cloud runs: the fleet has no Dahua devices")
+    service.settle()  # reviews the clock has ended are decided before anything is read
+    return service.cloud
+
+
+def _account_doc(cloud, account) -> dict[str, Any]:
+    return {"email": account.email, "devices": [d.serial for d in cloud.devices_of(account)]}
+
+
+async def dmss_accounts(request: web.Request) -> web.Response:
+    cloud = _dmss(request)
+    return _json([_account_doc(cloud, a) for a in cloud.accounts.values()])
+
+
+async def dmss_add_account(request: web.Request) -> web.Response:
+    from .dmss.rules import DmssError
+
+    cloud = _dmss(request)
+    new: DmssAccountNew = await _body(request, DmssAccountNew)
+    try:
+        account = cloud.register(new.email, new.password, _sim(request).clock.now())
+    except DmssError as exc:
+        raise ApiError(exc.status if exc.status == 409 else 400, exc.message) from None
+    return _json(_account_doc(cloud, account), 201)
+
+
+async def dmss_appeals(request: web.Request) -> web.Response:
+    return _json([a.as_dict() for a in _dmss(request).appeals.values()])
+
+
+async def dmss_outbox(request: web.Request) -> web.Response:
+    return _json([m.as_dict() for m in _dmss(request).outbox])
+
+
 async def openapi_document(request: web.Request) -> web.Response:
     return _json(openapi(OPERATIONS, token=bool(request.app[TOKEN])))
 
@@ -441,6 +494,40 @@ OPERATIONS: tuple[Operation, ...] = (
         returns=FaultsSpec,
     ),
     Operation("GET", "/api/clock", "The simulator's clock", "get_clock", returns=ClockDoc),
+    Operation(
+        "GET",
+        "/api/dmss/accounts",
+        "DMSS cloud accounts and the devices bound to each",
+        "dmss_accounts",
+        returns=[DmssAccount],
+        errors=(409,),
+    ),
+    Operation(
+        "POST",
+        "/api/dmss/accounts",
+        "Create a DMSS cloud account",
+        "dmss_add_account",
+        body=DmssAccountNew,
+        ok=201,
+        returns=DmssAccount,
+        errors=(409,),
+    ),
+    Operation(
+        "GET",
+        "/api/dmss/appeals",
+        "Every DMSS appeal (advance the clock 48 h to end a review)",
+        "dmss_appeals",
+        returns=[DmssAppeal],
+        errors=(409,),
+    ),
+    Operation(
+        "GET",
+        "/api/dmss/outbox",
+        "Every e-mail the DMSS cloud sent",
+        "dmss_outbox",
+        returns=[DmssMail],
+        errors=(409,),
+    ),
     Operation(
         "PUT",
         "/api/clock",

@@ -108,6 +108,10 @@ def _table(devices: list[dict]) -> str:
             if not d["hik_connect"]["enabled"]
             else ("online" if s["cloud_online"] else "offline")
         )
+        bound = d["hik_connect"]["bound_account"]
+        if "dahua" in d:  # P2P and the DMSS binding
+            cloud = "p2p" if s.get("p2p_online") else "offline"
+            bound = d["dahua"]["dmss_account"]
         rows.append(
             (
                 d["name"],
@@ -117,7 +121,7 @@ def _table(devices: list[dict]) -> str:
                 "on" if s["powered"] else "rebooting",
                 "no" if d["admin_password"] is None else "yes",
                 cloud,
-                d["hik_connect"]["bound_account"] or "-",
+                bound or "-",
             )
         )
     return text_table(rows)
@@ -280,5 +284,11 @@ def add_ctl_parser(subparsers) -> None:
     p = action("clock", "show the clock, or: advance 48h | speed 60 | set EPOCH", _clock)
     p.add_argument("verb", nargs="?", choices=("advance", "speed", "set"))
     p.add_argument("amount", nargs="?")
+    p = action(
+        "dmss",
+        "the DMSS cloud: its accounts, appeals or e-mail outbox, as JSON",
+        lambda a, g: a.call("GET", f"/api/dmss/{g.what}"),
+    )
+    p.add_argument("what", choices=("accounts", "appeals", "outbox"))
     p = action("events", "print the event stream as JSON lines until Ctrl-C", _events)
     p.add_argument("--serial", help="only this device's events")

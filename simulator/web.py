@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from aiohttp import web
 
 from .clock import Clock
+from .dahua.http import CHANGED, dahua_app
 from .device import Device
 from .isapi import isapi_app
 from .journal import ExchangeHook
@@ -52,6 +53,7 @@ VENDOR_APPS: dict[str, VendorApp] = {
     "nipca": lambda device, clock, options, mounts: nipca_app(
         device, clock, mounts=mounts, reboot=options.reboot
     ),
+    "dahua_http": lambda device, clock, options, mounts: dahua_app(device, clock, mounts),
 }
 
 
@@ -82,7 +84,8 @@ def _observed(device: Device, on_exchange: ExchangeHook | None):
                 request.remote or "",
                 f"{request.method} {request.path}",
                 str(response.status),
-                may_change=request.method not in _READS,
+                # A Dahua CGI setConfig is a GET that writes.
+                may_change=request.method not in _READS or request.get(CHANGED, False),
             )
         return response
 

@@ -12,7 +12,10 @@ from pathlib import Path
 import pytest
 
 NVRSIM = [sys.executable, "-m", "simulator.cli"]
-FREE_PORTS = ["--sadp-port", "0", "--wsd-port", "0", "--control-port", "0"]
+FREE_PORTS = [
+    *("--sadp-port", "0", "--wsd-port", "0", "--control-port", "0"),
+    *("--dhip-port", "0", "--dmss-port", "0"),
+]
 
 SMALL_FLEET = """
 [fleet]

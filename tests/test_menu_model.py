@@ -105,7 +105,9 @@ def test_a_camera_has_no_local_menu(clock):
 
 
 def test_dahua_gets_its_own_menu_with_p2p_and_no_unbind(clock):
-    device = dahua(make_fleet(hik_entry(), clock=clock).devices[0])
+    entry = hik_entry(vendor="dahua", model="DHI-NVR4208-8P-4KS2", firmware="4.001.0000000.3.R")
+    del entry["hik_connect"]
+    device = make_fleet(entry, clock=clock).devices[0]
     m = MenuModel(device, clock)
     assert m.tree is not None and m.tree.vendor == "dahua"
     login(m)
@@ -117,8 +119,18 @@ def test_dahua_gets_its_own_menu_with_p2p_and_no_unbind(clock):
     assert any("Appeal" in i.label for i in m.page().items if i.kind is ItemKind.NOTE)
     assert m.page().qr is not None and m.page().qr.content == device.serial
     choose(m, "Enable")
-    assert not device.hik_connect.enabled
+    assert not device.dahua.t2u_enable and not device.p2p_online
     assert m.item("Status").value == "Offline"
+
+
+def test_the_demo_fleets_dahua_recorder_has_the_dahua_menu(demo_fleet, clock):
+    m = MenuModel(demo_fleet.find("dahua-nvr-bound"), clock)
+    assert m.tree is not None and m.tree.vendor == "dahua"
+    login(m)
+    choose(m, "Network")
+    choose(m, "P2P")
+    assert m.item("Status").value == "Online"
+    assert MenuModel(demo_fleet.find("dahua-camera"), clock).screen is Screen.NO_MENU
 
 
 # --- login and the local lockout ----------------------------------------------------------

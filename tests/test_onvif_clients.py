@@ -175,3 +175,27 @@ async def test_services_with_their_capabilities_parse_in_zeep(fleet_up):
         assert media_caps.StreamingCapabilities.RTP_RTSP_TCP is True
     finally:
         await cam.close()
+
+
+async def test_a_dahua_recorder_speaks_onvif_beside_rpc2():
+    from tests.test_dhip import dahua_entry
+
+    clock = VirtualClock(time.time())
+    fleet = make_fleet(dahua_entry("xvr"), clock=clock, address_pool="127.86.0.0/24")
+    config = ServiceConfig(sadp_port=0, wsd_port=0, dhip_port=0, dmss_port=0)
+    async with Simulator(fleet, clock, config):
+        xvr = fleet.devices[0]
+        cam = camera(xvr)
+        try:
+            await cam.update_xaddrs()
+            info = await (await cam.create_devicemgmt_service()).GetDeviceInformation()
+            assert (info.Manufacturer, info.SerialNumber) == ("Dahua", xvr.serial)
+            media = await cam.create_media_service()
+            profiles = await media.GetProfiles()
+            setup = {"Stream": "RTP-Unicast", "Transport": {"Protocol": "RTSP"}}
+            uri = await media.GetStreamUri(
+                {"StreamSetup": setup, "ProfileToken": profiles[0].token}
+            )
+            assert uri.Uri.endswith("/cam/realmonitor?channel=1&subtype=0")
+        finally:
+            await cam.close()

@@ -139,6 +139,37 @@ async def test_dlink_reset_camera_scenario(start, clock):
     assert await check()
 
 
+async def test_dahua_appeal_scenario_through_the_dmss_api(start, clock):
+    from simulator.dmss.generator import make_photo
+
+    sim, check = await start("dahua-appeal")
+    nvr = sim.fleet.find("nvr-shop-display")
+    dmss = f"http://{sim.services['dmss'].host}:{sim.services['dmss'].port}/api/v1"
+    control = f"http://{sim.services['control'].host}:{sim.services['control'].port}"
+    me = {"email": "customer@example.com", "password": "Secret123"}
+    async with aiohttp.ClientSession() as http:
+        async with http.post(f"{dmss}/accounts", json=me) as reply:
+            assert reply.status == 201
+        async with http.post(f"{dmss}/session", json=me | {"app": "DMSS"}) as reply:
+            auth = {"Authorization": f"Bearer {(await reply.json())['token']}"}
+        add = {"serial": nvr.serial, "password": PASSWORD}
+        async with http.post(f"{dmss}/devices", json=add, headers=auth) as reply:
+            assert reply.status == 409 and (await reply.json())["appeal_available"] is True
+        form = aiohttp.FormData()
+        form.add_field("serial", nvr.serial)
+        form.add_field("device_photo", make_photo("label", nvr.serial), filename="label.jpg")
+        form.add_field("purchase_proof", make_photo("receipt", nvr.serial), filename="r.jpg")
+        async with http.post(f"{dmss}/appeals", data=form, headers=auth) as reply:
+            assert reply.status in (200, 201, 202), await reply.text()
+        assert not await check()  # under review
+        async with http.post(f"{control}/api/clock/advance", json={"seconds": 48 * 3600}):
+            pass
+        async with http.get(f"{dmss}/appeals", headers=auth) as reply:
+            (appeal,) = await reply.json()
+            assert appeal["status"] == "approved"
+    assert await check()
+
+
 def platform_access_as(menu: MenuModel) -> None:
     if menu.logged_in:
         menu.press(Key.ESC)
