@@ -149,12 +149,14 @@ def sidebar(model: MenuModel) -> StyleAndTextTuples:
 
 def device_summary(model: MenuModel) -> StyleAndTextTuples:
     d = model.device
+    assert model.tree is not None
+    cloud, online = model.tree.cloud(d)
     rows = [
         ("Model", d.model),
-        ("Serial", qr.short_serial(d)),
+        ("Serial", qr.short_serial(d) if d.vendor == "hikvision" else d.serial),
         ("Firmware", d.firmware.number),
         ("IP", d.network.ip),
-        ("Cloud", "Online" if d.cloud_registered else "Offline"),
+        (cloud, "Online" if online else "Offline"),
     ]
     out: StyleAndTextTuples = [("class:side.title", " Device\n\n")]
     for label, value in rows:

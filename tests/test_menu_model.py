@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from dataclasses import replace
 
 import pytest
 
-from firmware_menu import qr
+from firmware_menu import qr, render
 from firmware_menu.model import Key, MenuModel, Screen, tree_for
 from firmware_menu.tree import DialogKind, ItemKind
 from protocols.sadp import Probe, ProbeType, build_probe, decode_probe_match
@@ -52,11 +51,6 @@ def answer(m: MenuModel, text: str) -> None:
     assert m.dialog is not None and m.dialog.kind is DialogKind.PROMPT
     m.type(text)
     m.press(Key.ENTER)
-
-
-def dahua(device: Device) -> Device:
-    # Dahua rows are not in the capability table yet; the override stands in for them.
-    return replace(device, vendor="dahua")
 
 
 def test_the_model_does_not_need_prompt_toolkit():
@@ -131,6 +125,9 @@ def test_the_demo_fleets_dahua_recorder_has_the_dahua_menu(demo_fleet, clock):
     choose(m, "P2P")
     assert m.item("Status").value == "Online"
     assert MenuModel(demo_fleet.find("dahua-camera"), clock).screen is Screen.NO_MENU
+    # The device summary beside the menu names Dahua's cloud link: P2P, not Hik-Connect.
+    summary = "".join(text for _style, text, *_ in render.device_summary(m))
+    assert "P2P      Online" in summary and "Cloud" not in summary
 
 
 # --- login and the local lockout ----------------------------------------------------------
