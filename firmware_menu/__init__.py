@@ -8,4 +8,6 @@
   `qr`: QR contents and half-block drawing.
 - `render`, `view`: the prompt_toolkit drawing and Application (`build_app(model)`).
 - `telnet`: `MenuTelnetServer`, one session per connection; `cli`: `nvrsim menu`.
+- `live`: a session on a running simulator's live device, served over the control
+  API's WebSocket; `attach`: the terminal and telnet clients of that WebSocket.
 """

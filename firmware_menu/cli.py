@@ -5,16 +5,22 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import os
 import signal
 import sys
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager as AsyncContextManager
 
 from simulator.clock import RealClock
+from simulator.ctl import DEFAULT_API, Api, CtlError
 from simulator.device import Device
 from simulator.firmware import RECORDERS
 from simulator.fixtures import FixtureError, load_fleet
 from simulator.fleet import Fleet
 
 from .model import MenuModel, Screen
+
+BUNDLED = ""  # --fixture without a file: the bundled demo fleet
 
 DESCRIPTION = """\
 Show a simulated recorder's own on-screen menu (the GUI on the monitor plugged
@@ -24,11 +30,14 @@ Enable, server, verification code, status, the QR code for the app and, on 4.x
 firmware, Unbind. Keys: arrows, Tab, Enter, Esc (back); the mouse works too;
 Ctrl-Q quits.
 
-With --telnet PORT the menu is served to telnet clients instead, each
-connection with its own login on the same device.
+By default the menu attaches to a running `nvrsim run` through its control
+API (--api, default $NVRSIM_API or http://127.0.0.1:8321): it runs on the live
+device, so an unbind in the menu is what SADP, ISAPI and the clouds answer next.
+With --fixture FILE (or --fixture alone for the bundled demo fleet) it runs
+standalone on its own copy of that fleet instead.
 
-The menu works on its own copy of the fleet loaded from the fixture: a running
-`nvrsim run` does not see its changes (attaching to one comes with the control API).
+With --telnet PORT the menu is served to telnet clients instead of this
+terminal, each connection with its own login on the same device.
 """
 
 
@@ -36,7 +45,9 @@ def add_menu_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--fixture",
         metavar="FILE",
-        help="fleet TOML file (default: the bundled demo fleet)",
+        nargs="?",
+        const=BUNDLED,
+        help="run standalone on a copy of this fleet TOML file (alone: the bundled demo fleet)",
     )
     parser.add_argument(
         "--device",
@@ -55,9 +66,12 @@ def add_menu_arguments(parser: argparse.ArgumentParser) -> None:
         help="address the telnet server listens on (default 127.0.0.1)",
     )
     parser.add_argument(
-        "--attach",
-        metavar="URL",
-        help="attach to a running `nvrsim run` (not supported yet)",
+        "--api",
+        default=os.environ.get("NVRSIM_API", DEFAULT_API),
+        help=f"the running simulator's control API (default $NVRSIM_API or {DEFAULT_API})",
+    )
+    parser.add_argument(
+        "--token", default=os.environ.get("NVRSIM_TOKEN"), help="the control API's token, if any"
     )
 
 
@@ -84,16 +98,13 @@ def _listing(fleet: Fleet) -> str:
 
 
 def menu_main(args: argparse.Namespace) -> int:
-    if getattr(args, "attach", None):
-        print(
-            "nvrsim menu: --attach is not supported yet: attaching to a running `nvrsim run` "
-            "comes with the control API. Without it the menu runs on its own copy of the fleet.",
-            file=sys.stderr,
-        )
-        return 2
+    if args.telnet is None and args.host != "127.0.0.1":
+        print("nvrsim menu: --host applies only with --telnet", file=sys.stderr)
+    if args.fixture is None:
+        return _attached(args)
     clock = RealClock()
     try:
-        fleet = load_fleet(args.fixture, now=clock.now())
+        fleet = load_fleet(args.fixture or None, now=clock.now())
     except FixtureError as exc:
         print(f"nvrsim menu: {exc}", file=sys.stderr)
         return 2
@@ -113,13 +124,7 @@ def menu_main(args: argparse.Namespace) -> int:
         )
         return 1
     if args.telnet is None:
-        if args.host != "127.0.0.1":
-            print("nvrsim menu: --host applies only with --telnet", file=sys.stderr)
-        if not (sys.stdin.isatty() and sys.stdout.isatty()):
-            print(
-                "nvrsim menu: the menu needs a terminal; without one, serve it with --telnet PORT",
-                file=sys.stderr,
-            )
+        if not _has_terminal():
             return 2
         from .view import build_app
 
@@ -128,28 +133,71 @@ def menu_main(args: argparse.Namespace) -> int:
     return _serve_telnet(device, clock, args.host, args.telnet)
 
 
+def _has_terminal() -> bool:
+    if sys.stdin.isatty() and sys.stdout.isatty():
+        return True
+    print(
+        "nvrsim menu: the menu needs a terminal; without one, serve it with --telnet PORT",
+        file=sys.stderr,
+    )
+    return False
+
+
+def _attached(args: argparse.Namespace) -> int:
+    """The menu of a device of a running `nvrsim run`, here or for telnet clients."""
+    from .attach import pick_device, run_in_terminal, telnet_bridge
+
+    api = Api(args.api, args.token)
+    try:
+        device = pick_device(api, args.device)
+    except CtlError as exc:
+        print(f"nvrsim menu: {exc}", file=sys.stderr)
+        print("  (--fixture FILE runs the menu standalone on a copy of a fleet)", file=sys.stderr)
+        return 2
+    serial = device["serial"]
+    if args.telnet is not None:
+        title = f"Local menu of {device['name']} ({device['model']}, S/N {serial}), live"
+        return _serve(title, lambda: telnet_bridge(api, serial, args.host, args.telnet))
+    if not _has_terminal():
+        return 2
+    try:
+        why = asyncio.run(run_in_terminal(api, serial))
+    except CtlError as exc:
+        print(f"nvrsim menu: {exc}", file=sys.stderr)
+        return 1
+    if why:
+        print(f"nvrsim menu: {why}", file=sys.stderr)
+    return 0
+
+
 def _serve_telnet(device: Device, clock: RealClock, host: str, port: int) -> int:
     from .telnet import MenuTelnetServer
+
+    @contextlib.asynccontextmanager
+    async def listening() -> AsyncIterator[tuple[str, int]]:
+        async with MenuTelnetServer(device, clock, host, port) as server:
+            yield server.address
+
+    return _serve(f"Local menu of {device.label} ({device.model}, S/N {device.serial})", listening)
+
+
+def _serve(title: str, listening: Callable[[], AsyncContextManager[tuple[str, int]]]) -> int:
+    """Serve telnet clients until Ctrl-C or SIGTERM; the sessions are closed either way."""
 
     async def serve() -> None:
         stop = asyncio.Event()
         asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
-        async with MenuTelnetServer(device, clock, host, port) as server:
-            bound_host, bound_port = server.address
+        async with listening() as (host, port):
             print(
-                f"Local menu of {device.label} ({device.model}, S/N {device.serial})\n"
-                f"telnet {bound_host} {bound_port}   (one session per connection; "
-                "Ctrl-C to stop)",
+                f"{title}\ntelnet {host} {port}   (one session per connection; Ctrl-C to stop)",
                 flush=True,
             )
-            await stop.wait()  # Ctrl-C cancels this; either way the sessions are closed
+            await stop.wait()  # Ctrl-C cancels this
 
     try:
         with contextlib.suppress(KeyboardInterrupt):
             asyncio.run(serve())
     except OSError as exc:
-        print(
-            f"nvrsim menu: cannot listen on {host}:{port}: {exc.strerror or exc}", file=sys.stderr
-        )
+        print(f"nvrsim menu: cannot listen: {exc.strerror or exc}", file=sys.stderr)
         return 1
     return 0

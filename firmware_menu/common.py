@@ -76,7 +76,7 @@ def ask_reboot(m: MenuModel) -> None:
 
 
 def _reboot(m: MenuModel) -> None:
-    m.device.reboot(m.now())
+    m.restart()
     m.logout("The device restarted. Please log in again.")
 
 

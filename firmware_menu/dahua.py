@@ -23,7 +23,7 @@ APPEAL_HINT = (
 
 
 def tree() -> MenuTree:
-    t = MenuTree(vendor="dahua", look="dahua")
+    t = MenuTree(vendor="dahua", look="dahua", cloud=lambda d: ("P2P", d.p2p_online))
     t.menu("main", "Main Menu", None, ["network", "info", "system", LOGOUT])
     t.menu("network", "Network", "main", ["tcp_ip", "p2p", "port"])
     t.add(PageDef("tcp_ip", "TCP/IP", "network", common.tcp_ip))
@@ -35,10 +35,10 @@ def tree() -> MenuTree:
 
 
 def p2p(m: MenuModel) -> list[Item]:
-    platform = m.device.hik_connect  # the device's cloud link, whatever the vendor calls it
+    # T2UServer.Enable and the DMSS P2P registration, as RPC2 and the DMSS cloud see them.
     return [
-        Item("Enable", ItemKind.TOGGLE, common.on_off(platform.enabled), _toggle),
-        Item("Status", value="Online" if m.device.cloud_registered else "Offline"),
+        Item("Enable", ItemKind.TOGGLE, common.on_off(m.device.dahua.t2u_enable), _toggle),
+        Item("Status", value="Online" if m.device.p2p_online else "Offline"),
         Item("Device SN", value=m.device.serial),
         Item(APPEAL_HINT, ItemKind.NOTE),
     ]
@@ -49,8 +49,7 @@ def _qr(m: MenuModel) -> QrPanel:
 
 
 def _toggle(m: MenuModel) -> None:
-    platform = m.device.hik_connect
-    platform.enabled = not platform.enabled
+    m.device.dahua.t2u_enable = not m.device.dahua.t2u_enable
 
 
 def _system(_m: MenuModel) -> list[Item]:

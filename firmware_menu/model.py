@@ -36,6 +36,7 @@ def tree_for(device: Device) -> MenuTree | None:
 
 class Screen(Enum):
     NO_MENU = "no_menu"  # a camera: nothing to show
+    STARTING = "starting"  # the device is rebooting: the screen shows its boot logo
     NOT_ACTIVATED = "not_activated"
     LOGIN = "login"
     LOCKED = "locked"
@@ -62,9 +63,18 @@ class SideEntry:
 
 
 class MenuModel:
-    def __init__(self, device: Device, clock: Clock, tree: MenuTree | None = None) -> None:
+    def __init__(
+        self,
+        device: Device,
+        clock: Clock,
+        tree: MenuTree | None = None,
+        restart: Callable[[Device], object] | None = None,
+    ) -> None:
         self.device = device
         self.clock = clock
+        # How Maintenance > Reboot restarts the device: at once on a copy of the fleet;
+        # through the simulator (down, Bye, back up, Hello) when attached to a running one.
+        self._restart = restart or (lambda d: d.reboot(self.now()))
         self.tree = tree if tree is not None else tree_for(device)
         self.password = ""  # what is typed into the login box
         self.notice = ""  # one line under the login box or the page
@@ -85,6 +95,8 @@ class MenuModel:
     def screen(self) -> Screen:
         if self.tree is None:
             return Screen.NO_MENU
+        if not self.device.powered:
+            return Screen.STARTING
         if not self.device.activated:
             self._end_session()
             return Screen.NOT_ACTIVATED
@@ -209,6 +221,9 @@ class MenuModel:
         else:
             self.notice = ""  # the locked or not-activated screen says it all
         return outcome
+
+    def restart(self) -> None:
+        self._restart(self.device)
 
     def logout(self, notice: str = "Logged out.") -> None:
         self._end_session(notice)

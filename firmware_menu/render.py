@@ -26,6 +26,7 @@ DIALOG_WIDTH = 64
 
 HINTS = {
     Screen.NO_MENU: "Ctrl-Q Quit",
+    Screen.STARTING: "Wait for the device to start   Ctrl-Q Quit",
     Screen.NOT_ACTIVATED: "Enter Activate   Ctrl-Q Quit",
     Screen.LOGIN: "Type the password   Enter Log in   Esc Clear   Ctrl-Q Quit",
     Screen.LOCKED: "Wait for the lock to lift   Ctrl-Q Quit",
@@ -108,6 +109,13 @@ def login(model: MenuModel) -> StyleAndTextTuples:
     ]
 
 
+def starting(model: MenuModel) -> StyleAndTextTuples:
+    return [
+        ("class:box.title", f"\n  {brand(model)}\n\n"),
+        ("class:box", "  The device is restarting. Please wait…\n"),
+    ]
+
+
 def locked(model: MenuModel) -> StyleAndTextTuples:
     minutes, seconds = divmod(model.locked_for, 60)
     return [
@@ -141,12 +149,14 @@ def sidebar(model: MenuModel) -> StyleAndTextTuples:
 
 def device_summary(model: MenuModel) -> StyleAndTextTuples:
     d = model.device
+    assert model.tree is not None
+    cloud, online = model.tree.cloud(d)
     rows = [
         ("Model", d.model),
-        ("Serial", qr.short_serial(d)),
+        ("Serial", qr.short_serial(d) if d.vendor == "hikvision" else d.serial),
         ("Firmware", d.firmware.number),
         ("IP", d.network.ip),
-        ("Cloud", "Online" if d.cloud_registered else "Offline"),
+        (cloud, "Online" if online else "Offline"),
     ]
     out: StyleAndTextTuples = [("class:side.title", " Device\n\n")]
     for label, value in rows:

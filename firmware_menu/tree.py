@@ -14,6 +14,8 @@ from enum import Enum
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from simulator.device import Device
+
     from .model import MenuModel
 
 Action = Callable[["MenuModel"], None]
@@ -80,6 +82,8 @@ class MenuTree:
 
     vendor: str
     look: str  # the view's colour scheme
+    # The device summary's cloud line: its name (Cloud, P2P) and whether it is connected.
+    cloud: Callable[[Device], tuple[str, bool]] = lambda d: ("Cloud", d.cloud_registered)
     pages: dict[str, PageDef] = field(default_factory=dict)
     root: str = "main"
 

@@ -180,6 +180,7 @@ def layout(model: MenuModel) -> Layout:
         Screen.LOGIN: _centered(_text(lambda: render.login(model)), 56, 11),
         Screen.LOCKED: _centered(_text(lambda: render.locked(model)), 56, 8),
         Screen.NOT_ACTIVATED: _centered(_text(lambda: render.not_activated(model)), 60, 11),
+        Screen.STARTING: _centered(_text(lambda: render.starting(model)), 56, 6),
         Screen.NO_MENU: _centered(_text(lambda: render.no_menu(model)), 74, 8),
     }
     dialog = Frame(

@@ -244,9 +244,12 @@ class Service:
     xaddr: str
     major: int
     minor: int
+    capabilities: str = ""  # the service's own <…:Capabilities> element
 
 
-def services_response(services: list[Service]) -> str:
+def services_response(services: list[Service], include_capability: bool = False) -> str:
+    """GetServices; with IncludeCapability each service carries its capabilities, between
+    XAddr and Version as the schema orders them."""
     return el(
         "tds:GetServicesResponse",
         *(
@@ -254,11 +257,43 @@ def services_response(services: list[Service]) -> str:
                 "tds:Service",
                 el("tds:Namespace", text(s.namespace)),
                 el("tds:XAddr", text(s.xaddr)),
+                el("tds:Capabilities", s.capabilities) if include_capability else "",
                 el("tds:Version", el("tt:Major", s.major), el("tt:Minor", s.minor)),
             )
             for s in services
         ),
     )
+
+
+def device_service_capabilities() -> str:
+    """tds:Capabilities (DeviceServiceCapabilities) of what the simulator answers."""
+    return el(
+        "tds:Capabilities",
+        el("tds:Network", NTP=0, HostnameFromDHCP=False, DynDNS=False, IPVersion6=False),
+        el("tds:Security", UsernameToken=True, HttpDigest=True),
+        el(
+            "tds:System",
+            DiscoveryResolve=True,
+            DiscoveryBye=True,
+            RemoteDiscovery=False,
+            FirmwareUpgrade=False,
+        ),
+    )
+
+
+def media_service_capabilities(profiles: int) -> str:
+    """trt:Capabilities: one profile per channel, snapshots, RTSP over TCP."""
+    return el(
+        "trt:Capabilities",
+        el("trt:ProfileCapabilities", MaximumNumberOfProfiles=profiles),
+        el("trt:StreamingCapabilities", RTPMulticast=False, RTP_TCP=True, RTP_RTSP_TCP=True),
+        SnapshotUri=True,
+        Rotation=False,
+    )
+
+
+def service_capabilities_response(prefix: str, capabilities: str) -> str:
+    return el(f"{prefix}:GetServiceCapabilitiesResponse", capabilities)
 
 
 def capabilities_response(device_xaddr: str, media_xaddr: str) -> str:

@@ -14,8 +14,10 @@ from collections.abc import Callable
 
 from firmware_menu.cli import add_menu_parser
 
+from . import scenario_cli, scenarios
 from .clock import ScaledClock
 from .ctl import add_ctl_parser
+from .dmss.cli import add_photo_parser
 from .fixtures import FixtureError, default_fixture, load_fleet
 from .journal import Journal
 from .runner import (
@@ -60,6 +62,11 @@ def _parser() -> argparse.ArgumentParser:
         "given) on loopback, print where each listens, and run until Ctrl-C.",
     )
     run.add_argument("fixture", nargs="?", help=f"fleet TOML file (default: {default_fixture()})")
+    run.add_argument(
+        "--scenario",
+        metavar="NAME",
+        help="start a training scenario's fleet and print its brief (`nvrsim scenario list`)",
+    )
     run.add_argument("--sadp-host", default="127.0.0.1", help="address SADP listens on")
     run.add_argument("--sadp-port", type=int, default=37020, help="SADP UDP port (default 37020)")
     run.add_argument(
@@ -82,10 +89,32 @@ def _parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--ssdp-port", type=int, default=1900, help="SSDP UDP port (default 1900)")
     run.add_argument(
+        "--dhip-port", type=int, default=37810, help="Dahua DHIP discovery UDP port (default 37810)"
+    )
+    run.add_argument(
         "--portal-port",
         type=int,
         default=8090,
         help="D-Link support portal HTTP port on 127.0.0.1 (default 8090)",
+    )
+    run.add_argument(
+        "--dmss-port",
+        type=int,
+        default=8092,
+        help="DMSS cloud HTTP port on 127.0.0.1, when the fleet has Dahua devices (default 8092)",
+    )
+    run.add_argument(
+        "--dmss-review",
+        type=float,
+        default=48 * 3600.0,
+        metavar="S",
+        help="seconds a DMSS appeal's review takes on the simulator's clock (default 172800: 48 h)",
+    )
+    run.add_argument(
+        "--smtp",
+        metavar="HOST:PORT",
+        type=_host_port,
+        help="SMTP server the DMSS cloud delivers its e-mail to (default: outbox only)",
     )
     run.add_argument(
         "--portal-fixture",
@@ -161,8 +190,15 @@ def _parser() -> argparse.ArgumentParser:
         "--ssdp", action="store_true", help="search with SSDP (UDP 1900) instead of UDP 5978"
     )
 
+    dhip = _discover_parser(
+        dsub, "dhip", "Dahua DHIP search (UDP 37810)", "search", 37810, _discover_dhip
+    )
+    dhip.add_argument("--mac", default="", help="only the device with this MAC")
+
     add_menu_parser(sub)
     add_ctl_parser(sub)
+    scenario_cli.add_scenario_parser(sub)
+    add_photo_parser(sub)
 
     fixtures = sub.add_parser("fixtures", help="work with fleet fixtures")
     fsub = fixtures.add_subparsers(title="actions", metavar="ACTION")
@@ -258,6 +294,7 @@ def _discover_parser(
 
 def _run(args: argparse.Namespace) -> int:
     clock = ScaledClock()
+    briefing = ""
     store = StateDir(args.state) if args.state else None
     if store is not None and store.exists:
         saved = store.load_clock()
@@ -265,7 +302,13 @@ def _run(args: argparse.Namespace) -> int:
         fleet = store.load(now=clock.now())
         print(f"nvrsim: resumed {len(fleet)} device(s) from {store.path}", flush=True)
     else:
-        fleet = load_fleet(args.fixture, now=clock.now())
+        if args.scenario and args.fixture:
+            print("nvrsim: give a FIXTURE or a --scenario, not both", file=sys.stderr)
+            return 2
+        if args.scenario:
+            scenario = scenarios.load(args.scenario)
+            briefing = scenario_cli.brief(scenario)
+        fleet = load_fleet(scenario.path if args.scenario else args.fixture, now=clock.now())
         if store is not None:
             store.save_all(fleet)
     config = ServiceConfig(
@@ -273,6 +316,10 @@ def _run(args: argparse.Namespace) -> int:
         sadp_port=args.sadp_port,
         dlink_port=args.dlink_port,
         ssdp_port=args.ssdp_port,
+        dhip_port=args.dhip_port,
+        dmss_port=args.dmss_port,
+        dmss_review_seconds=args.dmss_review,
+        smtp_server=args.smtp,
         portal_port=args.portal_port,
         portal_fixture=args.portal_fixture,
         wsd_port=args.wsd_port,
@@ -293,7 +340,8 @@ def _run(args: argparse.Namespace) -> int:
     journal = Journal(clock, store)
     try:
         with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is how a user stops it
-            asyncio.run(_serve(Simulator(fleet, clock, config, journal), args.ready_file))
+            simulator = Simulator(fleet, clock, config, journal)
+            asyncio.run(_serve(simulator, args.ready_file, briefing))
     except ServiceError as exc:
         print(f"nvrsim: {exc} (is another nvrsim running?)", file=sys.stderr)
         return 2
@@ -303,7 +351,7 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _serve(simulator: Simulator, ready_file: str | None) -> None:
+async def _serve(simulator: Simulator, ready_file: str | None, briefing: str = "") -> None:
     stop = asyncio.Event()
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
     async with simulator:
@@ -323,6 +371,10 @@ async def _serve(simulator: Simulator, ready_file: str | None) -> None:
         if "portal" in simulator.services:
             print("NIPCA  http://<ADDRESS>:<HTTP>/common/info.cgi on each D-Link device")
         print("ONVIF  http://<ADDRESS>:<HTTP>/onvif/device_service on each device's own address")
+        if "dhip" in simulator.services:
+            print("RPC2   http://<ADDRESS>:<HTTP>/RPC2_Login and /cgi-bin/ on each Dahua device")
+        if briefing:
+            print(f"\nScenario {briefing}\n")
         if ready_file:
             simulator.write_ready_file(ready_file)
             print(f"ready: {ready_file}")
@@ -359,6 +411,15 @@ def _discover_dlink(args: argparse.Namespace) -> int:
         port = args.port or 5978
         found = asyncio.run(discover_dldps(args.target, port, args.timeout, args.interface))
     return _print_found(found, args.json, format_dlink_table)
+
+
+def _discover_dhip(args: argparse.Namespace) -> int:
+    from .dhip import discover_dhip, format_dhip_table
+
+    found = asyncio.run(
+        discover_dhip(args.target, args.port, args.timeout, args.interface, mac=args.mac)
+    )
+    return _print_found(found, args.json, format_dhip_table)
 
 
 def _discover_onvif(args: argparse.Namespace) -> int:
@@ -401,6 +462,8 @@ def _check_fixtures(args: argparse.Namespace) -> int:
     for path in args.files:
         try:
             fleet = load_fleet(path)
+            if scenarios.is_scenario(path):  # its goals must name real devices and fields
+                scenarios.load(path)
         except FixtureError as exc:
             print(exc, file=sys.stderr)
             failed += 1

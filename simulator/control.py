@@ -23,6 +23,9 @@ from aiohttp import web
 from aiohttp_sse import sse_response
 from pydantic import BaseModel, ValidationError
 
+from firmware_menu.live import DEFAULT_SIZE, serve_menu, terminal_size
+from firmware_menu.model import MenuModel, Screen
+
 from .clock import ScaledClock
 from .control_schema import (
     CaptchaAnswer,
@@ -32,6 +35,10 @@ from .control_schema import (
     CloudDevice,
     DeviceChange,
     DeviceState,
+    DmssAccount,
+    DmssAccountNew,
+    DmssAppeal,
+    DmssMail,
     Event,
     FaultsChange,
     FleetInfo,
@@ -54,6 +61,7 @@ if TYPE_CHECKING:
 SIM = web.AppKey("simulator", Simulator)
 MAX_ADD = 1000  # devices one request may add: each gets its own web server
 TOKEN = web.AppKey("token", str)
+MENUS = web.AppKey("menus", set)  # the open menu sessions' sockets
 
 
 class ApiError(Exception):
@@ -75,6 +83,7 @@ def device_state(device: Device, now: float) -> dict[str, Any]:
             "locked_clients": device.lockout.locked(now),
             "effective_faults": device.faults.as_dict(),
         }
+        | ({"p2p_online": device.p2p_online} if device.vendor == "dahua" else {})
     }
 
 
@@ -182,6 +191,14 @@ async def change_device(request: web.Request) -> web.Response:
             value = getattr(change.hik_connect, name)
             if value is not None or name == "bound_account":
                 setattr(hc, name, value)
+    if change.dahua is not None:
+        if device.vendor != "dahua":
+            raise ApiError(400, "the body does not validate", ["dahua: not a Dahua device"])
+        for name in change.dahua.model_fields_set:
+            value = getattr(change.dahua, name)
+            if value is not None or name == "dmss_account":
+                setattr(device.dahua, name, value)
+        device.sync_lockout()
     await durable(sim.journal.commit(device))
     return _json(device_state(device, sim.clock.now()))
 
@@ -216,6 +233,25 @@ async def factory_reset(request: web.Request) -> web.Response:
     device.factory_reset(sim.clock.now())
     await durable(sim.journal.commit(device))
     return _json(device_state(device, sim.clock.now()))
+
+
+async def menu_session(request: web.Request) -> web.StreamResponse:
+    """A recorder's local menu on the live device, for `nvrsim menu` (firmware_menu/live.py)."""
+    sim, device = _sim(request), _device(request)
+    model = MenuModel(device, sim.clock, restart=sim.reboot)
+    if model.screen is Screen.NO_MENU:
+        raise ApiError(409, f"{device.serial} is a {device.model} ({device.kind}): no local menu")
+    ws = web.WebSocketResponse(heartbeat=30)
+    if not ws.can_prepare(request).ok:
+        raise ApiError(400, "the menu is a WebSocket: connect with `nvrsim menu --device SERIAL`")
+    await ws.prepare(request)
+    size = terminal_size(request.query.get("columns"), request.query.get("rows"))
+    request.app[MENUS].add(ws)
+    try:
+        await serve_menu(ws, model, size or DEFAULT_SIZE, lambda: sim.journal.commit(device))
+    finally:
+        request.app[MENUS].discard(ws)
+    return ws
 
 
 async def device_log(request: web.Request) -> web.Response:
@@ -364,6 +400,46 @@ async def cloud_captcha(request: web.Request) -> web.Response:
     return _json({"id": captcha.id, "answer": captcha.answer})
 
 
+# --- the DMSS cloud (when the fleet has Dahua devices) -----------------------------------------
+
+
+def _dmss(request: web.Request):
+    service = _sim(request).services.get("dmss")
+    if service is None:
+        raise ApiError(409, "no DMSS cloud runs: the fleet has no Dahua devices")
+    service.settle()  # reviews the clock has ended are decided before anything is read
+    return service.cloud
+
+
+def _account_doc(cloud, account) -> dict[str, Any]:
+    return {"email": account.email, "devices": [d.serial for d in cloud.devices_of(account)]}
+
+
+async def dmss_accounts(request: web.Request) -> web.Response:
+    cloud = _dmss(request)
+    return _json([_account_doc(cloud, a) for a in cloud.accounts.values()])
+
+
+async def dmss_add_account(request: web.Request) -> web.Response:
+    from .dmss.rules import DmssError
+
+    cloud = _dmss(request)
+    new: DmssAccountNew = await _body(request, DmssAccountNew)
+    try:
+        account = cloud.register(new.email, new.password, _sim(request).clock.now())
+    except DmssError as exc:
+        raise ApiError(exc.status if exc.status == 409 else 400, exc.message) from None
+    return _json(_account_doc(cloud, account), 201)
+
+
+async def dmss_appeals(request: web.Request) -> web.Response:
+    return _json([a.as_dict() for a in _dmss(request).appeals.values()])
+
+
+async def dmss_outbox(request: web.Request) -> web.Response:
+    return _json([m.as_dict() for m in _dmss(request).outbox])
+
+
 async def openapi_document(request: web.Request) -> web.Response:
     return _json(openapi(OPERATIONS, token=bool(request.app[TOKEN])))
 
@@ -475,6 +551,40 @@ OPERATIONS: tuple[Operation, ...] = (
     ),
     Operation("GET", "/api/clock", "The simulator's clock", "get_clock", returns=ClockDoc),
     Operation(
+        "GET",
+        "/api/dmss/accounts",
+        "DMSS cloud accounts and the devices bound to each",
+        "dmss_accounts",
+        returns=[DmssAccount],
+        errors=(409,),
+    ),
+    Operation(
+        "POST",
+        "/api/dmss/accounts",
+        "Create a DMSS cloud account",
+        "dmss_add_account",
+        body=DmssAccountNew,
+        ok=201,
+        returns=DmssAccount,
+        errors=(409,),
+    ),
+    Operation(
+        "GET",
+        "/api/dmss/appeals",
+        "Every DMSS appeal (advance the clock 48 h to end a review)",
+        "dmss_appeals",
+        returns=[DmssAppeal],
+        errors=(409,),
+    ),
+    Operation(
+        "GET",
+        "/api/dmss/outbox",
+        "Every e-mail the DMSS cloud sent",
+        "dmss_outbox",
+        returns=[DmssMail],
+        errors=(409,),
+    ),
+    Operation(
         "PUT",
         "/api/clock",
         "Set the clock's time or speed",
@@ -519,12 +629,13 @@ OPERATIONS: tuple[Operation, ...] = (
 
 def control_app(sim: Simulator, token: str = "") -> web.Application:
     app = web.Application(middlewares=[_errors, _authorised], client_max_size=1 << 20)
-    app[SIM], app[TOKEN] = sim, token
+    app[SIM], app[TOKEN], app[MENUS] = sim, token, set()
     handlers = globals()
     for op in OPERATIONS:
         app.router.add_route(op.method, op.path, handlers[op.handler])
     app.router.add_get("/api/openapi.json", openapi_document)
     app.router.add_get("/api/events", events)
+    app.router.add_get("/api/devices/{serial}/menu", menu_session)
     dashboard = resources.files("simulator") / "dashboard"
     app.router.add_get("/", _dashboard_page)
     app.router.add_static("/static", str(dashboard))
@@ -534,6 +645,8 @@ def control_app(sim: Simulator, token: str = "") -> web.Application:
 
 async def _end_streams(app: web.Application) -> None:
     app[SIM].journal.end_streams()  # else each open stream holds the shutdown up
+    for ws in list(app[MENUS]):
+        await ws.close(message=b"the simulator is stopping")
 
 
 async def _dashboard_page(request: web.Request) -> web.FileResponse:

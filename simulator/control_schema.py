@@ -43,6 +43,16 @@ class HikConnectChange(_Body):
         return code
 
 
+class DahuaChange(_Body):
+    """Dahua devices: P2P, the DMSS binding, General's lockout."""
+
+    p2p_link: bool | None = None  # registered with the DMSS P2P server
+    t2u_enable: bool | None = None  # T2UServer.Enable
+    dmss_account: Text | None = None  # null: bound to no DMSS account
+    lock_login_times: Annotated[int, Field(ge=1, le=100)] | None = None
+    login_fail_lock_time: Annotated[int, Field(ge=0, le=86400)] | None = None
+
+
 class DeviceChange(_Body):
     """PATCH /api/devices/{serial}: the fields to change; the others stay."""
 
@@ -50,6 +60,7 @@ class DeviceChange(_Body):
     firmware: Text | None = None  # the running firmware, at once (no upgrade flow)
     device_name: Text | None = None
     hik_connect: HikConnectChange | None = None
+    dahua: DahuaChange | None = None  # Dahua devices only
 
     @field_validator("firmware")
     @classmethod
@@ -93,6 +104,11 @@ class ClockAdvance(_Body):
     seconds: Annotated[float, Field(ge=0, le=10 * 365 * 86400)]
 
 
+class DmssAccountNew(_Body):
+    email: Text
+    password: Annotated[str, Field(min_length=8, max_length=64)]
+
+
 # --- responses ------------------------------------------------------------------------
 
 
@@ -103,6 +119,7 @@ class DeviceStatus(BaseModel):
     rebooting: bool
     locked_clients: dict[str, int]  # client address -> seconds until its lock lifts
     effective_faults: FaultsSpec  # its own and the fleet's together
+    p2p_online: bool | None = None  # Dahua: registered with the DMSS P2P server now
 
 
 class DeviceState(DeviceSpec):
@@ -150,6 +167,42 @@ class CloudDevice(BaseModel):
 class CaptchaAnswer(BaseModel):
     id: str
     answer: str
+
+
+class DmssAccount(BaseModel):
+    email: str
+    devices: list[str]  # serials bound to it
+
+
+class DmssPhoto(BaseModel):
+    width: int
+    height: int
+    sharpness: float
+    subject: str
+
+
+class DmssAppeal(BaseModel):
+    id: int
+    serial: str
+    appellant: str
+    submitted: float
+    decision_due: float
+    status: str
+    owner_answer: str
+    proof_of_purchase: bool
+    decided: float | None
+    photo: DmssPhoto
+
+
+class DmssMail(BaseModel):
+    id: int
+    to: str
+    subject: str
+    body: str
+    created: float
+    appeal: int | None
+    delivered: bool
+    error: str
 
 
 class Error(BaseModel):

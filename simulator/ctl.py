@@ -108,6 +108,10 @@ def _table(devices: list[dict]) -> str:
             if not d["hik_connect"]["enabled"]
             else ("online" if s["cloud_online"] else "offline")
         )
+        bound = d["hik_connect"]["bound_account"]
+        if "dahua" in d:  # P2P and the DMSS binding
+            cloud = "p2p" if s.get("p2p_online") else "offline"
+            bound = d["dahua"]["dmss_account"]
         rows.append(
             (
                 d["name"],
@@ -117,7 +121,7 @@ def _table(devices: list[dict]) -> str:
                 "on" if s["powered"] else "rebooting",
                 "no" if d["admin_password"] is None else "yes",
                 cloud,
-                d["hik_connect"]["bound_account"] or "-",
+                bound or "-",
             )
         )
     return text_table(rows)
@@ -140,6 +144,10 @@ def _run(args: argparse.Namespace) -> int:
 def _devices(api: Api, args) -> Any:
     devices = api.call("GET", "/api/devices")
     return devices if args.json else _table(devices)
+
+
+def _device_after(state: dict, as_json: bool) -> Any:
+    return state if as_json else _table([state])
 
 
 def _add(api: Api, args) -> Any:
@@ -243,13 +251,19 @@ def add_ctl_parser(subparsers) -> None:
         parser.set_defaults(action=func)
         return parser
 
+    def change(name: str, helptext: str, func) -> argparse.ArgumentParser:
+        """An action that changes one device: its table row after, or --json its full state."""
+        parser = action(name, helptext, lambda a, g: _device_after(func(a, g), g.json))
+        parser.add_argument("--json", action="store_true", help="print the full state as JSON")
+        return parser
+
     p = action("devices", "list the devices", _devices)
     p.add_argument("--json", action="store_true", help="print the full state as JSON")
     p = action(
         "show", "one device's full state, as JSON", lambda a, g: a.call("GET", a.device(g.serial))
     )
     p.add_argument("serial", help="serial number or fixture name")
-    p = action(
+    p = change(
         "set",
         "change a device: NAME=VALUE ... (online, bound, enabled, server, verification_code, "
         "password, firmware, name, or a dotted field such as hik_connect.online)",
@@ -257,7 +271,7 @@ def add_ctl_parser(subparsers) -> None:
     )
     p.add_argument("serial")
     p.add_argument("settings", nargs="+", metavar="NAME=VALUE")
-    p = action(
+    p = change(
         "reboot",
         "reboot a device: gone, then back",
         lambda a, g: a.call(
@@ -268,14 +282,14 @@ def add_ctl_parser(subparsers) -> None:
     )
     p.add_argument("serial")
     p.add_argument("--downtime", type=duration, help="how long it is gone (e.g. 10s)")
-    p = action(
+    p = change(
         "upgrade",
         "upgrade a device's firmware (it reboots into it)",
         lambda a, g: a.call("POST", a.device(g.serial) + "/upgrade", {"version": g.version}),
     )
     p.add_argument("serial")
     p.add_argument("version", help="e.g. 'V4.30.090 build 210101'")
-    p = action(
+    p = change(
         "reset",
         "factory-reset a device: not activated any more",
         lambda a, g: a.call("POST", a.device(g.serial) + "/factory-reset"),
@@ -297,6 +311,12 @@ def add_ctl_parser(subparsers) -> None:
     p = action("clock", "show the clock, or: advance 48h | speed 60 | set EPOCH", _clock)
     p.add_argument("verb", nargs="?", choices=("advance", "speed", "set"))
     p.add_argument("amount", nargs="?")
+    p = action(
+        "dmss",
+        "the DMSS cloud: its accounts, appeals or e-mail outbox, as JSON",
+        lambda a, g: a.call("GET", f"/api/dmss/{g.what}"),
+    )
+    p.add_argument("what", choices=("accounts", "appeals", "outbox"))
     p = action("events", "print the event stream as JSON lines until Ctrl-C", _events)
     p.add_argument("--serial", help="only this device's events")
     p = action(

@@ -95,6 +95,44 @@ class MyDlink:
 
 
 @dataclass
+class DahuaSettings:
+    """What a Dahua device keeps beyond the common model (protocols/dahua.md §1.4, §2.3, §2.4).
+
+    `General.LockLoginTimes`/`LoginFailLockTime` are the policy of the device's one
+    `Lockout` (`Device.sync_lockout`), so RPC2, CGI and DHIP share one counter.
+    """
+
+    lock_login_enable: bool = True  # General.LockLoginEnable
+    lock_login_times: int = 5  # General.LockLoginTimes
+    login_fail_lock_time: int = 1800  # General.LoginFailLockTime, seconds
+    max_online_time: int = 3600  # General.MaxOnlineTime
+    t2u_enable: bool = True  # T2UServer.Enable: the P2P (DMSS) switch
+    # The device's registration with the DMSS P2P server. Until the cloud link drives
+    # it, fixtures and the control API set it; read it through Device.p2p_online.
+    p2p_link: bool = True
+    dmss_account: str | None = None  # the DMSS account the device is bound to
+    vendor_name: str = "Dahua"  # magicBox getVendor, DHIP Vendor
+    init_bits: int = 0  # DHIP `Init` beyond its two low bits (2 initialised, 1 factory) [I]
+    find: str = "AB"  # DHIP `Find`: password recovery by phone (A) and e-mail (B)
+    # How DHDiscover.setConfig proves the password (unknown on real devices, §1.5):
+    # "ha1" MD5(user:realm:password) in hex, "plain", or "none" (no check).
+    discovery_password: str = "ha1"
+    session_timeout: float = 60.0  # seconds an idle RPC2 session lives
+
+    def lockout_policy(self) -> LockoutPolicy:
+        if not self.lock_login_enable:
+            return LockoutPolicy(max_failures=1 << 30, lock_seconds=0)
+        return LockoutPolicy(self.lock_login_times, float(self.login_fail_lock_time))
+
+    def restore_factory(self) -> None:
+        """Settings a reset puts back; the DMSS binding lives on the cloud and stays."""
+        fresh = DahuaSettings()
+        for name in ("lock_login_enable", "lock_login_times", "login_fail_lock_time"):
+            setattr(self, name, getattr(fresh, name))
+        self.max_online_time, self.t2u_enable = fresh.max_online_time, fresh.t2u_enable
+
+
+@dataclass
 class Onvif:
     """How the device speaks ONVIF (WS-Discovery and the device/media services)."""
 
@@ -142,6 +180,7 @@ class Device:
     local_lockout: Lockout = field(default_factory=lambda: Lockout(LOCAL_LOCKOUT))
     hik_connect: HikConnect = field(default_factory=HikConnect)
     mydlink: MyDlink = field(default_factory=MyDlink)
+    dahua: DahuaSettings = field(default_factory=DahuaSettings)
     hardware_version: str = ""  # D-Link's label revision: A1, B1…
     onvif: Onvif = field(default_factory=Onvif)
     quirks: Quirks = field(default_factory=Quirks)
@@ -163,6 +202,18 @@ class Device:
     def cloud_online(self) -> bool:
         """Online on its platform server right now, unless a fault cut the link."""
         return self.hik_connect.online and not self.faults.cloud_offline
+
+    @property
+    def p2p_online(self) -> bool:
+        """Dahua: registered with the DMSS P2P server right now (T2UServer on, link up),
+        unless a fault cut the link. The one place DMSS, RPC2 and CGI read it from."""
+        d = self.dahua
+        return d.t2u_enable and d.p2p_link and self.activated and not self.faults.cloud_offline
+
+    def sync_lockout(self) -> None:
+        """Dahua: the lockout follows General.LockLoginTimes/LoginFailLockTime."""
+        if self.vendor == "dahua":
+            self.lockout.policy = self.dahua.lockout_policy()
 
     @property
     def cloud_registered(self) -> bool:
@@ -260,6 +311,9 @@ class Device:
         # Hikvision devices leave the factory not activated; D-Link's default varies by model.
         self.admin_password = self.mydlink.reset_password if self.vendor == "dlink" else None
         self.mydlink.account = None
+        if self.vendor == "dahua":  # back to "not initialised" (DevInit) with default General
+            self.dahua.restore_factory()
+            self.sync_lockout()
         self.restore_defaults(now)
 
     def same_lan(self, client: str) -> bool:

@@ -57,6 +57,9 @@ class DiscoveryReply:
 
     data: bytes
     delay: float = 0.0
+    # The device address it goes out from, for protocols whose clients check (DHIP);
+    # None: from the fleet's socket.
+    source: str | None = None
 
 
 def shape_reply(data: bytes, faults: Faults, rng: random.Random) -> DiscoveryReply | None:

@@ -85,6 +85,10 @@ CAPABILITY_TABLE: tuple[_Row, ...] = (
     _Row("hikvision", RECORDERS, (4, 0, 0), (5, 0, 0), frozenset({"menu_unbind"})),
     _Row("hikvision", RECORDERS, (0, 0, 0), _FOREVER, frozenset({"local_menu"})),
     _Row("dahua", RECORDERS, (0, 0, 0), _FOREVER, frozenset({"local_menu"})),
+    # Dahua (protocols/dahua.md): DHIP discovery, the web server's RPC2 and CGI, DMSS P2P.
+    _Row(
+        "dahua", _ALL, (0, 0, 0), _FOREVER, frozenset({"dhip", "dahua_http", "dmss_p2p", "onvif"})
+    ),
     # D-Link (protocols/onvif-dlink.md §3): DCS cameras and DNR recorders. [I] DNR
     # recorders speak the same CGI API; the challenge login arrives with 2.x camera
     # firmware (DCS-8200LH); SSDP is on every model that backs up a UPnP section.

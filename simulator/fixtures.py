@@ -7,6 +7,7 @@ seed, the entry's name and the index: the same file always gives the same fleet.
 
 from __future__ import annotations
 
+import re
 import tomllib
 from importlib import resources
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network
@@ -29,6 +30,7 @@ from .auth import Lockout, LockoutPolicy
 from .device import (
     HIK_CONNECT_DEFAULT_SERVER,
     LOCAL_LOCKOUT,
+    DahuaSettings,
     Device,
     HikConnect,
     MyDlink,
@@ -136,6 +138,30 @@ class MyDlinkSpec(_Strict):
     reset_password: Literal["blank", "setup"] = "blank"
 
 
+class DahuaSpec(_Strict):
+    """Dahua only: General's lockout, P2P (T2UServer) and the DMSS binding."""
+
+    lock_login_enable: bool = True
+    lock_login_times: Annotated[int, Field(ge=1, le=100)] = 5
+    login_fail_lock_time: Annotated[int, Field(ge=0, le=86400)] = 1800
+    max_online_time: Annotated[int, Field(ge=0, le=86400)] = 3600
+    t2u_enable: bool = True
+    p2p_link: bool = True  # registered with the DMSS P2P server (until the cloud link drives it)
+    dmss_account: str | None = None
+    vendor_name: Annotated[str, Field(min_length=1, max_length=32)] = "Dahua"
+    init_bits: Annotated[int, Field(ge=0, le=0xFFFF)] = 0
+    find: Annotated[str, Field(pattern=r"^[A-Z]{0,4}$")] = "AB"
+    discovery_password: Literal["ha1", "plain", "none"] = "ha1"
+    session_timeout: Annotated[float, Field(gt=0, le=86400), Strict(False)] = 60.0
+
+    @field_validator("init_bits")
+    @classmethod
+    def _high_bits(cls, bits: int) -> int:
+        if bits & 3:
+            raise ValueError("the two low bits of Init (initialised 2, factory 1) must be 0")
+        return bits
+
+
 class OnvifSpec(_Strict):
     discoverable: bool = True
     clock_skew: Annotated[float, Strict(False)] = 0.0
@@ -166,7 +192,7 @@ class QuirksSpec(_Strict):
 
 class DeviceSpec(_Strict):
     name: str
-    vendor: Literal["hikvision", "dlink"]
+    vendor: Literal["hikvision", "dlink", "dahua"]
     kind: Literal["nvr", "dvr", "ipc"]
     model: str
     firmware: str
@@ -202,11 +228,14 @@ class DeviceSpec(_Strict):
     pending_firmware: str | None = None  # uploaded, runs after the next reboot
     hardware_version: Annotated[str, Field(pattern=r"^[A-Z]\d?$")] = "A1"  # D-Link label rev.
     mydlink: MyDlinkSpec = Field(default_factory=MyDlinkSpec)
+    dahua: DahuaSpec = Field(default_factory=DahuaSpec)
 
     @model_validator(mode="after")
     def _dlink_kinds(self) -> DeviceSpec:
         if self.vendor == "dlink" and self.kind == "dvr":
             raise ValueError("D-Link devices are DCS cameras (ipc) or DNR recorders (nvr)")
+        if self.vendor != "dahua" and "dahua" in self.model_fields_set:
+            raise ValueError("dahua: only Dahua devices (vendor = 'dahua') have Dahua settings")
         return self
 
     @field_validator("firmware", "pending_firmware")
@@ -240,9 +269,44 @@ class DeviceSpec(_Strict):
         return caps
 
 
+class GoalSpec(_Strict):
+    """One thing a training scenario's trainee must reach, on one device's state as the
+    control API shows it (dotted paths such as `hik_connect.enabled`, `status.bound`)."""
+
+    device: str  # its fixture name or serial
+    says: str  # the goal in words, for the trainee
+    expect: dict[str, str | bool | int] = Field(default_factory=dict)  # path = value
+    matches: dict[str, str] = Field(default_factory=dict)  # path = regular expression
+    # TOML has no null: these say a path must be empty (null or "") or must not be.
+    absent: list[str] = Field(default_factory=list)
+    present: list[str] = Field(default_factory=list)
+
+    @field_validator("matches")
+    @classmethod
+    def _compiles(cls, patterns: dict[str, str]) -> dict[str, str]:
+        for path, pattern in patterns.items():
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"{path}: not a regular expression: {exc}") from None
+        return patterns
+
+
+class ScenarioSpec(_Strict):
+    """A training scenario: the fleet of the file, set up for one procedure of a seed."""
+
+    title: str
+    seed: str  # the article it follows: 000 (Dahua), 001 (Hikvision), 002 (D-Link) or another
+    procedure: str
+    brief: str  # what the trainee is told
+    hints: list[str] = Field(default_factory=list)
+    goal: list[GoalSpec] = Field(min_length=1)
+
+
 class FleetFile(_Strict):
     fleet: FleetSpec = Field(default_factory=FleetSpec)
     device: list[DeviceSpec] = Field(default_factory=list)
+    scenario: ScenarioSpec | None = None  # set in the training scenarios (simulator/scenarios.py)
 
 
 def default_fixture() -> Path:
@@ -358,9 +422,10 @@ class _Builder:
             else f"{entry.name}-{index + 1:0{len(str(entry.count))}d}"
         )
         source = where if entry.count == 1 else f"{where} #{index + 1}"
-        make_serial = (
-            identity.dlink_serial_number if entry.vendor == "dlink" else identity.serial_number
-        )
+        make_serial = {
+            "dlink": identity.dlink_serial_number,
+            "dahua": identity.dahua_serial_number,
+        }.get(entry.vendor, identity.serial_number)
         serial = entry.serial or self._unique(
             self._serials, lambda a: make_serial(entry.model, seed, entry.name, index, a)
         )
@@ -391,7 +456,7 @@ class _Builder:
         )
         hc = entry.hik_connect
         ports = entry.ports
-        return Device(
+        device = Device(
             vendor=entry.vendor,
             kind=entry.kind,
             model=entry.model,
@@ -408,7 +473,12 @@ class _Builder:
                 ipv6_prefix=entry.ipv6.prefix,
                 http_port=ports.http,
                 https_port=ports.https,
-                command_port=ports.command,
+                # Dahua's SDK port is 37777 (DHIP `Port`) unless the fixture names one.
+                command_port=(
+                    37777
+                    if entry.vendor == "dahua" and "command" not in ports.model_fields_set
+                    else ports.command
+                ),
                 sdk_tls_port=ports.sdk_tls,
                 rtsp_port=ports.rtsp,
             ),
@@ -446,9 +516,12 @@ class _Builder:
                 account=entry.mydlink.account,
                 reset_password="" if entry.mydlink.reset_password == "blank" else None,
             ),
+            dahua=DahuaSettings(**entry.dahua.model_dump()),
             label=label,
             source=source,
         )
+        device.sync_lockout()  # Dahua: General's LockLoginTimes/LoginFailLockTime rule
+        return device
 
     @staticmethod
     def _unique(taken: set[str], make) -> str:
@@ -473,6 +546,8 @@ def _first_other_host(address: IPv4Interface) -> IPv4Address:
 
 
 def _default_name(vendor: str, kind: str, model: str) -> str:
+    if vendor == "dahua":
+        return model  # MachineName; amcrest refuses names containing "error"/"invalid"
     if vendor == "dlink":
         return model  # D-Link devices name themselves after the model
     return {"nvr": "Network Video Recorder", "dvr": "Embedded Net DVR"}.get(kind, "IP CAMERA")

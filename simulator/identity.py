@@ -9,7 +9,9 @@ import uuid
 HIKVISION_OUIS = ("58:50:ed", "44:19:b6", "c0:56:e3", "bc:ad:28", "4c:bd:8f", "e0:ca:3c")
 # D-Link OUIs; b0:c5:54 and 28:10:7b are seen on DCS cameras (protocols/onvif-dlink.md §3.1).
 DLINK_OUIS = ("b0:c5:54", "28:10:7b", "1c:7e:e5", "c4:a8:1d", "f0:7d:68", "14:d6:4d")
-OUIS = {"hikvision": HIKVISION_OUIS, "dlink": DLINK_OUIS}
+# Dahua OUIs; 4c:11:bf and 38:af:29 are in DHIP and RPC2 captures (protocols/dahua.md).
+DAHUA_OUIS = ("4c:11:bf", "38:af:29", "3c:ef:8c", "e0:50:8b", "90:02:a9", "14:a7:8b")
+OUIS = {"hikvision": HIKVISION_OUIS, "dlink": DLINK_OUIS, "dahua": DAHUA_OUIS}
 _NAMESPACE = uuid.UUID("6f1c5a3e-8f0e-4e4b-9a57-6e7672736d00")
 
 
@@ -39,6 +41,16 @@ def dlink_serial_number(model: str, seed: str, name: str, index: int, attempt: i
     month = "123456789ABC"[d[2] % 12]
     digits = int.from_bytes(d[3:11], "big") % 10**7
     return f"{product}{plant}{year}{month}{digits:07d}"
+
+
+def dahua_serial_number(model: str, seed: str, name: str, index: int, attempt: int = 0) -> str:
+    """15 characters as on Dahua labels (4H01D66PAJ2FA64, 7L02A5EPAZ1C4F0): a digit, a
+    letter, two digits, then eleven letters and digits [I]."""
+    d = _digest("dahua-serial", seed, model, name, index, attempt)
+    letters = "ABCDEFGHJKLMNPQRSTUVWXYZ"
+    mixed = "0123456789" + letters
+    head = f"{d[0] % 10}{letters[d[1] % len(letters)]}{d[2] % 100:02d}"
+    return head + "".join(mixed[b % len(mixed)] for b in d[3:14])
 
 
 def pin_code(seed: str, serial: str) -> str:

@@ -24,7 +24,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 from aiohttp import hdrs, web
 
@@ -36,6 +36,7 @@ from .device import Device
 from .http_auth import Attempt, HttpAuthenticator
 from .isapi_handlers import ROUTES
 from .isapi_http import MAX_BODY, IsapiContext, Route, status_response, xml_response
+from .restart import Restart
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +49,7 @@ def isapi_app(
     *,
     heartbeat_interval: float = 10.0,
     mounts: Sequence[tuple[str, web.Application]] = (),
-    reboot: Callable[[Device], None] | None = None,
+    reboot: Restart | None = None,
 ) -> web.Application:
     """The device's web server. `heartbeat_interval`: seconds between alertStream keep-alives;
     `mounts`: other protocols' apps by path prefix, matched before ISAPI's catch-all;

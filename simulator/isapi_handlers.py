@@ -24,6 +24,7 @@ from .auth import ActivationResult
 from .device import Device, is_valid_verification_code
 from .firmware import FirmwareError, FirmwareVersion
 from .isapi_http import IsapiContext, Route, read_body, status_response, xml_response
+from .restart import restart_after_reply
 
 Match = re.Match[str]
 ISAPI_NS = isapi.ISAPI_NAMESPACE
@@ -137,12 +138,7 @@ async def upgrade_status(ctx: IsapiContext, request: Request, match: Match) -> R
 
 
 async def reboot(ctx: IsapiContext, request: Request, match: Match) -> Response:
-    device = ctx.device
-    if ctx.reboot is None:
-        device.reboot(ctx.now())
-    else:
-        # After this reply has gone out, as a real device answers before it restarts.
-        asyncio.get_running_loop().call_later(0.1, ctx.reboot, device)
+    restart_after_reply(ctx.device, ctx.reboot, ctx.now())
     return status_response(ctx, request, isapi.OK)
 
 

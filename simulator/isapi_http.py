@@ -14,6 +14,7 @@ from protocols import isapi
 from .clock import Clock
 from .device import Device
 from .http_auth import HttpAuthenticator
+from .restart import Restart
 
 # Real firmware caps request bodies far lower than aiohttp's 1 MiB default; ISAPI
 # request documents are a few KiB. [I] 64 KiB.
@@ -58,7 +59,7 @@ class IsapiContext:
     challenges: ActivationChallenges = field(default_factory=ActivationChallenges)
     closing: asyncio.Event = field(default_factory=asyncio.Event)  # app shutdown ends streams
     # Restarts the device (the simulator takes it down and up); None: restart in place.
-    reboot: Callable[[Device], None] | None = None
+    reboot: Restart | None = None
 
     @property
     def namespace(self) -> str:

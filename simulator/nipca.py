@@ -41,6 +41,7 @@ from .clock import Clock
 from .device import Device
 from .http_auth import Attempt, HttpAuthenticator
 from .nipca_handlers import ROUTES, Call, NipcaRequestError, text_response
+from .restart import Restart
 
 log = logging.getLogger(__name__)
 
@@ -100,13 +101,18 @@ class NipcaContext:
     auth: HttpAuthenticator
     sessions: ChallengeSessions = field(default_factory=ChallengeSessions)
     boot_time: float = 0.0  # sessions end when the device reboots or is reset
+    reboot: Restart | None = None  # how the simulator restarts the device (None: in place)
 
 
 CONTEXT = web.AppKey("nipca", NipcaContext)
 
 
 def nipca_app(
-    device: Device, clock: Clock, *, mounts: Sequence[tuple[str, web.Application]] = ()
+    device: Device,
+    clock: Clock,
+    *,
+    mounts: Sequence[tuple[str, web.Application]] = (),
+    reboot: Restart | None = None,
 ) -> web.Application:
     """The device's web server; `mounts` (path prefix, app) are matched before NIPCA's catch-all."""
     app = web.Application(client_max_size=MAX_BODY, middlewares=[_vendor_errors])
@@ -115,6 +121,7 @@ def nipca_app(
         clock=clock,
         auth=HttpAuthenticator(device.model, digest_challenge=dlink_digest_challenge),
         boot_time=device.boot_time,
+        reboot=reboot,
     )
     for prefix, sub_app in mounts:
         app.add_subapp(prefix, sub_app)
@@ -176,7 +183,8 @@ async def _dispatch(request: web.Request) -> web.StreamResponse:
             for key in ("sid", "ts"):
                 params.pop(key, None)
         host = request.host or f"{device.network.ip}:{device.network.http_port}"
-        return await handler(Call(device, ctx.clock, params, request.method, f"http://{host}"))
+        call = Call(device, ctx.clock, params, request.method, f"http://{host}", ctx.reboot)
+        return await handler(call)
     except NipcaRequestError as exc:
         return error_response(exc.error)
 

@@ -20,6 +20,7 @@ from protocols.dlink_discovery import BasicDevice, device_description
 from . import mydlink
 from .clock import Clock
 from .device import Device
+from .restart import Restart, restart_after_reply
 
 NIPCA_VERSION = "1.9.7"
 _PRODUCT = {"ipc": "Network Camera", "nvr": "Network Video Recorder"}
@@ -46,6 +47,7 @@ class Call:
     params: Mapping[str, str]
     method: str
     base_url: str  # http://ip:port as the client reached us
+    restart: Restart | None = None  # how the simulator restarts the device
 
 
 Handler = Callable[[Call], Awaitable[web.Response]]
@@ -256,6 +258,8 @@ async def system_reset(call: Call) -> web.Response:
     if call.params.get("reset", "go") != "go":
         raise NipcaRequestError()
     call.device.factory_reset(call.clock.now())
+    if call.restart is not None:  # the state is reset at once; the device is gone a while
+        restart_after_reply(call.device, call.restart, call.clock.now())
     return text_response({"reset": "ok"})
 
 
@@ -263,7 +267,7 @@ async def system_reboot(call: Call) -> web.Response:
     _only(call, "reboot")
     if call.params.get("reboot", "go") != "go":
         raise NipcaRequestError()
-    call.device.reboot(call.clock.now())
+    restart_after_reply(call.device, call.restart, call.clock.now())
     return text_response({"reboot": "ok"})
 
 

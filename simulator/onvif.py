@@ -22,7 +22,10 @@ Choices where protocols/onvif-dlink.md is silent or says [I]:
 - Scopes: type/video_encoder, Profile/Streaming, name (manufacturer and model),
   hardware (model), MAC (colon separated, lower case) and location (per
   device, default city/hangzhou), all Fixed, then the fixture's extra scopes.
-- GetServices answers the same list whether or not IncludeCapability is set.
+- GetServices with IncludeCapability carries each service's capabilities, the
+  same documents GetServiceCapabilities answers: what the simulator does (no
+  NTP, no IPv6, UsernameToken and Digest, Resolve and Bye; one profile per
+  channel, snapshots, RTSP over TCP, no multicast).
 """
 
 from __future__ import annotations
@@ -173,6 +176,7 @@ class OnvifResponder:
             "device": {
                 "GetSystemDateAndTime": _system_date_and_time,
                 "GetServices": _services,
+                "GetServiceCapabilities": _device_service_capabilities,
                 "GetCapabilities": _capabilities,
                 "GetDeviceInformation": _device_information,
                 "GetNetworkInterfaces": _network_interfaces,
@@ -180,6 +184,7 @@ class OnvifResponder:
                 "GetHostname": _hostname,
             },
             "media": {
+                "GetServiceCapabilities": _media_service_capabilities,
                 "GetProfiles": _profiles,
                 "GetStreamUri": _stream_uri,
                 "GetSnapshotUri": _snapshot_uri,
@@ -222,13 +227,36 @@ def _system_date_and_time(device: Device, _request: SoapRequest, now: float) -> 
     return onvif.system_date_and_time_response(datetime.fromtimestamp(int(now), UTC))
 
 
-def _services(device: Device, _request: SoapRequest, _now: float) -> str:
+def _services(device: Device, request: SoapRequest, _now: float) -> str:
+    include = (request.params.child_text("IncludeCapability") or "").strip() in ("true", "1")
     return onvif.services_response(
         [
-            onvif.Service(onvif.TDS, base_url(device) + DEVICE_PATH, 2, 60),
-            onvif.Service(onvif.TRT, base_url(device) + MEDIA_PATH, 2, 60),
-        ]
+            onvif.Service(
+                onvif.TDS,
+                base_url(device) + DEVICE_PATH,
+                2,
+                60,
+                onvif.device_service_capabilities(),
+            ),
+            onvif.Service(
+                onvif.TRT,
+                base_url(device) + MEDIA_PATH,
+                2,
+                60,
+                onvif.media_service_capabilities(len(media_profiles(device))),
+            ),
+        ],
+        include_capability=include,
     )
+
+
+def _device_service_capabilities(device: Device, _request: SoapRequest, _now: float) -> str:
+    return onvif.service_capabilities_response("tds", onvif.device_service_capabilities())
+
+
+def _media_service_capabilities(device: Device, _request: SoapRequest, _now: float) -> str:
+    capabilities = onvif.media_service_capabilities(len(media_profiles(device)))
+    return onvif.service_capabilities_response("trt", capabilities)
 
 
 def _capabilities(device: Device, _request: SoapRequest, _now: float) -> str:

@@ -16,6 +16,7 @@ from aiohttp import web
 
 from .clock import Clock, RealClock
 from .device import Device
+from .dhip import DhipResponder, serve_dhip
 from .dlink_discovery import DldpsResponder, SsdpResponder, serve_dldps, serve_ssdp
 from .dlink_portal.app import portal_app
 from .dlink_portal.fixture import load_portal
@@ -48,6 +49,14 @@ class ServiceConfig:
     portal_host: str = "127.0.0.1"
     portal_port: int = 8090
     portal_fixture: str | None = None  # default: fixtures/dlink_portal.toml
+    # Dahua DHIP discovery (UDP 37810), started when the fleet has Dahua devices.
+    dhip_host: str = "127.0.0.1"
+    dhip_port: int = 37810
+    # The DMSS cloud (HTTP JSON), started when the fleet has Dahua devices.
+    dmss_host: str = "127.0.0.1"
+    dmss_port: int = 8092
+    dmss_review_seconds: float = 48 * 3600.0  # an appeal's review (seed 000: 48 h)
+    smtp_server: str | None = None  # "host:port" the DMSS cloud mails through; None: outbox only
     wsd_host: str = "127.0.0.1"
     wsd_port: int = 3702
     # Where WS-Discovery Hello/Bye go on loopback ("host:port"); with an interface, its group.
@@ -159,6 +168,34 @@ async def _start_ssdp(sim: Simulator) -> FleetService | None:
         raise cannot_listen("SSDP", f"udp {host}:{sim.config.ssdp_port}", exc) from None
 
 
+def _has_dahua(sim: Simulator) -> bool:
+    return any(True for _ in sim.fleet.of_vendor("dahua"))
+
+
+async def _start_dhip(sim: Simulator) -> FleetService | None:
+    if not _has_dahua(sim):
+        return None
+    host = "0.0.0.0" if sim.config.interface else sim.config.dhip_host
+    responder = DhipResponder(
+        sim.fleet,
+        sim.clock,
+        on_exchange=sim.journal.exchange,
+        on_network_change=sim.network_changed,
+    )
+    try:
+        return await serve_dhip(responder, host, sim.config.dhip_port, sim.config.interface)
+    except OSError as exc:
+        raise cannot_listen("DHIP", f"udp {host}:{sim.config.dhip_port}", exc) from None
+
+
+async def _start_dmss(sim: Simulator) -> FleetService | None:
+    if not _has_dahua(sim):
+        return None
+    from .dmss.service import start_dmss  # the cloud's photo checks need pillow
+
+    return await start_dmss(sim)
+
+
 class PortalService:
     """The D-Link support portal on its own HTTP port."""
 
@@ -217,6 +254,8 @@ FLEET_SERVICES: dict[str, tuple[str, ServiceStarter]] = {
     "dlink": ("udp", _start_dldps),
     "ssdp": ("udp", _start_ssdp),
     "portal": ("http", _start_portal),
+    "dhip": ("udp", _start_dhip),
+    "dmss": ("http", _start_dmss),
     "wsd": ("udp", _start_wsd),
     "mqtt": ("mqtt", lambda sim: _start_hikconnect(sim, "broker")),
     "cloud": ("http", lambda sim: _start_hikconnect(sim, "cloud")),
@@ -458,7 +497,7 @@ def _describe_device(device: Device) -> dict:
             "bound_account": device.hik_connect.bound_account,
             "verification_code": device.hik_connect.verification_code,
         },
-    } | (_describe_dlink(device) if device.vendor == "dlink" else {})
+    } | _VENDOR_DESCRIPTIONS.get(device.vendor, lambda _d: {})(device)
 
 
 def _describe_dlink(device: Device) -> dict:
@@ -466,6 +505,20 @@ def _describe_dlink(device: Device) -> dict:
         "hardware_version": device.hardware_version,
         "mydlink": {"account": device.mydlink.account, "pin_code": device.mydlink.pin_code},
     }
+
+
+def _describe_dahua(device: Device) -> dict:
+    return {
+        "dahua": {
+            "p2p_online": device.p2p_online,
+            "dmss_account": device.dahua.dmss_account,
+            "lock_login_times": device.dahua.lock_login_times,
+            "login_fail_lock_time": device.dahua.login_fail_lock_time,
+        }
+    }
+
+
+_VENDOR_DESCRIPTIONS = {"dlink": _describe_dlink, "dahua": _describe_dahua}
 
 
 def fleet_table(fleet: Fleet) -> str:
@@ -489,6 +542,9 @@ def fleet_table(fleet: Fleet) -> str:
         if d.vendor == "dlink":  # mydlink registration is D-Link's cloud binding
             cloud = "mydlink" if d.mydlink.registered else "-"
             bound = d.mydlink.account
+        if d.vendor == "dahua":  # P2P registration and the DMSS binding
+            cloud = "p2p" if d.p2p_online else ("p2p off" if not d.dahua.t2u_enable else "offline")
+            bound = d.dahua.dmss_account
         rows.append(
             (
                 d.label,

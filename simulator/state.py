@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote
@@ -79,7 +80,7 @@ def device_entry(device: Device) -> dict[str, Any]:
             "pin_code": device.mydlink.pin_code,
             "reset_password": "blank" if device.mydlink.reset_password == "" else "setup",
         },
-    }
+    } | ({"dahua": asdict(device.dahua)} if device.vendor == "dahua" else {})
 
 
 def _policy(policy) -> dict[str, float]:
@@ -141,6 +142,14 @@ class StateDir:
 
     def save_clock(self, state: dict[str, float]) -> None:
         self._write(self.path / "clock.json", state)
+
+    def save_dmss(self, state: dict[str, Any]) -> None:
+        """The DMSS cloud's accounts, appeals, notifications and outbox."""
+        self._write(self.path / "dmss.json", state)
+
+    def load_dmss(self) -> dict[str, Any]:
+        file = self.path / "dmss.json"
+        return self._read(file) if file.exists() else {}
 
     def _file(self, serial: str) -> Path:
         return self.devices / f"{quote(serial, safe='')}.json"

@@ -21,14 +21,16 @@ log = logging.getLogger(__name__)
 
 Address = tuple[str, int]
 Respond = Callable[[bytes, Address], list[DiscoveryReply]]
+# The socket that sends from a device's own address (DiscoveryReply.source), if any.
+Outlet = Callable[[str], asyncio.DatagramTransport | None]
 
 
 class _DiscoveryProtocol(asyncio.DatagramProtocol):
     BURST = 32
     BREATHER = 0.002
 
-    def __init__(self, name: str, respond: Respond) -> None:
-        self.name, self.respond = name, respond
+    def __init__(self, name: str, respond: Respond, outlet: Outlet | None = None) -> None:
+        self.name, self.respond, self.outlet = name, respond, outlet
         self.transport: asyncio.DatagramTransport | None = None
         self.closed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self.sending: set[asyncio.Task[None]] = set()
@@ -45,8 +47,8 @@ class _DiscoveryProtocol(asyncio.DatagramProtocol):
         loop = asyncio.get_running_loop()
         for late in shaped:
             if late.delay:
-                loop.call_later(late.delay, self._send, [late.data], addr)
-        replies = [r.data for r in shaped if not r.delay]
+                loop.call_later(late.delay, self._send, [late], addr)
+        replies = [r for r in shaped if not r.delay]
         if len(replies) <= self.BURST:
             self._send(replies, addr)
             return
@@ -54,13 +56,18 @@ class _DiscoveryProtocol(asyncio.DatagramProtocol):
         self.sending.add(task)
         task.add_done_callback(self.sending.discard)
 
-    def _send(self, replies: list[bytes], addr: Address) -> None:
+    def _send(self, replies: list[DiscoveryReply], addr: Address) -> None:
         if self.transport is None or self.transport.is_closing():
             return
         for reply in replies:
-            self.transport.sendto(reply, addr)  # only ever back to the asker
+            transport = self.transport
+            if reply.source is not None and self.outlet is not None:
+                own = self.outlet(reply.source)
+                if own is not None and not own.is_closing():
+                    transport = own
+            transport.sendto(reply.data, addr)  # only ever back to the asker
 
-    async def _send_paced(self, replies: list[bytes], addr: Address) -> None:
+    async def _send_paced(self, replies: list[DiscoveryReply], addr: Address) -> None:
         for start in range(0, len(replies), self.BURST):
             if start:
                 await asyncio.sleep(self.BREATHER)
@@ -83,6 +90,10 @@ class DiscoveryServer:
         self._transport, self._protocol = transport, protocol
         self.host, self.port = transport.get_extra_info("sockname")[:2]
 
+    @property
+    def transport(self) -> asyncio.DatagramTransport:
+        return self._transport
+
     async def close(self) -> None:
         self._transport.close()
         await self._protocol.closed
@@ -98,6 +109,8 @@ async def serve_discovery(
     *,
     multicast_group: str | None = None,
     interface: str | None = None,
+    outlet: Outlet | None = None,
+    reuse: bool = False,
 ) -> DiscoveryServer:
     """Serve on host:port; with `interface` (a local IPv4 address, host "0.0.0.0") also
     hear broadcasts and join `multicast_group` there."""
@@ -108,8 +121,9 @@ async def serve_discovery(
         )
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     try:
-        if interface is not None:
-            # The vendor's own tool (SADP, D-Link's) may hold the port on the same host.
+        if interface is not None or reuse:
+            # The vendor's own tool (SADP, D-Link's) may hold the port on the same host;
+            # DHIP's per-device sockets share the fleet socket's port.
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((host, port))
         if interface is not None and multicast_group is not None:
@@ -120,6 +134,6 @@ async def serve_discovery(
         sock.close()
         raise
     transport, protocol = await asyncio.get_running_loop().create_datagram_endpoint(
-        lambda: _DiscoveryProtocol(name, respond), sock=sock
+        lambda: _DiscoveryProtocol(name, respond, outlet), sock=sock
     )
     return DiscoveryServer(transport, protocol)

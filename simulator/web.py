@@ -15,11 +15,13 @@ from dataclasses import dataclass
 from aiohttp import web
 
 from .clock import Clock
+from .dahua.http import CHANGED, dahua_app
 from .device import Device
 from .isapi import isapi_app
 from .journal import ExchangeHook
 from .nipca import nipca_app
 from .onvif_http import onvif_mount
+from .restart import Restart
 
 # Requests that cannot change a device: not worth comparing its state after them.
 _READS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -29,7 +31,7 @@ _READS = frozenset({"GET", "HEAD", "OPTIONS"})
 class WebOptions:
     heartbeat_interval: float = 10.0  # seconds between ISAPI alertStream keep-alives
     on_exchange: ExchangeHook | None = None  # told of every request answered
-    reboot: Callable[[Device], None] | None = None  # how the simulator restarts a device
+    reboot: Restart | None = None  # how the simulator restarts a device
 
 
 Mounted = tuple[str, web.Application]  # (path prefix, app)
@@ -48,7 +50,10 @@ VENDOR_APPS: dict[str, VendorApp] = {
         mounts=mounts,
         reboot=options.reboot,
     ),
-    "nipca": lambda device, clock, options, mounts: nipca_app(device, clock, mounts=mounts),
+    "nipca": lambda device, clock, options, mounts: nipca_app(
+        device, clock, mounts=mounts, reboot=options.reboot
+    ),
+    "dahua_http": lambda device, clock, options, mounts: dahua_app(device, clock, mounts),
 }
 
 
@@ -79,7 +84,8 @@ def _observed(device: Device, on_exchange: ExchangeHook | None):
                 request.remote or "",
                 f"{request.method} {request.path}",
                 str(response.status),
-                may_change=request.method not in _READS,
+                # A Dahua CGI setConfig is a GET that writes.
+                may_change=request.method not in _READS or request.get(CHANGED, False),
             )
         return response
 

@@ -15,6 +15,7 @@ NVRSIM = [sys.executable, "-m", "simulator.cli"]
 FREE_PORTS = [
     *("--sadp-port", "0", "--wsd-port", "0", "--control-port", "0"),
     *("--broker-port", "0", "--cloud-port", "0"),
+    *("--dhip-port", "0", "--dmss-port", "0"),
 ]
 
 SMALL_FLEET = """

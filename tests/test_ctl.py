@@ -49,7 +49,18 @@ def test_devices_set_fault_and_clock(api, capsys):
 
     assert ctl(url, "set", "nvr", "online=false", "bound=null") == 0
     assert not nvr.hik_connect.online and nvr.hik_connect.bound_account is None
-    assert json.loads(capsys.readouterr().out)["status"]["bound"] is False
+    header, row = capsys.readouterr().out.splitlines()  # the device's row, after the change
+    assert (
+        header.split()[0] == "NAME"
+        and row.split()[0] == "nvr"
+        and row.split()[-2:]
+        == [
+            "offline",
+            "-",
+        ]
+    )
+    assert ctl(url, "set", "nvr", "name=Lobby", "--json") == 0
+    assert json.loads(capsys.readouterr().out)["device_name"] == "Lobby"
 
     assert ctl(url, "fault", "fleet", "discovery_drop=25") == 0
     assert sim.fleet.faults.discovery_drop == 25 and nvr.faults.discovery_drop == 25

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import argparse
 
-import pytest
-
 from firmware_menu.__main__ import main
 from firmware_menu.cli import add_menu_parser, find_device
 from tests.conftest import hik_entry, make_fleet
@@ -18,7 +16,7 @@ def test_add_menu_parser_adds_the_menu_subcommand_with_help():
     assert (args.device, args.telnet, args.host) == ("nvr-3x", 2323, "127.0.0.1")
     assert args.fixture is None and args.func.__name__ == "menu_main"
     help_text = menu.format_help()
-    for option in ("--fixture", "--device", "--telnet", "--host", "Platform Access"):
+    for option in ("--fixture", "--device", "--telnet", "--host", "--api", "Platform Access"):
         assert option in help_text
 
 
@@ -37,13 +35,13 @@ def test_find_device_by_serial_or_name_and_the_first_recorder_by_default():
 
 
 def test_a_camera_has_no_menu_and_the_command_says_so(capsys):
-    assert main(["--device", "camera"]) == 1
+    assert main(["--fixture", "--device", "camera"]) == 1
     err = capsys.readouterr().err
     assert "has no local menu" in err and "nvr-4x-bound-online" in err
 
 
 def test_an_unknown_device_lists_the_fleet(capsys):
-    assert main(["--device", "no-such-device"]) == 2
+    assert main(["--fixture", "--device", "no-such-device"]) == 2
     err = capsys.readouterr().err
     assert "no device 'no-such-device'" in err and "dvr-hc-disabled" in err
 
@@ -55,13 +53,13 @@ def test_a_broken_fixture_is_reported(tmp_path, capsys):
     assert str(bad) in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("url", ["http://127.0.0.1:8080"])
-def test_attaching_to_a_running_simulator_is_not_supported_yet(capsys, url):
-    assert main(["--attach", url]) == 2
-    assert "not supported yet" in capsys.readouterr().err
+def test_without_a_running_simulator_the_command_says_how_to_run_standalone(capsys):
+    assert main(["--api", "http://127.0.0.1:9", "--device", "nvr-3x"]) == 2
+    err = capsys.readouterr().err
+    assert "cannot reach the control API at http://127.0.0.1:9" in err and "--fixture" in err
 
 
 def test_without_a_terminal_the_command_suggests_telnet(capsys):
     # pytest captures stdin and stdout, so neither is a terminal here.
-    assert main(["--device", "nvr-3x"]) == 2
+    assert main(["--fixture", "--device", "nvr-3x"]) == 2
     assert "--telnet" in capsys.readouterr().err

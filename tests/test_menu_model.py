@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from dataclasses import replace
 
 import pytest
 
-from firmware_menu import qr
+from firmware_menu import qr, render
 from firmware_menu.model import Key, MenuModel, Screen, tree_for
 from firmware_menu.tree import DialogKind, ItemKind
 from protocols.sadp import Probe, ProbeType, build_probe, decode_probe_match
@@ -52,11 +51,6 @@ def answer(m: MenuModel, text: str) -> None:
     assert m.dialog is not None and m.dialog.kind is DialogKind.PROMPT
     m.type(text)
     m.press(Key.ENTER)
-
-
-def dahua(device: Device) -> Device:
-    # Dahua rows are not in the capability table yet; the override stands in for them.
-    return replace(device, vendor="dahua")
 
 
 def test_the_model_does_not_need_prompt_toolkit():
@@ -105,7 +99,9 @@ def test_a_camera_has_no_local_menu(clock):
 
 
 def test_dahua_gets_its_own_menu_with_p2p_and_no_unbind(clock):
-    device = dahua(make_fleet(hik_entry(), clock=clock).devices[0])
+    entry = hik_entry(vendor="dahua", model="DHI-NVR4208-8P-4KS2", firmware="4.001.0000000.3.R")
+    del entry["hik_connect"]
+    device = make_fleet(entry, clock=clock).devices[0]
     m = MenuModel(device, clock)
     assert m.tree is not None and m.tree.vendor == "dahua"
     login(m)
@@ -117,8 +113,21 @@ def test_dahua_gets_its_own_menu_with_p2p_and_no_unbind(clock):
     assert any("Appeal" in i.label for i in m.page().items if i.kind is ItemKind.NOTE)
     assert m.page().qr is not None and m.page().qr.content == device.serial
     choose(m, "Enable")
-    assert not device.hik_connect.enabled
+    assert not device.dahua.t2u_enable and not device.p2p_online
     assert m.item("Status").value == "Offline"
+
+
+def test_the_demo_fleets_dahua_recorder_has_the_dahua_menu(demo_fleet, clock):
+    m = MenuModel(demo_fleet.find("dahua-nvr-bound"), clock)
+    assert m.tree is not None and m.tree.vendor == "dahua"
+    login(m)
+    choose(m, "Network")
+    choose(m, "P2P")
+    assert m.item("Status").value == "Online"
+    assert MenuModel(demo_fleet.find("dahua-camera"), clock).screen is Screen.NO_MENU
+    # The device summary beside the menu names Dahua's cloud link: P2P, not Hik-Connect.
+    summary = "".join(text for _style, text, *_ in render.device_summary(m))
+    assert "P2P      Online" in summary and "Cloud" not in summary
 
 
 # --- login and the local lockout ----------------------------------------------------------
@@ -424,6 +433,26 @@ def test_reboot_asks_then_ends_every_session(clock):
     m.press(Key.ENTER)
     assert m.screen is Screen.LOGIN and "restarted" in m.notice
     assert other.screen is Screen.LOGIN and "restarted" in other.notice
+
+
+def test_a_live_reboot_goes_through_the_restart_hook_and_shows_the_boot_screen(clock):
+    restarted = []
+
+    def restart(device: Device) -> None:  # what the simulator does: power off, later back
+        restarted.append(device)
+        device.powered = False
+
+    m = MenuModel(menu(clock).device, clock, restart=restart)
+    maintenance_page(m)
+    choose(m, "Reboot")
+    m.press(Key.ENTER)
+    assert restarted == [m.device]
+    assert m.screen is Screen.STARTING
+    m.press(Key.ENTER)  # keys do nothing while it starts
+    assert m.screen is Screen.STARTING
+    m.device.reboot(clock.now())
+    m.device.powered = True
+    assert m.screen is Screen.LOGIN
 
 
 def test_restore_defaults_resets_the_platform_but_keeps_network_password_and_binding(clock):

@@ -316,3 +316,33 @@ async def test_a_dlink_camera_speaks_onvif_on_its_own_web_server(camera, clock):
         assert reply.status == 200
         assert b"SystemDateAndTime" in await reply.read()
         assert (await web.get("/common/info.cgi")).status == 401  # NIPCA is still there
+
+
+@pytest.mark.parametrize(("cgi", "body"), [("system_reboot", "reboot=go"), ("system_reset", "")])
+async def test_reboot_and_reset_cgis_take_the_device_down_and_up_through_the_simulator(
+    clock, cgi, body
+):
+    from simulator.runner import ServiceConfig, Simulator
+
+    fleet = make_fleet(dlink_entry(ports={"http": 0}), clock=clock, address_pool="127.81.0.0/24")
+    config = ServiceConfig(
+        sadp_port=0, wsd_port=0, dlink_port=0, ssdp_port=0, portal_port=0, reboot_seconds=0.2
+    )
+    async with Simulator(fleet, clock, config) as sim:
+        camera = fleet.devices[0]
+        events = sim.journal.subscribe(camera.serial)
+        base = f"http://{camera.network.ip}:{camera.network.http_port}"
+        async with aiohttp.ClientSession() as http:
+            async with http.post(f"{base}/config/{cgi}.cgi", data=body, headers=basic()) as reply:
+                assert reply.status == 200  # the answer goes out before the device does
+            async for event in events:
+                if event.kind == "device.down":
+                    break
+            assert not camera.powered
+            with pytest.raises(aiohttp.ClientConnectionError):  # nobody listens while it is down
+                async with http.get(f"{base}/common/info.cgi"):
+                    pass
+            async for event in events:
+                if event.kind == "device.up":
+                    break
+        assert camera.powered

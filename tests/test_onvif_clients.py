@@ -148,3 +148,54 @@ async def test_isapi_still_answers_beside_onvif(fleet_up):
             assert reply.status == 400 and b"ActionNotSupported" in await reply.read()
         async with session.get(f"{url}/onvif/snapshot?Profile_1") as reply:
             assert reply.status == 401 and "Digest" in reply.headers["WWW-Authenticate"]
+
+
+async def test_services_with_their_capabilities_parse_in_zeep(fleet_up):
+    """IncludeCapability and GetServiceCapabilities, read by the real client's schema."""
+    nvr = fleet_up.fleet.devices[0]
+    cam = camera(nvr)
+    try:
+        await cam.update_xaddrs()
+        devicemgmt = await cam.create_devicemgmt_service()
+        bare = await devicemgmt.GetServices({"IncludeCapability": False})
+        assert [s.Capabilities for s in bare] == [None, None]
+        full = await devicemgmt.GetServices({"IncludeCapability": True})
+        assert [s.Namespace for s in full] == [
+            "http://www.onvif.org/ver10/device/wsdl",
+            "http://www.onvif.org/ver10/media/wsdl",
+        ]
+        assert all(s.Capabilities is not None for s in full)
+        device_caps = await devicemgmt.GetServiceCapabilities()
+        assert device_caps.Security.UsernameToken and device_caps.System.DiscoveryBye
+        assert device_caps.Network.IPVersion6 is False
+        media = await cam.create_media_service()
+        media_caps = await media.GetServiceCapabilities()
+        assert media_caps.SnapshotUri is True
+        assert media_caps.ProfileCapabilities.MaximumNumberOfProfiles == 8
+        assert media_caps.StreamingCapabilities.RTP_RTSP_TCP is True
+    finally:
+        await cam.close()
+
+
+async def test_a_dahua_recorder_speaks_onvif_beside_rpc2():
+    from tests.test_dhip import dahua_entry
+
+    clock = VirtualClock(time.time())
+    fleet = make_fleet(dahua_entry("xvr"), clock=clock, address_pool="127.86.0.0/24")
+    config = ServiceConfig(sadp_port=0, wsd_port=0, dhip_port=0, dmss_port=0)
+    async with Simulator(fleet, clock, config):
+        xvr = fleet.devices[0]
+        cam = camera(xvr)
+        try:
+            await cam.update_xaddrs()
+            info = await (await cam.create_devicemgmt_service()).GetDeviceInformation()
+            assert (info.Manufacturer, info.SerialNumber) == ("Dahua", xvr.serial)
+            media = await cam.create_media_service()
+            profiles = await media.GetProfiles()
+            setup = {"Stream": "RTP-Unicast", "Transport": {"Protocol": "RTSP"}}
+            uri = await media.GetStreamUri(
+                {"StreamSetup": setup, "ProfileToken": profiles[0].token}
+            )
+            assert uri.Uri.endswith("/cam/realmonitor?channel=1&subtype=0")
+        finally:
+            await cam.close()

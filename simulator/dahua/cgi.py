@@ -1,0 +1,148 @@
+"""Dahua CGI (`/cgi-bin/*.cgi`): what amcrest, aiodahua and Home Assistant call (§2.4).
+
+Pure: `handle_cgi(device, name, query, now) -> CgiReply`; authentication is the
+transport's (HTTP Digest through `Device.login`). Bodies are CRLF `key=value`
+lines; config reads are prefixed `table.`; a setConfig answers `OK`.
+
+Errors, with the real bodies where known: a CGI we do not serve → 501
+`Error\\r\\nNot Implemented!` (newer firmware); a known CGI with an unknown or
+missing action, or a setConfig that does not validate → 400
+`Error\\r\\nBad Request!`; an unknown config name → 200
+`Error: Error -1 getting param in name=…` (LTN6416).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from protocols import jpeg
+
+from ..device import Device
+from . import config
+from .config import ConfigError
+from .info import build_date, device_class, software_version, system_info
+from .rpc import local_time
+
+TEXT = "text/plain"
+
+
+@dataclass(frozen=True)
+class CgiReply:
+    status: int
+    body: str
+    changed: bool = False  # a setConfig that changed the device (GET, yet a write)
+    image: bytes | None = None  # snapshot.cgi: a JPEG instead of text
+
+
+BAD_REQUEST = CgiReply(400, "Error\r\nBad Request!\r\n")
+NOT_IMPLEMENTED = CgiReply(501, "Error\r\nNot Implemented!\r\n")
+INVALID_AUTHORITY = "Invalid Authority!\r\n"
+
+
+def lines(pairs: list[tuple[str, Any]]) -> CgiReply:
+    return CgiReply(200, "".join(f"{k}={config.cgi_value(v)}\r\n" for k, v in pairs))
+
+
+def _magic_box(device: Device, query: dict[str, str], now: float) -> CgiReply:
+    action = query.get("action", "")
+    simple: dict[str, Callable[[Device], tuple[str, Any]]] = {
+        "getDeviceType": lambda d: ("type", d.model),
+        "getSerialNo": lambda d: ("sn", d.serial),
+        "getMachineName": lambda d: ("name", d.name),
+        "getVendor": lambda d: ("vendor", d.dahua.vendor_name),
+        "getDeviceClass": lambda d: ("class", device_class(d)),
+        "getHardwareVersion": lambda d: ("version", "1.00"),
+        "getSoftwareVersion": lambda d: (
+            "version",
+            f"{software_version(d)},build:{build_date(d)}",
+        ),
+    }
+    if action in simple:
+        return lines([simple[action](device)])
+    if action == "getSystemInfo":
+        return lines(list(system_info(device).items()))
+    if action == "getProductDefinition":
+        name = query.get("name", "MaxExtraStream")
+        definitions = {"MaxExtraStream": 2 if device.kind == "ipc" else 1}
+        if name not in definitions:
+            return CgiReply(200, f"Error: Error -1 getting param in name={name}\r\n")
+        return lines([(f"table.{name}", definitions[name])])
+    return BAD_REQUEST
+
+
+def _global(device: Device, query: dict[str, str], now: float) -> CgiReply:
+    if query.get("action") == "getCurrentTime":
+        return lines([("result", local_time(now))])
+    return BAD_REQUEST
+
+
+def _config_manager(device: Device, query: dict[str, str], now: float) -> CgiReply:
+    action = query.get("action")
+    if action == "getConfig":
+        name = query.get("name", "")
+        try:
+            value = config.get_config(device, name)
+        except ConfigError:
+            return CgiReply(200, f"Error: Error -1 getting param in name={name}\r\n")
+        return lines(config.flatten(f"table.{name}", value))
+    if action == "setConfig":
+        return _set_config(device, query)
+    return BAD_REQUEST
+
+
+def _set_config(device: Device, query: dict[str, str]) -> CgiReply:
+    """`General.MachineName=x&T2UServer.Enable=false`: all or nothing, table by table."""
+    tables: dict[str, dict[str, Any]] = {}
+    try:
+        for key, text in query.items():
+            if key == "action":
+                continue
+            table, _, member = key.partition(".")
+            if not member or "." in member:
+                raise ConfigError(key)
+            current = config.get_config(device, table)
+            if member not in current:
+                raise ConfigError(key)
+            tables.setdefault(table, {})[member] = config.coerce(text, current[member])
+        if not tables:
+            raise ConfigError("nothing to set")
+        # Validate every table on a scratch copy before touching the device.
+        for table, values in tables.items():
+            config.set_config(_scratch(device), table, values)
+    except ConfigError:
+        return BAD_REQUEST
+    for table, values in tables.items():
+        config.set_config(device, table, values)
+    return CgiReply(200, "OK\r\n", changed=True)
+
+
+def _scratch(device: Device) -> Device:
+    from copy import deepcopy
+
+    return deepcopy(device)
+
+
+def _snapshot(device: Device, query: dict[str, str], now: float) -> CgiReply:
+    """`snapshot.cgi?channel=N`: a test card (channels count from 1; 0 is taken as 1, as
+    many clients send it)."""
+    text = query.get("channel", "1")
+    if not text.isdigit() or int(text) > max(1, device.channels):
+        return BAD_REQUEST
+    return CgiReply(200, "", image=jpeg.test_card())
+
+
+CGIS: dict[str, Callable[[Device, dict[str, str], float], CgiReply]] = {
+    "snapshot.cgi": _snapshot,
+    "magicBox.cgi": _magic_box,
+    "global.cgi": _global,
+    "configManager.cgi": _config_manager,
+}
+
+
+def handle_cgi(device: Device, name: str, query: dict[str, str], now: float) -> CgiReply:
+    handler = CGIS.get(name)
+    if handler is None:
+        return NOT_IMPLEMENTED
+    return handler(device, query, now)

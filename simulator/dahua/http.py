@@ -1,0 +1,198 @@
+"""The Dahua device's web server: RPC2, /OutsideCmd and the CGI over HTTP Digest. Thin.
+
+- `POST /RPC2_Login`, `/RPC2`, `/OutsideCmd`: JSON in, JSON out, always HTTP 200
+  (errors are JSON-RPC error codes); a body that is not JSON gets 268894209.
+- `/cgi-bin/<name>.cgi`: HTTP Digest (and Basic where `web_auth` allows it, else
+  a Basic try is refused without counting, as amcrest tries Basic first), with
+  the challenge `Digest realm="Login to <serial>",qop="auth",nonce="<digits>",
+  opaque="<40 hex>"`. A device not initialised answers every CGI with 401
+  `Invalid Authority!`; a wrong password 401 `Invalid Authority!` with a new
+  challenge; a locked client 403
+  `{"ErrorCode":268632081,"Result":false,"RmLock":…,"RmLogin":0}`.
+- Anything else: 501 `Error\\r\\nNot Implemented!`; nothing ever answers 500.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import secrets
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from aiohttp import hdrs, web
+
+from ..auth import LoginResult
+from ..clock import Clock
+from ..device import Device
+from ..http_auth import Attempt, HttpAuthenticator, NonceState
+from . import hashes
+from .cgi import BAD_REQUEST, CGIS, INVALID_AUTHORITY, NOT_IMPLEMENTED, TEXT, CgiReply, handle_cgi
+from .errors import LOCKED
+from .rpc import DahuaRpc
+
+log = logging.getLogger(__name__)
+
+MAX_BODY = 64 * 1024
+# Set on a request whose GET changed the device (a CGI setConfig), for the journal.
+CHANGED = web.RequestKey("nvrsim_changed", bool)
+
+
+class NumericNonces:
+    """Dahua's nonces are decimal numbers (`nonce="211955164"`); remembered, bounded."""
+
+    MEMORY = 1024
+
+    def __init__(self, lifetime: float = 300.0) -> None:
+        self.lifetime = lifetime
+        self._issued: OrderedDict[str, float] = OrderedDict()
+
+    def issue(self, now: float) -> str:
+        nonce = str(100_000_000 + secrets.randbelow(1_900_000_000))
+        self._issued[nonce] = now
+        while len(self._issued) > self.MEMORY:
+            self._issued.popitem(last=False)
+        return nonce
+
+    def check(self, nonce: str, now: float) -> NonceState:
+        issued = self._issued.get(nonce)
+        if issued is None:
+            return NonceState.FORGED
+        return NonceState.FRESH if 0 <= now - issued <= self.lifetime else NonceState.STALE
+
+
+def dahua_digest_challenge(opaque: str):
+    def challenge(realm: str, nonce: str, stale: bool) -> str:
+        tail = ",stale=TRUE" if stale else ""
+        return f'Digest realm="{realm}",qop="auth",nonce="{nonce}",opaque="{opaque}"{tail}'
+
+    return challenge
+
+
+@dataclass
+class DahuaContext:
+    device: Device
+    clock: Clock
+    auth: HttpAuthenticator
+    rpc: DahuaRpc
+
+
+CONTEXT = web.AppKey("dahua", DahuaContext)
+
+
+def dahua_app(
+    device: Device, clock: Clock, mounts: Sequence[tuple[str, web.Application]] = ()
+) -> web.Application:
+    """The device's web server; `mounts` (path prefix, app: ONVIF) come before the catch-all."""
+    opaque = hashlib.sha1(f"opaque:{device.serial}".encode()).hexdigest()
+    app = web.Application(client_max_size=MAX_BODY, middlewares=[_vendor_errors])
+    app[CONTEXT] = DahuaContext(
+        device=device,
+        clock=clock,
+        auth=HttpAuthenticator(
+            hashes.realm(device),
+            nonces=NumericNonces(),
+            digest_challenge=dahua_digest_challenge(opaque),
+        ),
+        rpc=DahuaRpc(device),
+    )
+    for prefix, sub_app in mounts:
+        app.add_subapp(prefix, sub_app)
+    app.router.add_route("*", "/RPC2_Login", _rpc)
+    app.router.add_route("*", "/RPC2", _rpc)
+    app.router.add_route("*", "/OutsideCmd", _rpc)
+    app.router.add_route("*", "/cgi-bin/{name}", _cgi)
+    app.router.add_route("*", "/{path:.*}", _not_implemented)
+    return app
+
+
+def text(reply: CgiReply) -> web.Response:
+    if reply.image is not None:
+        return web.Response(body=reply.image, status=reply.status, content_type="image/jpeg")
+    return web.Response(text=reply.body, status=reply.status, content_type=TEXT)
+
+
+async def _not_implemented(request: web.Request) -> web.Response:
+    return text(NOT_IMPLEMENTED)
+
+
+async def _rpc(request: web.Request) -> web.Response:
+    ctx = request.app[CONTEXT]
+    if request.method != "POST":
+        return text(BAD_REQUEST)
+    try:
+        document = json.loads(await request.read())
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        document = None
+    client, now = request.remote or "", ctx.clock.now()
+    endpoint = {"/RPC2_Login": ctx.rpc.login, "/RPC2": ctx.rpc.call, "/OutsideCmd": ctx.rpc.outside}
+    reply = endpoint[request.path](document, client, now)
+    return web.json_response(reply, dumps=lambda d: json.dumps(d, separators=(",", ":")))
+
+
+async def _cgi(request: web.Request) -> web.Response:
+    ctx = request.app[CONTEXT]
+    device, now = ctx.device, ctx.clock.now()
+    if request.match_info["name"] not in CGIS:  # before any authentication, as ISAPI's 404
+        return text(NOT_IMPLEMENTED)
+    if request.method not in ("GET", "POST"):
+        return text(BAD_REQUEST)
+    if not device.activated:
+        return web.Response(text=INVALID_AUTHORITY, status=401, content_type=TEXT)
+    refusal = _authenticate(ctx, request)
+    if refusal is not None:
+        return refusal
+    query = {k: v for k, v in request.rel_url.query.items()}
+    reply = handle_cgi(device, request.match_info["name"], query, now)
+    if reply.changed:
+        request[CHANGED] = True
+    return text(reply)
+
+
+def _authenticate(ctx: DahuaContext, request: web.Request) -> web.Response | None:
+    device, now, client = ctx.device, ctx.clock.now(), request.remote or ""
+    basic = device.web_auth == "digest/basic"
+    examined = ctx.auth.examine(
+        request.headers.get(hdrs.AUTHORIZATION),
+        method=request.method,
+        uri=request.raw_path,
+        now=now,
+        basic=basic,
+    )
+    stale = False
+    if isinstance(examined, Attempt):
+        outcome = device.login(client, examined.proof, now, user=examined.user)
+        if outcome.granted:
+            return None
+        if outcome.result is LoginResult.LOCKED:
+            body = {
+                "ErrorCode": LOCKED.code,
+                "Result": False,
+                "RmLock": outcome.unlock_in,
+                "RmLogin": 0,
+            }
+            return web.Response(
+                text=json.dumps(body, separators=(",", ":")), status=403, content_type=TEXT
+            )
+    else:
+        stale = examined.stale
+    response = web.Response(text=INVALID_AUTHORITY, status=401, content_type=TEXT)
+    for challenge in ctx.auth.challenges(now, basic=basic, stale=stale):
+        response.headers.add(hdrs.WWW_AUTHENTICATE, challenge)
+    return response
+
+
+@web.middleware
+async def _vendor_errors(request: web.Request, handler) -> web.StreamResponse:
+    """Whatever goes wrong, a Dahua error document, never aiohttp's page or a 500."""
+    try:
+        return await handler(request)
+    except web.HTTPException as exc:
+        if exc.status == 413:
+            return text(BAD_REQUEST)
+        return text(NOT_IMPLEMENTED if exc.status in (404, 405) else BAD_REQUEST)
+    except Exception:
+        log.exception("Dahua %s %s failed", request.method, request.path)
+        return text(BAD_REQUEST)
