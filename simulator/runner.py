@@ -219,8 +219,8 @@ FLEET_SERVICES: dict[str, tuple[str, ServiceStarter]] = {
     "portal": ("http", _start_portal),
     "wsd": ("udp", _start_wsd),
     "mqtt": ("mqtt", lambda sim: _start_hikconnect(sim, "broker")),
-    "cloud": ("http", lambda sim: _start_hikconnect(sim, "cloud")),
-    "hikconnect": ("mqtt", lambda sim: _start_hikconnect(sim, "link")),
+    "hikconnect": ("http", lambda sim: _start_hikconnect(sim, "cloud")),
+    "hiklink": ("mqtt", lambda sim: _start_hikconnect(sim, "link")),
 }
 
 
