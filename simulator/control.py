@@ -351,7 +351,7 @@ async def _send(stream, event) -> None:
 
 
 def _cloud(request: web.Request):
-    server = _sim(request).services.get("cloud")
+    server = _sim(request).services.get("hikconnect")
     if server is None:
         raise ApiError(404, "this simulator serves no Hik-Connect cloud (see --broker)")
     return server.cloud  # type: ignore[attr-defined]

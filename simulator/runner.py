@@ -258,8 +258,8 @@ FLEET_SERVICES: dict[str, tuple[str, ServiceStarter]] = {
     "dmss": ("http", _start_dmss),
     "wsd": ("udp", _start_wsd),
     "mqtt": ("mqtt", lambda sim: _start_hikconnect(sim, "broker")),
-    "cloud": ("http", lambda sim: _start_hikconnect(sim, "cloud")),
-    "hikconnect": ("mqtt", lambda sim: _start_hikconnect(sim, "link")),
+    "hikconnect": ("http", lambda sim: _start_hikconnect(sim, "cloud")),
+    "hiklink": ("mqtt", lambda sim: _start_hikconnect(sim, "link")),
 }
 
 

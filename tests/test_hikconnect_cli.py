@@ -72,10 +72,11 @@ async def test_seed_001_through_nvrsim_run(tmp_path: Path):
                     pytest.fail(f"nvrsim run did not get ready: {await process.communicate()}")
                 banner += line
         assert re.search(rb"^MQTT +mqtt://127\.0\.0\.1:\d+$", banner, re.M)
-        assert re.search(rb"^CLOUD +http://127\.0\.0\.1:\d+$", banner, re.M)
+        assert re.search(rb"^HIKCONNECT +http://127\.0\.0\.1:\d+$", banner, re.M)
+        assert re.search(rb"^HIKLINK +mqtt://127\.0\.0\.1:\d+$", banner, re.M)
         described = json.loads(ready.read_text())
         services = described["services"]
-        cloud = f"http://127.0.0.1:{services['cloud']['port']}"
+        cloud = f"http://127.0.0.1:{services['hikconnect']['port']}"
         control = f"http://127.0.0.1:{services['control']['port']}"
         (nvr,) = described["devices"]
         serial = hc.short_serial(nvr["serial"])

@@ -40,11 +40,11 @@ class Cloudy:
 
     @property
     def server(self) -> CloudServer:
-        return self.sim.services["cloud"]  # type: ignore[return-value]
+        return self.sim.services["hikconnect"]  # type: ignore[return-value]
 
     @property
     def link(self) -> CloudLink:
-        return self.sim.services["hikconnect"]  # type: ignore[return-value]
+        return self.sim.services["hiklink"]  # type: ignore[return-value]
 
     def device(self, name: str) -> Device:
         device = self.sim.fleet.find(name)

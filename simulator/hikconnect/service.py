@@ -1,6 +1,6 @@
 """Hik-Connect's three fleet services, as the runner starts them (FLEET_SERVICES):
-the embedded broker (`mqtt`), the cloud's API (`cloud`) and the devices' link
-(`hikconnect`). All three are off unless `ServiceConfig.broker` is set."""
+the embedded broker (`mqtt`), the cloud's API (`hikconnect`) and the devices' link
+(`hiklink`). All three are off unless `ServiceConfig.broker` is set."""
 
 from __future__ import annotations
 
