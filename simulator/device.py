@@ -107,8 +107,9 @@ class DahuaSettings:
     login_fail_lock_time: int = 1800  # General.LoginFailLockTime, seconds
     max_online_time: int = 3600  # General.MaxOnlineTime
     t2u_enable: bool = True  # T2UServer.Enable: the P2P (DMSS) switch
-    # The device's registration with the DMSS P2P server. Until the cloud link drives
-    # it, fixtures and the control API set it; read it through Device.p2p_online.
+    # The device's registration with the DMSS P2P server: what the MQTT link achieved
+    # (simulator/hikconnect/link.py); without a broker, what fixtures and the control
+    # API set. Read it through Device.p2p_online.
     p2p_link: bool = True
     dmss_account: str | None = None  # the DMSS account the device is bound to
     vendor_name: str = "Dahua"  # magicBox getVendor, DHIP Vendor

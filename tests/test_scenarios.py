@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import subprocess
 from pathlib import Path
@@ -12,6 +13,7 @@ import aiohttp
 import pytest
 
 from firmware_menu.model import Key, MenuModel
+from protocols import hikconnect as hc
 from protocols.sadp import Probe, ProbeType
 from simulator import scenarios
 from simulator.control import device_state
@@ -49,12 +51,20 @@ async def start(clock):
     """Start a scenario's fleet with its control API; returns (simulator, check)."""
     running = []
 
-    async def started(name: str):
+    async def started(name: str, **services):
         scenario = scenarios.load(name)
         for device in scenario.fleet:  # loopback ports chosen by the system
             device.network.http_port = 0
         config = ServiceConfig(
-            sadp_port=0, wsd_port=0, dlink_port=0, ssdp_port=0, portal_port=0, control_port=0
+            sadp_port=0,
+            wsd_port=0,
+            dlink_port=0,
+            ssdp_port=0,
+            portal_port=0,
+            dhip_port=0,
+            dmss_port=0,
+            control_port=0,
+            **services,
         )
         config.reboot_seconds = 0
         sim = Simulator(scenario.fleet, clock, config)
@@ -168,6 +178,53 @@ async def test_dahua_appeal_scenario_through_the_dmss_api(start, clock):
             (appeal,) = await reply.json()
             assert appeal["status"] == "approved"
     assert await check()
+
+
+async def test_wrong_region_scenario_through_the_menu_and_the_cloud(start, clock):
+    cloud = {"broker": "embedded", "broker_port": 0, "cloud_port": 0, "mqtt_keepalive": 2}
+    sim, check = await start("hik-wrong-region", **cloud)
+    nvr = sim.fleet.find("nvr-russian-server")
+    registry = sim.services["hikconnect"].cloud.registry
+    serial = hc.short_serial(nvr.serial)
+
+    def online_in(region: str) -> bool:
+        record = registry.find(serial)
+        return record is not None and registry.online(record, region)
+
+    await until(lambda: online_in("ru"), "online on the Russian server")
+    assert not await check()
+    menu = MenuModel(nvr, clock)
+    platform_access_as(menu)
+    choose(menu, "Server Address")
+    for _ in nvr.hik_connect.server:
+        menu.press(Key.BACKSPACE)
+    answer(menu, "litedeveu.hik-connect.com")
+    sim.journal.commit(nvr)  # what the live menu does after each key
+    await until(lambda: online_in("eu") and nvr.cloud_online, "online on the European server")
+
+    api = f"http://127.0.0.1:{sim.services['hikconnect'].port}"
+    europe = {"Host": "apiieu.hik-connect.com"}
+    md5 = hashlib.md5(b"Secret123").hexdigest()
+    account = {"account": "customer@example.com", "password": md5}
+    async with aiohttp.ClientSession(api, headers=europe) as app:
+        async with app.post("/v3/users/regist", data=account) as reply:
+            assert (await reply.json())["meta"]["code"] == 200
+        login = account | {"featureCode": "x", "cuName": "x"}
+        async with app.post("/v3/users/login/v2", data=login) as reply:
+            session = {"sessionId": (await reply.json())["loginSession"]["sessionId"]}
+        add = {"deviceSerial": serial, "validateCode": "EUROPE1"}
+        async with app.post("/v3/userdevices/v1/devices/add", data=add, headers=session) as reply:
+            assert (await reply.json())["meta"]["code"] == 200
+    assert await check()
+
+
+async def until(condition, what: str, deadline: float = 10.0) -> None:
+    """Poll, bounded: the cloud hears of changes over a real MQTT connection."""
+    loop = asyncio.get_running_loop()
+    end = loop.time() + deadline
+    while not condition():
+        assert loop.time() < end, f"not within {deadline}s: {what}"
+        await asyncio.sleep(0.02)
 
 
 def platform_access_as(menu: MenuModel) -> None:

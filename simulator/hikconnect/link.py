@@ -5,7 +5,9 @@ address names (`rules.link_region`): it publishes its status there, retained,
 and answers what the cloud asks (add to an account, delete, the app's unbind)
 by the device's own rules. `HikConnect.online` is what this link achieved: True
 once the broker acknowledged the device's `online` status, False as soon as the
-device leaves or its connection drops. Every change goes through the journal.
+device leaves or its connection drops. Dahua devices register their P2P status
+the same way (region `dmss`), and `DahuaSettings.p2p_link` is what it achieved.
+Every change goes through the journal.
 
 Connections ("links"), chosen with `per_device`:
 
@@ -40,7 +42,14 @@ from ..clock import Clock
 from ..device import Device
 from ..fleet import Fleet
 from ..journal import Journal
-from .rules import device_operation, device_status, home_region, link_region
+from .rules import (
+    device_operation,
+    device_status,
+    home_region,
+    link_online,
+    link_region,
+    set_link_online,
+)
 
 log = logging.getLogger(__name__)
 
@@ -237,8 +246,8 @@ class CloudLink:
                 self._set_online(device, False)
 
     def _set_online(self, device: Device, online: bool) -> None:
-        if device.hik_connect.online != online:
-            device.hik_connect.online = online
+        if link_online(device) != online:
+            set_link_online(device, online)
             if self.fleet.by_serial(device.serial) is device:  # not removed meanwhile
                 self.journal.commit(device)
 

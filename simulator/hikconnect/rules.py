@@ -25,9 +25,17 @@ from ..unbind import UnbindVerdict, unbind
 # ---------------------------------------------------------------- the device's side
 
 
+# Dahua devices ride the same link to their P2P server (DMSS), one for the world [I]:
+# the Hik-Connect cloud ignores the region, and `Device.p2p_online` reads what it achieved.
+DMSS_P2P = Region("dmss", "DMSS P2P", 0, "", "", ())
+
+
 def home_region(device: Device) -> Region | None:
     """The region whose cloud knows the device, online or not: a Hikvision device with
-    platform access enabled (or bound: it registered once), by its server address."""
+    platform access enabled (or bound: it registered once), by its server address; a
+    Dahua device with P2P, at DMSS."""
+    if device.vendor == "dahua":
+        return DMSS_P2P if device.can("dmss_p2p") else None
     h = device.hik_connect
     if device.vendor != "hikvision" or not (h.enabled or h.bound):
         return None
@@ -37,24 +45,42 @@ def home_region(device: Device) -> Region | None:
 def link_region(device: Device) -> Region | None:
     """The region whose server the device registers with now, or None: it stays off the cloud.
 
-    A device connects when it is powered, has platform access enabled, its link
-    is not cut by the `cloud_offline` fault, and its server address names a region.
+    A device connects when it is powered, its link is not cut by the `cloud_offline`
+    fault, and its platform is switched on: Hik-Connect enabled with a server address
+    that names a region; Dahua's T2UServer enabled on an initialised device.
     """
-    if not device.powered or not device.hik_connect.enabled or device.faults.cloud_offline:
+    if not device.powered or device.faults.cloud_offline:
         return None
-    return home_region(device)
+    if device.vendor == "dahua":
+        switched_on = device.dahua.t2u_enable and device.activated
+    else:
+        switched_on = device.hik_connect.enabled
+    return home_region(device) if switched_on else None
+
+
+def link_online(device: Device) -> bool:
+    """What the link last achieved for `device`, where its vendor keeps it."""
+    return device.dahua.p2p_link if device.vendor == "dahua" else device.hik_connect.online
+
+
+def set_link_online(device: Device, online: bool) -> None:
+    if device.vendor == "dahua":
+        device.dahua.p2p_link = online
+    else:
+        device.hik_connect.online = online
 
 
 def device_status(device: Device, link_id: str, online: bool) -> hc.DeviceStatus:
     h = device.hik_connect
+    dahua = device.vendor == "dahua"
     return hc.DeviceStatus(
         serial=device.serial,
         device_serial=hc.short_serial(device.serial),
         model=device.model,
         name=device.name,
         firmware=device.firmware.text,
-        verification_code=h.verification_code,
-        bound_account=h.bound_account,
+        verification_code="" if dahua else h.verification_code,
+        bound_account=device.dahua.dmss_account if dahua else h.bound_account,
         online=online,
         link=link_id,
         address=device.network.ip,
