@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from simulator.clock import VirtualClock
@@ -44,3 +46,14 @@ def clock() -> VirtualClock:
 @pytest.fixture
 def demo_fleet(clock: VirtualClock) -> Fleet:
     return load_fleet(now=clock.now())
+
+
+async def until(condition, what: str, deadline: float = 10.0) -> None:
+    """Poll `condition`, bounded: for what a real socket delivers in its own time (an MQTT
+    acknowledgement, a status the cloud hears), never for the simulator's own clock."""
+    loop = asyncio.get_running_loop()
+    end = loop.time() + deadline
+    while not condition():
+        if loop.time() > end:
+            pytest.fail(f"not within {deadline}s: {what}")
+        await asyncio.sleep(0.02)

@@ -17,21 +17,11 @@ import pytest
 from protocols import hikconnect as hc
 from simulator.clock import VirtualClock
 from simulator.runner import ServiceConfig, Simulator
-from tests.conftest import make_fleet
+from tests.conftest import make_fleet, until
 from tests.mqtt_brokers import BROKERS, broker
 from tests.test_dhip import dahua_entry
 
 DEADLINE = 10.0
-
-
-async def until(condition, what: str) -> None:
-    """Poll, bounded: the link hears the broker's acknowledgement over a real socket."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + DEADLINE
-    while not condition():
-        if loop.time() > deadline:
-            pytest.fail(f"not within {DEADLINE}s: {what}")
-        await asyncio.sleep(0.02)
 
 
 async def retained_status(host: str, port: int, serial: str) -> hc.DeviceStatus:

@@ -22,7 +22,7 @@ from simulator.device import Device
 from simulator.hikconnect.app import CloudServer
 from simulator.hikconnect.link import CloudLink
 from simulator.runner import ServiceConfig, Simulator
-from tests.conftest import PASSWORD, hik_entry, make_fleet
+from tests.conftest import PASSWORD, hik_entry, make_fleet, until
 from tests.mqtt_brokers import BROKERS, broker
 from tests.strategies_isapi import basic_authorization
 
@@ -55,13 +55,7 @@ class Cloudy:
         return self.server.cloud.registry.find(hc.short_serial(self.device(name).serial))
 
     async def until(self, condition, what: str) -> None:
-        """Poll a condition on live sockets, bounded: the cloud hears of changes over MQTT."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + DEADLINE
-        while not condition():
-            if loop.time() > deadline:
-                pytest.fail(f"not within {DEADLINE}s: {what}")
-            await asyncio.sleep(0.02)
+        await until(condition, what, DEADLINE)
 
     def online_in_cloud(self, name: str, region: str = "default") -> bool:
         record = self.record(name)

@@ -20,6 +20,7 @@ from simulator.control import device_state
 from simulator.ctl import Api
 from simulator.fixtures import FixtureError, load_fleet
 from simulator.runner import ServiceConfig, Simulator
+from tests.conftest import until
 from tests.test_cli import FREE_PORTS, NVRSIM
 from tests.test_menu_model import answer, choose, login
 from tests.test_nipca import basic
@@ -216,15 +217,6 @@ async def test_wrong_region_scenario_through_the_menu_and_the_cloud(start, clock
         async with app.post("/v3/userdevices/v1/devices/add", data=add, headers=session) as reply:
             assert (await reply.json())["meta"]["code"] == 200
     assert await check()
-
-
-async def until(condition, what: str, deadline: float = 10.0) -> None:
-    """Poll, bounded: the cloud hears of changes over a real MQTT connection."""
-    loop = asyncio.get_running_loop()
-    end = loop.time() + deadline
-    while not condition():
-        assert loop.time() < end, f"not within {deadline}s: {what}"
-        await asyncio.sleep(0.02)
 
 
 def platform_access_as(menu: MenuModel) -> None:
