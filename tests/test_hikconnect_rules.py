@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from protocols import hikconnect as hc
 from simulator.hikconnect.rules import (
+    DMSS_P2P,
     AccountError,
     Accounts,
     Captchas,
@@ -172,7 +173,9 @@ def test_the_device_connects_when_enabled_powered_and_not_cut():
     device.hik_connect.server = "cloud.example.com"
     assert link_region(device) is None
     device.hik_connect.server = "litedev.hik-connect.com"
-    device.vendor = "dahua"  # its P2P cloud is not Hik-Connect
+    device.vendor = "dahua"  # its P2P cloud is not Hik-Connect: the link takes it to DMSS
+    assert link_region(device) is DMSS_P2P and hc.region("dmss") is None
+    device.dahua.t2u_enable = False
     assert link_region(device) is None
 
 
