@@ -357,22 +357,24 @@ async def _serve(simulator: Simulator, ready_file: str | None, briefing: str = "
     async with simulator:
         print(fleet_table(simulator.fleet))
         print()
+        rows = []
         for name, service in simulator.services.items():
-            scheme = FLEET_SERVICES[name][0]
             token = getattr(service, "token", "")
-            print(
-                f"{name.upper():<7} {scheme}://{service.host}:{service.port}"
-                + (f"  (token {token})" if token else "")
-            )
+            where = f"{FLEET_SERVICES[name][0]}://{service.host}:{service.port}"
+            rows.append((name.upper(), where + (f"  (token {token})" if token else "")))
         if "control" in simulator.services:
             control = simulator.services["control"]
-            print(f"DASHBOARD http://{control.host}:{control.port}/")
-        print("ISAPI  http://<ADDRESS>:<HTTP>/ISAPI/ on each device's own address")
+            rows.append(("DASHBOARD", f"http://{control.host}:{control.port}/"))
+        each = "http://<ADDRESS>:<HTTP>"
+        rows.append(("ISAPI", f"{each}/ISAPI/ on each Hikvision device's own address"))
         if "portal" in simulator.services:
-            print("NIPCA  http://<ADDRESS>:<HTTP>/common/info.cgi on each D-Link device")
-        print("ONVIF  http://<ADDRESS>:<HTTP>/onvif/device_service on each device's own address")
+            rows.append(("NIPCA", f"{each}/common/info.cgi on each D-Link device"))
         if "dhip" in simulator.services:
-            print("RPC2   http://<ADDRESS>:<HTTP>/RPC2_Login and /cgi-bin/ on each Dahua device")
+            rows.append(("RPC2", f"{each}/RPC2_Login and /cgi-bin/ on each Dahua device"))
+        rows.append(("ONVIF", f"{each}/onvif/device_service on every device"))
+        width = max(len(name) for name, _ in rows)
+        for name, where in rows:
+            print(f"{name:<{width}} {where}")
         if briefing:
             print(f"\nScenario {briefing}\n")
         if ready_file:

@@ -234,9 +234,9 @@ def test_run_prints_the_fleet_table_and_services(running):
     assert "nvr " in out and "127.79.0.2" in out and "a@example.com" in out
     assert re.search(r"^SADP +udp://127\.0\.0\.1:\d+$", out, re.M)
     assert re.search(r"^CONTROL +http://127\.0\.0\.1:\d+$", out, re.M)
-    assert re.search(r"^DASHBOARD http://127\.0\.0\.1:\d+/$", out, re.M)
+    assert re.search(r"^DASHBOARD +http://127\.0\.0\.1:\d+/$", out, re.M)
     assert re.search(r"^WSD +udp://127\.0\.0\.1:\d+$", out, re.M)
-    assert "ONVIF  http://<ADDRESS>:<HTTP>/onvif/device_service" in out
+    assert re.search(r"^ONVIF +http://<ADDRESS>:<HTTP>/onvif/device_service", out, re.M)
 
 
 def test_run_on_a_taken_port_says_which_and_exits(fleet_file):

@@ -403,7 +403,7 @@ def test_nvrsim_run_prints_dhip_and_dmss_and_both_answer(tmp_path):
         out = "".join(banner)
         assert re.search(r"^DHIP +udp://127\.0\.0\.1:\d+$", out, re.M), out
         assert re.search(r"^DMSS +http://127\.0\.0\.1:\d+$", out, re.M), out
-        assert "RPC2   http://<ADDRESS>:<HTTP>/RPC2_Login" in out
+        assert re.search(r"^RPC2 +http://<ADDRESS>:<HTTP>/RPC2_Login", out, re.M), out
         services = json.loads(ready.read_text())["services"]
         found = subprocess.run(
             [*NVRSIM, "discover", "dhip", "--port", str(services["dhip"]["port"]), "--json"],
