@@ -250,3 +250,19 @@ def test_run_on_a_taken_port_says_which_and_exits(fleet_file):
     assert result.returncode == 2
     assert f"nvrsim: SADP: cannot listen on udp 127.0.0.1:{port}: " in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_taken_mqtt_port_says_how_to_use_that_broker_or_move(fleet_file):
+    import socket
+
+    with socket.socket() as taken:  # as a mosquitto service on 1883 would
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = str(taken.getsockname()[1])
+        result = nvrsim("run", str(fleet_file), *FREE_PORTS, "--broker-port", port)
+    assert result.returncode == 2
+    assert f"nvrsim: MQTT broker: cannot listen on mqtt 127.0.0.1:{port}: the port is taken" in (
+        result.stderr
+    )
+    assert "--broker mqtt://" in result.stderr and "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1

@@ -17,6 +17,7 @@ For a real broker (mosquitto, EMQX), give `--broker mqtt://host:port` instead.
 from __future__ import annotations
 
 import contextlib
+import errno
 import logging
 import math
 from urllib.parse import urlsplit
@@ -105,13 +106,23 @@ class EmbeddedBroker:
             },
         }
         # amqtt logs every connection at INFO and a client gone without DISCONNECT as a
-        # warning: ordinary events for a simulated fleet, not the user's business.
-        logging.getLogger("amqtt").setLevel(logging.ERROR)
+        # warning: ordinary events for a simulated fleet, not the user's business. A failed
+        # start it logs with a traceback; we report it in one line instead.
+        logger = logging.getLogger("amqtt")
+        logger.setLevel(logging.CRITICAL)
         broker = Broker(config)
         try:
             await broker.start()
         except Exception as exc:
+            if "address already in use" in str(exc).lower():
+                raise OSError(
+                    errno.EADDRINUSE,
+                    "the port is taken (by a mosquitto service? `--broker mqtt://HOST:PORT` "
+                    "uses that broker, `--broker-port N` moves the embedded one)",
+                ) from None
             raise OSError(f"the embedded MQTT broker cannot start: {exc}") from None
+        finally:
+            logger.setLevel(logging.ERROR)
         self._broker = broker
         server = broker._servers["default"].instance  # the bound port, for port 0
         self.port = server.sockets[0].getsockname()[1]
