@@ -306,9 +306,10 @@ def _run(args: argparse.Namespace) -> int:
             print("nvrsim: give a FIXTURE or a --scenario, not both", file=sys.stderr)
             return 2
         if args.scenario:
-            scenario = scenarios.load(args.scenario)
-            briefing = scenario_cli.brief(scenario)
-        fleet = load_fleet(scenario.path if args.scenario else args.fixture, now=clock.now())
+            scenario = scenarios.load(args.scenario, now=clock.now())
+            fleet, briefing = scenario.fleet, scenario_cli.brief(scenario)
+        else:
+            fleet = load_fleet(args.fixture, now=clock.now())
         if store is not None:
             store.save_all(fleet)
     config = ServiceConfig(

@@ -315,13 +315,16 @@ def default_fixture() -> Path:
 
 def load_fleet(path: str | Path | None = None, *, now: float = 0.0) -> Fleet:
     path = Path(path) if path is not None else default_fixture()
+    return build_fleet(read_toml(path), source=str(path), now=now)
+
+
+def read_toml(path: Path) -> dict:
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        return tomllib.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise FixtureError(f"{path}: cannot read: {exc.strerror or exc}") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise FixtureError(f"{path}: not valid TOML: {exc}") from None
-    return build_fleet(raw, source=str(path), now=now)
 
 
 def build_fleet(raw: dict, *, source: str = "<fixture>", now: float = 0.0) -> Fleet:

@@ -9,7 +9,6 @@ control API and says, goal by goal, whether the trainee got there.
 from __future__ import annotations
 
 import re
-import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
@@ -17,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from .control import device_state
-from .fixtures import FixtureError, GoalSpec, ScenarioSpec, build_fleet
+from .fixtures import FixtureError, GoalSpec, ScenarioSpec, build_fleet, read_toml
 from .fleet import Fleet
 
 _MISSING = object()
@@ -51,8 +50,9 @@ def bundled() -> dict[str, Path]:
     }
 
 
-def load(name_or_path: str) -> Scenario:
-    """A bundled scenario by name, or a scenario file; FixtureError names what is wrong."""
+def load(name_or_path: str, now: float = 0.0) -> Scenario:
+    """A bundled scenario by name, or a scenario file, its fleet built at `now`;
+    FixtureError names what is wrong."""
     shipped = bundled()
     path = shipped.get(name_or_path) or Path(name_or_path)
     if name_or_path not in shipped and not path.is_file():
@@ -60,11 +60,8 @@ def load(name_or_path: str) -> Scenario:
             f"no scenario {name_or_path!r}: bundled ones are {', '.join(shipped)}, "
             "or give a scenario file"
         )
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise FixtureError(f"{path}: {exc}") from None
-    fleet = build_fleet(raw, source=str(path))
+    raw = read_toml(path)
+    fleet = build_fleet(raw, source=str(path), now=now)
     if "scenario" not in raw:
         raise FixtureError(f"{path}: scenario: a scenario file needs a [scenario] table")
     spec = ScenarioSpec.model_validate(raw["scenario"])
@@ -82,8 +79,8 @@ def load(name_or_path: str) -> Scenario:
 
 def is_scenario(path: str | Path) -> bool:
     try:
-        return "scenario" in tomllib.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError):
+        return "scenario" in read_toml(Path(path))
+    except FixtureError:
         return False
 
 

@@ -32,7 +32,6 @@ country = "France"
 
 from __future__ import annotations
 
-import tomllib
 from datetime import UTC, date, datetime, timedelta
 from importlib import resources
 from pathlib import Path
@@ -40,7 +39,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from ..fixtures import FixtureError
+from ..fixtures import FixtureError, read_toml
 from .rules import Address, Policy, Portal, PortalError
 
 
@@ -98,11 +97,7 @@ def default_portal_fixture() -> Path:
 
 def load_portal(path: str | Path | None = None, *, now: float) -> Portal:
     path = Path(path) if path is not None else default_portal_fixture()
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise PortalFixtureError(f"{path}: {exc}") from None
-    return build_portal(raw, now=now, source=str(path))
+    return build_portal(read_toml(path), now=now, source=str(path))
 
 
 def build_portal(raw: dict, *, now: float, source: str = "<portal>") -> Portal:
