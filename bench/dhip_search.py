@@ -7,8 +7,7 @@ datagram with the same number of same-size datagrams from one socket.
 
 import asyncio
 
-from bench.common import summary, timed
-from bench.sadp_inquiry import _BurstEcho, _client
+from bench.burst import compare
 from protocols import dhip
 from simulator.clock import RealClock
 from simulator.dhip import DhipResponder, serve_dhip
@@ -38,37 +37,13 @@ async def run() -> str:
     responder = DhipResponder(fleet, RealClock())
     search = dhip.build_search()
 
-    async def encode_only() -> None:
-        responder.handle(search, ("127.0.0.1", 9))
-
-    encoding = await timed(encode_only, ROUNDS)
-    server = await serve_dhip(responder, "127.0.0.1", 0)
-    transport, collector, ask = await _client(server.port, DEVICES)
-    try:
-        found = await timed(lambda: ask(search), ROUNDS)
-        reply_size = collector.size
-    finally:
-        transport.close()
-        await server.close()
-
-    loop = asyncio.get_running_loop()
-    echo, _ = await loop.create_datagram_endpoint(
-        lambda: _BurstEcho(DEVICES, reply_size), local_addr=("127.0.0.1", 0)
-    )
-    transport, _, ask = await _client(echo.get_extra_info("sockname")[1], DEVICES)
-    try:
-        bare = await timed(lambda: ask(b"?"), ROUNDS)
-    finally:
-        transport.close()
-        echo.close()
-
-    ratio = sorted(found)[len(found) // 2] / sorted(bare)[len(bare) // 2]
-    return (
-        f"DHIP search, {DEVICES} devices answering ({reply_size} B each), {ROUNDS} rounds\n"
-        f"  nvrsim DHIP:                {summary(found)}\n"
-        f"  of which the responder:     {summary(encoding)} (replies built, no sockets)\n"
-        f"  bare asyncio UDP burst:     {summary(bare)}\n"
-        f"  ratio (median):             {ratio:.1f}x the bare burst"
+    return await compare(
+        "DHIP search",
+        DEVICES,
+        ROUNDS,
+        lambda: responder.handle(search, ("127.0.0.1", 9)),
+        lambda: serve_dhip(responder, "127.0.0.1", 0),
+        lambda: search,
     )
 
 
