@@ -35,7 +35,6 @@ import contextlib
 import hmac
 import logging
 import random
-import socket
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -56,7 +55,7 @@ from .fleet import Fleet
 from .identity import normalise_mac
 from .journal import ExchangeHook
 from .text import text_table
-from .udp import DiscoveryServer, serve_discovery
+from .udp import DiscoveryServer, ask, serve_discovery
 
 log = logging.getLogger(__name__)
 
@@ -423,27 +422,13 @@ async def discover_dhip(
 ) -> list[dict[str, Any]]:
     """One `DHDiscover.search`; each device's `deviceInfo` (plus `mac` and the address it
     answered from), one per MAC, as ConfigTool dedupes them."""
-    loop = asyncio.get_running_loop()
     found: dict[str, dict[str, Any]] = {}
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-        sock.setblocking(False)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
-        if interface is not None:
-            sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, socket.inet_aton(interface))
-        sock.bind((interface or "", 0))
-        await loop.sock_sendto(sock, wire.build_search(mac), (target, port))
-        deadline = loop.time() + timeout
-        while (left := deadline - loop.time()) > 0:
-            try:
-                data, addr = await asyncio.wait_for(loop.sock_recvfrom(sock, 65535), left)
-            except TimeoutError:
-                break
-            with contextlib.suppress(wire.DhipDecodeError):
-                message = wire.decode(data)
-                info = message.params.get("deviceInfo")
-                if message.method == wire.NOTIFY_DEV_INFO and isinstance(info, dict):
-                    found.setdefault(message.mac, {"mac": message.mac, "from": addr[0], **info})
+    for data, addr in await ask(wire.build_search(mac), target, port, timeout, interface):
+        with contextlib.suppress(wire.DhipDecodeError):
+            message = wire.decode(data)
+            info = message.params.get("deviceInfo")
+            if message.method == wire.NOTIFY_DEV_INFO and isinstance(info, dict):
+                found.setdefault(message.mac, {"mac": message.mac, "from": addr[0], **info})
     return list(found.values())
 
 

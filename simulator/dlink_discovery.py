@@ -16,11 +16,9 @@ and `uuid:<device>`, at once rather than after a random wait up to MX.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 import random
-import socket
 
 from protocols import dlink_discovery as wire
 
@@ -29,7 +27,7 @@ from .faults import DiscoveryReply, shape_reply
 from .fleet import Fleet
 from .identity import normalise_mac
 from .text import text_table
-from .udp import DiscoveryServer, serve_discovery
+from .udp import DiscoveryServer, ask, serve_discovery
 
 log = logging.getLogger(__name__)
 
@@ -178,28 +176,6 @@ async def serve_ssdp(
 # --- discover client -------------------------------------------------------------------------
 
 
-async def _ask(
-    request: bytes, target: str, port: int, timeout: float, interface: str | None
-) -> list[tuple[bytes, tuple[str, int]]]:
-    loop = asyncio.get_running_loop()
-    answers = []
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-        sock.setblocking(False)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
-        if interface is not None:
-            sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, socket.inet_aton(interface))
-        sock.bind((interface or "", 0))
-        await loop.sock_sendto(sock, request, (target, port))
-        deadline = loop.time() + timeout
-        while (left := deadline - loop.time()) > 0:
-            try:
-                answers.append(await asyncio.wait_for(loop.sock_recvfrom(sock, 65535), left))
-            except TimeoutError:
-                break
-    return answers
-
-
 async def discover_dldps(
     target: str = "255.255.255.255",
     port: int = wire.DLDPS_PORT,
@@ -208,7 +184,7 @@ async def discover_dldps(
 ) -> list[dict[str, str]]:
     """One 5978 inquiry; each answer's fields (M, D, S, I, P…), one per MAC."""
     found: dict[str, dict[str, str]] = {}
-    for data, _addr in await _ask(wire.build_inquiry(), target, port, timeout, interface):
+    for data, _addr in await ask(wire.build_inquiry(), target, port, timeout, interface):
         with contextlib.suppress(wire.DiscoveryDecodeError):
             message = wire.decode_dldps(data)
             if message.kind == wire.ANSWER:
@@ -232,7 +208,7 @@ async def discover_ssdp(
         f"ST: {search_target}\r\n\r\n"
     ).encode()
     found: dict[str, dict[str, str]] = {}
-    for data, _addr in await _ask(request, target, port, timeout, interface):
+    for data, _addr in await ask(request, target, port, timeout, interface):
         with contextlib.suppress(wire.DiscoveryDecodeError):
             headers = wire.decode_search_response(data)
             found.setdefault(headers.get("USN", ""), headers)

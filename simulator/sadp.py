@@ -28,12 +28,10 @@ Choices where protocols/hikvision.md is silent:
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import dataclasses
 import logging
 import random
-import socket
 import uuid as uuid_module
 from collections import OrderedDict
 from collections.abc import Callable
@@ -66,7 +64,7 @@ from .faults import DiscoveryReply, shape_reply
 from .fleet import Fleet
 from .journal import ExchangeHook
 from .text import text_table
-from .udp import DiscoveryServer, serve_discovery
+from .udp import DiscoveryServer, Reply, ask, serve_discovery
 from .unbind import UnbindVerdict, unbind, unbind_status
 
 log = logging.getLogger(__name__)
@@ -461,28 +459,19 @@ async def discover_sadp(
     Each result is the reply's fields by tag, plus `peer` ("ip:port" it came from);
     one per MAC. `interface` (a local IPv4 address) picks the multicast interface.
     """
-    loop = asyncio.get_running_loop()
     inquiry_id = str(uuid_module.uuid4()).upper()
     found: dict[str, dict[str, str]] = {}
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-        sock.setblocking(False)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
-        if interface is not None:
-            sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, socket.inet_aton(interface))
-        sock.bind((interface or "", 0))
-        await loop.sock_sendto(sock, build_inquiry(inquiry_id), (target, port))
-        deadline = loop.time() + timeout
-        while (limit is None or len(found) < limit) and (left := deadline - loop.time()) > 0:
-            try:
-                data, addr = await asyncio.wait_for(loop.sock_recvfrom(sock, 65535), left)
-            except TimeoutError:
-                break
-            with contextlib.suppress(SadpDecodeError):
-                match = decode_probe_match(data)
-                if match.uuid.upper() == inquiry_id:
-                    mac = parse_mac(match.fields.get("MAC", ""))
-                    found.setdefault(mac, match.fields | {"peer": f"{addr[0]}:{addr[1]}"})
+
+    def keep(reply: Reply) -> bool:
+        data, addr = reply
+        with contextlib.suppress(SadpDecodeError):
+            match = decode_probe_match(data)
+            if match.uuid.upper() == inquiry_id:
+                mac = parse_mac(match.fields.get("MAC", ""))
+                found.setdefault(mac, match.fields | {"peer": f"{addr[0]}:{addr[1]}"})
+        return limit is not None and len(found) >= limit
+
+    await ask(build_inquiry(inquiry_id), target, port, timeout, interface, enough=keep)
     return list(found.values())
 
 

@@ -137,3 +137,41 @@ async def serve_discovery(
         lambda: _DiscoveryProtocol(name, respond, outlet), sock=sock
     )
     return DiscoveryServer(transport, protocol)
+
+
+# --- the asking side: what `nvrsim discover` does ------------------------------------------
+
+Reply = tuple[bytes, tuple[str, int]]
+
+
+async def ask(
+    request: bytes,
+    target: str,
+    port: int,
+    timeout: float,
+    interface: str | None = None,
+    *,
+    enough: Callable[[Reply], bool] = lambda _reply: False,
+) -> list[Reply]:
+    """Send one discovery datagram (broadcast and multicast allowed; `interface` picks the
+    multicast interface) and collect replies until `timeout`, or until `enough(reply)`."""
+    loop = asyncio.get_running_loop()
+    replies: list[Reply] = []
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.setblocking(False)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
+        if interface is not None:
+            sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, socket.inet_aton(interface))
+        sock.bind((interface or "", 0))
+        await loop.sock_sendto(sock, request, (target, port))
+        deadline = loop.time() + timeout
+        while (left := deadline - loop.time()) > 0:
+            try:
+                reply = await asyncio.wait_for(loop.sock_recvfrom(sock, 65535), left)
+            except TimeoutError:
+                break
+            replies.append(reply)
+            if enough(reply):
+                break
+    return replies
