@@ -33,7 +33,8 @@ from protocols import isapi
 from .auth import LoginResult
 from .clock import Clock
 from .device import Device
-from .http_auth import Attempt, HttpAuthenticator
+from .http_auth import HttpAuthenticator
+from .http_login import challenged, check_login
 from .isapi_handlers import ROUTES
 from .isapi_http import MAX_BODY, IsapiContext, Route, status_response, xml_response
 from .restart import Restart
@@ -108,34 +109,23 @@ async def _dispatch(request: web.Request) -> web.StreamResponse:
 
 def _authenticate(ctx: IsapiContext, request: web.Request) -> web.Response | None:
     """None when the request may proceed, else the 401 (or notActivated) reply."""
-    device, now, client = ctx.device, ctx.now(), request.remote or ""
-    basic = device.web_auth == "digest/basic"
-    examined = ctx.auth.examine(
-        request.headers.get(hdrs.AUTHORIZATION),
-        method=request.method,
-        uri=request.raw_path,
-        now=now,
-        basic=basic,
-    )
-    if isinstance(examined, Attempt):
-        outcome = device.login(client, examined.proof, now, user=examined.user)
-        if outcome.granted:
-            return None
+    device, now = ctx.device, ctx.now()
+    check = check_login(ctx.auth, device, request, now)
+    if check.granted:
+        return None
+    if (outcome := check.outcome) is not None:
         if outcome.result is LoginResult.NOT_ACTIVATED:
             return status_response(ctx, request, isapi.NOT_ACTIVATED)
-        unlock_in, retries_left, stale = outcome.unlock_in, outcome.retries_left, False
+        unlock_in, retries_left = outcome.unlock_in, outcome.retries_left
     else:
         # Refused unseen: report the lock as it stands, without counting a failure.
+        client = request.remote or ""
         unlock_in = device.lockout.unlock_in(client, now)
         retries_left = device.lockout.retries_left(client, now)
-        stale = examined.stale
     body = isapi.user_check_unauthorized(
         locked=unlock_in > 0, unlock_in=unlock_in, retries_left=retries_left
     )
-    response = xml_response(body, 401)
-    for challenge in ctx.auth.challenges(now, basic=basic, stale=stale):
-        response.headers.add(hdrs.WWW_AUTHENTICATE, challenge)
-    return response
+    return challenged(xml_response(body, 401), ctx.auth, device, now, check)
 
 
 _AIOHTTP_ERRORS = {

@@ -39,7 +39,8 @@ from protocols import nipca
 from .auth import LoginResult
 from .clock import Clock
 from .device import Device
-from .http_auth import Attempt, HttpAuthenticator
+from .http_auth import HttpAuthenticator
+from .http_login import challenged, check_login
 from .nipca_handlers import ROUTES, Call, NipcaRequestError, text_response
 from .restart import Restart
 
@@ -191,28 +192,13 @@ async def _dispatch(request: web.Request) -> web.StreamResponse:
 
 def _authenticate(ctx: NipcaContext, request: web.Request) -> web.Response | None:
     """None when Basic/Digest credentials pass the device's login rule, else the 401."""
-    device, now, client = ctx.device, ctx.clock.now(), request.remote or ""
-    basic = device.web_auth == "digest/basic"
-    examined = ctx.auth.examine(
-        request.headers.get(hdrs.AUTHORIZATION),
-        method=request.method,
-        uri=request.raw_path,
-        now=now,
-        basic=basic,
-    )
-    stale = False
-    if isinstance(examined, Attempt):
-        outcome = device.login(client, examined.proof, now, user=examined.user)
-        if outcome.granted:
-            return None
-        if outcome.result is LoginResult.NOT_ACTIVATED:
-            return error_response(nipca.NOT_SET_UP)
-    else:
-        stale = examined.stale
-    response = error_response(nipca.UNAUTHORIZED)
-    for challenge in ctx.auth.challenges(now, basic=basic, stale=stale):
-        response.headers.add(hdrs.WWW_AUTHENTICATE, challenge)
-    return response
+    device, now = ctx.device, ctx.clock.now()
+    check = check_login(ctx.auth, device, request, now)
+    if check.granted:
+        return None
+    if check.outcome is not None and check.outcome.result is LoginResult.NOT_ACTIVATED:
+        return error_response(nipca.NOT_SET_UP)
+    return challenged(error_response(nipca.UNAUTHORIZED), ctx.auth, device, now, check)
 
 
 def _signed_session(ctx: NipcaContext, request: web.Request) -> bool:

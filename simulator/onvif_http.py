@@ -12,13 +12,14 @@ from __future__ import annotations
 import functools
 import logging
 
-from aiohttp import hdrs, web
+from aiohttp import web
 
 from protocols import jpeg, onvif
 
 from .clock import Clock
 from .device import Device
-from .http_auth import Attempt, HttpAuthenticator
+from .http_auth import HttpAuthenticator
+from .http_login import challenged, check_login
 from .isapi import device_realm
 from .onvif import OnvifResponder, Service, SoapReply, profile_channel
 
@@ -76,23 +77,10 @@ async def _snapshot(request: web.Request) -> web.Response:
     device, now = responder.device, responder.clock.now()
     if profile_channel(device, request.query_string) is None:
         return _fault(onvif.NO_PROFILE)
-    examined = auth.examine(
-        request.headers.get(hdrs.AUTHORIZATION),
-        method=request.method,
-        uri=request.raw_path,
-        now=now,
-        basic=device.web_auth == "digest/basic",
-    )
-    if isinstance(examined, Attempt):
-        if device.login(request.remote or "", examined.proof, now, user=examined.user).granted:
-            return web.Response(body=snapshot_jpeg(), content_type="image/jpeg")
-        stale = False
-    else:
-        stale = examined.stale
-    response = _fault(onvif.NOT_AUTHORIZED, 401)
-    for challenge in auth.challenges(now, basic=device.web_auth == "digest/basic", stale=stale):
-        response.headers.add(hdrs.WWW_AUTHENTICATE, challenge)
-    return response
+    check = check_login(auth, device, request, now)
+    if check.granted:
+        return web.Response(body=snapshot_jpeg(), content_type="image/jpeg")
+    return challenged(_fault(onvif.NOT_AUTHORIZED, 401), auth, device, now, check)
 
 
 @web.middleware

@@ -22,12 +22,13 @@ from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from aiohttp import hdrs, web
+from aiohttp import web
 
 from ..auth import LoginResult
 from ..clock import Clock
 from ..device import Device
-from ..http_auth import Attempt, HttpAuthenticator, NonceState
+from ..http_auth import HttpAuthenticator, NonceState
+from ..http_login import challenged, check_login
 from . import hashes
 from .cgi import BAD_REQUEST, CGIS, INVALID_AUTHORITY, NOT_IMPLEMENTED, TEXT, CgiReply, handle_cgi
 from .errors import LOCKED
@@ -152,36 +153,22 @@ async def _cgi(request: web.Request) -> web.Response:
 
 
 def _authenticate(ctx: DahuaContext, request: web.Request) -> web.Response | None:
-    device, now, client = ctx.device, ctx.clock.now(), request.remote or ""
-    basic = device.web_auth == "digest/basic"
-    examined = ctx.auth.examine(
-        request.headers.get(hdrs.AUTHORIZATION),
-        method=request.method,
-        uri=request.raw_path,
-        now=now,
-        basic=basic,
-    )
-    stale = False
-    if isinstance(examined, Attempt):
-        outcome = device.login(client, examined.proof, now, user=examined.user)
-        if outcome.granted:
-            return None
-        if outcome.result is LoginResult.LOCKED:
-            body = {
-                "ErrorCode": LOCKED.code,
-                "Result": False,
-                "RmLock": outcome.unlock_in,
-                "RmLogin": 0,
-            }
-            return web.Response(
-                text=json.dumps(body, separators=(",", ":")), status=403, content_type=TEXT
-            )
-    else:
-        stale = examined.stale
+    device, now = ctx.device, ctx.clock.now()
+    check = check_login(ctx.auth, device, request, now)
+    if check.granted:
+        return None
+    if check.outcome is not None and check.outcome.result is LoginResult.LOCKED:
+        body = {
+            "ErrorCode": LOCKED.code,
+            "Result": False,
+            "RmLock": check.outcome.unlock_in,
+            "RmLogin": 0,
+        }
+        return web.Response(
+            text=json.dumps(body, separators=(",", ":")), status=403, content_type=TEXT
+        )
     response = web.Response(text=INVALID_AUTHORITY, status=401, content_type=TEXT)
-    for challenge in ctx.auth.challenges(now, basic=basic, stale=stale):
-        response.headers.add(hdrs.WWW_AUTHENTICATE, challenge)
-    return response
+    return challenged(response, ctx.auth, device, now, check)
 
 
 @web.middleware
