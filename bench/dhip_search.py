@@ -9,9 +9,9 @@ import asyncio
 
 from bench.burst import compare
 from protocols import dhip
-from simulator.clock import RealClock
-from simulator.dhip import DhipResponder, serve_dhip
-from simulator.fixtures import build_fleet
+from simulator.core.clock import RealClock
+from simulator.dahua.dhip import DhipResponder, serve_dhip
+from simulator.runtime.fixtures import build_fleet
 
 DEVICES = 1000
 ROUNDS = 15

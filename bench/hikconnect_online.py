@@ -31,12 +31,12 @@ from pathlib import Path
 import aiomqtt
 
 from protocols import hikconnect as hc
-from simulator.clock import RealClock
-from simulator.fixtures import build_fleet
-from simulator.hikconnect.cloud import Cloud
-from simulator.hikconnect.link import CloudLink
-from simulator.hikconnect.rules import device_status
-from simulator.journal import Journal
+from simulator.clouds.hikconnect.cloud import Cloud
+from simulator.clouds.hikconnect.rules import device_status
+from simulator.clouds.mqtt.link import CloudLink
+from simulator.core.clock import RealClock
+from simulator.runtime.fixtures import build_fleet
+from simulator.runtime.journal import Journal
 
 DEVICES = 10_000
 PER_DEVICE = 1_000

@@ -109,10 +109,10 @@ async def _serve(kind: str) -> None:
     from aiohttp import web
 
     from protocols import isapi
-    from simulator.clock import RealClock
-    from simulator.fixtures import build_fleet
-    from simulator.isapi import isapi_app
-    from simulator.isapi_handlers import describe
+    from simulator.core.clock import RealClock
+    from simulator.hikvision.isapi import isapi_app
+    from simulator.hikvision.isapi_handlers import describe
+    from simulator.runtime.fixtures import build_fleet
 
     fleet = build_fleet(
         {

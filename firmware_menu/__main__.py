@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .cli import DESCRIPTION, add_menu_arguments, menu_main
+from firmware_menu.cli import DESCRIPTION, add_menu_arguments, menu_main
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -11,14 +11,13 @@ import sys
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager as AsyncContextManager
 
-from simulator.clock import RealClock
-from simulator.ctl import DEFAULT_API, Api, CtlError
-from simulator.device import Device
-from simulator.firmware import RECORDERS
-from simulator.fixtures import FixtureError, load_fleet
-from simulator.fleet import Fleet
-
-from .model import MenuModel, Screen
+from firmware_menu.model import MenuModel, Screen
+from simulator.cli.ctl import DEFAULT_API, Api, CtlError
+from simulator.core.clock import RealClock
+from simulator.core.device import Device
+from simulator.core.firmware import RECORDERS
+from simulator.core.fleet import Fleet
+from simulator.runtime.fixtures import FixtureError, load_fleet
 
 BUNDLED = ""  # --fixture without a file: the bundled demo fleet
 
@@ -126,7 +125,7 @@ def menu_main(args: argparse.Namespace) -> int:
     if args.telnet is None:
         if not _has_terminal():
             return 2
-        from .view import build_app
+        from firmware_menu.view import build_app
 
         build_app(model).run()
         return 0
@@ -145,7 +144,7 @@ def _has_terminal() -> bool:
 
 def _attached(args: argparse.Namespace) -> int:
     """The menu of a device of a running `nvrsim run`, here or for telnet clients."""
-    from .attach import pick_device, run_in_terminal, telnet_bridge
+    from firmware_menu.attach import pick_device, run_in_terminal, telnet_bridge
 
     api = Api(args.api, args.token)
     try:
@@ -171,7 +170,7 @@ def _attached(args: argparse.Namespace) -> int:
 
 
 def _serve_telnet(device: Device, clock: RealClock, host: str, port: int) -> int:
-    from .telnet import MenuTelnetServer
+    from firmware_menu.telnet import MenuTelnetServer
 
     @contextlib.asynccontextmanager
     async def listening() -> AsyncIterator[tuple[str, int]]:

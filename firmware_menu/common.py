@@ -6,12 +6,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from simulator.auth import ActivationResult
-
-from .tree import Item, ItemKind
+from firmware_menu.tree import Item, ItemKind
+from simulator.core.auth import ActivationResult
 
 if TYPE_CHECKING:
-    from .model import MenuModel
+    from firmware_menu.model import MenuModel
 
 PASSWORD_RULE = (
     "8 to 16 characters with at least two kinds of: digits, lower case letters, "

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from . import common, qr
-from .common import LOGOUT
-from .tree import Item, ItemKind, MenuTree, PageDef, QrPanel
+from firmware_menu import common, qr
+from firmware_menu.common import LOGOUT
+from firmware_menu.tree import Item, ItemKind, MenuTree, PageDef, QrPanel
 
 if TYPE_CHECKING:
-    from .model import MenuModel
+    from firmware_menu.model import MenuModel
 
 APPEAL_HINT = (
     "Bound to another account? The recorder cannot unbind itself. In the DMSS app, "

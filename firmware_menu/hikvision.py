@@ -12,16 +12,15 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-from simulator.auth import plain
-from simulator.device import is_valid_verification_code
-from simulator.unbind import UnbindOutcome, UnbindVerdict, unbind
-
-from . import common, qr
-from .common import LOGOUT
-from .tree import Item, ItemKind, MenuTree, PageDef, QrPanel
+from firmware_menu import common, qr
+from firmware_menu.common import LOGOUT
+from firmware_menu.tree import Item, ItemKind, MenuTree, PageDef, QrPanel
+from simulator.core.auth import plain
+from simulator.core.device import is_valid_verification_code
+from simulator.hikvision.unbind import UnbindOutcome, UnbindVerdict, unbind
 
 if TYPE_CHECKING:
-    from .model import MenuModel
+    from firmware_menu.model import MenuModel
 
 UNBIND_MESSAGES = {
     UnbindVerdict.OK: "Unbinding succeeded.\n"

@@ -14,13 +14,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
 
-from simulator.auth import LoginOutcome, LoginResult, plain
-from simulator.clock import Clock
-from simulator.device import LOCAL_CONSOLE, Device
-from simulator.unbind import UnbindOutcome
-
-from . import common, dahua, hikvision
-from .tree import Dialog, DialogKind, Item, ItemKind, MenuTree, Page
+from firmware_menu import common, dahua, hikvision
+from firmware_menu.tree import Dialog, DialogKind, Item, ItemKind, MenuTree, Page
+from simulator.core.auth import LoginOutcome, LoginResult, plain
+from simulator.core.clock import Clock
+from simulator.core.device import LOCAL_CONSOLE, Device
+from simulator.hikvision.unbind import UnbindOutcome
 
 TREES: dict[str, Callable[[], MenuTree]] = {
     "hikvision": hikvision.tree,

@@ -16,7 +16,7 @@ from __future__ import annotations
 import segno
 
 from protocols import hikconnect
-from simulator.device import Device
+from simulator.core.device import Device
 
 HIK_QR_TAG = hikconnect.QR_TAG
 

@@ -13,9 +13,9 @@ from textwrap import wrap
 from prompt_toolkit.formatted_text import StyleAndTextTuples
 from prompt_toolkit.mouse_events import MouseEvent, MouseEventType
 
-from . import qr
-from .model import MenuModel, Screen
-from .tree import DialogKind, Item, ItemKind
+from firmware_menu import qr
+from firmware_menu.model import MenuModel, Screen
+from firmware_menu.tree import DialogKind, Item, ItemKind
 
 BRANDS = {"hikvision": "HIKVISION", "dahua": "dahua"}
 LABEL_WIDTH = 24

@@ -16,11 +16,10 @@ import socket
 from prompt_toolkit.application import Application
 from prompt_toolkit.contrib.telnet.server import TelnetConnection, TelnetServer
 
-from simulator.clock import Clock
-from simulator.device import Device
-
-from .model import MenuModel
-from .view import build_app
+from firmware_menu.model import MenuModel
+from firmware_menu.view import build_app
+from simulator.core.clock import Clock
+from simulator.core.device import Device
 
 log = logging.getLogger(__name__)
 

@@ -14,9 +14,8 @@ from enum import Enum
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from simulator.device import Device
-
-    from .model import MenuModel
+    from firmware_menu.model import MenuModel
+    from simulator.core.device import Device
 
 Action = Callable[["MenuModel"], None]
 

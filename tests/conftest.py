@@ -6,9 +6,9 @@ import asyncio
 
 import pytest
 
-from simulator.clock import VirtualClock
-from simulator.fixtures import build_fleet, load_fleet
-from simulator.fleet import Fleet
+from simulator.core.clock import VirtualClock
+from simulator.core.fleet import Fleet
+from simulator.runtime.fixtures import build_fleet, load_fleet
 
 PASSWORD = "Demo12345"
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from simulator.hikconnect.broker import EmbeddedBroker
+from simulator.clouds.mqtt.broker import EmbeddedBroker
 
 BROKERS = ["embedded", "mosquitto"]
 

@@ -218,7 +218,7 @@ def test_help_explains_each_command():
 
 
 def test_the_demo_fleet_fixture_is_valid():
-    from simulator.fixtures import default_fixture
+    from simulator.runtime.fixtures import default_fixture
 
     result = nvrsim("fixtures", "check", str(default_fixture()))
     assert result.returncode == 0, result.stderr

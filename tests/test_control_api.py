@@ -9,7 +9,7 @@ import aiohttp
 import pytest
 
 from protocols.sadp import Probe, ProbeType
-from simulator.runner import ServiceConfig, Simulator
+from simulator.runtime.runner import ServiceConfig, Simulator
 from tests.conftest import PASSWORD, hik_entry, make_fleet
 from tests.test_runner import isapi_get, sadp_ask, small_fleet
 
@@ -182,7 +182,7 @@ async def test_a_token_is_required_when_one_is_set(clock):
 
 async def test_a_token_is_made_up_beyond_loopback(clock):
     """Listening on every address without a token would hand the fleet to the LAN."""
-    from simulator.control import start_control
+    from simulator.control.app import start_control
 
     sim = Simulator(make_fleet(), clock, ServiceConfig(control_host="0.0.0.0", control_port=0))
     server = await start_control(sim)

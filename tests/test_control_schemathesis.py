@@ -11,10 +11,10 @@ from __future__ import annotations
 import schemathesis
 from hypothesis import HealthCheck, settings
 
-from simulator.clock import VirtualClock
-from simulator.control import OPERATIONS, control_app
-from simulator.control_schema import openapi
-from simulator.runner import ServiceConfig, Simulator
+from simulator.control.app import OPERATIONS, control_app
+from simulator.control.schema import openapi
+from simulator.core.clock import VirtualClock
+from simulator.runtime.runner import ServiceConfig, Simulator
 from tests.conftest import hik_entry, make_fleet
 from tests.strategies_isapi import ServerThread
 

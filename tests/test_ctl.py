@@ -6,11 +6,11 @@ import json
 
 import pytest
 
-from simulator.cli import main
-from simulator.clock import ScaledClock
-from simulator.control import control_app
-from simulator.ctl import CtlError, assignments, duration
-from simulator.runner import ServiceConfig, Simulator
+from simulator.cli.ctl import CtlError, assignments, duration
+from simulator.cli.main import main
+from simulator.control.app import control_app
+from simulator.core.clock import ScaledClock
+from simulator.runtime.runner import ServiceConfig, Simulator
 from tests.conftest import hik_entry, make_fleet
 from tests.strategies_isapi import ServerThread
 

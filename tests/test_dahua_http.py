@@ -14,10 +14,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from requests.auth import HTTPDigestAuth
 
+from simulator.core.faults import Faults
 from simulator.dahua import hashes
 from simulator.dahua.http import dahua_app
-from simulator.faults import Faults
-from simulator.web import WebOptions, device_app
+from simulator.runtime.web import WebOptions, device_app
 from tests.conftest import PASSWORD, make_fleet
 from tests.strategies_isapi import ServerThread
 from tests.test_dhip import dahua_camera, dahua_entry
@@ -315,7 +315,7 @@ def test_the_cgi_over_digest_with_requests(fleet):
 
 
 def _clock(fleet):
-    from simulator.clock import VirtualClock
+    from simulator.core.clock import VirtualClock
 
     return VirtualClock()
 
@@ -402,7 +402,7 @@ async def test_the_device_web_server_is_dahuas(fleet, clock):
 )
 def test_hostile_cgi_queries_get_dahua_answers_and_change_only_on_ok(fleet, query, cgi):
     from simulator.dahua.cgi import handle_cgi
-    from simulator.state import device_entry
+    from simulator.runtime.state import device_entry
 
     cam = fleet.find("cam")
     before = device_entry(cam)
@@ -416,8 +416,8 @@ async def test_a_dhip_re_ip_moves_the_web_server_and_the_dhip_socket(fleet, cloc
     import asyncio
 
     from protocols import dhip
-    from simulator.dhip import discover_dhip
-    from simulator.runner import ServiceConfig, Simulator
+    from simulator.dahua.dhip import discover_dhip
+    from simulator.runtime.runner import ServiceConfig, Simulator
 
     config = ServiceConfig(sadp_port=0, wsd_port=0, dhip_port=0, control_port=None, dmss_port=0)
     async with Simulator(fleet, clock, config) as sim:
@@ -471,7 +471,7 @@ async def test_a_dhip_re_ip_moves_the_web_server_and_the_dhip_socket(fleet, cloc
 
 async def test_a_factory_reset_puts_a_dahua_device_back_to_not_initialised(fleet, clock):
     from protocols import dhip
-    from simulator.dhip import DhipResponder
+    from simulator.dahua.dhip import DhipResponder
 
     nvr = fleet.find("nvr")
     nvr.factory_reset(clock.now())

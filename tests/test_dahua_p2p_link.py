@@ -15,8 +15,8 @@ import aiomqtt
 import pytest
 
 from protocols import hikconnect as hc
-from simulator.clock import VirtualClock
-from simulator.runner import ServiceConfig, Simulator
+from simulator.core.clock import VirtualClock
+from simulator.runtime.runner import ServiceConfig, Simulator
 from tests.conftest import make_fleet, until
 from tests.mqtt_brokers import BROKERS, broker
 from tests.test_dhip import dahua_entry

@@ -13,13 +13,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from protocols import dlink_discovery as wire
-from simulator.dlink_discovery import (
+from simulator.dlink.discovery import (
     DldpsResponder,
     SsdpResponder,
     discover_dldps,
     discover_ssdp,
 )
-from simulator.runner import ServiceConfig, Simulator, fleet_table
+from simulator.runtime.runner import ServiceConfig, Simulator, fleet_table
 from tests.conftest import hik_entry, make_fleet
 from tests.test_nipca import dlink_entry
 
@@ -245,7 +245,7 @@ def test_discover_dlink_cli_prints_a_table(tmp_path):
 
 
 def test_dlink_discovery_suffers_each_devices_faults_and_reboots(fleet):
-    from simulator.faults import Faults, malformed
+    from simulator.core.faults import Faults, malformed
 
     cam, old, nvr = (fleet.find(n) for n in ("cam", "old", "nvr"))
     cam.own_faults = Faults(discovery_drop=100)

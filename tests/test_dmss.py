@@ -20,12 +20,12 @@ from aiosmtpd.smtp import SMTP
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from simulator.dmss.app import CONTEXT, dmss_app
-from simulator.dmss.generator import CASES, make_photo
-from simulator.dmss.mailer import Mailer, SmtpSettings
-from simulator.dmss.photos import PhotoError, assess, too_low_quality
-from simulator.dmss.rules import DEMO_PASSWORD, DmssCloud
-from simulator.faults import Faults
+from simulator.clouds.dmss.app import CONTEXT, dmss_app
+from simulator.clouds.dmss.generator import CASES, make_photo
+from simulator.clouds.dmss.mailer import Mailer, SmtpSettings
+from simulator.clouds.dmss.photos import PhotoError, assess, too_low_quality
+from simulator.clouds.dmss.rules import DEMO_PASSWORD, DmssCloud
+from simulator.core.faults import Faults
 from tests.conftest import PASSWORD, make_fleet
 from tests.test_dhip import dahua_camera, dahua_entry
 
@@ -423,7 +423,7 @@ def test_nvrsim_run_prints_dhip_and_dmss_and_both_answer(tmp_path):
 
 
 async def test_a_binding_changed_by_the_cloud_goes_through_the_journal(fleet, clock):
-    from simulator.runner import ServiceConfig, Simulator
+    from simulator.runtime.runner import ServiceConfig, Simulator
 
     config = ServiceConfig(sadp_port=0, wsd_port=0, dhip_port=0, dmss_port=0, control_port=None)
     async with Simulator(fleet, clock, config) as sim:
@@ -442,8 +442,8 @@ async def test_a_binding_changed_by_the_cloud_goes_through_the_journal(fleet, cl
 
 
 async def test_the_control_api_shows_accounts_appeals_and_outbox(fleet, clock):
-    from simulator.control import control_app
-    from simulator.runner import ServiceConfig, Simulator
+    from simulator.control.app import control_app
+    from simulator.runtime.runner import ServiceConfig, Simulator
 
     config = ServiceConfig(sadp_port=0, wsd_port=0, dhip_port=0, dmss_port=0, control_port=None)
     async with (
@@ -483,8 +483,8 @@ async def test_the_control_api_shows_accounts_appeals_and_outbox(fleet, clock):
 
 
 async def test_the_control_api_says_when_no_dmss_cloud_runs(clock):
-    from simulator.control import control_app
-    from simulator.runner import ServiceConfig, Simulator
+    from simulator.control.app import control_app
+    from simulator.runtime.runner import ServiceConfig, Simulator
     from tests.conftest import hik_entry
 
     fleet = make_fleet(hik_entry("hik", ports={"http": 0}), clock=clock)
@@ -499,9 +499,9 @@ async def test_the_control_api_says_when_no_dmss_cloud_runs(clock):
 def test_nvrsim_ctl_shows_the_dmss_cloud_and_dahua_devices(fleet, clock, cloud, capsys):
     import json
 
-    from simulator.cli import main
-    from simulator.control import control_app
-    from simulator.runner import ServiceConfig, Simulator
+    from simulator.cli.main import main
+    from simulator.control.app import control_app
+    from simulator.runtime.runner import ServiceConfig, Simulator
     from tests.strategies_isapi import ServerThread
 
     class Service:  # the started service's face, without starting the fleet's sockets
@@ -532,9 +532,9 @@ def test_nvrsim_ctl_shows_the_dmss_cloud_and_dahua_devices(fleet, clock, cloud, 
 
 
 async def test_an_appeal_under_review_outlives_a_restart_with_state(fleet, clock, tmp_path):
-    from simulator.journal import Journal
-    from simulator.runner import ServiceConfig, Simulator
-    from simulator.state import StateDir
+    from simulator.runtime.journal import Journal
+    from simulator.runtime.runner import ServiceConfig, Simulator
+    from simulator.runtime.state import StateDir
 
     config = ServiceConfig(sadp_port=0, wsd_port=0, dhip_port=0, dmss_port=0, control_port=None)
     store = StateDir(tmp_path / "state")

@@ -9,10 +9,10 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
-from simulator.clock import VirtualClock
-from simulator.dmss.generator import make_photo
-from simulator.dmss.photos import assess
-from simulator.dmss.rules import REVIEW_SECONDS, AppealStatus, DmssCloud, DmssError
+from simulator.clouds.dmss.generator import make_photo
+from simulator.clouds.dmss.photos import assess
+from simulator.clouds.dmss.rules import REVIEW_SECONDS, AppealStatus, DmssCloud, DmssError
+from simulator.core.clock import VirtualClock
 from tests.conftest import PASSWORD
 from tests.test_dhip import dahua_entry
 

@@ -1,6 +1,6 @@
 import pytest
 
-from simulator.firmware import FirmwareError, FirmwareVersion, capabilities
+from simulator.core.firmware import FirmwareError, FirmwareVersion, capabilities
 
 
 @pytest.mark.parametrize(

@@ -2,7 +2,7 @@ import textwrap
 
 import pytest
 
-from simulator.fixtures import FixtureError, build_fleet, load_fleet
+from simulator.runtime.fixtures import FixtureError, build_fleet, load_fleet
 from tests.conftest import hik_entry, make_fleet
 
 

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from protocols import hikconnect as hc
-from simulator.clock import RealClock
-from simulator.hikconnect.cloud import Cloud
+from simulator.clouds.hikconnect.cloud import Cloud
+from simulator.core.clock import RealClock
 from tests.mqtt_brokers import BROKERS, broker
 
 KEEPALIVE = 2  # seconds; the broker gives up on a silent link after 1.5x

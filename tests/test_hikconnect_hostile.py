@@ -12,10 +12,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from protocols import hikconnect as hc
-from simulator.clock import VirtualClock
-from simulator.hikconnect.app import cloud_app
-from simulator.hikconnect.cloud import Cloud
-from simulator.hikconnect.rules import DeviceRecord, md5_hex
+from simulator.clouds.hikconnect.app import cloud_app
+from simulator.clouds.hikconnect.cloud import Cloud
+from simulator.clouds.hikconnect.rules import DeviceRecord, md5_hex
+from simulator.core.clock import VirtualClock
 from tests.strategies_isapi import ServerThread
 
 SETTINGS = settings(max_examples=200, deadline=None, suppress_health_check=list(HealthCheck))

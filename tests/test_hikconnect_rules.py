@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from protocols import hikconnect as hc
-from simulator.hikconnect.rules import (
+from simulator.clouds.hikconnect.rules import (
     DMSS_P2P,
     AccountError,
     Accounts,

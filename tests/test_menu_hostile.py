@@ -16,8 +16,8 @@ from hypothesis import strategies as st
 
 from firmware_menu.attach import relay
 from firmware_menu.model import Key, MenuModel, Screen
-from simulator.clock import VirtualClock
-from simulator.runner import ServiceConfig, Simulator
+from simulator.core.clock import VirtualClock
+from simulator.runtime.runner import ServiceConfig, Simulator
 from tests.conftest import PASSWORD, hik_entry, make_fleet
 from tests.test_menu_live import LOG_IN, TO_PLATFORM_ACCESS, UNBIND, api_of, next_change
 from tests.test_runner import small_fleet

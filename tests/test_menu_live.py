@@ -14,9 +14,9 @@ import pytest
 
 from firmware_menu.attach import TELNET_HELLO, pick_device, relay, telnet_bridge
 from protocols.sadp import Probe, ProbeType
-from simulator.ctl import Api, CtlError
-from simulator.device import LOCAL_CONSOLE
-from simulator.runner import ServiceConfig, Simulator
+from simulator.cli.ctl import Api, CtlError
+from simulator.core.device import LOCAL_CONSOLE
+from simulator.runtime.runner import ServiceConfig, Simulator
 from tests.conftest import PASSWORD
 from tests.test_runner import sadp_ask, small_fleet
 

@@ -11,10 +11,10 @@ from firmware_menu import qr, render
 from firmware_menu.model import Key, MenuModel, Screen, tree_for
 from firmware_menu.tree import DialogKind, ItemKind
 from protocols.sadp import Probe, ProbeType, build_probe, decode_probe_match
-from simulator.clock import VirtualClock
-from simulator.device import HIK_CONNECT_DEFAULT_SERVER, LOCAL_LOCKOUT, Device
-from simulator.sadp import SadpResponder
-from simulator.unbind import UnbindVerdict
+from simulator.core.clock import VirtualClock
+from simulator.core.device import HIK_CONNECT_DEFAULT_SERVER, LOCAL_LOCKOUT, Device
+from simulator.hikvision.sadp import SadpResponder
+from simulator.hikvision.unbind import UnbindVerdict
 from tests.conftest import PASSWORD, hik_entry, make_fleet
 
 V3 = {"model": "DS-7608NI-E2", "firmware": "V3.4.106 build 181215"}

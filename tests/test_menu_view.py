@@ -19,7 +19,7 @@ from firmware_menu import render
 from firmware_menu.model import MenuModel, Screen
 from firmware_menu.tree import DialogKind
 from firmware_menu.view import build_app, style_for
-from simulator.clock import VirtualClock
+from simulator.core.clock import VirtualClock
 from tests.conftest import PASSWORD, hik_entry, make_fleet
 
 UP, DOWN, RIGHT, LEFT = "\x1b[A", "\x1b[B", "\x1b[C", "\x1b[D"

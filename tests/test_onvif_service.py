@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 
 from protocols import jpeg
 from protocols.onvif import password_digest
-from simulator.clock import VirtualClock
-from simulator.onvif import OnvifResponder
+from simulator.core.clock import VirtualClock
+from simulator.onvif.service import OnvifResponder
 from tests.conftest import PASSWORD, hik_entry, make_fleet
 
 CLIENT = "127.0.0.1"
@@ -242,7 +242,7 @@ def test_pre_auth_spec_opens_the_discovery_operations(clock):
 
 
 def test_the_lockout_is_shared_with_sadp_and_isapi(onvif, device, clock):
-    from simulator.auth import plain
+    from simulator.core.auth import plain
 
     for _ in range(7):
         device.login(CLIENT, plain("wrong"), clock.now())  # as SADP or ISAPI would

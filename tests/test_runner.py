@@ -9,7 +9,7 @@ import pytest
 from aiohttp import web
 
 from protocols.sadp import NetworkParams, Probe, ProbeType, build_probe, decode_probe_match
-from simulator.runner import ServiceConfig, ServiceError, Simulator, fleet_table
+from simulator.runtime.runner import ServiceConfig, ServiceError, Simulator, fleet_table
 from tests.conftest import PASSWORD, hik_entry, make_fleet
 
 NS = "{http://www.hikvision.com/ver20/XMLSchema}"
@@ -70,7 +70,8 @@ async def test_an_unbind_over_sadp_is_seen_by_isapi_at_once(simulator):
     _, ezviz = await isapi_get(nvr, "/ISAPI/System/Network/EZVIZ")
     assert ezviz.findtext(f"{NS}bindStatus") == "bind"
     reply = await sadp_ask(
-        simulator.sadp.port, Probe("U-1", ProbeType.EZVIZ_UNBIND, mac=nvr.mac, password=PASSWORD)
+        simulator.sadp.port,
+        Probe("U-1", ProbeType.EZVIZ_UNBIND, mac=nvr.mac, password=PASSWORD),
     )
     assert reply.result == "success"
     _, ezviz = await isapi_get(nvr, "/ISAPI/System/Network/EZVIZ")

@@ -26,11 +26,11 @@ from protocols.sadp import (
     decode_probe_match,
     format_mac,
 )
-from simulator.auth import LoginResult, plain
-from simulator.clock import VirtualClock
-from simulator.device import Device
-from simulator.fleet import Fleet
-from simulator.sadp import SadpResponder
+from simulator.core.auth import LoginResult, plain
+from simulator.core.clock import VirtualClock
+from simulator.core.device import Device
+from simulator.core.fleet import Fleet
+from simulator.hikvision.sadp import SadpResponder
 from tests.conftest import PASSWORD, hik_entry, make_fleet
 from tests.strategies_sadp import foreign_macs, network_params, probes, random_xml
 

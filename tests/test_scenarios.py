@@ -15,11 +15,11 @@ import pytest
 from firmware_menu.model import Key, MenuModel
 from protocols import hikconnect as hc
 from protocols.sadp import Probe, ProbeType
-from simulator import scenarios
-from simulator.control import device_state
-from simulator.ctl import Api
-from simulator.fixtures import FixtureError, load_fleet
-from simulator.runner import ServiceConfig, Simulator
+from simulator.cli.ctl import Api
+from simulator.control import scenarios
+from simulator.control.app import device_state
+from simulator.runtime.fixtures import FixtureError, load_fleet
+from simulator.runtime.runner import ServiceConfig, Simulator
 from tests.conftest import until
 from tests.test_cli import FREE_PORTS, NVRSIM
 from tests.test_menu_model import answer, choose, login
@@ -151,7 +151,7 @@ async def test_dlink_reset_camera_scenario(start, clock):
 
 
 async def test_dahua_appeal_scenario_through_the_dmss_api(start, clock):
-    from simulator.dmss.generator import make_photo
+    from simulator.clouds.dmss.generator import make_photo
 
     sim, check = await start("dahua-appeal")
     nvr = sim.fleet.find("nvr-shop-display")

@@ -13,8 +13,8 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from simulator.fixtures import FixtureError, load_fleet
-from simulator.state import StateDir, device_entry
+from simulator.runtime.fixtures import FixtureError, load_fleet
+from simulator.runtime.state import StateDir, device_entry
 from tests.conftest import hik_entry, make_fleet
 
 NVRSIM = [sys.executable, "-m", "simulator.cli"]

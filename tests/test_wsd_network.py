@@ -9,8 +9,8 @@ import socket
 import pytest
 
 from protocols.wsdiscovery import build_probe, decode_announcement
-from simulator.runner import ServiceConfig, Simulator
-from simulator.wsd import WsdResponder, discover_onvif, format_onvif_table, serve_wsd
+from simulator.onvif.wsd import WsdResponder, discover_onvif, format_onvif_table, serve_wsd
+from simulator.runtime.runner import ServiceConfig, Simulator
 from tests.conftest import hik_entry, make_fleet
 from tests.netns import NETNS_ADDRESS, run_json_in_netns
 
@@ -133,10 +133,10 @@ NETNS_CHILD = """
 import asyncio, json, sys
 from wsdiscovery import QName, Scope
 from wsdiscovery.discovery import ThreadedWSDiscovery
-from simulator.clock import VirtualClock
-from simulator.fixtures import build_fleet
-from simulator.runner import ServiceConfig, Simulator
-from simulator.wsd import WsdResponder, serve_wsd
+from simulator.core.clock import VirtualClock
+from simulator.runtime.fixtures import build_fleet
+from simulator.runtime.runner import ServiceConfig, Simulator
+from simulator.onvif.wsd import WsdResponder, serve_wsd
 
 NVT = QName("http://www.onvif.org/ver10/network/wsdl", "NetworkVideoTransmitter")
 

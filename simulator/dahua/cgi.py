@@ -18,12 +18,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from protocols import jpeg
-
-from ..device import Device
-from . import config
-from .config import ConfigError
-from .info import build_date, device_class, software_version, system_info
-from .rpc import local_time
+from simulator.core.device import Device
+from simulator.dahua import config
+from simulator.dahua.config import ConfigError
+from simulator.dahua.info import build_date, device_class, software_version, system_info
+from simulator.dahua.rpc import local_time
 
 TEXT = "text/plain"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 
-from ..device import Device
+from simulator.core.device import Device
 
 
 def md5_upper(text: str) -> str:

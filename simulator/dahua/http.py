@@ -24,15 +24,23 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
-from ..auth import LoginResult
-from ..clock import Clock
-from ..device import Device
-from ..http_auth import HttpAuthenticator, NonceState
-from ..http_login import challenged, check_login
-from . import hashes
-from .cgi import BAD_REQUEST, CGIS, INVALID_AUTHORITY, NOT_IMPLEMENTED, TEXT, CgiReply, handle_cgi
-from .errors import LOCKED
-from .rpc import DahuaRpc
+from simulator.core.auth import LoginResult
+from simulator.core.clock import Clock
+from simulator.core.device import Device
+from simulator.dahua import hashes
+from simulator.dahua.cgi import (
+    BAD_REQUEST,
+    CGIS,
+    INVALID_AUTHORITY,
+    NOT_IMPLEMENTED,
+    TEXT,
+    CgiReply,
+    handle_cgi,
+)
+from simulator.dahua.errors import LOCKED
+from simulator.dahua.rpc import DahuaRpc
+from simulator.runtime.http_auth import HttpAuthenticator, NonceState
+from simulator.runtime.http_login import challenged, check_login
 
 log = logging.getLogger(__name__)
 

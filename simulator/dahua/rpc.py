@@ -30,11 +30,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from ..auth import LoginResult
-from ..device import Device
-from . import hashes
-from .config import ConfigError, get_config, set_config
-from .errors import (
+from simulator.core.auth import LoginResult
+from simulator.core.device import Device
+from simulator.dahua import hashes
+from simulator.dahua.config import ConfigError, get_config, set_config
+from simulator.dahua.errors import (
     ALREADY_INITIALISED,
     INVALID_PARAM,
     INVALID_REQUEST,
@@ -46,8 +46,8 @@ from .errors import (
     PASSWORD_NOT_VALID,
     RpcError,
 )
-from .info import build_date, device_class, software_version, system_info
-from .rpac import DeviceKey, EnvelopeError
+from simulator.dahua.info import build_date, device_class, software_version, system_info
+from simulator.dahua.rpac import DeviceKey, EnvelopeError
 
 KEEP_ALIVE_INTERVAL = 60
 

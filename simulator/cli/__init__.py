@@ -1,0 +1,1 @@
+"""The `nvrsim` command, one module per command group; `main` is in simulator.cli.main."""

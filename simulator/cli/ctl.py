@@ -1,0 +1,330 @@
+"""`nvrsim ctl`: the control API of a running `nvrsim run`, from the command line.
+
+Everything goes through the HTTP API, as the dashboard does; this module only
+turns arguments into requests and answers into text.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import sys
+import tomllib
+import urllib.error
+import urllib.request
+from typing import Any
+from urllib.parse import quote
+
+from simulator.core.text import text_table
+
+DEFAULT_API = "http://127.0.0.1:8321"
+
+# Short names `ctl set` accepts, beside the dotted names of the API's fields.
+ALIASES = {
+    "online": "hik_connect.online",
+    "bound": "hik_connect.bound_account",
+    "bound_account": "hik_connect.bound_account",
+    "enabled": "hik_connect.enabled",
+    "server": "hik_connect.server",
+    "verification_code": "hik_connect.verification_code",
+    "password": "admin_password",
+    "name": "device_name",
+}
+_DURATION = re.compile(r"^(\d+(?:\.\d+)?)([smhd]?)$")
+_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+class CtlError(Exception):
+    pass
+
+
+def duration(text: str) -> float:
+    """48h, 30m, 90s, 2d or plain seconds."""
+    m = _DURATION.match(text.strip().lower())
+    if not m:
+        raise argparse.ArgumentTypeError(f"not a duration: {text!r} (e.g. 48h, 30m, 90s, 2d)")
+    return float(m[1]) * _UNITS[m[2]]
+
+
+def value(text: str) -> Any:
+    """true, false, null and numbers as JSON; anything else as a string."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def assignments(pairs: list[str], aliases: dict[str, str] | None = None) -> dict[str, Any]:
+    """["online=false", "hik_connect.server=x"] → {"hik_connect": {"online": False, ...}}."""
+    body: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, raw = pair.partition("=")
+        if not sep or not key:
+            raise CtlError(f"expected NAME=VALUE, not {pair!r}")
+        path = (aliases or {}).get(key, key).split(".")
+        node = body
+        for part in path[:-1]:
+            node = node.setdefault(part, {})
+        node[path[-1]] = value(raw)
+    return body
+
+
+class Api:
+    def __init__(self, base: str, token: str | None) -> None:
+        self.base, self.token = base.rstrip("/"), token
+
+    def call(self, method: str, path: str, body: Any = None) -> Any:
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(self.base + path, data=data, method=method)
+        request.add_header("Content-Type", "application/json")
+        if self.token:
+            request.add_header("Authorization", f"Bearer {self.token}")
+        try:
+            with urllib.request.urlopen(request, timeout=30) as reply:
+                text = reply.read()
+        except urllib.error.HTTPError as exc:
+            problem = json.loads(exc.read() or b"{}")
+            detail = "".join(f"\n  {line}" for line in problem.get("detail", []))
+            raise CtlError(f"{problem.get('error', exc.reason)}{detail}") from None
+        except urllib.error.URLError as exc:
+            raise CtlError(
+                f"cannot reach the control API at {self.base}: {exc.reason} "
+                "(is `nvrsim run` running? --api or NVRSIM_API names another)"
+            ) from None
+        return json.loads(text) if text else None
+
+    def device(self, serial: str) -> str:
+        return f"/api/devices/{quote(serial, safe='')}"
+
+
+def _table(devices: list[dict]) -> str:
+    rows = [("NAME", "SERIAL", "FIRMWARE", "ADDRESS", "POWER", "ACTIVATED", "CLOUD", "BOUND")]
+    for d in devices:
+        s = d["status"]
+        cloud = (
+            "disabled"
+            if not d["hik_connect"]["enabled"]
+            else ("online" if s["cloud_online"] else "offline")
+        )
+        bound = d["hik_connect"]["bound_account"]
+        if "dahua" in d:  # P2P and the DMSS binding
+            cloud = "p2p" if s.get("p2p_online") else "offline"
+            bound = d["dahua"]["dmss_account"]
+        rows.append(
+            (
+                d["name"],
+                d["serial"],
+                d["firmware"],
+                f"{d['address'].split('/')[0]}:{d['ports']['http']}",
+                "on" if s["powered"] else "rebooting",
+                "no" if d["admin_password"] is None else "yes",
+                cloud,
+                bound or "-",
+            )
+        )
+    return text_table(rows)
+
+
+def _run(args: argparse.Namespace) -> int:
+    api = Api(args.api, args.token)
+    try:
+        result = args.action(api, args)
+    except CtlError as exc:
+        print(f"nvrsim ctl: {exc}", file=sys.stderr)
+        return 1
+    if isinstance(result, str):
+        print(result)
+    elif result is not None:
+        print(json.dumps(result, indent=2))
+    return 0
+
+
+def _devices(api: Api, args) -> Any:
+    devices = api.call("GET", "/api/devices")
+    return devices if args.json else _table(devices)
+
+
+def _device_after(state: dict, as_json: bool) -> Any:
+    return state if as_json else _table([state])
+
+
+def _add(api: Api, args) -> Any:
+    try:
+        with open(args.file, "rb") as f:
+            entries = tomllib.load(f).get("device", [])
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise CtlError(f"{args.file}: {exc}") from None
+    added = [d for entry in entries for d in api.call("POST", "/api/devices", entry)]
+    return _table(added)
+
+
+def _fault(api: Api, args) -> Any:
+    path = "/api/faults" if args.target == "fleet" else api.device(args.target) + "/faults"
+    if args.settings == ["clear"]:
+        body = {
+            k: 0 if k in ("discovery_drop", "discovery_delay", "http_delay") else False
+            for k in api.call("GET", path)
+        }
+    else:
+        body = assignments(args.settings)
+    return api.call("PUT", path, body) if body else api.call("GET", path)
+
+
+def _clock(api: Api, args) -> Any:
+    if args.verb is None:
+        return api.call("GET", "/api/clock")
+    if args.amount is None:
+        raise CtlError(f"clock {args.verb}: how much? e.g. `clock advance 48h`")
+    if args.verb == "advance":
+        return api.call("POST", "/api/clock/advance", {"seconds": duration(args.amount)})
+    if args.verb == "speed":
+        return api.call("PUT", "/api/clock", {"speed": float(args.amount)})
+    return api.call("PUT", "/api/clock", {"now": float(args.amount)})
+
+
+def _events(api: Api, args) -> Any:
+    path = "/api/events" + (f"?serial={quote(args.serial)}" if args.serial else "")
+    request = urllib.request.Request(api.base + path)
+    if api.token:
+        request.add_header("Authorization", f"Bearer {api.token}")
+    try:
+        with urllib.request.urlopen(request) as stream:
+            for line in stream:
+                if line.startswith(b"data: "):
+                    print(line[6:].decode().rstrip(), flush=True)
+    except urllib.error.URLError as exc:
+        raise CtlError(f"cannot reach the control API at {api.base}: {exc.reason}") from None
+    except KeyboardInterrupt:
+        pass
+    return None
+
+
+def _cloud(api: Api, args) -> Any:
+    """The Hik-Connect cloud: its devices, its accounts, or a captcha's answer (test mode)."""
+    if args.what == "captcha":
+        if not args.id:
+            raise CtlError("cloud captcha: which one? e.g. `cloud captcha CAPTCHA_ID`")
+        return api.call("GET", f"/api/cloud/captchas/{quote(args.id, safe='')}")["answer"]
+    if args.what == "accounts":
+        accounts = api.call("GET", "/api/cloud/accounts")
+        rows = [("ACCOUNT", "REGION", "DEVICES")]
+        rows += [(a["name"], a["region"], " ".join(a["devices"]) or "-") for a in accounts]
+        return accounts if args.json else text_table(rows)
+    devices = api.call("GET", "/api/cloud/devices")
+    rows = [("DEVICE", "SERIAL", "MODEL", "REGION", "STATUS", "ACCOUNT")]
+    rows += [
+        (
+            d["device_serial"],
+            d["serial"],
+            d["model"],
+            d["region"],
+            "online" if d["online"] else "offline",
+            d["bound_account"] or "-",
+        )
+        for d in devices
+    ]
+    return devices if args.json else text_table(rows)
+
+
+def add_ctl_parser(subparsers) -> None:
+    ctl = subparsers.add_parser(
+        "ctl",
+        help="change a running fleet through its control API",
+        description="Read and change a running `nvrsim run` through its control API: devices, "
+        "faults, the clock. Examples: `nvrsim ctl devices`, `nvrsim ctl set SERIAL "
+        "online=false`, `nvrsim ctl clock advance 48h`, `nvrsim ctl fault SERIAL "
+        "discovery_drop=50`.",
+    )
+    ctl.add_argument(
+        "--api",
+        default=os.environ.get("NVRSIM_API", DEFAULT_API),
+        help=f"the control API's URL (default $NVRSIM_API or {DEFAULT_API})",
+    )
+    ctl.add_argument("--token", default=os.environ.get("NVRSIM_TOKEN"), help="its token, if any")
+    ctl.set_defaults(func=_run)
+    sub = ctl.add_subparsers(title="actions", metavar="ACTION", required=True)
+
+    def action(name: str, helptext: str, func) -> argparse.ArgumentParser:
+        parser = sub.add_parser(name, help=helptext, description=helptext)
+        parser.set_defaults(action=func)
+        return parser
+
+    def change(name: str, helptext: str, func) -> argparse.ArgumentParser:
+        """An action that changes one device: its table row after, or --json its full state."""
+        parser = action(name, helptext, lambda a, g: _device_after(func(a, g), g.json))
+        parser.add_argument("--json", action="store_true", help="print the full state as JSON")
+        return parser
+
+    p = action("devices", "list the devices", _devices)
+    p.add_argument("--json", action="store_true", help="print the full state as JSON")
+    p = action(
+        "show", "one device's full state, as JSON", lambda a, g: a.call("GET", a.device(g.serial))
+    )
+    p.add_argument("serial", help="serial number or fixture name")
+    p = change(
+        "set",
+        "change a device: NAME=VALUE ... (online, bound, enabled, server, verification_code, "
+        "password, firmware, name, or a dotted field such as hik_connect.online)",
+        lambda a, g: a.call("PATCH", a.device(g.serial), assignments(g.settings, ALIASES)),
+    )
+    p.add_argument("serial")
+    p.add_argument("settings", nargs="+", metavar="NAME=VALUE")
+    p = change(
+        "reboot",
+        "reboot a device: gone, then back",
+        lambda a, g: a.call(
+            "POST",
+            a.device(g.serial) + "/reboot",
+            {} if g.downtime is None else {"downtime": g.downtime},
+        ),
+    )
+    p.add_argument("serial")
+    p.add_argument("--downtime", type=duration, help="how long it is gone (e.g. 10s)")
+    p = change(
+        "upgrade",
+        "upgrade a device's firmware (it reboots into it)",
+        lambda a, g: a.call("POST", a.device(g.serial) + "/upgrade", {"version": g.version}),
+    )
+    p.add_argument("serial")
+    p.add_argument("version", help="e.g. 'V4.30.090 build 210101'")
+    p = change(
+        "reset",
+        "factory-reset a device: not activated any more",
+        lambda a, g: a.call("POST", a.device(g.serial) + "/factory-reset"),
+    )
+    p.add_argument("serial")
+    p = action("add", "add the [[device]] entries of a fixture file", _add)
+    p.add_argument("file", metavar="FILE.toml")
+    p = action("remove", "remove a device", lambda a, g: a.call("DELETE", a.device(g.serial)))
+    p.add_argument("serial")
+    p = action(
+        "fault",
+        "show or set faults on a device or the whole fleet: discovery_drop=PERCENT, "
+        "discovery_delay=S, discovery_malformed=true, auth_fail=true, cloud_offline=true, "
+        "http_delay=S; or `clear`",
+        _fault,
+    )
+    p.add_argument("target", metavar="SERIAL|fleet")
+    p.add_argument("settings", nargs="*", metavar="NAME=VALUE")
+    p = action("clock", "show the clock, or: advance 48h | speed 60 | set EPOCH", _clock)
+    p.add_argument("verb", nargs="?", choices=("advance", "speed", "set"))
+    p.add_argument("amount", nargs="?")
+    p = action(
+        "dmss",
+        "the DMSS cloud: its accounts, appeals or e-mail outbox, as JSON",
+        lambda a, g: a.call("GET", f"/api/dmss/{g.what}"),
+    )
+    p.add_argument("what", choices=("accounts", "appeals", "outbox"))
+    p = action("events", "print the event stream as JSON lines until Ctrl-C", _events)
+    p.add_argument("--serial", help="only this device's events")
+    p = action(
+        "cloud",
+        "the Hik-Connect cloud: devices (default), accounts, or captcha ID (the answer; "
+        "needs nvrsim run --cloud-test-mode)",
+        _cloud,
+    )
+    p.add_argument("what", nargs="?", default="devices", choices=("devices", "accounts", "captcha"))
+    p.add_argument("id", nargs="?", help="the captcha's id")
+    p.add_argument("--json", action="store_true", help="print JSON")

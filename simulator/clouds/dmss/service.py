@@ -1,0 +1,83 @@
+"""The DMSS cloud as one of the simulator's services: its HTTP API, review timer and mail."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+
+from simulator.clouds.dmss.app import CONTEXT, dmss_app
+from simulator.clouds.dmss.mailer import Mailer, SmtpSettings
+from simulator.clouds.dmss.rules import DmssCloud
+from simulator.runtime.fixtures import FixtureError
+
+if TYPE_CHECKING:
+    from simulator.runtime.runner import Simulator
+
+
+class DmssService:
+    """Serves the API; once a second (real time) ends due reviews and sends their mail,
+    so an advanced clock takes effect without waiting for a request."""
+
+    TICK = 1.0
+
+    def __init__(self, runner: web.AppRunner, cloud: DmssCloud) -> None:
+        self._runner, self.cloud = runner, cloud
+        self.host, self.port = runner.addresses[0][:2]
+        self._context = runner.app[CONTEXT]
+        self._ticker = asyncio.get_running_loop().create_task(self._tick())
+
+    def settle(self) -> None:
+        self._context.settled()
+
+    async def _tick(self) -> None:
+        while True:
+            await asyncio.sleep(self.TICK)
+            self.settle()
+
+    async def close(self) -> None:
+        self._ticker.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._ticker
+        await self._runner.cleanup()
+
+
+async def start_dmss(sim: Simulator) -> DmssService:
+    from simulator.runtime.runner import cannot_listen, parse_address
+
+    config, journal = sim.config, sim.journal
+    store = journal.store
+
+    def on_event(kind: str, serial: str | None = None, **data) -> None:
+        journal.publish(kind, serial, **data)
+        if store is not None:  # every change of the cloud's own state is kept with --state
+            journal.save(store.save_dmss, cloud.snapshot())
+
+    cloud = DmssCloud(
+        sim.fleet,
+        review_seconds=config.dmss_review_seconds,
+        on_device=journal.commit,
+        on_event=on_event,
+    )
+    if store is not None:
+        try:
+            cloud.restore(store.load_dmss())
+        except ValueError as exc:
+            raise FixtureError(f"{store.path / 'dmss.json'}: {exc}") from None
+    cloud.ensure_fleet_accounts(sim.clock.now())
+    smtp = None
+    if config.smtp_server:
+        host, port = parse_address(config.smtp_server)
+        smtp = SmtpSettings(host, port)
+    runner = web.AppRunner(
+        dmss_app(cloud, sim.clock, Mailer(smtp)), access_log=None, handle_signals=False
+    )
+    await runner.setup()
+    try:
+        await web.TCPSite(runner, config.dmss_host, config.dmss_port, reuse_address=True).start()
+    except OSError as exc:
+        await runner.cleanup()
+        raise cannot_listen("DMSS", f"http {config.dmss_host}:{config.dmss_port}", exc) from None
+    return DmssService(runner, cloud)

@@ -1,0 +1,306 @@
+"""The control API's documents, and its OpenAPI description built from the one route table.
+
+Request bodies are strict pydantic models: a field that does not validate is
+a 400 that names it, and nothing changes. Responses are described by the same
+models the fixtures use (`DeviceSpec`), since a device's state is written as a
+fixture entry.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic.json_schema import models_json_schema
+
+from simulator.core.device import is_valid_verification_code
+from simulator.core.firmware import FirmwareVersion
+from simulator.runtime.fixtures import DeviceSpec, FaultsSpec, Seconds
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+Text = Annotated[str, Field(min_length=1, max_length=128)]
+
+
+class HikConnectChange(_Body):
+    enabled: bool | None = None
+    server: Text | None = None
+    verification_code: str | None = None
+    online: bool | None = None
+    bound_account: Text | None = None  # null: not bound to any account
+    stream_encryption: bool | None = None
+
+    @field_validator("verification_code")
+    @classmethod
+    def _code(cls, code: str | None) -> str | None:
+        if code is not None and not is_valid_verification_code(code):
+            raise ValueError("a verification code has 6 to 12 letters or digits")
+        return code
+
+
+class DahuaChange(_Body):
+    """Dahua devices: P2P, the DMSS binding, General's lockout."""
+
+    p2p_link: bool | None = None  # registered with the DMSS P2P server
+    t2u_enable: bool | None = None  # T2UServer.Enable
+    dmss_account: Text | None = None  # null: bound to no DMSS account
+    lock_login_times: Annotated[int, Field(ge=1, le=100)] | None = None
+    login_fail_lock_time: Annotated[int, Field(ge=0, le=86400)] | None = None
+
+
+class DeviceChange(_Body):
+    """PATCH /api/devices/{serial}: the fields to change; the others stay."""
+
+    admin_password: Text | None = None  # set as is: a tester may want a weak one
+    firmware: Text | None = None  # the running firmware, at once (no upgrade flow)
+    device_name: Text | None = None
+    hik_connect: HikConnectChange | None = None
+    dahua: DahuaChange | None = None  # Dahua devices only
+
+    @field_validator("firmware")
+    @classmethod
+    def _firmware(cls, text: str | None) -> str | None:
+        if text is not None:
+            FirmwareVersion.parse(text)
+        return text
+
+
+class FaultsChange(_Body):
+    """PUT …/faults: the faults to set; the others stay as they are."""
+
+    discovery_drop: Annotated[float, Field(ge=0, le=100)] | None = None
+    discovery_delay: Seconds | None = None
+    discovery_malformed: bool | None = None
+    auth_fail: bool | None = None
+    cloud_offline: bool | None = None
+    http_delay: Seconds | None = None
+
+
+class Reboot(_Body):
+    downtime: Seconds | None = None  # seconds gone; the simulator's default when absent
+
+
+class Upgrade(_Body):
+    version: Text
+
+    @field_validator("version")
+    @classmethod
+    def _version(cls, text: str) -> str:
+        FirmwareVersion.parse(text)
+        return text
+
+
+class ClockChange(_Body):
+    now: Annotated[float, Field(ge=0, le=4_102_444_800)] | None = None  # ≤ 2100
+    speed: Annotated[float, Field(ge=0, le=1_000_000)] | None = None
+
+
+class ClockAdvance(_Body):
+    seconds: Annotated[float, Field(ge=0, le=10 * 365 * 86400)]
+
+
+class DmssAccountNew(_Body):
+    email: Text
+    password: Annotated[str, Field(min_length=8, max_length=64)]
+
+
+# --- responses ------------------------------------------------------------------------
+
+
+class DeviceStatus(BaseModel):
+    powered: bool  # false while it reboots
+    cloud_online: bool  # as clients see it, faults included
+    bound: bool
+    rebooting: bool
+    locked_clients: dict[str, int]  # client address -> seconds until its lock lifts
+    effective_faults: FaultsSpec  # its own and the fleet's together
+    p2p_online: bool | None = None  # Dahua: registered with the DMSS P2P server now
+
+
+class DeviceState(DeviceSpec):
+    status: DeviceStatus
+
+
+class Clock(BaseModel):
+    now: float
+    speed: float | None  # null for a clock that only moves when told (tests)
+    iso: str
+
+
+class FleetInfo(BaseModel):
+    name: str
+    devices: int
+    faults: FaultsSpec
+    clock: Clock
+    services: dict[str, dict[str, Any]]
+
+
+class Event(BaseModel):
+    id: int
+    time: float
+    kind: str
+    serial: str | None
+    data: dict[str, Any]
+
+
+class CloudAccount(BaseModel):
+    name: str
+    region: str  # default, eu, usa, ru
+    devices: list[str]  # the 9-character serials bound to it
+
+
+class CloudDevice(BaseModel):
+    device_serial: str  # the 9 characters the app shows
+    serial: str
+    model: str
+    region: str  # where it registered: its server's region
+    online: bool  # as the cloud sees it: its status and its MQTT link
+    bound_account: str | None
+    link: str  # the MQTT connection it rides on
+
+
+class CaptchaAnswer(BaseModel):
+    id: str
+    answer: str
+
+
+class DmssAccount(BaseModel):
+    email: str
+    devices: list[str]  # serials bound to it
+
+
+class DmssPhoto(BaseModel):
+    width: int
+    height: int
+    sharpness: float
+    subject: str
+
+
+class DmssAppeal(BaseModel):
+    id: int
+    serial: str
+    appellant: str
+    submitted: float
+    decision_due: float
+    status: str
+    owner_answer: str
+    proof_of_purchase: bool
+    decided: float | None
+    photo: DmssPhoto
+
+
+class DmssMail(BaseModel):
+    id: int
+    to: str
+    subject: str
+    body: str
+    created: float
+    appeal: int | None
+    delivered: bool
+    error: str
+
+
+class Error(BaseModel):
+    error: str
+    detail: list[str] = Field(default_factory=list)
+
+
+# --- routes and their OpenAPI description -------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Operation:
+    method: str
+    path: str  # with {serial} or another {parameter}
+    summary: str
+    handler: str  # the handler's name in simulator.control.app
+    body: type[BaseModel] | None = None
+    ok: int = 200
+    returns: Any = None  # a model, [model], or None for no body
+    errors: tuple[int, ...] = ()
+
+
+def _ref(model: type[BaseModel]) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{model.__name__}"}
+
+
+def _schema(returns: Any) -> dict[str, Any]:
+    if isinstance(returns, list):
+        return {"type": "array", "items": _ref(returns[0])}
+    return _ref(returns)
+
+
+def openapi(operations: tuple[Operation, ...], *, token: bool) -> dict[str, Any]:
+    """The OpenAPI 3.1 document of `operations`."""
+    models = {Error, *(op.body for op in operations if op.body)}
+    models |= {r[0] if isinstance(r, list) else r for op in operations if (r := op.returns)}
+    models.discard(None)  # type: ignore[arg-type]
+    _, defs = models_json_schema(
+        [
+            (m, "validation" if m in {op.body for op in operations} else "serialization")
+            for m in sorted(models, key=lambda m: m.__name__)
+        ],
+        ref_template="#/components/schemas/{model}",
+    )
+    paths: dict[str, dict[str, Any]] = {}
+    for op in operations:
+        responses: dict[str, Any] = {
+            str(op.ok): {"description": "done"}
+            | (
+                {"content": {"application/json": {"schema": _schema(op.returns)}}}
+                if op.returns is not None
+                else {}
+            )
+        }
+        errors = set(op.errors) | ({400} if op.body else set()) | ({401} if token else set())
+        parameters = re.findall(r"{(\w+)}", op.path)
+        if parameters:
+            errors.add(404)
+        for status in sorted(errors):
+            responses[str(status)] = {
+                "description": _REASONS[status],
+                "content": {"application/json": {"schema": _ref(Error)}},
+            }
+        spec: dict[str, Any] = {
+            "operationId": op.handler,
+            "summary": op.summary,
+            "responses": responses,
+        }
+        if parameters:
+            spec["parameters"] = [
+                {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+                for name in parameters
+            ]
+        if op.body is not None:
+            spec["requestBody"] = {
+                "required": True,
+                "content": {"application/json": {"schema": _ref(op.body)}},
+            }
+        paths.setdefault(op.path, {})[op.method.lower()] = spec
+    document: dict[str, Any] = {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "nvrsim control API",
+            "version": "1",
+            "description": "Read and change a running simulated fleet: devices, faults, clock.",
+        },
+        "paths": paths,
+        "components": {"schemas": defs["$defs"]},
+    }
+    if token:
+        document["components"]["securitySchemes"] = {"token": {"type": "http", "scheme": "bearer"}}
+        document["security"] = [{"token": []}]
+    return document
+
+
+_REASONS = {
+    400: "the request does not validate; nothing changed",
+    401: "a token is required",
+    404: "no such device (or cloud, or captcha)",
+    409: "conflicts with the fleet as it is; nothing changed",
+}

@@ -1,0 +1,163 @@
+"""Hikvision ISAPI over HTTP: one aiohttp application per simulated device.
+
+A thin transport. Every request goes through one dispatcher, in this order:
+
+1. path: matched without regard to case against the resources devices have;
+   an unknown path is 404 notSupport without asking for credentials (so a
+   client's fallback to an older URL sees 404, as pyhik expects, §2.5);
+2. method: a known path with another method is 400 methodNotAllowed;
+3. activation: a device without an admin password answers every
+   authenticated resource with 403 notActivated [I: HTTP code];
+4. authentication: Digest, plus Basic where web_auth is "digest/basic"; the
+   credential goes through the device's one login rule and its lockout, and
+   every failure is the 401 userCheck document of §2.1;
+5. the handler; a body it cannot accept is 400 badXmlFormat/badXmlContent
+   (413 past 64 KiB) and changes nothing.
+
+Replies carry `Server: Webs` and `X-Frame-Options: SAMEORIGIN` like the real web
+server. Nothing here answers 500 unless the simulator itself has a bug, and then
+with the vendor's deviceError document.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+from collections.abc import Sequence
+
+from aiohttp import hdrs, web
+
+from protocols import isapi
+from simulator.core.auth import LoginResult
+from simulator.core.clock import Clock
+from simulator.core.device import Device
+from simulator.core.restart import Restart
+from simulator.hikvision.isapi_handlers import ROUTES
+from simulator.hikvision.isapi_http import (
+    MAX_BODY,
+    IsapiContext,
+    Route,
+    status_response,
+    xml_response,
+)
+from simulator.runtime.http_auth import HttpAuthenticator
+from simulator.runtime.http_login import challenged, check_login
+
+log = logging.getLogger(__name__)
+
+CONTEXT = web.AppKey("isapi", IsapiContext)
+
+
+def isapi_app(
+    device: Device,
+    clock: Clock,
+    *,
+    heartbeat_interval: float = 10.0,
+    mounts: Sequence[tuple[str, web.Application]] = (),
+    reboot: Restart | None = None,
+) -> web.Application:
+    """The device's web server. `heartbeat_interval`: seconds between alertStream keep-alives;
+    `mounts`: other protocols' apps by path prefix, matched before ISAPI's catch-all;
+    `reboot`: how the simulator restarts the device (default: in place, never down)."""
+    if heartbeat_interval <= 0:
+        raise ValueError("heartbeat_interval must be positive")
+    app = web.Application(client_max_size=MAX_BODY, middlewares=[_vendor_errors])
+    app[CONTEXT] = IsapiContext(
+        device=device,
+        clock=clock,
+        auth=HttpAuthenticator(device_realm(device)),
+        heartbeat_interval=heartbeat_interval,
+        reboot=reboot,
+    )
+    for prefix, sub_app in mounts:
+        app.add_subapp(prefix, sub_app)
+    app.router.add_route("*", "/{path:.*}", _dispatch)
+    app.on_response_prepare.append(_webs_headers)
+    app.on_shutdown.append(_end_streams)
+    return app
+
+
+def device_realm(device: Device) -> str:
+    """24 hex digits, stable per device, as the Digest realm of real devices (§2.1)."""
+    return hashlib.sha256(f"isapi-realm:{device.serial}".encode()).hexdigest()[:24]
+
+
+def find_route(path: str) -> tuple[Route, re.Match[str]] | tuple[None, None]:
+    for route in ROUTES:
+        match = route.pattern.fullmatch(path)
+        if match:
+            return route, match
+    return None, None
+
+
+async def _dispatch(request: web.Request) -> web.StreamResponse:
+    ctx = request.app[CONTEXT]
+    route, match = find_route(request.path)
+    if route is None or (route.capability and not ctx.device.can(route.capability)):
+        return status_response(ctx, request, isapi.NOT_SUPPORT)
+    assert match is not None
+    handler = route.methods.get(request.method)
+    if handler is None:
+        return status_response(ctx, request, isapi.METHOD_NOT_ALLOWED)
+    if not route.public:
+        if not ctx.device.activated:
+            return status_response(ctx, request, isapi.NOT_ACTIVATED)
+        refusal = _authenticate(ctx, request)
+        if refusal is not None:
+            return refusal
+    try:
+        return await handler(ctx, request, match)
+    except isapi.IsapiRequestError as exc:
+        return status_response(ctx, request, exc.status)
+
+
+def _authenticate(ctx: IsapiContext, request: web.Request) -> web.Response | None:
+    """None when the request may proceed, else the 401 (or notActivated) reply."""
+    device, now = ctx.device, ctx.now()
+    check = check_login(ctx.auth, device, request, now)
+    if check.granted:
+        return None
+    if (outcome := check.outcome) is not None:
+        if outcome.result is LoginResult.NOT_ACTIVATED:
+            return status_response(ctx, request, isapi.NOT_ACTIVATED)
+        unlock_in, retries_left = outcome.unlock_in, outcome.retries_left
+    else:
+        # Refused unseen: report the lock as it stands, without counting a failure.
+        client = request.remote or ""
+        unlock_in = device.lockout.unlock_in(client, now)
+        retries_left = device.lockout.retries_left(client, now)
+    body = isapi.user_check_unauthorized(
+        locked=unlock_in > 0, unlock_in=unlock_in, retries_left=retries_left
+    )
+    return challenged(xml_response(body, 401), ctx.auth, device, now, check)
+
+
+_AIOHTTP_ERRORS = {
+    404: isapi.NOT_SUPPORT,
+    405: isapi.METHOD_NOT_ALLOWED,
+    413: isapi.BODY_TOO_LARGE,
+}
+
+
+@web.middleware
+async def _vendor_errors(request: web.Request, handler) -> web.StreamResponse:
+    """Whatever goes wrong, the client gets the vendor's document, never aiohttp's page."""
+    ctx = request.app[CONTEXT]
+    try:
+        return await handler(request)
+    except web.HTTPException as exc:
+        status = _AIOHTTP_ERRORS.get(exc.status, isapi.BAD_XML_CONTENT)
+        return status_response(ctx, request, status)
+    except Exception:
+        log.exception("ISAPI %s %s failed", request.method, request.path)
+        return status_response(ctx, request, isapi.DEVICE_ERROR)
+
+
+async def _webs_headers(request: web.Request, response: web.StreamResponse) -> None:
+    response.headers[hdrs.SERVER] = "Webs"
+    response.headers["X-Frame-Options"] = "SAMEORIGIN"
+
+
+async def _end_streams(app: web.Application) -> None:
+    app[CONTEXT].closing.set()

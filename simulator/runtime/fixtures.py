@@ -1,0 +1,559 @@
+"""Fleets from TOML fixtures, validated with errors that name file, device and field.
+
+A `[[device]]` entry describes one device, or with `count = N` a template of N
+devices whose serials, MACs, UUIDs and addresses are generated from the fleet
+seed, the entry's name and the index: the same file always gives the same fleet.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from importlib import resources
+from ipaddress import IPv4Address, IPv4Interface, IPv4Network
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    Strict,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from simulator.core import identity
+from simulator.core.auth import Lockout, LockoutPolicy
+from simulator.core.device import (
+    HIK_CONNECT_DEFAULT_SERVER,
+    LOCAL_LOCKOUT,
+    DahuaSettings,
+    Device,
+    HikConnect,
+    MyDlink,
+    Network,
+    Onvif,
+    Quirks,
+    is_valid_verification_code,
+)
+from simulator.core.faults import Faults
+from simulator.core.firmware import CAPABILITIES, FirmwareError, FirmwareVersion
+from simulator.core.fleet import Fleet, FleetError
+
+
+class FixtureError(ValueError):
+    """A fixture problem, phrased as `file: device 'name': field: what is wrong`."""
+
+
+def _address_text(value: object) -> object:
+    # ipaddress also takes ints and tuples, and fails on some of those with errors
+    # pydantic does not catch; fixtures and the control API write addresses as strings.
+    if not isinstance(value, str):
+        raise ValueError("expected an address as a string, e.g. '127.77.0.5/24'")
+    return value
+
+
+# Addresses are written as strings in TOML, so they alone are parsed leniently.
+Network4 = Annotated[IPv4Network, BeforeValidator(_address_text), Strict(False)]
+Interface4 = Annotated[IPv4Interface, BeforeValidator(_address_text), Strict(False)]
+Address4 = Annotated[IPv4Address, BeforeValidator(_address_text), Strict(False)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class FleetSpec(_Strict):
+    name: str = "fleet"
+    seed: str = "nvrsim"
+    # Addresses for devices that name none; the first host is the gateway.
+    address_pool: Network4 = IPv4Network("127.77.0.0/16")
+    # Networks counted as the devices' LAN besides their own subnet (unbind's same-LAN rule).
+    client_networks: list[Network4] = Field(default_factory=list)
+    faults: FaultsSpec = Field(default_factory=lambda: FaultsSpec())  # on every device
+
+
+Seconds = Annotated[float, Field(ge=0, le=3600)]
+
+
+class FaultsSpec(_Strict):
+    """simulator.core.faults.Faults as a fixture (and the control API) writes it."""
+
+    discovery_drop: Annotated[float, Field(ge=0, le=100)] = 0.0
+    discovery_delay: Seconds = 0.0
+    discovery_malformed: bool = False
+    auth_fail: bool = False
+    cloud_offline: bool = False
+    http_delay: Seconds = 0.0
+
+    def faults(self) -> Faults:
+        return Faults(**self.model_dump())
+
+
+class Ipv6Spec(_Strict):
+    address: str = "::"
+    gateway: str = "::"
+    prefix: Annotated[int, Field(ge=0, le=128)] = 64
+
+
+class PortsSpec(_Strict):
+    http: Annotated[int, Field(ge=0, le=65535)] = 80
+    https: Annotated[int, Field(ge=0, le=65535)] = 443
+    command: Annotated[int, Field(ge=0, le=65535)] = 8000
+    sdk_tls: Annotated[int, Field(ge=0, le=65535)] = 8443
+    rtsp: Annotated[int, Field(ge=0, le=65535)] = 554
+
+
+class HikConnectSpec(_Strict):
+    enabled: bool = False
+    server: str = HIK_CONNECT_DEFAULT_SERVER
+    verification_code: str | None = None  # generated when absent
+    online: bool = False
+    bound_account: str | None = None
+    stream_encryption: bool = False
+
+    @field_validator("verification_code")
+    @classmethod
+    def _code_length(cls, code: str | None) -> str | None:
+        if code is not None and not is_valid_verification_code(code):
+            raise ValueError("a verification code has 6 to 12 letters or digits")
+        return code
+
+
+class LockoutSpec(_Strict):
+    max_failures: Annotated[int, Field(ge=1)] = 7
+    lock_seconds: Annotated[float, Field(ge=0)] = 1800.0
+
+
+class MyDlinkSpec(_Strict):
+    """D-Link only: mydlink registration and what a factory reset leaves."""
+
+    account: str | None = None  # registered to this mydlink account
+    pin_code: Annotated[str, Field(pattern=r"^\d{6}$")] | None = None  # generated when absent
+    # The admin password after a factory reset: "blank" (older DCS: admin with an
+    # empty password) or "setup" (none until first setup, newer models).
+    reset_password: Literal["blank", "setup"] = "blank"
+
+
+class DahuaSpec(_Strict):
+    """Dahua only: General's lockout, P2P (T2UServer) and the DMSS binding."""
+
+    lock_login_enable: bool = True
+    lock_login_times: Annotated[int, Field(ge=1, le=100)] = 5
+    login_fail_lock_time: Annotated[int, Field(ge=0, le=86400)] = 1800
+    max_online_time: Annotated[int, Field(ge=0, le=86400)] = 3600
+    t2u_enable: bool = True
+    p2p_link: bool = True  # registered with the DMSS P2P server (until the cloud link drives it)
+    dmss_account: str | None = None
+    vendor_name: Annotated[str, Field(min_length=1, max_length=32)] = "Dahua"
+    init_bits: Annotated[int, Field(ge=0, le=0xFFFF)] = 0
+    find: Annotated[str, Field(pattern=r"^[A-Z]{0,4}$")] = "AB"
+    discovery_password: Literal["ha1", "plain", "none"] = "ha1"
+    session_timeout: Annotated[float, Field(gt=0, le=86400), Strict(False)] = 60.0
+
+    @field_validator("init_bits")
+    @classmethod
+    def _high_bits(cls, bits: int) -> int:
+        if bits & 3:
+            raise ValueError("the two low bits of Init (initialised 2, factory 1) must be 0")
+        return bits
+
+
+class OnvifSpec(_Strict):
+    discoverable: bool = True
+    clock_skew: Annotated[float, Strict(False)] = 0.0
+    location: str = "city/hangzhou"
+    extra_scopes: list[str] = Field(default_factory=list)
+    hardware_id: str = "88"
+    pre_auth: Literal["time", "spec"] = "time"
+    password_text: bool = False
+    freshness: Annotated[float, Field(gt=0), Strict(False)] = 300.0
+
+    @field_validator("extra_scopes")
+    @classmethod
+    def _scopes_are_uris(cls, scopes: list[str]) -> list[str]:
+        for scope in scopes:
+            if not scope or any(c.isspace() for c in scope) or ":" not in scope:
+                raise ValueError(f"a scope is a URI without spaces: {scope!r}")
+        return scopes
+
+
+class QuirksSpec(_Strict):
+    flase: bool = True
+    isapi_namespace: Literal[
+        "http://www.hikvision.com/ver20/XMLSchema",
+        "http://www.isapi.org/ver20/XMLSchema",
+        "urn:psialliance-org",  # old NVRs
+    ] = "http://www.hikvision.com/ver20/XMLSchema"
+
+
+class DeviceSpec(_Strict):
+    name: str
+    vendor: Literal["hikvision", "dlink", "dahua"]
+    kind: Literal["nvr", "dvr", "ipc"]
+    model: str
+    firmware: str
+    count: Annotated[int, Field(ge=1, le=100_000)] = 1
+    admin_password: str | None = None  # absent: the device is not activated
+    serial: str | None = None
+    mac: str | None = None
+    uuid: str | None = None
+    address: Interface4 | None = None
+    gateway: Address4 | None = None
+    device_name: str | None = None
+    device_type_code: int | None = None
+    dsp_version: str = "V7.3 build 190626"
+    analog_channels: Annotated[int, Field(ge=0, le=256)] = 0
+    ip_channels: Annotated[int, Field(ge=0, le=256)] = 1
+    disks: Annotated[int, Field(ge=0, le=64)] = 0
+    web_auth: Literal["digest", "digest/basic"] = "digest"
+    ports: PortsSpec = Field(default_factory=PortsSpec)
+    hik_connect: HikConnectSpec = Field(default_factory=HikConnectSpec)
+    lockout: LockoutSpec = Field(default_factory=LockoutSpec)
+    local_lockout: LockoutSpec = Field(
+        default_factory=lambda: LockoutSpec(
+            max_failures=LOCAL_LOCKOUT.max_failures, lock_seconds=LOCAL_LOCKOUT.lock_seconds
+        )
+    )
+    onvif: OnvifSpec = Field(default_factory=OnvifSpec)
+    quirks: QuirksSpec = Field(default_factory=QuirksSpec)
+    capabilities: dict[str, bool] = Field(default_factory=dict)
+    faults: FaultsSpec = Field(default_factory=FaultsSpec)
+    dhcp: bool = False
+    ipv6: Ipv6Spec = Field(default_factory=Ipv6Spec)
+    motion_detection: list[Annotated[int, Field(ge=1)]] = Field(default_factory=list)
+    pending_firmware: str | None = None  # uploaded, runs after the next reboot
+    hardware_version: Annotated[str, Field(pattern=r"^[A-Z]\d?$")] = "A1"  # D-Link label rev.
+    mydlink: MyDlinkSpec = Field(default_factory=MyDlinkSpec)
+    dahua: DahuaSpec = Field(default_factory=DahuaSpec)
+
+    @model_validator(mode="after")
+    def _dlink_kinds(self) -> DeviceSpec:
+        if self.vendor == "dlink" and self.kind == "dvr":
+            raise ValueError("D-Link devices are DCS cameras (ipc) or DNR recorders (nvr)")
+        if self.vendor != "dahua" and "dahua" in self.model_fields_set:
+            raise ValueError("dahua: only Dahua devices (vendor = 'dahua') have Dahua settings")
+        return self
+
+    @field_validator("firmware", "pending_firmware")
+    @classmethod
+    def _firmware(cls, text: str | None) -> str | None:
+        if text is not None:
+            FirmwareVersion.parse(text)
+        return text
+
+    @field_validator("address")
+    @classmethod
+    def _host_address(cls, address: IPv4Interface | None) -> IPv4Interface | None:
+        # The device's web server binds it: 0.0.0.0 would listen on every interface.
+        if address is not None and (
+            address.ip.is_unspecified or address.ip.is_multicast or address.ip.is_reserved
+        ):
+            raise ValueError(f"{address.ip} cannot be a device's address")
+        return address
+
+    @field_validator("mac")
+    @classmethod
+    def _mac(cls, text: str | None) -> str | None:
+        return None if text is None else identity.normalise_mac(text)
+
+    @field_validator("capabilities")
+    @classmethod
+    def _known_capabilities(cls, caps: dict[str, bool]) -> dict[str, bool]:
+        unknown = sorted(set(caps) - CAPABILITIES)
+        if unknown:
+            raise ValueError(f"unknown capability {unknown[0]!r}; known: {sorted(CAPABILITIES)}")
+        return caps
+
+
+class GoalSpec(_Strict):
+    """One thing a training scenario's trainee must reach, on one device's state as the
+    control API shows it (dotted paths such as `hik_connect.enabled`, `status.bound`)."""
+
+    device: str  # its fixture name or serial
+    says: str  # the goal in words, for the trainee
+    expect: dict[str, str | bool | int] = Field(default_factory=dict)  # path = value
+    matches: dict[str, str] = Field(default_factory=dict)  # path = regular expression
+    # TOML has no null: these say a path must be empty (null or "") or must not be.
+    absent: list[str] = Field(default_factory=list)
+    present: list[str] = Field(default_factory=list)
+
+    @field_validator("matches")
+    @classmethod
+    def _compiles(cls, patterns: dict[str, str]) -> dict[str, str]:
+        for path, pattern in patterns.items():
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"{path}: not a regular expression: {exc}") from None
+        return patterns
+
+
+class ScenarioSpec(_Strict):
+    """A training scenario: the fleet of the file, set up for one procedure of a seed."""
+
+    title: str
+    seed: str  # the article it follows: 000 (Dahua), 001 (Hikvision), 002 (D-Link) or another
+    procedure: str
+    brief: str  # what the trainee is told
+    hints: list[str] = Field(default_factory=list)
+    goal: list[GoalSpec] = Field(min_length=1)
+
+
+class FleetFile(_Strict):
+    fleet: FleetSpec = Field(default_factory=FleetSpec)
+    device: list[DeviceSpec] = Field(default_factory=list)
+    scenario: ScenarioSpec | None = None  # set in the training scenarios (simulator/scenarios.py)
+
+
+def default_fixture() -> Path:
+    return Path(str(resources.files("fixtures") / "demo.toml"))
+
+
+def load_fleet(path: str | Path | None = None, *, now: float = 0.0) -> Fleet:
+    path = Path(path) if path is not None else default_fixture()
+    return build_fleet(read_toml(path), source=str(path), now=now)
+
+
+def read_toml(path: Path) -> dict:
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise FixtureError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise FixtureError(f"{path}: not valid TOML: {exc}") from None
+
+
+def build_fleet(raw: dict, *, source: str = "<fixture>", now: float = 0.0) -> Fleet:
+    spec = _validate(raw, source)
+    fleet = Fleet(name=spec.fleet.name, settings=spec.fleet.model_dump(mode="json"))
+    fleet.set_faults(spec.fleet.faults.faults())
+    _Builder(spec, source, now, fleet).add_all()
+    return fleet
+
+
+def build_devices(
+    entries: list, fleet: Fleet, *, source: str = "<request>", now: float = 0.0
+) -> list[Device]:
+    """Devices for `entries` (fixture `[[device]]` tables) that can join `fleet`: their
+    names, serials, MACs and addresses differ from every device it has. Not added yet."""
+    spec = _validate({"fleet": fleet.settings, "device": entries}, source)
+    staging = Fleet(settings=fleet.settings)
+    _Builder(spec, source, now, staging, existing=fleet).add_all()
+    return staging.devices
+
+
+def _validate(raw: dict, source: str) -> FleetFile:
+    try:
+        return FleetFile.model_validate(raw)
+    except ValidationError as exc:
+        raise FixtureError(_describe(exc, raw, source)) from None
+
+
+def _describe(exc: ValidationError, raw: dict, source: str) -> str:
+    lines = []
+    for error in exc.errors():
+        loc = list(error["loc"])
+        where = source
+        if loc[:1] == ["device"] and len(loc) > 1 and isinstance(loc[1], int):
+            index = loc[1]
+            entry = raw.get("device", [])[index]
+            name = entry.get("name") if isinstance(entry, dict) else None
+            name = name if isinstance(name, str) else None
+            where += (
+                f": device {name!r} (entry {index + 1})" if name else f": device entry {index + 1}"
+            )
+            loc = loc[2:]
+        field = ".".join(str(part) for part in loc) or "(entry)"
+        message = error["msg"].removeprefix("Value error, ")
+        lines.append(f"{where}: {field}: {message}")
+    return "\n".join(lines)
+
+
+class _Builder:
+    """Turns a validated fixture into devices, generating what the file leaves out."""
+
+    def __init__(
+        self, spec: FleetFile, source: str, now: float, fleet: Fleet, existing: Fleet | None = None
+    ) -> None:
+        self.spec, self.source, self.now, self.target = spec, source, now, fleet
+        pool = spec.fleet.address_pool
+        self.gateway = next(pool.hosts(), pool.network_address)
+        old = list(existing or ())
+        taken = {d.address.ip for d in spec.device if d.address is not None}
+        taken |= {d.network.address.ip for d in old}
+        taken.add(self.gateway)
+        self._free = (ip for ip in pool.hosts() if ip not in taken)
+        self._serials: set[str] = {d.serial for d in old}
+        self._macs: set[str] = {d.mac for d in old}
+        self._existing = existing
+
+    def add_all(self) -> None:
+        fleet = self.target
+        names: set[str] = set()
+        for number, entry in enumerate(self.spec.device, 1):
+            where = f"{self.source}: device {entry.name!r} (entry {number})"
+            if entry.name in names:
+                raise FixtureError(f"{where}: name: another entry is already named {entry.name!r}")
+            if self._existing is not None and self._existing.find(entry.name):
+                raise FixtureError(f"{where}: name: the fleet has a device named {entry.name!r}")
+            names.add(entry.name)
+            if entry.count > 1:
+                for field in ("serial", "mac", "uuid", "address"):
+                    if getattr(entry, field) is not None:
+                        raise FixtureError(
+                            f"{where}: {field}: cannot be fixed for a template of {entry.count} "
+                            "devices; leave it out to have one generated per device"
+                        )
+            for index in range(entry.count):
+                device = self.device(entry, index, where)
+                try:
+                    if self._existing is not None:
+                        self._existing.check_new(device)
+                    fleet.add(device)
+                except FleetError as exc:
+                    raise FixtureError(str(exc)) from None
+
+    def device(self, entry: DeviceSpec, index: int, where: str) -> Device:
+        seed = self.spec.fleet.seed
+        label = (
+            entry.name
+            if entry.count == 1
+            else f"{entry.name}-{index + 1:0{len(str(entry.count))}d}"
+        )
+        source = where if entry.count == 1 else f"{where} #{index + 1}"
+        make_serial = {
+            "dlink": identity.dlink_serial_number,
+            "dahua": identity.dahua_serial_number,
+        }.get(entry.vendor, identity.serial_number)
+        serial = entry.serial or self._unique(
+            self._serials, lambda a: make_serial(entry.model, seed, entry.name, index, a)
+        )
+        mac = entry.mac or self._unique(
+            self._macs, lambda a: identity.mac_address(seed, entry.name, index, a, entry.vendor)
+        )
+        self._serials.add(serial)
+        self._macs.add(mac)
+        try:
+            address = entry.address or IPv4Interface(
+                f"{next(self._free)}/{self.spec.fleet.address_pool.prefixlen}"
+            )
+        except StopIteration:
+            pool = self.spec.fleet.address_pool
+            raise FixtureError(
+                f"{source}: address: the pool {pool} has no free address left"
+            ) from None
+        try:
+            device_uuid = (
+                identity.uuid.UUID(entry.uuid) if entry.uuid else identity.device_uuid(serial)
+            )
+        except ValueError:
+            raise FixtureError(f"{source}: uuid: not a UUID: {entry.uuid!r}") from None
+        gateway = entry.gateway or (
+            self.gateway
+            if address.ip in self.spec.fleet.address_pool
+            else _first_other_host(address)
+        )
+        hc = entry.hik_connect
+        ports = entry.ports
+        device = Device(
+            vendor=entry.vendor,
+            kind=entry.kind,
+            model=entry.model,
+            serial=serial,
+            mac=mac,
+            uuid=device_uuid,
+            firmware=FirmwareVersion.parse(entry.firmware),
+            network=Network(
+                address=address,
+                gateway=gateway,
+                dhcp=entry.dhcp,
+                ipv6_address=entry.ipv6.address,
+                ipv6_gateway=entry.ipv6.gateway,
+                ipv6_prefix=entry.ipv6.prefix,
+                http_port=ports.http,
+                https_port=ports.https,
+                # Dahua's SDK port is 37777 (DHIP `Port`) unless the fixture names one.
+                command_port=(
+                    37777
+                    if entry.vendor == "dahua" and "command" not in ports.model_fields_set
+                    else ports.command
+                ),
+                sdk_tls_port=ports.sdk_tls,
+                rtsp_port=ports.rtsp,
+            ),
+            name=entry.device_name or _default_name(entry.vendor, entry.kind, entry.model),
+            admin_password=entry.admin_password,
+            device_type_code=entry.device_type_code or identity.device_type_code(entry.model),
+            dsp_version=entry.dsp_version,
+            analog_channels=entry.analog_channels,
+            ip_channels=entry.ip_channels,
+            disks=entry.disks,
+            web_auth=entry.web_auth,
+            boot_time=self.now,
+            lockout=_lockout(entry.lockout),
+            local_lockout=_lockout(entry.local_lockout),
+            hik_connect=HikConnect(
+                enabled=hc.enabled,
+                server=hc.server,
+                verification_code=hc.verification_code or identity.verification_code(seed, serial),
+                online=hc.online,
+                bound_account=hc.bound_account,
+                stream_encryption=hc.stream_encryption,
+            ),
+            onvif=_onvif(entry.onvif),
+            quirks=Quirks(flase=entry.quirks.flase, isapi_namespace=entry.quirks.isapi_namespace),
+            client_networks=tuple(self.spec.fleet.client_networks),
+            capability_overrides=dict(entry.capabilities),
+            motion_detection=set(entry.motion_detection),
+            own_faults=entry.faults.faults(),
+            pending_firmware=(
+                FirmwareVersion.parse(entry.pending_firmware) if entry.pending_firmware else None
+            ),
+            hardware_version=entry.hardware_version,
+            mydlink=MyDlink(
+                pin_code=entry.mydlink.pin_code or identity.pin_code(seed, serial),
+                account=entry.mydlink.account,
+                reset_password="" if entry.mydlink.reset_password == "blank" else None,
+            ),
+            dahua=DahuaSettings(**entry.dahua.model_dump()),
+            label=label,
+            source=source,
+        )
+        device.sync_lockout()  # Dahua: General's LockLoginTimes/LoginFailLockTime rule
+        return device
+
+    @staticmethod
+    def _unique(taken: set[str], make) -> str:
+        for attempt in range(100):
+            value = make(attempt)
+            if value not in taken:
+                return value
+        raise FixtureError("could not generate a unique identity")  # pragma: no cover
+
+
+def _lockout(spec: LockoutSpec) -> Lockout:
+    return Lockout(LockoutPolicy(spec.max_failures, spec.lock_seconds))
+
+
+def _onvif(spec: OnvifSpec) -> Onvif:
+    return Onvif(**(spec.model_dump() | {"extra_scopes": tuple(spec.extra_scopes)}))
+
+
+def _first_other_host(address: IPv4Interface) -> IPv4Address:
+    """A gateway for a device outside the pool: the subnet's first host that is not the device."""
+    return next((h for h in address.network.hosts() if h != address.ip), address.ip)
+
+
+def _default_name(vendor: str, kind: str, model: str) -> str:
+    if vendor == "dahua":
+        return model  # MachineName; amcrest refuses names containing "error"/"invalid"
+    if vendor == "dlink":
+        return model  # D-Link devices name themselves after the model
+    return {"nvr": "Network Video Recorder", "dvr": "Embedded Net DVR"}.get(kind, "IP CAMERA")
+
+
+__all__ = ["FirmwareError", "FixtureError", "build_fleet", "default_fixture", "load_fleet"]

@@ -1,0 +1,217 @@
+"""Every state change and protocol exchange: for the event stream, the dashboard and `--state`.
+
+Front ends report each exchange (`Journal.exchange`); the journal then looks
+at the device as a fixture entry (`state.device_entry`) and, when it differs
+from what it last saw, publishes a `device.changed` event naming each changed
+field and writes the device to the state directory. So an unbind is recorded
+the same way whether SADP, ISAPI, the menu or the control API did it.
+
+Writes go through one writer thread, in order: the event loop never waits on a
+disk, and `await commit(...)` returns only once the change is durable.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+from collections import deque
+from collections.abc import AsyncIterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from simulator.core.clock import Clock
+from simulator.core.device import Device
+from simulator.core.fleet import Fleet
+from simulator.runtime.state import StateDir, device_entry
+
+
+class ExchangeHook(Protocol):
+    """How a front end reports one request answered (`Journal.exchange`)."""
+
+    def __call__(
+        self,
+        device: Device | None,
+        protocol: str,
+        client: str,
+        request: str,
+        reply: str,
+        *,
+        may_change: bool = True,
+    ) -> None: ...
+
+
+@dataclass(frozen=True)
+class Event:
+    id: int
+    time: float  # on the simulator's clock
+    kind: str  # exchange, device.changed, device.added, device.removed, fleet.faults, clock, ...
+    serial: str | None
+    data: dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "time": self.time,
+            "kind": self.kind,
+            "serial": self.serial,
+            "data": self.data,
+        }
+
+
+class Subscription:
+    """One listener's events. A listener too slow to keep up is dropped, not waited for:
+    it reconnects with the last id it saw and replays from the history."""
+
+    def __init__(self, journal: Journal, size: int, serial: str | None) -> None:
+        self._journal, self.serial = journal, serial
+        self._queue: asyncio.Queue[Event | None] = asyncio.Queue(size)
+
+    def offer(self, event: Event) -> None:
+        if self.serial is not None and event.serial != self.serial:
+            return
+        try:
+            self._queue.put_nowait(event)
+        except asyncio.QueueFull:
+            self.close()
+
+    def close(self) -> None:
+        self._journal._subscribers.discard(self)
+        with contextlib.suppress(asyncio.QueueFull):
+            self._queue.put_nowait(None)
+
+    async def __aiter__(self) -> AsyncIterator[Event]:
+        while (event := await self._queue.get()) is not None:
+            yield event
+
+
+class Journal:
+    HISTORY = 5000  # events kept for replay after a reconnect
+    PER_DEVICE = 200  # exchanges kept per device, for its protocol log
+
+    def __init__(self, clock: Clock, store: StateDir | None = None) -> None:
+        self.clock = clock
+        self.store = store
+        self._ids = itertools.count(1)
+        self._history: deque[Event] = deque(maxlen=self.HISTORY)
+        self._logs: dict[str, deque[Event]] = {}
+        self._seen: dict[str, dict[str, Any]] = {}  # serial -> device_entry last seen
+        self._subscribers: set[Subscription] = set()
+        self._writer = ThreadPoolExecutor(1, thread_name_prefix="nvrsim-state") if store else None
+
+    # --- what happened ----------------------------------------------------------
+
+    def publish(self, kind: str, serial: str | None = None, **data: Any) -> Event:
+        event = Event(next(self._ids), self.clock.now(), kind, serial, data)
+        self._history.append(event)
+        for subscriber in list(self._subscribers):
+            subscriber.offer(event)
+        return event
+
+    def exchange(
+        self,
+        device: Device | None,
+        protocol: str,
+        client: str,
+        request: str,
+        reply: str,
+        *,
+        may_change: bool = True,
+    ) -> None:
+        """One request answered; `device` None for a fleet-wide one (a discovery inquiry).
+        `may_change` False for reads, after which there is no state to compare."""
+        serial = device.serial if device is not None else None
+        event = self.publish(
+            "exchange", serial, protocol=protocol, client=client, request=request, reply=reply
+        )
+        if device is not None:
+            log = self._logs.setdefault(device.serial, deque(maxlen=self.PER_DEVICE))
+            log.append(event)
+            if may_change:
+                self.commit(device)
+
+    def watch(self, device: Device) -> None:
+        """Start from `device` as it is now, without an event (start-up, restart)."""
+        self._seen[device.serial] = device_entry(device)
+
+    def commit(self, device: Device) -> Future[None] | None:
+        """Publish and store whatever changed on `device` since last seen.
+
+        The future, if any, is done once the change is on disk.
+        """
+        entry = device_entry(device)
+        changes = _diff(self._seen.get(device.serial, {}), entry)
+        if not changes:
+            return None
+        self._seen[device.serial] = entry
+        self.publish("device.changed", device.serial, changes=changes)
+        return self._write(self.store.save_device, device, entry) if self.store else None
+
+    def added(self, device: Device, fleet: Fleet) -> Future[None] | None:
+        self._seen[device.serial] = entry = device_entry(device)
+        self.publish("device.added", device.serial, device=entry)
+        if self.store is None:
+            return None
+        self._write(self.store.save_device, device, entry)
+        return self._write(self.store.save_fleet, fleet)
+
+    def removed(self, device: Device, fleet: Fleet) -> Future[None] | None:
+        self._seen.pop(device.serial, None)
+        self._logs.pop(device.serial, None)
+        self.publish("device.removed", device.serial)
+        if self.store is None:
+            return None
+        self._write(self.store.save_fleet, fleet)
+        return self._write(self.store.remove_device, device.serial)
+
+    def save(self, save, *args: Any) -> Future[None] | None:
+        """Run `save` (a StateDir method) on the writer, in order with every other write."""
+        return self._write(save, *args) if self.store else None
+
+    def _write(self, save, *args: Any) -> Future[None]:
+        assert self._writer is not None
+        return self._writer.submit(save, *args)
+
+    def close(self) -> None:
+        """Finish every pending write and end every stream."""
+        if self._writer is not None:
+            self._writer.shutdown(wait=True)
+        self.end_streams()
+
+    def end_streams(self) -> None:
+        for subscriber in list(self._subscribers):
+            subscriber.close()
+
+    # --- reading it back ---------------------------------------------------------
+
+    def subscribe(self, serial: str | None = None, size: int = 1000) -> Subscription:
+        subscription = Subscription(self, size, serial)
+        self._subscribers.add(subscription)
+        return subscription
+
+    def since(self, last_id: int, serial: str | None = None) -> list[Event]:
+        return [
+            e for e in self._history if e.id > last_id and (serial is None or e.serial == serial)
+        ]
+
+    def log(self, serial: str) -> list[Event]:
+        return list(self._logs.get(serial, ()))
+
+
+async def durable(write: Future[None] | None) -> None:
+    """Wait until a journal write is on disk (None: nothing is stored)."""
+    if write is not None:
+        await asyncio.wrap_future(write)
+
+
+def _diff(old: dict[str, Any], new: dict[str, Any], prefix: str = "") -> dict[str, list[Any]]:
+    """Changed fields by dotted name, each as [before, after]."""
+    changes: dict[str, list[Any]] = {}
+    for key in old.keys() | new.keys():
+        a, b = old.get(key), new.get(key)
+        if isinstance(a, dict) and isinstance(b, dict):
+            changes |= _diff(a, b, f"{prefix}{key}.")
+        elif a != b:
+            changes[f"{prefix}{key}"] = [a, b]
+    return changes

@@ -1,0 +1,177 @@
+"""The one UDP transport of the discovery protocols that answer only the asker (SADP, D-Link).
+
+A responder turns a datagram into `DiscoveryReply`s (already shaped by the
+device's faults); this sends them back to where the datagram came from. A
+200-device fleet answers one inquiry with 200 datagrams at once: they go in
+bursts with a breather, as a real LAN spreads them out, so a client's receive
+buffer is not overrun. A reply a delay fault holds goes later, on its own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+from collections.abc import Callable
+from typing import cast
+
+from simulator.core.faults import DiscoveryReply
+
+log = logging.getLogger(__name__)
+
+Address = tuple[str, int]
+Respond = Callable[[bytes, Address], list[DiscoveryReply]]
+# The socket that sends from a device's own address (DiscoveryReply.source), if any.
+Outlet = Callable[[str], asyncio.DatagramTransport | None]
+
+
+class _DiscoveryProtocol(asyncio.DatagramProtocol):
+    BURST = 32
+    BREATHER = 0.002
+
+    def __init__(self, name: str, respond: Respond, outlet: Outlet | None = None) -> None:
+        self.name, self.respond, self.outlet = name, respond, outlet
+        self.transport: asyncio.DatagramTransport | None = None
+        self.closed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.sending: set[asyncio.Task[None]] = set()
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast(asyncio.DatagramTransport, transport)
+
+    def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
+        try:
+            shaped = self.respond(data, (addr[0], addr[1]))
+        except Exception:  # a responder bug must not take the fleet's socket down
+            log.exception("%s: dropped a datagram from %s the responder failed on", self.name, addr)
+            return
+        loop = asyncio.get_running_loop()
+        for late in shaped:
+            if late.delay:
+                loop.call_later(late.delay, self._send, [late], addr)
+        replies = [r for r in shaped if not r.delay]
+        if len(replies) <= self.BURST:
+            self._send(replies, addr)
+            return
+        task = asyncio.ensure_future(self._send_paced(replies, addr))
+        self.sending.add(task)
+        task.add_done_callback(self.sending.discard)
+
+    def _send(self, replies: list[DiscoveryReply], addr: Address) -> None:
+        if self.transport is None or self.transport.is_closing():
+            return
+        for reply in replies:
+            transport = self.transport
+            if reply.source is not None and self.outlet is not None:
+                own = self.outlet(reply.source)
+                if own is not None and not own.is_closing():
+                    transport = own
+            transport.sendto(reply.data, addr)  # only ever back to the asker
+
+    async def _send_paced(self, replies: list[DiscoveryReply], addr: Address) -> None:
+        for start in range(0, len(replies), self.BURST):
+            if start:
+                await asyncio.sleep(self.BREATHER)
+            self._send(replies[start : start + self.BURST], addr)
+
+    def error_received(self, exc: Exception) -> None:
+        log.debug("%s socket error: %s", self.name, exc)  # e.g. ICMP from a gone client
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        for task in self.sending:
+            task.cancel()
+        if not self.closed.done():
+            self.closed.set_result(None)
+
+
+class DiscoveryServer:
+    """One UDP socket answering one discovery protocol for a whole fleet."""
+
+    def __init__(self, transport: asyncio.DatagramTransport, protocol: _DiscoveryProtocol) -> None:
+        self._transport, self._protocol = transport, protocol
+        self.host, self.port = transport.get_extra_info("sockname")[:2]
+
+    @property
+    def transport(self) -> asyncio.DatagramTransport:
+        return self._transport
+
+    async def close(self) -> None:
+        self._transport.close()
+        await self._protocol.closed
+        # Paced replies still under way were cancelled; let them finish unwinding.
+        await asyncio.gather(*self._protocol.sending, return_exceptions=True)
+
+
+async def serve_discovery(
+    name: str,
+    respond: Respond,
+    host: str,
+    port: int,
+    *,
+    multicast_group: str | None = None,
+    interface: str | None = None,
+    outlet: Outlet | None = None,
+    reuse: bool = False,
+) -> DiscoveryServer:
+    """Serve on host:port; with `interface` (a local IPv4 address, host "0.0.0.0") also
+    hear broadcasts and join `multicast_group` there."""
+    if interface is not None and host not in ("0.0.0.0", ""):
+        raise ValueError(
+            f"a socket bound to {host} never sees broadcast or multicast; bind 0.0.0.0 "
+            f"to hear them on {interface}"
+        )
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        if interface is not None or reuse:
+            # The vendor's own tool (SADP, D-Link's) may hold the port on the same host;
+            # DHIP's per-device sockets share the fleet socket's port.
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        if interface is not None and multicast_group is not None:
+            membership = socket.inet_aton(multicast_group) + socket.inet_aton(interface)
+            sock.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP, membership)
+        sock.setblocking(False)
+    except OSError:
+        sock.close()
+        raise
+    transport, protocol = await asyncio.get_running_loop().create_datagram_endpoint(
+        lambda: _DiscoveryProtocol(name, respond, outlet), sock=sock
+    )
+    return DiscoveryServer(transport, protocol)
+
+
+# --- the asking side: what `nvrsim discover` does ------------------------------------------
+
+Reply = tuple[bytes, tuple[str, int]]
+
+
+async def ask(
+    request: bytes,
+    target: str,
+    port: int,
+    timeout: float,
+    interface: str | None = None,
+    *,
+    enough: Callable[[Reply], bool] = lambda _reply: False,
+) -> list[Reply]:
+    """Send one discovery datagram (broadcast and multicast allowed; `interface` picks the
+    multicast interface) and collect replies until `timeout`, or until `enough(reply)`."""
+    loop = asyncio.get_running_loop()
+    replies: list[Reply] = []
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.setblocking(False)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
+        if interface is not None:
+            sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, socket.inet_aton(interface))
+        sock.bind((interface or "", 0))
+        await loop.sock_sendto(sock, request, (target, port))
+        deadline = loop.time() + timeout
+        while (left := deadline - loop.time()) > 0:
+            try:
+                reply = await asyncio.wait_for(loop.sock_recvfrom(sock, 65535), left)
+            except TimeoutError:
+                break
+            replies.append(reply)
+            if enough(reply):
+                break
+    return replies
