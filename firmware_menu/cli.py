@@ -16,8 +16,9 @@ from simulator.cli.ctl import DEFAULT_API, Api, CtlError
 from simulator.core.clock import RealClock
 from simulator.core.device import Device
 from simulator.core.firmware import RECORDERS
+from simulator.core.fixture import FixtureError
 from simulator.core.fleet import Fleet
-from simulator.runtime.fixtures import FixtureError, load_fleet
+from simulator.runtime.fixtures import load_fleet
 
 BUNDLED = ""  # --fixture without a file: the bundled demo fleet
 

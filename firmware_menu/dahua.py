@@ -23,7 +23,7 @@ APPEAL_HINT = (
 
 
 def tree() -> MenuTree:
-    t = MenuTree(vendor="dahua", look="dahua", cloud=lambda d: ("P2P", d.p2p_online))
+    t = MenuTree(vendor="dahua", look="dahua", brand="dahua", cloud=lambda d: ("P2P", d.p2p_online))
     t.menu("main", "Main Menu", None, ["network", "info", "system", LOGOUT])
     t.menu("network", "Network", "main", ["tcp_ip", "p2p", "port"])
     t.add(PageDef("tcp_ip", "TCP/IP", "network", common.tcp_ip))

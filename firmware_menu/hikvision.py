@@ -16,7 +16,7 @@ from firmware_menu import common, qr
 from firmware_menu.common import LOGOUT
 from firmware_menu.tree import Item, ItemKind, MenuTree, PageDef, QrPanel
 from simulator.core.auth import plain
-from simulator.core.device import is_valid_verification_code
+from simulator.hikvision.device import is_valid_verification_code
 from simulator.hikvision.unbind import UnbindOutcome, UnbindVerdict, unbind
 
 if TYPE_CHECKING:
@@ -50,7 +50,7 @@ def unbind_message(outcome: UnbindOutcome) -> str:
 
 
 def tree() -> MenuTree:
-    t = MenuTree(vendor="hikvision", look="hikvision")
+    t = MenuTree(vendor="hikvision", look="hikvision", brand="HIKVISION", serial=qr.short_serial)
     t.menu("main", "Main Menu", None, ["device_info", "configuration", "maintenance", LOGOUT])
     t.add(PageDef("device_info", "Device Info", "main", common.device_info))
     t.menu("configuration", "Configuration", "main", ["general", "network"])

@@ -14,22 +14,19 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
 
-from firmware_menu import common, dahua, hikvision
+from firmware_menu import common
 from firmware_menu.tree import Dialog, DialogKind, Item, ItemKind, MenuTree, Page
 from simulator.core.auth import LoginOutcome, LoginResult, plain
 from simulator.core.clock import Clock
 from simulator.core.device import LOCAL_CONSOLE, Device
 from simulator.hikvision.unbind import UnbindOutcome
-
-TREES: dict[str, Callable[[], MenuTree]] = {
-    "hikvision": hikvision.tree,
-    "dahua": dahua.tree,
-}
+from simulator.vendors import vendor_of
 
 
 def tree_for(device: Device) -> MenuTree | None:
-    """The vendor's menu tree, or None when the device has no local menu (cameras)."""
-    make = TREES.get(device.vendor)
+    """The vendor's menu tree (its `Vendor.menu`), or None when the device has no local
+    menu (cameras)."""
+    make = vendor_of(device).menu
     return make() if make is not None and device.can("local_menu") else None
 
 

@@ -17,7 +17,6 @@ from firmware_menu import qr
 from firmware_menu.model import MenuModel, Screen
 from firmware_menu.tree import DialogKind, Item, ItemKind
 
-BRANDS = {"hikvision": "HIKVISION", "dahua": "dahua"}
 LABEL_WIDTH = 24
 LINE_WIDTH = 60
 TILE_WIDTH = 20
@@ -46,7 +45,8 @@ def on_click(action: Callable[[], None]) -> Callable[[MouseEvent], object]:
 
 
 def brand(model: MenuModel) -> str:
-    return BRANDS.get(model.device.vendor, model.device.vendor.upper())
+    tree = model.tree
+    return (tree.brand if tree is not None else "") or model.device.vendor.upper()
 
 
 def title_bar(model: MenuModel) -> StyleAndTextTuples:
@@ -153,7 +153,7 @@ def device_summary(model: MenuModel) -> StyleAndTextTuples:
     cloud, online = model.tree.cloud(d)
     rows = [
         ("Model", d.model),
-        ("Serial", qr.short_serial(d) if d.vendor == "hikvision" else d.serial),
+        ("Serial", model.tree.serial(d)),
         ("Firmware", d.firmware.number),
         ("IP", d.network.ip),
         (cloud, "Online" if online else "Offline"),

@@ -81,6 +81,9 @@ class MenuTree:
 
     vendor: str
     look: str  # the view's colour scheme
+    brand: str = ""  # the title bar's logo text; the vendor's name in capitals when empty
+    # The serial as the device summary shows it (Hikvision: the 9 characters the app uses).
+    serial: Callable[[Device], str] = lambda d: d.serial
     # The device summary's cloud line: its name (Cloud, P2P) and whether it is connected.
     cloud: Callable[[Device], tuple[str, bool]] = lambda d: ("Cloud", d.cloud_registered)
     pages: dict[str, PageDef] = field(default_factory=dict)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 
 import pytest
 
@@ -57,3 +58,9 @@ async def until(condition, what: str, deadline: float = 10.0) -> None:
         if loop.time() > end:
             pytest.fail(f"not within {deadline}s: {what}")
         await asyncio.sleep(0.02)
+
+
+def as_vendor(device, device_class):
+    """The same device as another vendor's device class makes it (its own sections fresh)."""
+    names = {f.name for f in dataclasses.fields(device_class) if f.init}
+    return device_class(**{n: getattr(device, n) for n in names if hasattr(device, n)})

@@ -11,14 +11,14 @@ from __future__ import annotations
 import schemathesis
 from hypothesis import HealthCheck, settings
 
-from simulator.control.app import OPERATIONS, control_app
+from simulator.control.app import control_app, operations
 from simulator.control.schema import openapi
 from simulator.core.clock import VirtualClock
 from simulator.runtime.runner import ServiceConfig, Simulator
 from tests.conftest import hik_entry, make_fleet
 from tests.strategies_isapi import ServerThread
 
-schema = schemathesis.openapi.from_dict(openapi(OPERATIONS, token=False))
+schema = schemathesis.openapi.from_dict(openapi(operations(), token=False))
 
 
 def _simulator() -> Simulator:

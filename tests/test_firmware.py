@@ -1,6 +1,8 @@
 import pytest
 
 from simulator.core.firmware import FirmwareError, FirmwareVersion, capabilities
+from simulator.dahua.device import CAPABILITY_TABLE as DAHUA_TABLE
+from simulator.hikvision.device import CAPABILITY_TABLE as HIKVISION_TABLE
 
 
 @pytest.mark.parametrize(
@@ -26,7 +28,7 @@ def test_garbage_is_refused_with_the_text_in_the_message(text):
 
 def test_local_menu_unbind_only_on_4x_recorders():
     def caps(kind, text):
-        return capabilities("hikvision", kind, FirmwareVersion.parse(text))
+        return capabilities(HIKVISION_TABLE, kind, FirmwareVersion.parse(text))
 
     assert "menu_unbind" in caps("nvr", "V4.30.085 build 200916")
     assert "menu_unbind" in caps("dvr", "V4.21.005 build 190520")
@@ -38,7 +40,7 @@ def test_local_menu_unbind_only_on_4x_recorders():
 
 def test_sadp_unbind_needs_recent_firmware():
     def caps(kind, text):
-        return capabilities("hikvision", kind, FirmwareVersion.parse(text))
+        return capabilities(HIKVISION_TABLE, kind, FirmwareVersion.parse(text))
 
     assert "sadp_unbind" in caps("nvr", "V4.0.0")
     assert "sadp_unbind" not in caps("nvr", "V3.4.106 build 181215")
@@ -47,9 +49,9 @@ def test_sadp_unbind_needs_recent_firmware():
 
 
 def test_unknown_vendor_has_no_capabilities():
-    assert capabilities("acme", "nvr", FirmwareVersion.parse("V4.0.0")) == frozenset()
+    assert capabilities((), "nvr", FirmwareVersion.parse("V4.0.0")) == frozenset()
 
 
 def test_dahua_recorders_have_a_local_menu_without_unbind():
-    caps = capabilities("dahua", "nvr", FirmwareVersion.parse("V4.001.0000000.1.R"))
+    caps = capabilities(DAHUA_TABLE, "nvr", FirmwareVersion.parse("V4.001.0000000.1.R"))
     assert "local_menu" in caps and "menu_unbind" not in caps

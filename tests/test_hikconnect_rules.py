@@ -12,7 +12,6 @@ from hypothesis import strategies as st
 
 from protocols import hikconnect as hc
 from simulator.clouds.hikconnect.rules import (
-    DMSS_P2P,
     AccountError,
     Accounts,
     Captchas,
@@ -26,7 +25,8 @@ from simulator.clouds.hikconnect.rules import (
     md5_hex,
     qr_content,
 )
-from tests.conftest import PASSWORD, hik_entry, make_fleet
+from simulator.dahua.device import DMSS_P2P, DahuaDevice
+from tests.conftest import PASSWORD, as_vendor, hik_entry, make_fleet
 
 
 def test_regions_by_device_server_and_api_host():
@@ -173,7 +173,7 @@ def test_the_device_connects_when_enabled_powered_and_not_cut():
     device.hik_connect.server = "cloud.example.com"
     assert link_region(device) is None
     device.hik_connect.server = "litedev.hik-connect.com"
-    device.vendor = "dahua"  # its P2P cloud is not Hik-Connect: the link takes it to DMSS
+    device = as_vendor(device, DahuaDevice)  # its P2P cloud is not Hik-Connect: DMSS
     assert link_region(device) is DMSS_P2P and hc.region("dmss") is None
     device.dahua.t2u_enable = False
     assert link_region(device) is None

@@ -12,7 +12,8 @@ from firmware_menu.model import Key, MenuModel, Screen, tree_for
 from firmware_menu.tree import DialogKind, ItemKind
 from protocols.sadp import Probe, ProbeType, build_probe, decode_probe_match
 from simulator.core.clock import VirtualClock
-from simulator.core.device import HIK_CONNECT_DEFAULT_SERVER, LOCAL_LOCKOUT, Device
+from simulator.core.device import LOCAL_LOCKOUT, Device
+from simulator.hikvision.device import HIK_CONNECT_DEFAULT_SERVER
 from simulator.hikvision.sadp import SadpResponder
 from simulator.hikvision.unbind import UnbindVerdict
 from tests.conftest import PASSWORD, hik_entry, make_fleet

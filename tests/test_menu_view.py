@@ -7,8 +7,6 @@ rendered bytes (DummyOutput draws nothing, but every screen is still rendered).
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from prompt_toolkit.data_structures import Point
 from prompt_toolkit.formatted_text import fragment_list_to_text
 from prompt_toolkit.input import create_pipe_input
@@ -20,7 +18,8 @@ from firmware_menu.model import MenuModel, Screen
 from firmware_menu.tree import DialogKind
 from firmware_menu.view import build_app, style_for
 from simulator.core.clock import VirtualClock
-from tests.conftest import PASSWORD, hik_entry, make_fleet
+from simulator.dahua.device import DahuaDevice
+from tests.conftest import PASSWORD, as_vendor, hik_entry, make_fleet
 
 UP, DOWN, RIGHT, LEFT = "\x1b[A", "\x1b[B", "\x1b[C", "\x1b[D"
 ENTER, TAB, BACKTAB, BACKSPACE, ESC = "\r", "\t", "\x1b[Z", "\x7f", "\x1b"
@@ -167,7 +166,7 @@ async def test_every_screen_renders(clock):
 
 async def test_dahua_has_its_own_look_and_p2p_page(clock):
     base = make_fleet(hik_entry(), clock=clock).devices[0]
-    device = replace(base, vendor="dahua")
+    device = as_vendor(base, DahuaDevice)
     m = MenuModel(device, clock)
     assert style_for(m) != style_for(menu(clock))
     assert "dahua" in text(render.title_bar(m))

@@ -9,7 +9,8 @@ import pytest
 from aiohttp import web
 
 from protocols.sadp import NetworkParams, Probe, ProbeType, build_probe, decode_probe_match
-from simulator.runtime.runner import ServiceConfig, ServiceError, Simulator, fleet_table
+from simulator.core.plugin import ServiceError
+from simulator.runtime.runner import ServiceConfig, Simulator, fleet_table
 from tests.conftest import PASSWORD, hik_entry, make_fleet
 
 NS = "{http://www.hikvision.com/ver20/XMLSchema}"

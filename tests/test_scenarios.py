@@ -18,7 +18,8 @@ from protocols.sadp import Probe, ProbeType
 from simulator.cli.ctl import Api
 from simulator.control import scenarios
 from simulator.control.app import device_state
-from simulator.runtime.fixtures import FixtureError, load_fleet
+from simulator.core.fixture import FixtureError
+from simulator.runtime.fixtures import load_fleet
 from simulator.runtime.runner import ServiceConfig, Simulator
 from tests.conftest import until
 from tests.test_cli import FREE_PORTS, NVRSIM

@@ -13,7 +13,8 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from simulator.runtime.fixtures import FixtureError, load_fleet
+from simulator.core.fixture import FixtureError
+from simulator.runtime.fixtures import load_fleet
 from simulator.runtime.state import StateDir, device_entry
 from tests.conftest import hik_entry, make_fleet
 

@@ -89,7 +89,7 @@ def test_front_ends_that_do_not_know_the_origin_skip_the_lan_check(clock):
     ],
 )
 def test_verification_code_rule(code, valid):
-    from simulator.core.device import is_valid_verification_code
+    from simulator.hikvision.device import is_valid_verification_code
 
     assert is_valid_verification_code(code) is valid
 

@@ -102,16 +102,7 @@ class Api:
 def _table(devices: list[dict]) -> str:
     rows = [("NAME", "SERIAL", "FIRMWARE", "ADDRESS", "POWER", "ACTIVATED", "CLOUD", "BOUND")]
     for d in devices:
-        s = d["status"]
-        cloud = (
-            "disabled"
-            if not d["hik_connect"]["enabled"]
-            else ("online" if s["cloud_online"] else "offline")
-        )
-        bound = d["hik_connect"]["bound_account"]
-        if "dahua" in d:  # P2P and the DMSS binding
-            cloud = "p2p" if s.get("p2p_online") else "offline"
-            bound = d["dahua"]["dmss_account"]
+        s, cloud = d["status"], d.get("cloud") or {}  # each vendor's own cloud
         rows.append(
             (
                 d["name"],
@@ -120,8 +111,8 @@ def _table(devices: list[dict]) -> str:
                 f"{d['address'].split('/')[0]}:{d['ports']['http']}",
                 "on" if s["powered"] else "rebooting",
                 "no" if d["admin_password"] is None else "yes",
-                cloud,
-                bound or "-",
+                cloud.get("state", "-"),
+                cloud.get("bound_account") or "-",
             )
         )
     return text_table(rows)

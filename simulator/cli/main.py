@@ -18,16 +18,11 @@ from simulator.cli.ctl import add_ctl_parser
 from simulator.clouds.dmss.cli import add_photo_parser
 from simulator.control import scenarios
 from simulator.core.clock import ScaledClock
-from simulator.runtime.fixtures import FixtureError, default_fixture, load_fleet
+from simulator.core.fixture import FixtureError
+from simulator.core.plugin import ServiceError, parse_address
+from simulator.runtime.fixtures import default_fixture, load_fleet
 from simulator.runtime.journal import Journal
-from simulator.runtime.runner import (
-    FLEET_SERVICES,
-    ServiceConfig,
-    ServiceError,
-    Simulator,
-    fleet_table,
-    parse_address,
-)
+from simulator.runtime.runner import ServiceConfig, Simulator, fleet_services, fleet_table
 from simulator.runtime.state import StateDir
 
 
@@ -361,7 +356,7 @@ async def _serve(simulator: Simulator, ready_file: str | None, briefing: str = "
         rows = []
         for name, service in simulator.services.items():
             token = getattr(service, "token", "")
-            where = f"{FLEET_SERVICES[name][0]}://{service.host}:{service.port}"
+            where = f"{fleet_services()[name].scheme}://{service.host}:{service.port}"
             rows.append((name.upper(), where + (f"  (token {token})" if token else "")))
         if "control" in simulator.services:
             control = simulator.services["control"]

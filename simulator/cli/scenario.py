@@ -9,8 +9,8 @@ import textwrap
 
 from simulator.cli.ctl import DEFAULT_API, Api, CtlError
 from simulator.control import scenarios
+from simulator.core.fixture import FixtureError
 from simulator.core.text import text_table
-from simulator.runtime.fixtures import FixtureError
 
 
 def add_scenario_parser(subparsers) -> None:  # argparse's _SubParsersAction

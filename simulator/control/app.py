@@ -15,6 +15,7 @@ import hmac
 import ipaddress
 import json
 import secrets
+from dataclasses import asdict
 from datetime import UTC, datetime
 from importlib import resources
 from typing import TYPE_CHECKING, Any
@@ -31,8 +32,7 @@ from simulator.control.schema import (
     ClockChange,
     CloudAccount,
     CloudDevice,
-    DeviceChange,
-    DeviceState,
+    DeviceModels,
     DmssAccount,
     DmssAccountNew,
     DmssAppeal,
@@ -43,21 +43,24 @@ from simulator.control.schema import (
     Operation,
     Reboot,
     Upgrade,
+    device_models,
     openapi,
 )
 from simulator.control.schema import Clock as ClockDoc
 from simulator.core.clock import ScaledClock
 from simulator.core.device import Device
 from simulator.core.firmware import FirmwareVersion
-from simulator.runtime.fixtures import DeviceSpec, FaultsSpec, FixtureError
+from simulator.core.fixture import FixtureError
+from simulator.core.plugin import Service, ServiceError, SimulatorApi, cannot_listen
+from simulator.runtime.fixtures import FaultsSpec, sections
 from simulator.runtime.journal import durable
-from simulator.runtime.runner import ServiceError, Simulator, cannot_listen
 from simulator.runtime.state import device_entry
+from simulator.vendors import vendor_of, vendors
 
 if TYPE_CHECKING:
     from simulator.core.faults import Faults
 
-SIM = web.AppKey("simulator", Simulator)
+SIM = web.AppKey("simulator", SimulatorApi)
 MAX_ADD = 1000  # devices one request may add: each gets its own web server
 TOKEN = web.AppKey("token", str)
 MENUS = web.AppKey("menus", set)  # the open menu sessions' sockets
@@ -72,21 +75,26 @@ class ApiError(Exception):
 
 
 def device_state(device: Device, now: float) -> dict[str, Any]:
-    hc = device.hik_connect
+    cloud = device.cloud
     return device_entry(device) | {
+        "cloud": asdict(cloud) if cloud is not None else None,
         "status": {
             "powered": device.powered,
-            "cloud_online": device.cloud_online,
-            "bound": hc.bound,
+            "cloud_online": cloud is not None and cloud.online,
+            "bound": cloud is not None and cloud.bound_account is not None,
             "rebooting": not device.powered,
             "locked_clients": device.lockout.locked(now),
             "effective_faults": device.faults.as_dict(),
         }
-        | ({"p2p_online": device.p2p_online} if device.vendor == "dahua" else {})
+        | vendor_of(device).status(device),
     }
 
 
-def clock_doc(sim: Simulator) -> dict[str, Any]:
+def _models() -> DeviceModels:
+    return device_models(vendors())
+
+
+def clock_doc(sim: SimulatorApi) -> dict[str, Any]:
     now = sim.clock.now()
     speed = sim.clock.speed if isinstance(sim.clock, ScaledClock) else None
     iso = datetime.fromtimestamp(now, tz=UTC).isoformat(timespec="seconds")
@@ -96,7 +104,7 @@ def clock_doc(sim: Simulator) -> dict[str, Any]:
 # --- handlers ------------------------------------------------------------------------------
 
 
-def _sim(request: web.Request) -> Simulator:
+def _sim(request: web.Request) -> SimulatorApi:
     return request.app[SIM]
 
 
@@ -176,7 +184,7 @@ async def add_devices(request: web.Request) -> web.Response:
 
 async def change_device(request: web.Request) -> web.Response:
     sim, device = _sim(request), _device(request)
-    change: DeviceChange = await _body(request, DeviceChange)
+    change = await _body(request, _models().change)
     given = change.model_fields_set
     if "admin_password" in given and change.admin_password is not None:
         device.admin_password = change.admin_password
@@ -184,20 +192,21 @@ async def change_device(request: web.Request) -> web.Response:
         device.firmware = FirmwareVersion.parse(change.firmware)
     if change.device_name is not None:
         device.name = change.device_name
-    if change.hik_connect is not None:
-        hc = device.hik_connect
-        for name in change.hik_connect.model_fields_set:
-            value = getattr(change.hik_connect, name)
-            if value is not None or name == "bound_account":
-                setattr(hc, name, value)
-    if change.dahua is not None:
-        if device.vendor != "dahua":
-            raise ApiError(400, "the body does not validate", ["dahua: not a Dahua device"])
-        for name in change.dahua.model_fields_set:
-            value = getattr(change.dahua, name)
-            if value is not None or name == "dmss_account":
-                setattr(device.dahua, name, value)
-        device.sync_lockout()
+    own = {s.name for s in vendor_of(device).sections}
+    for name, section in sections(vendors()).items():
+        part = getattr(change, name, None)
+        if part is None:
+            continue
+        if name not in own:
+            owners = " and ".join(v.title for v in vendors() if section in v.sections)
+            problem = f"{name}: only {owners} devices have it"
+            raise ApiError(400, "the body does not validate", [problem])
+        target = getattr(device, name)
+        for field in part.model_fields_set:
+            value = getattr(part, field)
+            if value is not None or field in section.clearable:
+                setattr(target, field, value)
+    device.sync_lockout()
     await durable(sim.journal.commit(device))
     return _json(device_state(device, sim.clock.now()))
 
@@ -313,7 +322,7 @@ async def advance_clock(request: web.Request) -> web.Response:
     return await _clock_changed(sim)
 
 
-async def _clock_changed(sim: Simulator) -> web.Response:
+async def _clock_changed(sim: SimulatorApi) -> web.Response:
     doc = clock_doc(sim)
     sim.journal.publish("clock", None, **doc)
     if sim.journal.store is not None and isinstance(sim.clock, ScaledClock):
@@ -440,197 +449,205 @@ async def dmss_outbox(request: web.Request) -> web.Response:
 
 
 async def openapi_document(request: web.Request) -> web.Response:
-    return _json(openapi(OPERATIONS, token=bool(request.app[TOKEN])))
+    return _json(openapi(operations(), token=bool(request.app[TOKEN])))
 
 
 # --- the app ----------------------------------------------------------------------------------
 
 _SERIAL = "/api/devices/{serial}"
 
-OPERATIONS: tuple[Operation, ...] = (
-    Operation(
-        "GET",
-        "/api/fleet",
-        "The fleet: size, faults, clock, services",
-        "get_fleet",
-        returns=FleetInfo,
-    ),
-    Operation(
-        "GET",
-        "/api/devices",
-        "Every device with its full state",
-        "list_devices",
-        returns=[DeviceState],
-    ),
-    Operation(
-        "POST",
-        "/api/devices",
-        "Add devices: one fixture [[device]] entry",
-        "add_devices",
-        body=DeviceSpec,
-        ok=201,
-        returns=[DeviceState],
-        errors=(409,),
-    ),
-    Operation(
-        "GET", _SERIAL, "One device (by serial or fixture name)", "get_device", returns=DeviceState
-    ),
-    Operation(
-        "PATCH",
-        _SERIAL,
-        "Change a device's state",
-        "change_device",
-        body=DeviceChange,
-        returns=DeviceState,
-    ),
-    Operation("DELETE", _SERIAL, "Remove a device", "remove_device", ok=204),
-    Operation(
-        "POST",
-        _SERIAL + "/reboot",
-        "Reboot: gone (Bye), then back (Hello)",
-        "reboot_device",
-        body=Reboot,
-        ok=202,
-        returns=DeviceState,
-        errors=(409,),
-    ),
-    Operation(
-        "POST",
-        _SERIAL + "/upgrade",
-        "Upgrade the firmware: staged, then a reboot",
-        "upgrade_device",
-        body=Upgrade,
-        ok=202,
-        returns=DeviceState,
-        errors=(409,),
-    ),
-    Operation(
-        "POST",
-        _SERIAL + "/factory-reset",
-        "Back to factory: not activated",
-        "factory_reset",
-        returns=DeviceState,
-    ),
-    Operation(
-        "GET",
-        _SERIAL + "/log",
-        "The device's recent protocol exchanges",
-        "device_log",
-        returns=[Event],
-    ),
-    Operation(
-        "GET",
-        _SERIAL + "/faults",
-        "The faults set on this device",
-        "get_device_faults",
-        returns=FaultsSpec,
-    ),
-    Operation(
-        "PUT",
-        _SERIAL + "/faults",
-        "Set faults on this device",
-        "set_device_faults",
-        body=FaultsChange,
-        returns=FaultsSpec,
-    ),
-    Operation(
-        "GET",
-        "/api/faults",
-        "The faults set on the whole fleet",
-        "get_fleet_faults",
-        returns=FaultsSpec,
-    ),
-    Operation(
-        "PUT",
-        "/api/faults",
-        "Set faults on the whole fleet",
-        "set_fleet_faults",
-        body=FaultsChange,
-        returns=FaultsSpec,
-    ),
-    Operation("GET", "/api/clock", "The simulator's clock", "get_clock", returns=ClockDoc),
-    Operation(
-        "GET",
-        "/api/dmss/accounts",
-        "DMSS cloud accounts and the devices bound to each",
-        "dmss_accounts",
-        returns=[DmssAccount],
-        errors=(409,),
-    ),
-    Operation(
-        "POST",
-        "/api/dmss/accounts",
-        "Create a DMSS cloud account",
-        "dmss_add_account",
-        body=DmssAccountNew,
-        ok=201,
-        returns=DmssAccount,
-        errors=(409,),
-    ),
-    Operation(
-        "GET",
-        "/api/dmss/appeals",
-        "Every DMSS appeal (advance the clock 48 h to end a review)",
-        "dmss_appeals",
-        returns=[DmssAppeal],
-        errors=(409,),
-    ),
-    Operation(
-        "GET",
-        "/api/dmss/outbox",
-        "Every e-mail the DMSS cloud sent",
-        "dmss_outbox",
-        returns=[DmssMail],
-        errors=(409,),
-    ),
-    Operation(
-        "PUT",
-        "/api/clock",
-        "Set the clock's time or speed",
-        "set_clock",
-        body=ClockChange,
-        returns=ClockDoc,
-        errors=(409,),
-    ),
-    Operation(
-        "POST",
-        "/api/clock/advance",
-        "Move the clock forward",
-        "advance_clock",
-        body=ClockAdvance,
-        returns=ClockDoc,
-    ),
-    Operation(
-        "GET",
-        "/api/cloud/accounts",
-        "Hik-Connect cloud accounts and the devices bound to each",
-        "cloud_accounts",
-        returns=[CloudAccount],
-        errors=(404,),
-    ),
-    Operation(
-        "GET",
-        "/api/cloud/devices",
-        "Every device the Hik-Connect cloud knows, online or not",
-        "cloud_devices",
-        returns=[CloudDevice],
-        errors=(404,),
-    ),
-    Operation(
-        "GET",
-        "/api/cloud/captchas/{id}",
-        "A captcha's answer (test mode only)",
-        "cloud_captcha",
-        returns=CaptchaAnswer,
-    ),
-)
+
+def operations() -> tuple[Operation, ...]:
+    """Every route, with the device documents of the vendors registered now."""
+    models = _models()
+    return (
+        Operation(
+            "GET",
+            "/api/fleet",
+            "The fleet: size, faults, clock, services",
+            "get_fleet",
+            returns=FleetInfo,
+        ),
+        Operation(
+            "GET",
+            "/api/devices",
+            "Every device with its full state",
+            "list_devices",
+            returns=[models.state],
+        ),
+        Operation(
+            "POST",
+            "/api/devices",
+            "Add devices: one fixture [[device]] entry",
+            "add_devices",
+            body=models.spec,
+            ok=201,
+            returns=[models.state],
+            errors=(409,),
+        ),
+        Operation(
+            "GET",
+            _SERIAL,
+            "One device (by serial or fixture name)",
+            "get_device",
+            returns=models.state,
+        ),
+        Operation(
+            "PATCH",
+            _SERIAL,
+            "Change a device's state",
+            "change_device",
+            body=models.change,
+            returns=models.state,
+        ),
+        Operation("DELETE", _SERIAL, "Remove a device", "remove_device", ok=204),
+        Operation(
+            "POST",
+            _SERIAL + "/reboot",
+            "Reboot: gone (Bye), then back (Hello)",
+            "reboot_device",
+            body=Reboot,
+            ok=202,
+            returns=models.state,
+            errors=(409,),
+        ),
+        Operation(
+            "POST",
+            _SERIAL + "/upgrade",
+            "Upgrade the firmware: staged, then a reboot",
+            "upgrade_device",
+            body=Upgrade,
+            ok=202,
+            returns=models.state,
+            errors=(409,),
+        ),
+        Operation(
+            "POST",
+            _SERIAL + "/factory-reset",
+            "Back to factory: not activated",
+            "factory_reset",
+            returns=models.state,
+        ),
+        Operation(
+            "GET",
+            _SERIAL + "/log",
+            "The device's recent protocol exchanges",
+            "device_log",
+            returns=[Event],
+        ),
+        Operation(
+            "GET",
+            _SERIAL + "/faults",
+            "The faults set on this device",
+            "get_device_faults",
+            returns=FaultsSpec,
+        ),
+        Operation(
+            "PUT",
+            _SERIAL + "/faults",
+            "Set faults on this device",
+            "set_device_faults",
+            body=FaultsChange,
+            returns=FaultsSpec,
+        ),
+        Operation(
+            "GET",
+            "/api/faults",
+            "The faults set on the whole fleet",
+            "get_fleet_faults",
+            returns=FaultsSpec,
+        ),
+        Operation(
+            "PUT",
+            "/api/faults",
+            "Set faults on the whole fleet",
+            "set_fleet_faults",
+            body=FaultsChange,
+            returns=FaultsSpec,
+        ),
+        Operation("GET", "/api/clock", "The simulator's clock", "get_clock", returns=ClockDoc),
+        Operation(
+            "GET",
+            "/api/dmss/accounts",
+            "DMSS cloud accounts and the devices bound to each",
+            "dmss_accounts",
+            returns=[DmssAccount],
+            errors=(409,),
+        ),
+        Operation(
+            "POST",
+            "/api/dmss/accounts",
+            "Create a DMSS cloud account",
+            "dmss_add_account",
+            body=DmssAccountNew,
+            ok=201,
+            returns=DmssAccount,
+            errors=(409,),
+        ),
+        Operation(
+            "GET",
+            "/api/dmss/appeals",
+            "Every DMSS appeal (advance the clock 48 h to end a review)",
+            "dmss_appeals",
+            returns=[DmssAppeal],
+            errors=(409,),
+        ),
+        Operation(
+            "GET",
+            "/api/dmss/outbox",
+            "Every e-mail the DMSS cloud sent",
+            "dmss_outbox",
+            returns=[DmssMail],
+            errors=(409,),
+        ),
+        Operation(
+            "PUT",
+            "/api/clock",
+            "Set the clock's time or speed",
+            "set_clock",
+            body=ClockChange,
+            returns=ClockDoc,
+            errors=(409,),
+        ),
+        Operation(
+            "POST",
+            "/api/clock/advance",
+            "Move the clock forward",
+            "advance_clock",
+            body=ClockAdvance,
+            returns=ClockDoc,
+        ),
+        Operation(
+            "GET",
+            "/api/cloud/accounts",
+            "Hik-Connect cloud accounts and the devices bound to each",
+            "cloud_accounts",
+            returns=[CloudAccount],
+            errors=(404,),
+        ),
+        Operation(
+            "GET",
+            "/api/cloud/devices",
+            "Every device the Hik-Connect cloud knows, online or not",
+            "cloud_devices",
+            returns=[CloudDevice],
+            errors=(404,),
+        ),
+        Operation(
+            "GET",
+            "/api/cloud/captchas/{id}",
+            "A captcha's answer (test mode only)",
+            "cloud_captcha",
+            returns=CaptchaAnswer,
+        ),
+    )
 
 
-def control_app(sim: Simulator, token: str = "") -> web.Application:
+def control_app(sim: SimulatorApi, token: str = "") -> web.Application:
     app = web.Application(middlewares=[_errors, _authorised], client_max_size=1 << 20)
     app[SIM], app[TOKEN], app[MENUS] = sim, token, set()
     handlers = globals()
-    for op in OPERATIONS:
+    for op in operations():
         app.router.add_route(op.method, op.path, handlers[op.handler])
     app.router.add_get("/api/openapi.json", openapi_document)
     app.router.add_get("/api/events", events)
@@ -691,7 +708,7 @@ class ControlServer:
         await self._runner.cleanup()
 
 
-async def start_control(sim: Simulator) -> ControlServer | None:
+async def start_control(sim: SimulatorApi) -> ControlServer | None:
     config = sim.config
     if config.control_port is None:
         return None
@@ -707,3 +724,6 @@ async def start_control(sim: Simulator) -> ControlServer | None:
         where = f"http {config.control_host}:{config.control_port}"
         raise cannot_listen("control API", where, exc) from None
     return ControlServer(runner, token)
+
+
+CONTROL = Service("control", "http", start_control)

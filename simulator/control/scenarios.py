@@ -16,8 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from simulator.control.app import device_state
+from simulator.core.fixture import FixtureError, read_toml
 from simulator.core.fleet import Fleet
-from simulator.runtime.fixtures import FixtureError, GoalSpec, ScenarioSpec, build_fleet, read_toml
+from simulator.runtime.fixtures import GoalSpec, ScenarioSpec, build_fleet
 
 _MISSING = object()
 

@@ -8,16 +8,17 @@ fixture entry.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator
 from pydantic.json_schema import models_json_schema
 
-from simulator.core.device import is_valid_verification_code
 from simulator.core.firmware import FirmwareVersion
-from simulator.runtime.fixtures import DeviceSpec, FaultsSpec, Seconds
+from simulator.core.plugin import Vendor
+from simulator.runtime.fixtures import FaultsSpec, Seconds, device_spec, sections
 
 
 class _Body(BaseModel):
@@ -27,40 +28,13 @@ class _Body(BaseModel):
 Text = Annotated[str, Field(min_length=1, max_length=128)]
 
 
-class HikConnectChange(_Body):
-    enabled: bool | None = None
-    server: Text | None = None
-    verification_code: str | None = None
-    online: bool | None = None
-    bound_account: Text | None = None  # null: not bound to any account
-    stream_encryption: bool | None = None
-
-    @field_validator("verification_code")
-    @classmethod
-    def _code(cls, code: str | None) -> str | None:
-        if code is not None and not is_valid_verification_code(code):
-            raise ValueError("a verification code has 6 to 12 letters or digits")
-        return code
-
-
-class DahuaChange(_Body):
-    """Dahua devices: P2P, the DMSS binding, General's lockout."""
-
-    p2p_link: bool | None = None  # registered with the DMSS P2P server
-    t2u_enable: bool | None = None  # T2UServer.Enable
-    dmss_account: Text | None = None  # null: bound to no DMSS account
-    lock_login_times: Annotated[int, Field(ge=1, le=100)] | None = None
-    login_fail_lock_time: Annotated[int, Field(ge=0, le=86400)] | None = None
-
-
-class DeviceChange(_Body):
-    """PATCH /api/devices/{serial}: the fields to change; the others stay."""
+class CommonChange(_Body):
+    """PATCH /api/devices/{serial}: the fields to change; the others stay. Each vendor's
+    changeable sections are added beside these (`device_models`), every field optional."""
 
     admin_password: Text | None = None  # set as is: a tester may want a weak one
     firmware: Text | None = None  # the running firmware, at once (no upgrade flow)
     device_name: Text | None = None
-    hik_connect: HikConnectChange | None = None
-    dahua: DahuaChange | None = None  # Dahua devices only
 
     @field_validator("firmware")
     @classmethod
@@ -68,6 +42,21 @@ class DeviceChange(_Body):
         if text is not None:
             FirmwareVersion.parse(text)
         return text
+
+
+def optional(annotation: Any) -> Any:
+    """A section's shape with every field optional: what a PATCH body may give of it."""
+    if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+        return annotation | None
+    fields: dict[str, Any] = {
+        name: (
+            (Annotated[info.annotation, *info.metadata] if info.metadata else info.annotation)
+            | None,
+            None,
+        )
+        for name, info in annotation.model_fields.items()
+    }
+    return create_model(f"{annotation.__name__}Change", __base__=annotation, **fields)
 
 
 class FaultsChange(_Body):
@@ -112,6 +101,13 @@ class DmssAccountNew(_Body):
 # --- responses ------------------------------------------------------------------------
 
 
+class CloudDoc(BaseModel):
+    name: str  # Hik-Connect, P2P, mydlink
+    state: str  # as the fleet table shows it: online, offline, disabled, p2p, mydlink…
+    online: bool
+    bound_account: str | None
+
+
 class DeviceStatus(BaseModel):
     powered: bool  # false while it reboots
     cloud_online: bool  # as clients see it, faults included
@@ -122,8 +118,32 @@ class DeviceStatus(BaseModel):
     p2p_online: bool | None = None  # Dahua: registered with the DMSS P2P server now
 
 
-class DeviceState(DeviceSpec):
-    status: DeviceStatus
+@dataclass(frozen=True)
+class DeviceModels:
+    spec: type[BaseModel]  # a fixture [[device]] entry: POST /api/devices
+    state: type[BaseModel]  # the entry as it is now, with its live status
+    change: type[BaseModel]  # PATCH /api/devices/{serial}
+
+
+@functools.cache
+def device_models(vendors: tuple[Vendor, ...]) -> DeviceModels:
+    """The device documents for these vendors, all derived from their sections."""
+    spec = device_spec(vendors)
+    changeable = {name: s for name, s in sections(vendors).items() if s.changeable}
+    return DeviceModels(
+        spec,
+        create_model(
+            "DeviceState",
+            __base__=spec,
+            cloud=(CloudDoc | None, None),  # its vendor's cloud; null for a vendor without one
+            status=(DeviceStatus, ...),
+        ),
+        create_model(
+            "DeviceChange",
+            __base__=CommonChange,
+            **{name: (optional(s.annotation) | None, None) for name, s in changeable.items()},
+        ),
+    )
 
 
 class Clock(BaseModel):

@@ -1,13 +1,20 @@
-"""One simulated device, described once and shared by every protocol."""
+"""One simulated device, described once and shared by every protocol.
+
+Everything here is vendor-neutral: identity, network, the admin account and its
+lockouts, power, faults, firmware and its capabilities. Each vendor's state is a
+section its own device class adds (simulator/<vendor>/device.py), beside the
+hooks below that it overrides (restore defaults, factory reset, the cloud it shows).
+"""
 
 from __future__ import annotations
 
-import hashlib
 import math
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network, ip_address
+from typing import ClassVar
 from uuid import UUID
 
+from protocols.hikconnect import Region
 from simulator.core.auth import (
     ActivationResult,
     Lockout,
@@ -18,9 +25,7 @@ from simulator.core.auth import (
     is_risky_password,
 )
 from simulator.core.faults import NO_FAULTS, Faults
-from simulator.core.firmware import FirmwareVersion, capabilities
-
-HIK_CONNECT_DEFAULT_SERVER = "litedev.hik-connect.com"
+from simulator.core.firmware import CapabilityRow, FirmwareVersion, capabilities
 
 # The client address of the recorder's own screen, mouse and keyboard.
 LOCAL_CONSOLE = "local"
@@ -51,115 +56,21 @@ class Network:
         return str(self.address.netmask)
 
 
-def is_valid_verification_code(code: str) -> bool:
-    """Hik-Connect's device verification code: 6 to 12 ASCII letters or digits."""
-    return 6 <= len(code) <= 12 and code.isascii() and code.isalnum()
+@dataclass(frozen=True)
+class CloudStatus:
+    """A device's vendor cloud as tables show it: which, its state, connected, bound to whom."""
+
+    name: str  # Hik-Connect, P2P, mydlink
+    state: str  # online, offline, disabled, p2p, p2p off, mydlink, -
+    online: bool
+    bound_account: str | None
 
 
-@dataclass
-class HikConnect:
-    """Platform access (Hik-Connect/EZVIZ) as the device sees it."""
-
-    enabled: bool = False
-    server: str = HIK_CONNECT_DEFAULT_SERVER
-    verification_code: str = ""
-    # Registered with its server right now. With the Hik-Connect link running
-    # (simulator/hikconnect/link.py) the link writes it; without (unit tests), a
-    # fixture or test sets it. Read it through Device.cloud_online (faults apply).
-    online: bool = False
-    bound_account: str | None = None
-    stream_encryption: bool = False
-
-    @property
-    def bound(self) -> bool:
-        return self.bound_account is not None
-
-
-@dataclass
-class MyDlink:
-    """mydlink cloud registration as a D-Link device sees it (protocols/onvif-dlink.md §3.3).
-
-    Registration lives on the device: a factory reset forgets it, and the owner
-    must register the device again (D-Link FAQ, DCS-6004L).
-    """
-
-    pin_code: str = ""  # the 6-digit PIN on the label
-    account: str | None = None  # the mydlink account it is registered to
-    # The admin password a factory reset leaves: "" on older DCS (admin, blank), or
-    # None on models whose password is chosen at first setup [I] (§3.2).
-    reset_password: str | None = ""
-
-    @property
-    def registered(self) -> bool:
-        return self.account is not None
-
-
-@dataclass
-class DahuaSettings:
-    """What a Dahua device keeps beyond the common model (protocols/dahua.md §1.4, §2.3, §2.4).
-
-    `General.LockLoginTimes`/`LoginFailLockTime` are the policy of the device's one
-    `Lockout` (`Device.sync_lockout`), so RPC2, CGI and DHIP share one counter.
-    """
-
-    lock_login_enable: bool = True  # General.LockLoginEnable
-    lock_login_times: int = 5  # General.LockLoginTimes
-    login_fail_lock_time: int = 1800  # General.LoginFailLockTime, seconds
-    max_online_time: int = 3600  # General.MaxOnlineTime
-    t2u_enable: bool = True  # T2UServer.Enable: the P2P (DMSS) switch
-    # The device's registration with the DMSS P2P server: what the MQTT link achieved
-    # (simulator/hikconnect/link.py); without a broker, what fixtures and the control
-    # API set. Read it through Device.p2p_online.
-    p2p_link: bool = True
-    dmss_account: str | None = None  # the DMSS account the device is bound to
-    vendor_name: str = "Dahua"  # magicBox getVendor, DHIP Vendor
-    init_bits: int = 0  # DHIP `Init` beyond its two low bits (2 initialised, 1 factory) [I]
-    find: str = "AB"  # DHIP `Find`: password recovery by phone (A) and e-mail (B)
-    # How DHDiscover.setConfig proves the password (unknown on real devices, §1.5):
-    # "ha1" MD5(user:realm:password) in hex, "plain", or "none" (no check).
-    discovery_password: str = "ha1"
-    session_timeout: float = 60.0  # seconds an idle RPC2 session lives
-
-    def lockout_policy(self) -> LockoutPolicy:
-        if not self.lock_login_enable:
-            return LockoutPolicy(max_failures=1 << 30, lock_seconds=0)
-        return LockoutPolicy(self.lock_login_times, float(self.login_fail_lock_time))
-
-    def restore_factory(self) -> None:
-        """Settings a reset puts back; the DMSS binding lives on the cloud and stays."""
-        fresh = DahuaSettings()
-        for name in ("lock_login_enable", "lock_login_times", "login_fail_lock_time"):
-            setattr(self, name, getattr(fresh, name))
-        self.max_online_time, self.t2u_enable = fresh.max_online_time, fresh.t2u_enable
-
-
-@dataclass
-class Onvif:
-    """How the device speaks ONVIF (WS-Discovery and the device/media services)."""
-
-    discoverable: bool = True  # non-discoverable devices neither answer probes nor announce
-    clock_skew: float = 0.0  # seconds the device clock runs ahead (negative: behind)
-    location: str = "city/hangzhou"  # the path after onvif://www.onvif.org/location/
-    extra_scopes: tuple[str, ...] = ()
-    hardware_id: str = "88"
-    # "time": only GetSystemDateAndTime without credentials, as most firmware does;
-    # "spec": ONVIF's whole PRE_AUTH class (GetServices, GetCapabilities, …).
-    pre_auth: str = "time"
-    password_text: bool = False  # accept #PasswordText tokens as well as digests
-    freshness: float = 300.0  # seconds a token's Created may differ from the device clock
-
-
-@dataclass
-class Quirks:
-    """Wire details that differ between real firmware builds."""
-
-    flase: bool = True  # SADP spells false as "flase", as real cameras do
-    isapi_namespace: str = "http://www.hikvision.com/ver20/XMLSchema"
-
-
-@dataclass
+@dataclass(kw_only=True)
 class Device:
-    vendor: str
+    vendor: ClassVar[str] = ""  # set by each vendor's device class
+    # Which features each firmware line of the vendor offers (simulator.core.firmware).
+    capability_table: ClassVar[tuple[CapabilityRow, ...]] = ()
     kind: str  # nvr, dvr or ipc
     model: str
     serial: str
@@ -179,12 +90,6 @@ class Device:
     boot_time: float = 0.0
     lockout: Lockout = field(default_factory=Lockout)  # network logins, per client address
     local_lockout: Lockout = field(default_factory=lambda: Lockout(LOCAL_LOCKOUT))
-    hik_connect: HikConnect = field(default_factory=HikConnect)
-    mydlink: MyDlink = field(default_factory=MyDlink)
-    dahua: DahuaSettings = field(default_factory=DahuaSettings)
-    hardware_version: str = ""  # D-Link's label revision: A1, B1…
-    onvif: Onvif = field(default_factory=Onvif)
-    quirks: Quirks = field(default_factory=Quirks)
     client_networks: tuple[IPv4Network, ...] = ()
     capability_overrides: dict[str, bool] = field(default_factory=dict)
     motion_detection: set[int] = field(default_factory=set)  # channels where it is on
@@ -200,26 +105,35 @@ class Device:
         return self.own_faults.combine(self.fleet_faults)
 
     @property
-    def cloud_online(self) -> bool:
-        """Online on its platform server right now, unless a fault cut the link."""
-        return self.hik_connect.online and not self.faults.cloud_offline
+    def cloud(self) -> CloudStatus | None:
+        """Its vendor cloud as tables show it; None for a vendor without one."""
+        return None
+
+    # The MQTT cloud link (simulator/clouds/mqtt) asks every device these; a vendor whose
+    # devices register with a cloud over it overrides them.
+    def home_region(self) -> Region | None:
+        """The region whose cloud knows the device, online or not; None: no cloud link."""
+        return None
+
+    def link_switched_on(self) -> bool:
+        """Its platform is switched on, so it connects when powered and not faulted."""
+        return False
 
     @property
-    def p2p_online(self) -> bool:
-        """Dahua: registered with the DMSS P2P server right now (T2UServer on, link up),
-        unless a fault cut the link. The one place DMSS, RPC2 and CGI read it from."""
-        d = self.dahua
-        return d.t2u_enable and d.p2p_link and self.activated and not self.faults.cloud_offline
+    def link_online(self) -> bool:
+        """What the link last achieved for it, where its vendor keeps it."""
+        return False
+
+    @link_online.setter
+    def link_online(self, online: bool) -> None:
+        pass
+
+    def link_binding(self) -> tuple[str, str | None]:
+        """The verification code and the bound account it reports to its cloud."""
+        return "", None
 
     def sync_lockout(self) -> None:
-        """Dahua: the lockout follows General.LockLoginTimes/LoginFailLockTime."""
-        if self.vendor == "dahua":
-            self.lockout.policy = self.dahua.lockout_policy()
-
-    @property
-    def cloud_registered(self) -> bool:
-        """ISAPI `registerStatus`: platform access enabled and connected right now."""
-        return self.hik_connect.enabled and self.cloud_online
+        """Make the lockout policy follow the vendor's own settings, where it has them."""
 
     @property
     def activated(self) -> bool:
@@ -227,18 +141,13 @@ class Device:
 
     @property
     def capabilities(self) -> frozenset[str]:
-        caps = set(capabilities(self.vendor, self.kind, self.firmware))
+        caps = set(capabilities(self.capability_table, self.kind, self.firmware))
         for name, granted in self.capability_overrides.items():
             (caps.add if granted else caps.discard)(name)
         return frozenset(caps)
 
     def can(self, capability: str) -> bool:
         return capability in self.capabilities
-
-    @property
-    def salt(self) -> str:
-        """SADP's per-device `Salt`: 64 hex digits, stable for a serial."""
-        return hashlib.sha256(f"salt:{self.serial}".encode()).hexdigest()
 
     @property
     def channels(self) -> int:
@@ -285,36 +194,29 @@ class Device:
             self.firmware, self.pending_firmware = self.pending_firmware, None
 
     def restore_defaults(self, now: float) -> None:
-        """Hikvision's "Restore Defaults" (not "Factory Defaults"), then a reboot.
+        """ "Restore Defaults" (not "Factory Defaults"), then a reboot.
 
-        Network settings and user accounts stay, so the device stays activated
-        at its address. The cloud binding stays too: it lives on the cloud,
-        which is why a reset never frees a device and the unbind procedures
-        exist. The verification code stays (we keep no separate label code).
+        Network settings and user accounts stay, so the device stays activated at its
+        address. A cloud binding stays too: it lives on the cloud, which is why a reset
+        never frees a device and the unbind procedures exist. Vendors put back their
+        own settings first.
         """
-        hc = self.hik_connect
-        hc.enabled = False
-        hc.server = HIK_CONNECT_DEFAULT_SERVER
-        hc.stream_encryption = False
         self.motion_detection.clear()
         self.reboot(now)
 
+    @property
+    def factory_password(self) -> str | None:
+        """The admin password after a factory reset: None, not activated (Hikvision, Dahua)."""
+        return None
+
     def factory_reset(self, now: float) -> None:
-        """The reset button (D-Link: 10 s, or system_reset.cgi; Hikvision: Factory
-        Defaults): the admin password goes back to the model's default (None: not
-        activated), the mydlink registration is forgotten, platform access is off,
-        then a reboot.
+        """The reset button (or the vendor's reset call): the admin password goes back to
+        the model's default (None: not activated), then as `restore_defaults`.
 
         The address stays, so the simulated device remains reachable where it was
-        (a real one falls back to 192.168.0.20/192.168.1.64 or DHCP). A Hik-Connect
-        binding stays too: it lives on the cloud, so a reset never frees a device.
+        (a real one falls back to 192.168.0.20/192.168.1.64 or DHCP).
         """
-        # Hikvision devices leave the factory not activated; D-Link's default varies by model.
-        self.admin_password = self.mydlink.reset_password if self.vendor == "dlink" else None
-        self.mydlink.account = None
-        if self.vendor == "dahua":  # back to "not initialised" (DevInit) with default General
-            self.dahua.restore_factory()
-            self.sync_lockout()
+        self.admin_password = self.factory_password
         self.restore_defaults(now)
 
     def same_lan(self, client: str) -> bool:

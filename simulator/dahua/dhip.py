@@ -49,11 +49,12 @@ from simulator.core.device import Device
 from simulator.core.faults import DiscoveryReply, shape_reply
 from simulator.core.fleet import Fleet
 from simulator.core.identity import normalise_mac
+from simulator.core.plugin import ExchangeHook
 from simulator.core.text import text_table
 from simulator.dahua import hashes
+from simulator.dahua.device import DahuaDevice
 from simulator.dahua.errors import LOCKED, NOT_INITIALISED, PASSWORD_NOT_VALID
 from simulator.dahua.info import device_class, init_flags, software_version
-from simulator.runtime.journal import ExchangeHook
 from simulator.runtime.udp import DiscoveryServer, ask, serve_discovery
 
 log = logging.getLogger(__name__)
@@ -353,7 +354,7 @@ class DhipService:
 
     # Announcer hooks: the simulator calls them as devices come and go.
     def device_up(self, device: Device) -> None:
-        if device.vendor == "dahua" and device.can("dhip"):
+        if isinstance(device, DahuaDevice) and device.can("dhip"):
             self._spawn(self.open(device))
 
     def device_down(self, device: Device) -> None:

@@ -27,6 +27,7 @@ from aiohttp import web
 from simulator.core.auth import LoginResult
 from simulator.core.clock import Clock
 from simulator.core.device import Device
+from simulator.core.plugin import CHANGED
 from simulator.dahua import hashes
 from simulator.dahua.cgi import (
     BAD_REQUEST,
@@ -46,7 +47,6 @@ log = logging.getLogger(__name__)
 
 MAX_BODY = 64 * 1024
 # Set on a request whose GET changed the device (a CGI setConfig), for the journal.
-CHANGED = web.RequestKey("nvrsim_changed", bool)
 
 
 class NumericNonces:

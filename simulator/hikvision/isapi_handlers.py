@@ -20,9 +20,10 @@ from aiohttp.web import Request, Response
 from protocols import isapi
 from protocols.firmware_image import FirmwareImageError, parse_image
 from simulator.core.auth import ActivationResult
-from simulator.core.device import Device, is_valid_verification_code
+from simulator.core.device import Device
 from simulator.core.firmware import FirmwareError, FirmwareVersion
 from simulator.core.restart import restart_after_reply
+from simulator.hikvision.device import is_valid_verification_code
 from simulator.hikvision.isapi_http import (
     IsapiContext,
     Route,

@@ -58,12 +58,13 @@ from protocols.sadp import (
 )
 from simulator.core.auth import ActivationResult, LoginOutcome, LoginResult, Proof, plain
 from simulator.core.clock import Clock
-from simulator.core.device import Device, Network, is_valid_verification_code
+from simulator.core.device import Device, Network
 from simulator.core.faults import DiscoveryReply, shape_reply
 from simulator.core.fleet import Fleet
+from simulator.core.plugin import ExchangeHook
 from simulator.core.text import text_table
+from simulator.hikvision.device import HikvisionDevice, is_valid_verification_code
 from simulator.hikvision.unbind import UnbindVerdict, unbind, unbind_status
-from simulator.runtime.journal import ExchangeHook
 from simulator.runtime.udp import DiscoveryServer, Reply, ask, serve_discovery
 
 log = logging.getLogger(__name__)
@@ -359,7 +360,7 @@ class SadpResponder:
 
 
 def _answers_sadp(device: Device) -> bool:
-    return device.vendor == "hikvision" and device.can("sadp") and device.powered
+    return isinstance(device, HikvisionDevice) and device.can("sadp") and device.powered
 
 
 def _never(_password: str) -> bool:

@@ -50,12 +50,6 @@ DEVICE_PATH = "/onvif/device_service"
 MEDIA_PATH = "/onvif/media_service"
 SNAPSHOT_PATH = "/onvif/snapshot"
 
-MANUFACTURERS = {"hikvision": "HIKVISION", "dahua": "Dahua", "dlink": "D-Link"}
-# The RTSP path of channel n's main stream, by vendor; others get a generic one.
-STREAM_PATHS: dict[str, Callable[[int], str]] = {
-    "hikvision": lambda n: f"/Streaming/Channels/{n}01?transportmode=unicast&profile=Profile_{n}",
-    "dahua": lambda n: f"/cam/realmonitor?channel={n}&subtype=0",
-}
 ONVIF_SCOPE = "onvif://www.onvif.org"
 TYPES = (wsdiscovery.NETWORK_VIDEO_TRANSMITTER, wsdiscovery.ONVIF_DEVICE)
 
@@ -77,7 +71,7 @@ SPEC_PRE_AUTH = frozenset(
 
 
 def manufacturer(device: Device) -> str:
-    return MANUFACTURERS.get(device.vendor, device.vendor)
+    return device.manufacturer or device.vendor
 
 
 def base_url(device: Device) -> str:
@@ -130,7 +124,7 @@ def media_profiles(device: Device) -> list[onvif.MediaProfile]:
 
 
 def stream_uri(device: Device, channel: int) -> str:
-    path = STREAM_PATHS.get(device.vendor, lambda n: f"/stream{n}")(channel)
+    path = device.main_stream_path(channel)
     return f"rtsp://{device.network.ip}:{device.network.rtsp_port}{path}"
 
 

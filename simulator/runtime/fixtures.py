@@ -7,12 +7,12 @@ seed, the entry's name and the index: the same file always gives the same fleet.
 
 from __future__ import annotations
 
+import functools
 import re
-import tomllib
 from importlib import resources
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -21,31 +21,21 @@ from pydantic import (
     Field,
     Strict,
     ValidationError,
+    ValidationInfo,
+    create_model,
     field_validator,
     model_validator,
 )
 
 from simulator.core import identity
 from simulator.core.auth import Lockout, LockoutPolicy
-from simulator.core.device import (
-    HIK_CONNECT_DEFAULT_SERVER,
-    LOCAL_LOCKOUT,
-    DahuaSettings,
-    Device,
-    HikConnect,
-    MyDlink,
-    Network,
-    Onvif,
-    Quirks,
-    is_valid_verification_code,
-)
+from simulator.core.device import LOCAL_LOCKOUT, Device, Network
 from simulator.core.faults import Faults
-from simulator.core.firmware import CAPABILITIES, FirmwareError, FirmwareVersion
+from simulator.core.firmware import FirmwareError, FirmwareVersion
+from simulator.core.fixture import FixtureError, read_toml
 from simulator.core.fleet import Fleet, FleetError
-
-
-class FixtureError(ValueError):
-    """A fixture problem, phrased as `file: device 'name': field: what is wrong`."""
+from simulator.core.plugin import BuildContext, Section, Vendor
+from simulator.vendors import VENDORS, vendors
 
 
 def _address_text(value: object) -> object:
@@ -107,92 +97,17 @@ class PortsSpec(_Strict):
     rtsp: Annotated[int, Field(ge=0, le=65535)] = 554
 
 
-class HikConnectSpec(_Strict):
-    enabled: bool = False
-    server: str = HIK_CONNECT_DEFAULT_SERVER
-    verification_code: str | None = None  # generated when absent
-    online: bool = False
-    bound_account: str | None = None
-    stream_encryption: bool = False
-
-    @field_validator("verification_code")
-    @classmethod
-    def _code_length(cls, code: str | None) -> str | None:
-        if code is not None and not is_valid_verification_code(code):
-            raise ValueError("a verification code has 6 to 12 letters or digits")
-        return code
-
-
 class LockoutSpec(_Strict):
     max_failures: Annotated[int, Field(ge=1)] = 7
     lock_seconds: Annotated[float, Field(ge=0)] = 1800.0
 
 
-class MyDlinkSpec(_Strict):
-    """D-Link only: mydlink registration and what a factory reset leaves."""
+class CommonDeviceSpec(_Strict):
+    """What every `[[device]]` entry has; each vendor's sections are added beside it
+    (`device_spec`), so one model validates fixtures, `--state` and the control API."""
 
-    account: str | None = None  # registered to this mydlink account
-    pin_code: Annotated[str, Field(pattern=r"^\d{6}$")] | None = None  # generated when absent
-    # The admin password after a factory reset: "blank" (older DCS: admin with an
-    # empty password) or "setup" (none until first setup, newer models).
-    reset_password: Literal["blank", "setup"] = "blank"
-
-
-class DahuaSpec(_Strict):
-    """Dahua only: General's lockout, P2P (T2UServer) and the DMSS binding."""
-
-    lock_login_enable: bool = True
-    lock_login_times: Annotated[int, Field(ge=1, le=100)] = 5
-    login_fail_lock_time: Annotated[int, Field(ge=0, le=86400)] = 1800
-    max_online_time: Annotated[int, Field(ge=0, le=86400)] = 3600
-    t2u_enable: bool = True
-    p2p_link: bool = True  # registered with the DMSS P2P server (until the cloud link drives it)
-    dmss_account: str | None = None
-    vendor_name: Annotated[str, Field(min_length=1, max_length=32)] = "Dahua"
-    init_bits: Annotated[int, Field(ge=0, le=0xFFFF)] = 0
-    find: Annotated[str, Field(pattern=r"^[A-Z]{0,4}$")] = "AB"
-    discovery_password: Literal["ha1", "plain", "none"] = "ha1"
-    session_timeout: Annotated[float, Field(gt=0, le=86400), Strict(False)] = 60.0
-
-    @field_validator("init_bits")
-    @classmethod
-    def _high_bits(cls, bits: int) -> int:
-        if bits & 3:
-            raise ValueError("the two low bits of Init (initialised 2, factory 1) must be 0")
-        return bits
-
-
-class OnvifSpec(_Strict):
-    discoverable: bool = True
-    clock_skew: Annotated[float, Strict(False)] = 0.0
-    location: str = "city/hangzhou"
-    extra_scopes: list[str] = Field(default_factory=list)
-    hardware_id: str = "88"
-    pre_auth: Literal["time", "spec"] = "time"
-    password_text: bool = False
-    freshness: Annotated[float, Field(gt=0), Strict(False)] = 300.0
-
-    @field_validator("extra_scopes")
-    @classmethod
-    def _scopes_are_uris(cls, scopes: list[str]) -> list[str]:
-        for scope in scopes:
-            if not scope or any(c.isspace() for c in scope) or ":" not in scope:
-                raise ValueError(f"a scope is a URI without spaces: {scope!r}")
-        return scopes
-
-
-class QuirksSpec(_Strict):
-    flase: bool = True
-    isapi_namespace: Literal[
-        "http://www.hikvision.com/ver20/XMLSchema",
-        "http://www.isapi.org/ver20/XMLSchema",
-        "urn:psialliance-org",  # old NVRs
-    ] = "http://www.hikvision.com/ver20/XMLSchema"
-
-
-class DeviceSpec(_Strict):
     name: str
-    vendor: Literal["hikvision", "dlink", "dahua"]
+    vendor: str
     kind: Literal["nvr", "dvr", "ipc"]
     model: str
     firmware: str
@@ -211,31 +126,55 @@ class DeviceSpec(_Strict):
     disks: Annotated[int, Field(ge=0, le=64)] = 0
     web_auth: Literal["digest", "digest/basic"] = "digest"
     ports: PortsSpec = Field(default_factory=PortsSpec)
-    hik_connect: HikConnectSpec = Field(default_factory=HikConnectSpec)
     lockout: LockoutSpec = Field(default_factory=LockoutSpec)
     local_lockout: LockoutSpec = Field(
         default_factory=lambda: LockoutSpec(
             max_failures=LOCAL_LOCKOUT.max_failures, lock_seconds=LOCAL_LOCKOUT.lock_seconds
         )
     )
-    onvif: OnvifSpec = Field(default_factory=OnvifSpec)
-    quirks: QuirksSpec = Field(default_factory=QuirksSpec)
     capabilities: dict[str, bool] = Field(default_factory=dict)
     faults: FaultsSpec = Field(default_factory=FaultsSpec)
     dhcp: bool = False
     ipv6: Ipv6Spec = Field(default_factory=Ipv6Spec)
     motion_detection: list[Annotated[int, Field(ge=1)]] = Field(default_factory=list)
     pending_firmware: str | None = None  # uploaded, runs after the next reboot
-    hardware_version: Annotated[str, Field(pattern=r"^[A-Z]\d?$")] = "A1"  # D-Link label rev.
-    mydlink: MyDlinkSpec = Field(default_factory=MyDlinkSpec)
-    dahua: DahuaSpec = Field(default_factory=DahuaSpec)
+
+    @field_validator("vendor")
+    @classmethod
+    def _registered(cls, name: str) -> str:
+        if name not in VENDORS:
+            raise ValueError(f"unknown vendor {name!r}; known: {', '.join(VENDORS)}")
+        return name
+
+    @field_validator("kind")
+    @classmethod
+    def _made_by_vendor(cls, kind: str, info: ValidationInfo) -> str:
+        vendor = VENDORS.get(info.data.get("vendor", ""))
+        if vendor is not None and kind not in vendor.kinds:
+            made = vendor.kinds_text or ", ".join(sorted(vendor.kinds))
+            raise ValueError(f"{vendor.title} devices are {made}, not {kind!r}")
+        return kind
+
+    @field_validator("capabilities")
+    @classmethod
+    def _known_capabilities(cls, caps: dict[str, bool], info: ValidationInfo) -> dict[str, bool]:
+        vendor = VENDORS.get(info.data.get("vendor", ""))
+        known = vendor.capabilities if vendor is not None else frozenset()
+        unknown = sorted(set(caps) - known)
+        if unknown:
+            raise ValueError(f"unknown capability {unknown[0]!r}; known: {sorted(known)}")
+        return caps
 
     @model_validator(mode="after")
-    def _dlink_kinds(self) -> DeviceSpec:
-        if self.vendor == "dlink" and self.kind == "dvr":
-            raise ValueError("D-Link devices are DCS cameras (ipc) or DNR recorders (nvr)")
-        if self.vendor != "dahua" and "dahua" in self.model_fields_set:
-            raise ValueError("dahua: only Dahua devices (vendor = 'dahua') have Dahua settings")
+    def _own_sections(self) -> CommonDeviceSpec:
+        """A device has only its own vendor's sections (and the families it speaks)."""
+        vendor = VENDORS[self.vendor]
+        own = {section.name for section in vendor.sections}
+        for name in sorted(self.model_fields_set - set(CommonDeviceSpec.model_fields) - own):
+            owners = [v.title for v in VENDORS.values() if name in {s.name for s in v.sections}]
+            raise ValueError(
+                f"{name}: only {' and '.join(owners)} devices have it, not {vendor.title}"
+            )
         return self
 
     @field_validator("firmware", "pending_firmware")
@@ -260,13 +199,34 @@ class DeviceSpec(_Strict):
     def _mac(cls, text: str | None) -> str | None:
         return None if text is None else identity.normalise_mac(text)
 
-    @field_validator("capabilities")
-    @classmethod
-    def _known_capabilities(cls, caps: dict[str, bool]) -> dict[str, bool]:
-        unknown = sorted(set(caps) - CAPABILITIES)
-        if unknown:
-            raise ValueError(f"unknown capability {unknown[0]!r}; known: {sorted(CAPABILITIES)}")
-        return caps
+
+def sections(vendors: tuple[Vendor, ...]) -> dict[str, Section]:
+    """Every vendor's sections by name (ONVIF's, shared, once)."""
+    return {s.name: s for vendor in vendors for s in vendor.sections}
+
+
+@functools.cache
+def device_spec(vendors: tuple[Vendor, ...]) -> type[CommonDeviceSpec]:
+    """The `[[device]]` model for these vendors: the common fields and every section."""
+    fields: dict[str, Any] = {
+        name: (s.annotation, Field(default_factory=s.default))
+        for name, s in sections(vendors).items()
+    }
+    names = tuple(v.name for v in vendors)
+    return create_model(
+        "DeviceSpec", __base__=CommonDeviceSpec, vendor=(Literal[names], ...), **fields
+    )
+
+
+@functools.cache
+def fleet_file(vendors: tuple[Vendor, ...]) -> type[BaseModel]:
+    return create_model(
+        "FleetFile",
+        __base__=_Strict,
+        fleet=(FleetSpec, Field(default_factory=FleetSpec)),
+        device=(list[device_spec(vendors)], Field(default_factory=list)),  # type: ignore[valid-type]
+        scenario=(ScenarioSpec | None, None),  # the training scenarios (control/scenarios.py)
+    )
 
 
 class GoalSpec(_Strict):
@@ -303,12 +263,6 @@ class ScenarioSpec(_Strict):
     goal: list[GoalSpec] = Field(min_length=1)
 
 
-class FleetFile(_Strict):
-    fleet: FleetSpec = Field(default_factory=FleetSpec)
-    device: list[DeviceSpec] = Field(default_factory=list)
-    scenario: ScenarioSpec | None = None  # set in the training scenarios (simulator/scenarios.py)
-
-
 def default_fixture() -> Path:
     return Path(str(resources.files("fixtures") / "demo.toml"))
 
@@ -316,15 +270,6 @@ def default_fixture() -> Path:
 def load_fleet(path: str | Path | None = None, *, now: float = 0.0) -> Fleet:
     path = Path(path) if path is not None else default_fixture()
     return build_fleet(read_toml(path), source=str(path), now=now)
-
-
-def read_toml(path: Path) -> dict:
-    try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise FixtureError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise FixtureError(f"{path}: not valid TOML: {exc}") from None
 
 
 def build_fleet(raw: dict, *, source: str = "<fixture>", now: float = 0.0) -> Fleet:
@@ -346,9 +291,9 @@ def build_devices(
     return staging.devices
 
 
-def _validate(raw: dict, source: str) -> FleetFile:
+def _validate(raw: dict, source: str) -> Any:
     try:
-        return FleetFile.model_validate(raw)
+        return fleet_file(vendors()).model_validate(raw)
     except ValidationError as exc:
         raise FixtureError(_describe(exc, raw, source)) from None
 
@@ -377,7 +322,7 @@ class _Builder:
     """Turns a validated fixture into devices, generating what the file leaves out."""
 
     def __init__(
-        self, spec: FleetFile, source: str, now: float, fleet: Fleet, existing: Fleet | None = None
+        self, spec: Any, source: str, now: float, fleet: Fleet, existing: Fleet | None = None
     ) -> None:
         self.spec, self.source, self.now, self.target = spec, source, now, fleet
         pool = spec.fleet.address_pool
@@ -417,7 +362,8 @@ class _Builder:
                 except FleetError as exc:
                     raise FixtureError(str(exc)) from None
 
-    def device(self, entry: DeviceSpec, index: int, where: str) -> Device:
+    def device(self, entry: Any, index: int, where: str) -> Device:
+        vendor = VENDORS[entry.vendor]
         seed = self.spec.fleet.seed
         label = (
             entry.name
@@ -425,15 +371,13 @@ class _Builder:
             else f"{entry.name}-{index + 1:0{len(str(entry.count))}d}"
         )
         source = where if entry.count == 1 else f"{where} #{index + 1}"
-        make_serial = {
-            "dlink": identity.dlink_serial_number,
-            "dahua": identity.dahua_serial_number,
-        }.get(entry.vendor, identity.serial_number)
+        make_serial = vendor.serial_number or _no_serial(vendor)
         serial = entry.serial or self._unique(
             self._serials, lambda a: make_serial(entry.model, seed, entry.name, index, a)
         )
+        ouis = vendor.ouis or ("02:00:00",)  # a locally administered prefix
         mac = entry.mac or self._unique(
-            self._macs, lambda a: identity.mac_address(seed, entry.name, index, a, entry.vendor)
+            self._macs, lambda a: identity.mac_address(seed, entry.name, index, a, ouis)
         )
         self._serials.add(serial)
         self._macs.add(mac)
@@ -457,10 +401,14 @@ class _Builder:
             if address.ip in self.spec.fleet.address_pool
             else _first_other_host(address)
         )
-        hc = entry.hik_connect
-        ports = entry.ports
-        device = Device(
-            vendor=entry.vendor,
+        # A port the entry leaves out is the vendor's default, else the common one.
+        ports = entry.ports.model_dump() | {
+            name: port
+            for name, port in vendor.default_ports.items()
+            if name not in entry.ports.model_fields_set
+        }
+        ctx = BuildContext(seed, serial)
+        device = vendor.device(
             kind=entry.kind,
             model=entry.model,
             serial=serial,
@@ -474,18 +422,13 @@ class _Builder:
                 ipv6_address=entry.ipv6.address,
                 ipv6_gateway=entry.ipv6.gateway,
                 ipv6_prefix=entry.ipv6.prefix,
-                http_port=ports.http,
-                https_port=ports.https,
-                # Dahua's SDK port is 37777 (DHIP `Port`) unless the fixture names one.
-                command_port=(
-                    37777
-                    if entry.vendor == "dahua" and "command" not in ports.model_fields_set
-                    else ports.command
-                ),
-                sdk_tls_port=ports.sdk_tls,
-                rtsp_port=ports.rtsp,
+                http_port=ports["http"],
+                https_port=ports["https"],
+                command_port=ports["command"],
+                sdk_tls_port=ports["sdk_tls"],
+                rtsp_port=ports["rtsp"],
             ),
-            name=entry.device_name or _default_name(entry.vendor, entry.kind, entry.model),
+            name=entry.device_name or vendor.default_name(entry.kind, entry.model),
             admin_password=entry.admin_password,
             device_type_code=entry.device_type_code or identity.device_type_code(entry.model),
             dsp_version=entry.dsp_version,
@@ -496,16 +439,6 @@ class _Builder:
             boot_time=self.now,
             lockout=_lockout(entry.lockout),
             local_lockout=_lockout(entry.local_lockout),
-            hik_connect=HikConnect(
-                enabled=hc.enabled,
-                server=hc.server,
-                verification_code=hc.verification_code or identity.verification_code(seed, serial),
-                online=hc.online,
-                bound_account=hc.bound_account,
-                stream_encryption=hc.stream_encryption,
-            ),
-            onvif=_onvif(entry.onvif),
-            quirks=Quirks(flase=entry.quirks.flase, isapi_namespace=entry.quirks.isapi_namespace),
             client_networks=tuple(self.spec.fleet.client_networks),
             capability_overrides=dict(entry.capabilities),
             motion_detection=set(entry.motion_detection),
@@ -513,17 +446,11 @@ class _Builder:
             pending_firmware=(
                 FirmwareVersion.parse(entry.pending_firmware) if entry.pending_firmware else None
             ),
-            hardware_version=entry.hardware_version,
-            mydlink=MyDlink(
-                pin_code=entry.mydlink.pin_code or identity.pin_code(seed, serial),
-                account=entry.mydlink.account,
-                reset_password="" if entry.mydlink.reset_password == "blank" else None,
-            ),
-            dahua=DahuaSettings(**entry.dahua.model_dump()),
             label=label,
             source=source,
+            **{s.name: s.build(getattr(entry, s.name), ctx) for s in vendor.sections},
         )
-        device.sync_lockout()  # Dahua: General's LockLoginTimes/LoginFailLockTime rule
+        device.sync_lockout()  # vendors whose own settings set the lockout policy (Dahua)
         return device
 
     @staticmethod
@@ -539,21 +466,24 @@ def _lockout(spec: LockoutSpec) -> Lockout:
     return Lockout(LockoutPolicy(spec.max_failures, spec.lock_seconds))
 
 
-def _onvif(spec: OnvifSpec) -> Onvif:
-    return Onvif(**(spec.model_dump() | {"extra_scopes": tuple(spec.extra_scopes)}))
-
-
 def _first_other_host(address: IPv4Interface) -> IPv4Address:
     """A gateway for a device outside the pool: the subnet's first host that is not the device."""
     return next((h for h in address.network.hosts() if h != address.ip), address.ip)
 
 
-def _default_name(vendor: str, kind: str, model: str) -> str:
-    if vendor == "dahua":
-        return model  # MachineName; amcrest refuses names containing "error"/"invalid"
-    if vendor == "dlink":
-        return model  # D-Link devices name themselves after the model
-    return {"nvr": "Network Video Recorder", "dvr": "Embedded Net DVR"}.get(kind, "IP CAMERA")
+def _no_serial(vendor: Vendor):
+    def serial_number(model: str, seed: str, name: str, index: int, attempt: int = 0) -> str:
+        d = identity.digest(vendor.name, seed, model, name, index, attempt)
+        return f"{vendor.name[:3].upper()}{int.from_bytes(d[:6], 'big') % 10**12:012d}"
+
+    return serial_number
 
 
-__all__ = ["FirmwareError", "FixtureError", "build_fleet", "default_fixture", "load_fleet"]
+__all__ = [
+    "FirmwareError",
+    "FixtureError",
+    "build_fleet",
+    "default_fixture",
+    "load_fleet",
+    "read_toml",
+]

@@ -19,27 +19,12 @@ from collections import deque
 from collections.abc import AsyncIterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 from simulator.core.clock import Clock
 from simulator.core.device import Device
 from simulator.core.fleet import Fleet
 from simulator.runtime.state import StateDir, device_entry
-
-
-class ExchangeHook(Protocol):
-    """How a front end reports one request answered (`Journal.exchange`)."""
-
-    def __call__(
-        self,
-        device: Device | None,
-        protocol: str,
-        client: str,
-        request: str,
-        reply: str,
-        *,
-        may_change: bool = True,
-    ) -> None: ...
 
 
 @dataclass(frozen=True)

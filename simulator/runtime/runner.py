@@ -7,32 +7,33 @@ import errno
 import json
 import logging
 import os
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
 from aiohttp import web
 
-from simulator.clouds.dlink_portal.app import portal_app
-from simulator.clouds.dlink_portal.fixture import load_portal
+from simulator.clouds.services import SERVICES as CLOUD_SERVICES
+from simulator.control.app import CONTROL
 from simulator.core.clock import Clock, RealClock
 from simulator.core.device import Device
 from simulator.core.fleet import Fleet
+from simulator.core.plugin import (
+    FleetService,
+    Service,
+    ServiceError,
+    cannot_listen,
+    parse_address,
+)
 from simulator.core.text import text_table
-from simulator.dahua.dhip import DhipResponder, serve_dhip
-from simulator.dlink.discovery import DldpsResponder, SsdpResponder, serve_dldps, serve_ssdp
-from simulator.hikvision.sadp import SadpResponder, serve_sadp
-from simulator.onvif.wsd import WsdResponder, serve_wsd
 from simulator.runtime.fixtures import build_devices
 from simulator.runtime.journal import Journal, durable
 from simulator.runtime.web import WebOptions, device_app
+from simulator.vendors import vendor_of, vendors
 
 log = logging.getLogger(__name__)
 
-
-class ServiceError(RuntimeError):
-    """A service could not start; the message names it and its address."""
+__all__ = ["ServiceConfig", "ServiceError", "Simulator", "cannot_listen", "parse_address"]
 
 
 @dataclass
@@ -86,15 +87,6 @@ class ServiceConfig:
     cloud_test_mode: bool = False  # captcha answers readable through the control API
 
 
-class FleetService(Protocol):
-    """A fleet-wide listener: one socket answering a discovery protocol for every device."""
-
-    host: str
-    port: int
-
-    async def close(self) -> None: ...
-
-
 class Announcer(Protocol):
     """A service that tells the network when a device comes and goes (WS-Discovery Hello/Bye)."""
 
@@ -103,164 +95,13 @@ class Announcer(Protocol):
     def device_down(self, device: Device) -> None: ...
 
 
-# Starts one fleet service for a simulator, or None when the fleet has no use for it;
-# ServiceError names its address if it cannot.
-ServiceStarter = Callable[["Simulator"], Awaitable[FleetService | None]]
-
-
-def cannot_listen(name: str, where: str, exc: OSError) -> ServiceError:
-    return ServiceError(f"{name}: cannot listen on {where}: {exc.strerror or exc}")
-
-
-async def _start_sadp(sim: Simulator) -> FleetService:
-    responder = SadpResponder(
-        sim.fleet,
-        sim.clock,
-        on_network_change=sim.network_changed,
-        on_exchange=sim.journal.exchange,
-    )
-    host = "0.0.0.0" if sim.config.interface else sim.config.sadp_host
-    try:
-        return await serve_sadp(
-            responder, host, sim.config.sadp_port, multicast_interface=sim.config.interface
-        )
-    except OSError as exc:
-        raise cannot_listen("SADP", f"udp {host}:{sim.config.sadp_port}", exc) from None
-
-
-async def _start_control(sim: Simulator) -> FleetService | None:
-    from simulator.control.app import start_control  # the control API is built on this module
-
-    return await start_control(sim)
-
-
-async def _start_hikconnect(sim: Simulator, part: str) -> FleetService | None:
-    from simulator.clouds.hikconnect import service  # the link and cloud are built on this module
-
-    return await getattr(service, f"start_{part}")(sim)
-
-
-def _has_dlink(sim: Simulator) -> bool:
-    return any(True for _ in sim.fleet.of_vendor("dlink"))
-
-
-async def _start_dldps(sim: Simulator) -> FleetService | None:
-    if not _has_dlink(sim):
-        return None
-    host = "0.0.0.0" if sim.config.interface else sim.config.dlink_host
-    try:
-        return await serve_dldps(
-            DldpsResponder(sim.fleet), host, sim.config.dlink_port, sim.config.interface
-        )
-    except OSError as exc:
-        raise cannot_listen("D-Link", f"udp {host}:{sim.config.dlink_port}", exc) from None
-
-
-async def _start_ssdp(sim: Simulator) -> FleetService | None:
-    if not _has_dlink(sim):
-        return None
-    host = "0.0.0.0" if sim.config.interface else sim.config.dlink_host
-    try:
-        return await serve_ssdp(
-            SsdpResponder(sim.fleet), host, sim.config.ssdp_port, sim.config.interface
-        )
-    except OSError as exc:
-        raise cannot_listen("SSDP", f"udp {host}:{sim.config.ssdp_port}", exc) from None
-
-
-def _has_dahua(sim: Simulator) -> bool:
-    return any(True for _ in sim.fleet.of_vendor("dahua"))
-
-
-async def _start_dhip(sim: Simulator) -> FleetService | None:
-    if not _has_dahua(sim):
-        return None
-    host = "0.0.0.0" if sim.config.interface else sim.config.dhip_host
-    responder = DhipResponder(
-        sim.fleet,
-        sim.clock,
-        on_exchange=sim.journal.exchange,
-        on_network_change=sim.network_changed,
-    )
-    try:
-        return await serve_dhip(responder, host, sim.config.dhip_port, sim.config.interface)
-    except OSError as exc:
-        raise cannot_listen("DHIP", f"udp {host}:{sim.config.dhip_port}", exc) from None
-
-
-async def _start_dmss(sim: Simulator) -> FleetService | None:
-    if not _has_dahua(sim):
-        return None
-    from simulator.clouds.dmss.service import start_dmss  # the cloud's photo checks need pillow
-
-    return await start_dmss(sim)
-
-
-class PortalService:
-    """The D-Link support portal on its own HTTP port."""
-
-    def __init__(self, runner: web.AppRunner) -> None:
-        self._runner = runner
-        self.host, self.port = runner.addresses[0][:2]
-
-    async def close(self) -> None:
-        await self._runner.cleanup()
-
-
-async def _start_portal(sim: Simulator) -> FleetService | None:
-    if not _has_dlink(sim):
-        return None
-    portal = load_portal(sim.config.portal_fixture, now=sim.clock.now())
-    runner = web.AppRunner(portal_app(portal, sim.clock), access_log=None, handle_signals=False)
-    await runner.setup()
-    host, port = sim.config.portal_host, sim.config.portal_port
-    try:
-        await web.TCPSite(runner, host, port, reuse_address=True).start()
-    except OSError as exc:
-        await runner.cleanup()
-        raise cannot_listen("Portal", f"http {host}:{port}", exc) from None
-    return PortalService(runner)
-
-
-async def _start_wsd(sim: Simulator) -> FleetService:
-    config = sim.config
-    host = "0.0.0.0" if config.interface else config.wsd_host
-    try:
-        return await serve_wsd(
-            WsdResponder(sim.fleet, sim.clock),
-            host,
-            config.wsd_port,
-            multicast_interface=config.interface,
-            announce_to=parse_address(config.wsd_announce) if config.wsd_announce else None,
-            jitter=config.wsd_jitter,
-        )
-    except OSError as exc:
-        raise cannot_listen("WSD", f"udp {host}:{config.wsd_port}", exc) from None
-
-
-def parse_address(text: str) -> tuple[str, int]:
-    """`host:port` as given on the command line; ValueError when it is not one."""
-    host, colon, port = text.rpartition(":")
-    if not colon or not host or not port.isdigit() or not 0 < int(port) < 65536:
-        raise ValueError(f"not host:port: {text!r}")
-    return host, int(port)
-
-
-# Every fleet-wide service, by the name it is described under, with its URL scheme.
-# A starter may return None: that service is switched off.
-FLEET_SERVICES: dict[str, tuple[str, ServiceStarter]] = {
-    "sadp": ("udp", _start_sadp),
-    "control": ("http", _start_control),
-    "dlink": ("udp", _start_dldps),
-    "ssdp": ("udp", _start_ssdp),
-    "portal": ("http", _start_portal),
-    "dhip": ("udp", _start_dhip),
-    "dmss": ("http", _start_dmss),
-    "wsd": ("udp", _start_wsd),
-    "mqtt": ("mqtt", lambda sim: _start_hikconnect(sim, "broker")),
-    "hikconnect": ("http", lambda sim: _start_hikconnect(sim, "cloud")),
-    "hiklink": ("mqtt", lambda sim: _start_hikconnect(sim, "link")),
-}
+def fleet_services() -> dict[str, Service]:
+    """Every fleet-wide service by name, in the order they start: each vendor's (shared
+    ones such as WS-Discovery once), the clouds', then the control API."""
+    services: dict[str, Service] = {}
+    for service in (*(s for v in vendors() for s in v.services), *CLOUD_SERVICES, CONTROL):
+        services.setdefault(service.name, service)
+    return services
 
 
 @dataclass
@@ -289,8 +130,8 @@ class Simulator:
     async def start(self) -> None:
         """Listen everywhere, or, if one address cannot be had, nowhere: ServiceError says which."""
         try:
-            for name, (_scheme, starter) in FLEET_SERVICES.items():
-                service = await starter(self)
+            for name, definition in fleet_services().items():
+                service = await definition.start(self)
                 if service is not None:
                     self.services[name] = service
             for device in self.fleet:
@@ -490,35 +331,7 @@ def _describe_device(device: Device) -> dict:
         "admin_user": device.admin_user,
         "admin_password": device.admin_password,
         "activated": device.activated,
-        "hik_connect": {
-            "enabled": device.hik_connect.enabled,
-            "server": device.hik_connect.server,
-            "online": device.cloud_online,
-            "bound_account": device.hik_connect.bound_account,
-            "verification_code": device.hik_connect.verification_code,
-        },
-    } | _VENDOR_DESCRIPTIONS.get(device.vendor, lambda _d: {})(device)
-
-
-def _describe_dlink(device: Device) -> dict:
-    return {
-        "hardware_version": device.hardware_version,
-        "mydlink": {"account": device.mydlink.account, "pin_code": device.mydlink.pin_code},
-    }
-
-
-def _describe_dahua(device: Device) -> dict:
-    return {
-        "dahua": {
-            "p2p_online": device.p2p_online,
-            "dmss_account": device.dahua.dmss_account,
-            "lock_login_times": device.dahua.lock_login_times,
-            "login_fail_lock_time": device.dahua.login_fail_lock_time,
-        }
-    }
-
-
-_VENDOR_DESCRIPTIONS = {"dlink": _describe_dlink, "dahua": _describe_dahua}
+    } | vendor_of(device).describe(device)
 
 
 def fleet_table(fleet: Fleet) -> str:
@@ -536,15 +349,7 @@ def fleet_table(fleet: Fleet) -> str:
     )
     rows = [header]
     for d in fleet:
-        hc = d.hik_connect
-        cloud = "disabled" if not hc.enabled else ("online" if d.cloud_online else "offline")
-        bound = hc.bound_account
-        if d.vendor == "dlink":  # mydlink registration is D-Link's cloud binding
-            cloud = "mydlink" if d.mydlink.registered else "-"
-            bound = d.mydlink.account
-        if d.vendor == "dahua":  # P2P registration and the DMSS binding
-            cloud = "p2p" if d.p2p_online else ("p2p off" if not d.dahua.t2u_enable else "offline")
-            bound = d.dahua.dmss_account
+        cloud = d.cloud
         rows.append(
             (
                 d.label,
@@ -554,8 +359,8 @@ def fleet_table(fleet: Fleet) -> str:
                 d.network.ip,
                 str(d.network.http_port),
                 "yes" if d.activated else "no",
-                cloud,
-                bound or "-",
+                cloud.state if cloud else "-",
+                (cloud and cloud.bound_account) or "-",
             )
         )
     return text_table(rows)

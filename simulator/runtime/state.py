@@ -14,19 +14,20 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote
 
 from simulator.core.device import Device
+from simulator.core.fixture import FixtureError
 from simulator.core.fleet import Fleet
-from simulator.runtime.fixtures import FixtureError, build_fleet
+from simulator.runtime.fixtures import build_fleet
+from simulator.vendors import vendor_of
 
 
 def device_entry(device: Device) -> dict[str, Any]:
     """Everything that makes `device` what it is now, as a fixture `[[device]]` table."""
-    net, hc = device.network, device.hik_connect
+    net = device.network
     return {
         "name": device.label,
         "vendor": device.vendor,
@@ -60,27 +61,12 @@ def device_entry(device: Device) -> dict[str, Any]:
         "ip_channels": device.ip_channels,
         "disks": device.disks,
         "web_auth": device.web_auth,
-        "hik_connect": {
-            "enabled": hc.enabled,
-            "server": hc.server,
-            "verification_code": hc.verification_code,
-            "online": hc.online,
-            "bound_account": hc.bound_account,
-            "stream_encryption": hc.stream_encryption,
-        },
         "lockout": _policy(device.lockout.policy),
         "local_lockout": _policy(device.local_lockout.policy),
-        "quirks": {"flase": device.quirks.flase, "isapi_namespace": device.quirks.isapi_namespace},
         "capabilities": dict(device.capability_overrides),
         "motion_detection": sorted(device.motion_detection),
         "faults": device.own_faults.as_dict(),
-        "hardware_version": device.hardware_version,
-        "mydlink": {
-            "account": device.mydlink.account,
-            "pin_code": device.mydlink.pin_code,
-            "reset_password": "blank" if device.mydlink.reset_password == "" else "setup",
-        },
-    } | ({"dahua": asdict(device.dahua)} if device.vendor == "dahua" else {})
+    } | {s.name: s.entry(getattr(device, s.name)) for s in vendor_of(device).sections}
 
 
 def _policy(policy) -> dict[str, float]:

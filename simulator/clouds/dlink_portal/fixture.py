@@ -40,7 +40,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from simulator.clouds.dlink_portal.rules import Address, Policy, Portal, PortalError
-from simulator.runtime.fixtures import FixtureError, read_toml
+from simulator.core.fixture import FixtureError, read_toml
 
 
 class PortalFixtureError(FixtureError):

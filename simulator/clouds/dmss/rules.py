@@ -49,6 +49,7 @@ from simulator.clouds.dmss.photos import (
 )
 from simulator.core.device import Device
 from simulator.core.fleet import Fleet
+from simulator.dahua.device import DahuaDevice
 
 REVIEW_SECONDS = 48 * 3600.0
 APPEAL_APPS = frozenset({"DMSS"})  # seed 000: "only valid for the DMSS application"
@@ -255,7 +256,7 @@ class DmssCloud:
 
     def _device(self, serial: str) -> Device:
         device = self.fleet.by_serial(serial)
-        if device is None or device.vendor != "dahua" or not device.can("dmss_p2p"):
+        if device is None or not isinstance(device, DahuaDevice) or not device.can("dmss_p2p"):
             raise DmssError(404, "device_not_found", "no device with this serial number")
         return device
 

@@ -4,17 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from typing import TYPE_CHECKING
 
 from aiohttp import web
 
 from simulator.clouds.dmss.app import CONTEXT, dmss_app
 from simulator.clouds.dmss.mailer import Mailer, SmtpSettings
 from simulator.clouds.dmss.rules import DmssCloud
-from simulator.runtime.fixtures import FixtureError
-
-if TYPE_CHECKING:
-    from simulator.runtime.runner import Simulator
+from simulator.core.fixture import FixtureError
+from simulator.core.plugin import ServiceContext, cannot_listen, parse_address
 
 
 class DmssService:
@@ -44,9 +41,9 @@ class DmssService:
         await self._runner.cleanup()
 
 
-async def start_dmss(sim: Simulator) -> DmssService:
-    from simulator.runtime.runner import cannot_listen, parse_address
-
+async def start_dmss(sim: ServiceContext) -> DmssService | None:
+    if not any(True for _ in sim.fleet.of_vendor("dahua")):
+        return None  # started when the fleet has Dahua devices
     config, journal = sim.config, sim.journal
     store = journal.store
 

@@ -24,21 +24,9 @@ from simulator.hikvision.unbind import UnbindVerdict, unbind
 # ---------------------------------------------------------------- the device's side
 
 
-# Dahua devices ride the same link to their P2P server (DMSS), one for the world [I]:
-# the Hik-Connect cloud ignores the region, and `Device.p2p_online` reads what it achieved.
-DMSS_P2P = Region("dmss", "DMSS P2P", 0, "", "", ())
-
-
 def home_region(device: Device) -> Region | None:
-    """The region whose cloud knows the device, online or not: a Hikvision device with
-    platform access enabled (or bound: it registered once), by its server address; a
-    Dahua device with P2P, at DMSS."""
-    if device.vendor == "dahua":
-        return DMSS_P2P if device.can("dmss_p2p") else None
-    h = device.hik_connect
-    if device.vendor != "hikvision" or not (h.enabled or h.bound):
-        return None
-    return hc.region_of_server(h.server)
+    """The region whose cloud knows the device, online or not (its vendor says which)."""
+    return device.home_region()
 
 
 def link_region(device: Device) -> Region | None:
@@ -48,38 +36,30 @@ def link_region(device: Device) -> Region | None:
     fault, and its platform is switched on: Hik-Connect enabled with a server address
     that names a region; Dahua's T2UServer enabled on an initialised device.
     """
-    if not device.powered or device.faults.cloud_offline:
+    if not device.powered or device.faults.cloud_offline or not device.link_switched_on():
         return None
-    if device.vendor == "dahua":
-        switched_on = device.dahua.t2u_enable and device.activated
-    else:
-        switched_on = device.hik_connect.enabled
-    return home_region(device) if switched_on else None
+    return device.home_region()
 
 
 def link_online(device: Device) -> bool:
     """What the link last achieved for `device`, where its vendor keeps it."""
-    return device.dahua.p2p_link if device.vendor == "dahua" else device.hik_connect.online
+    return device.link_online
 
 
 def set_link_online(device: Device, online: bool) -> None:
-    if device.vendor == "dahua":
-        device.dahua.p2p_link = online
-    else:
-        device.hik_connect.online = online
+    device.link_online = online
 
 
 def device_status(device: Device, link_id: str, online: bool) -> hc.DeviceStatus:
-    h = device.hik_connect
-    dahua = device.vendor == "dahua"
+    verification_code, bound_account = device.link_binding()
     return hc.DeviceStatus(
         serial=device.serial,
         device_serial=hc.short_serial(device.serial),
         model=device.model,
         name=device.name,
         firmware=device.firmware.text,
-        verification_code="" if dahua else h.verification_code,
-        bound_account=device.dahua.dmss_account if dahua else h.bound_account,
+        verification_code=verification_code,
+        bound_account=bound_account,
         online=online,
         link=link_id,
         address=device.network.ip,

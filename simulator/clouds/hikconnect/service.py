@@ -1,24 +1,19 @@
-"""Hik-Connect's three fleet services, as the runner starts them (FLEET_SERVICES):
+"""Hik-Connect's three fleet services, as the runner starts them (simulator.clouds.SERVICES):
 the embedded broker (`mqtt`), the cloud's API (`hikconnect`) and the devices' link
 (`hiklink`). All three are off unless `ServiceConfig.broker` is set."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from simulator.clouds.hikconnect.app import CloudServer, serve_cloud
 from simulator.clouds.hikconnect.cloud import Cloud
 from simulator.clouds.mqtt.broker import BrokerError, EmbeddedBroker, parse_broker_url
 from simulator.clouds.mqtt.link import CloudLink
-from simulator.runtime.runner import ServiceError, cannot_listen
-
-if TYPE_CHECKING:
-    from simulator.runtime.runner import Simulator
+from simulator.core.plugin import ServiceContext, ServiceError, cannot_listen
 
 EMBEDDED = "embedded"
 
 
-def broker_address(sim: Simulator) -> tuple[str, int]:
+def broker_address(sim: ServiceContext) -> tuple[str, int]:
     """Where the link and the cloud connect: the embedded broker, or the one named."""
     broker = sim.config.broker
     assert broker is not None
@@ -31,7 +26,7 @@ def broker_address(sim: Simulator) -> tuple[str, int]:
         raise ServiceError(f"MQTT broker: {exc}") from None
 
 
-async def start_broker(sim: Simulator) -> EmbeddedBroker | None:
+async def start_broker(sim: ServiceContext) -> EmbeddedBroker | None:
     config = sim.config
     if config.broker != EMBEDDED:
         return None
@@ -42,7 +37,7 @@ async def start_broker(sim: Simulator) -> EmbeddedBroker | None:
         raise cannot_listen("MQTT broker", where, exc) from None
 
 
-async def start_cloud(sim: Simulator) -> CloudServer | None:
+async def start_cloud(sim: ServiceContext) -> CloudServer | None:
     config = sim.config
     if config.broker is None or config.cloud_port is None:
         return None
@@ -70,7 +65,7 @@ async def start_cloud(sim: Simulator) -> CloudServer | None:
         ) from None
 
 
-async def start_link(sim: Simulator) -> CloudLink | None:
+async def start_link(sim: ServiceContext) -> CloudLink | None:
     config = sim.config
     if config.broker is None:
         return None

@@ -32,6 +32,7 @@ import contextlib
 import logging
 import uuid
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import aiomqtt
 
@@ -48,7 +49,6 @@ from simulator.clouds.hikconnect.rules import (
 from simulator.core.clock import Clock
 from simulator.core.device import Device
 from simulator.core.fleet import Fleet
-from simulator.runtime.journal import Journal
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +81,7 @@ class CloudLink:
         self,
         fleet: Fleet,
         clock: Clock,
-        journal: Journal,
+        journal: Any,  # simulator.runtime.journal.Journal: commit, publish
         host: str,
         port: int,
         *,

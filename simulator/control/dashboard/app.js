@@ -30,9 +30,10 @@ function faultList(f) {
   return on.join(", ") || "-";
 }
 
+// Each vendor's own cloud (Hik-Connect, Dahua P2P, mydlink), as the control API reports it.
 function cloudOf(d) {
-  if (!d.hik_connect.enabled) return ["disabled", ""];
-  return d.status.cloud_online ? ["online", "on"] : ["offline", "off"];
+  if (!d.cloud) return ["-", ""];
+  return [d.cloud.state, d.cloud.online ? "on" : d.cloud.state === "offline" ? "off" : ""];
 }
 
 function renderFleet() {
@@ -46,7 +47,7 @@ function renderFleet() {
       cell(d.name), cell(d.serial), cell(d.model), cell(d.firmware), cell(`${d.address.split("/")[0]}:${d.ports.http}`),
       cell(d.status.powered ? "on" : "rebooting", d.status.powered ? "on" : "off"),
       cell(d.admin_password === null ? "no" : "yes"),
-      cell(cloud, cloudClass), cell(d.hik_connect.bound_account || "-"),
+      cell(cloud, cloudClass), cell((d.cloud && d.cloud.bound_account) || "-"),
       cell(Object.keys(d.status.locked_clients).length ? Object.keys(d.status.locked_clients).join(", ") : "-"),
       cell(faultList(d.status.effective_faults)),
     );
@@ -67,7 +68,8 @@ function renderDevice(serial) {
     ["Address", d.address], ["HTTP port", d.ports.http],
     ["Power", d.status.powered ? "on" : "rebooting"],
     ["Activated", d.admin_password === null ? "no" : "yes"],
-    ["Cloud", `${cloud} (${d.hik_connect.server})`], ["Bound to", d.hik_connect.bound_account || "-"],
+    ["Cloud", d.cloud ? `${d.cloud.name}: ${cloud}` + (d.hik_connect ? ` (${d.hik_connect.server})` : "") : "-"],
+    ["Bound to", (d.cloud && d.cloud.bound_account) || "-"],
     ["Locked clients", Object.entries(d.status.locked_clients).map(([c, s]) => `${c} (${s}s)`).join(", ") || "-"],
   ];
   for (const [k, v] of facts) {

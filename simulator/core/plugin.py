@@ -1,0 +1,170 @@
+"""What a vendor adds to nvrsim: one `Vendor` record its package exports.
+
+Core, runtime, control and cli know vendors only through these records and the one
+list in `simulator/vendors.py`; a fourth vendor is one new folder and one line there.
+A record names the vendor's device class (its state), the sections its fixtures add,
+how it makes identities, and what it serves: fleet-wide services, the device's web API,
+web mounts for protocols every device speaks, and the recorder menu.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
+
+from aiohttp import web
+
+from simulator.core.device import Device
+
+if TYPE_CHECKING:
+    from simulator.core.clock import Clock
+    from simulator.core.fleet import Fleet
+
+
+@dataclass(frozen=True)
+class BuildContext:
+    """What a section's builder may use beside its own fixture table."""
+
+    seed: str  # the fleet's seed: generated values are the same for the same file
+    serial: str  # the device's serial, already chosen
+
+
+@dataclass(frozen=True)
+class Section:
+    """Fields a vendor (or a protocol family, ONVIF) adds to its devices.
+
+    `name` is both the fixture's table (or field) and the device's attribute. The
+    pydantic `annotation` is the one description of its shape: fixtures and `--state`
+    are validated with it, the control API's schema shows it, and its PATCH body is
+    derived from it (every field optional; see `clearable`).
+    """
+
+    name: str
+    annotation: Any  # a pydantic model, or a plain annotated type for a single field
+    default: Callable[[], Any]  # the fixture value when the table is left out
+    build: Callable[[Any, BuildContext], Any] = lambda spec, _ctx: spec  # spec -> state
+    entry: Callable[[Any], Any] = lambda value: value  # state -> what fixtures write
+    # The PATCH body's fields that null clears (bound accounts); other nulls are ignored.
+    clearable: frozenset[str] = frozenset()
+    changeable: bool = True  # offered by PATCH /api/devices/{serial}
+
+
+class ServiceError(RuntimeError):
+    """A service could not start; the message names it and its address."""
+
+
+def cannot_listen(name: str, where: str, exc: OSError) -> ServiceError:
+    return ServiceError(f"{name}: cannot listen on {where}: {exc.strerror or exc}")
+
+
+def parse_address(text: str) -> tuple[str, int]:
+    """`host:port` as given on the command line; ValueError when it is not one."""
+    host, colon, port = text.rpartition(":")
+    if not colon or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(f"not host:port: {text!r}")
+    return host, int(port)
+
+
+class ExchangeHook(Protocol):
+    """How a front end reports one request answered (`Journal.exchange`)."""
+
+    def __call__(
+        self,
+        device: Device | None,
+        protocol: str,
+        client: str,
+        request: str,
+        reply: str,
+        *,
+        may_change: bool = True,
+    ) -> None: ...
+
+
+class ServiceContext(Protocol):
+    """What a fleet service gets from the runner, instead of the runner itself."""
+
+    fleet: Fleet
+    clock: Clock
+    config: Any  # simulator.runtime.runner.ServiceConfig: each service reads its own options
+    journal: Any  # simulator.runtime.journal.Journal: exchange, publish, commit, save, store
+    services: Mapping[str, Any]
+
+    def network_changed(self, device: Device) -> None: ...
+
+    def reboot(self, device: Device, downtime: float | None = None) -> bool: ...
+
+
+class SimulatorApi(ServiceContext, Protocol):
+    """What the control API changes at run time, beyond what every service gets."""
+
+    async def add_devices(self, entries: list, source: str = ...) -> list[Device]: ...
+
+    async def remove_device(self, device: Device) -> None: ...
+
+    def describe(self) -> dict: ...
+
+
+class FleetService(Protocol):
+    """A fleet-wide listener: one socket answering a protocol for every device."""
+
+    host: str
+    port: int
+
+    async def close(self) -> None: ...
+
+
+# Starts one fleet service, or returns None when the fleet has no use for it.
+ServiceStarter = Callable[[ServiceContext], Awaitable[FleetService | None]]
+
+
+@dataclass(frozen=True)
+class Service:
+    name: str  # as the banner, the ready file and the control API name it
+    scheme: str  # udp, http, mqtt
+    start: ServiceStarter
+
+
+# Set on a request whose handler changed the device although its method is a read
+# (a Dahua CGI setConfig is a GET), so the journal compares the device's state after it.
+CHANGED = web.RequestKey("nvrsim_changed", bool)
+
+
+@dataclass(frozen=True)
+class WebOptions:
+    heartbeat_interval: float = 10.0  # seconds between ISAPI alertStream keep-alives
+    on_exchange: ExchangeHook | None = None  # told of every request answered
+    reboot: Any = None  # simulator.core.restart.Restart: how the simulator restarts a device
+
+
+Mounted = tuple[str, web.Application]  # (path prefix, app)
+# The vendor's web API for a device, with what other families mount on the same server.
+WebApp = Callable[[Device, "Clock", WebOptions, Sequence[Mounted]], web.Application | None]
+# A protocol every device may serve beside its vendor's API, or None for this device.
+Mount = Callable[[Device, "Clock"], Mounted | None]
+
+
+@dataclass(frozen=True, eq=False)  # compared and hashed by identity: a registry entry
+class Vendor:
+    name: str  # as fixtures write it: vendor = "hikvision"
+    title: str  # as people write it: Hikvision
+    device: type[Device]
+    kinds: frozenset[str] = frozenset({"nvr", "dvr", "ipc"})
+    kinds_text: str = ""  # the kinds in the vendor's own words, for errors
+    sections: tuple[Section, ...] = ()
+    serial_number: Callable[[str, str, str, int, int], str] | None = None  # model, seed, ...
+    ouis: tuple[str, ...] = ()  # MAC prefixes its devices get
+    default_name: Callable[[str, str], str] = lambda _kind, model: model  # (kind, model)
+    default_ports: Mapping[str, int] = field(default_factory=dict)  # beside the common ones
+    web: WebApp | None = None
+    mounts: tuple[Mount, ...] = ()  # offered to every device's web server
+    services: tuple[Service, ...] = ()
+    # Ready-file and control-API fields beyond the sections' (live values such as P2P).
+    describe: Callable[[Device], dict[str, Any]] = lambda _device: {}
+    status: Callable[[Device], dict[str, Any]] = lambda _device: {}
+    menu: Callable[[], Any] | None = None  # firmware_menu.tree.MenuTree for its recorders
+
+    @property
+    def capabilities(self) -> frozenset[str]:
+        """Every capability its firmware table can grant (what fixtures may override)."""
+        return frozenset().union(*(row.grants for row in self.device.capability_table))

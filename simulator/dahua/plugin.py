@@ -1,0 +1,104 @@
+"""Dahua as nvrsim knows it: one `Vendor` record (simulator/vendors.py lists it)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, Strict, field_validator
+
+from simulator.core.plugin import Section, Service, ServiceContext, Vendor, cannot_listen
+from simulator.dahua.device import OUIS, SDK_PORT, DahuaDevice, DahuaSettings, serial_number
+from simulator.dahua.dhip import DhipResponder, serve_dhip
+from simulator.dahua.http import dahua_app
+from simulator.onvif.plugin import ONVIF_MOUNTS, ONVIF_SECTIONS, ONVIF_SERVICES
+
+
+class DahuaSpec(BaseModel):
+    """General's lockout, P2P (T2UServer), the DMSS binding and DHIP details."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    lock_login_enable: bool = True
+    lock_login_times: Annotated[int, Field(ge=1, le=100)] = 5
+    login_fail_lock_time: Annotated[int, Field(ge=0, le=86400)] = 1800
+    max_online_time: Annotated[int, Field(ge=0, le=86400)] = 3600
+    t2u_enable: bool = True
+    p2p_link: bool = True  # registered with the DMSS P2P server (until the cloud link drives it)
+    dmss_account: str | None = None
+    vendor_name: Annotated[str, Field(min_length=1, max_length=32)] = "Dahua"
+    init_bits: Annotated[int, Field(ge=0, le=0xFFFF)] = 0
+    find: Annotated[str, Field(pattern=r"^[A-Z]{0,4}$")] = "AB"
+    discovery_password: Literal["ha1", "plain", "none"] = "ha1"
+    session_timeout: Annotated[float, Field(gt=0, le=86400), Strict(False)] = 60.0
+
+    @field_validator("init_bits")
+    @classmethod
+    def _high_bits(cls, bits: int | None) -> int | None:
+        if bits is not None and bits & 3:
+            raise ValueError("the two low bits of Init (initialised 2, factory 1) must be 0")
+        return bits
+
+
+async def _start_dhip(ctx: ServiceContext):
+    if not any(True for _ in ctx.fleet.of_vendor("dahua")):
+        return None
+    config = ctx.config
+    host = "0.0.0.0" if config.interface else config.dhip_host
+    responder = DhipResponder(
+        ctx.fleet,
+        ctx.clock,
+        on_exchange=ctx.journal.exchange,
+        on_network_change=ctx.network_changed,
+    )
+    try:
+        return await serve_dhip(responder, host, config.dhip_port, config.interface)
+    except OSError as exc:
+        raise cannot_listen("DHIP", f"udp {host}:{config.dhip_port}", exc) from None
+
+
+def _describe(device: DahuaDevice) -> dict:
+    d = device.dahua
+    return {
+        "dahua": {
+            "p2p_online": device.p2p_online,
+            "dmss_account": d.dmss_account,
+            "lock_login_times": d.lock_login_times,
+            "login_fail_lock_time": d.login_fail_lock_time,
+        }
+    }
+
+
+def _menu():
+    from firmware_menu.dahua import tree
+
+    return tree()
+
+
+DAHUA = Vendor(
+    name="dahua",
+    title="Dahua",
+    device=DahuaDevice,
+    sections=(
+        Section(
+            "dahua",
+            DahuaSpec,
+            DahuaSpec,
+            build=lambda spec, _ctx: DahuaSettings(**spec.model_dump()),
+            entry=asdict,
+            clearable=frozenset({"dmss_account"}),
+        ),
+        *ONVIF_SECTIONS,
+    ),
+    serial_number=serial_number,
+    ouis=OUIS,
+    default_ports={"command": SDK_PORT},
+    web=lambda device, clock, _options, mounts: (
+        dahua_app(device, clock, mounts) if device.can("dahua_http") else None
+    ),
+    mounts=ONVIF_MOUNTS,
+    services=(Service("dhip", "udp", _start_dhip), *ONVIF_SERVICES),
+    describe=_describe,
+    status=lambda device: {"p2p_online": device.p2p_online},
+    menu=_menu,
+)

@@ -1,0 +1,91 @@
+"""A D-Link device (DCS camera or DNR recorder): the common device plus its label's
+hardware revision and its mydlink registration."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+from simulator.core.device import CloudStatus, Device
+from simulator.core.firmware import CAMERAS, FOREVER, CapabilityRow
+from simulator.core.identity import digest
+from simulator.onvif.settings import OnvifDevice
+
+# D-Link OUIs; b0:c5:54 and 28:10:7b are seen on DCS cameras (docs/protocols/onvif-dlink.md §3.1).
+OUIS = ("b0:c5:54", "28:10:7b", "1c:7e:e5", "c4:a8:1d", "f0:7d:68", "14:d6:4d")
+KINDS = frozenset({"ipc", "nvr"})  # DCS cameras and DNR recorders: no DVRs
+
+# docs/protocols/onvif-dlink.md §3. [I] DNR recorders speak the same CGI API; the
+# challenge login arrives with 2.x camera firmware (DCS-8200LH); SSDP is on every
+# model that backs up a UPnP section.
+CAPABILITY_TABLE = (
+    CapabilityRow(
+        KINDS,
+        (0, 0, 0),
+        FOREVER,
+        frozenset({"nipca", "dlink_discovery", "ssdp", "mydlink", "onvif"}),
+    ),
+    CapabilityRow(CAMERAS, (2, 0, 0), FOREVER, frozenset({"nipca_challenge"})),
+)
+
+
+@dataclass
+class MyDlink:
+    """mydlink cloud registration as a D-Link device sees it (docs/protocols/onvif-dlink.md
+    §3.3).
+
+    Registration lives on the device: a factory reset forgets it, and the owner
+    must register the device again (D-Link FAQ, DCS-6004L).
+    """
+
+    pin_code: str = ""  # the 6-digit PIN on the label
+    account: str | None = None  # the mydlink account it is registered to
+    # The admin password a factory reset leaves: "" on older DCS (admin, blank), or
+    # None on models whose password is chosen at first setup [I] (§3.2).
+    reset_password: str | None = ""
+
+    @property
+    def registered(self) -> bool:
+        return self.account is not None
+
+
+@dataclass(kw_only=True)
+class DlinkDevice(OnvifDevice, Device):
+    vendor: ClassVar[str] = "dlink"
+    manufacturer: ClassVar[str] = "D-Link"
+    capability_table: ClassVar[tuple[CapabilityRow, ...]] = CAPABILITY_TABLE
+    hardware_version: str = ""  # the label's revision: A1, B1…
+    mydlink: MyDlink = field(default_factory=MyDlink)
+
+    @property
+    def cloud(self) -> CloudStatus:
+        account = self.mydlink.account
+        return CloudStatus("mydlink", "mydlink" if account else "-", account is not None, account)
+
+    @property
+    def factory_password(self) -> str | None:
+        """D-Link's default varies by model: blank on older DCS, none until first setup."""
+        return self.mydlink.reset_password
+
+    def factory_reset(self, now: float) -> None:
+        """The reset button (10 s) or system_reset.cgi also forgets the mydlink registration."""
+        self.mydlink.account = None
+        super().factory_reset(now)
+
+
+def serial_number(model: str, seed: str, name: str, index: int, attempt: int = 0) -> str:
+    """13 characters as on D-Link labels [I]: 4 of plant and product code, a year digit,
+    a month (1-9, A-C) and 7 digits: QBTL2A5000123."""
+    d = digest("dlink-serial", seed, name, index, attempt)
+    letters = "ABCDEFGHJKLMNPQRSTUVWXYZ"
+    product = "".join(letters[b % len(letters)] for b in digest("dlink-product", model)[:3])
+    plant = "0123456789"[d[0] % 10] if d[0] % 2 else letters[d[0] % len(letters)]
+    year = d[1] % 10
+    month = "123456789ABC"[d[2] % 12]
+    digits = int.from_bytes(d[3:11], "big") % 10**7
+    return f"{product}{plant}{year}{month}{digits:07d}"
+
+
+def pin_code(seed: str, serial: str) -> str:
+    """The 6-digit PIN printed on mydlink cameras' labels."""
+    return f"{int.from_bytes(digest('pin', seed, serial)[:4], 'big') % 10**6:06d}"

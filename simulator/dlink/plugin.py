@@ -1,0 +1,105 @@
+"""D-Link as nvrsim knows it: one `Vendor` record (simulator/vendors.py lists it)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from simulator.core.plugin import (
+    BuildContext,
+    Section,
+    Service,
+    ServiceContext,
+    Vendor,
+    cannot_listen,
+)
+from simulator.dlink.device import KINDS, OUIS, DlinkDevice, MyDlink, pin_code, serial_number
+from simulator.dlink.discovery import DldpsResponder, SsdpResponder, serve_dldps, serve_ssdp
+from simulator.dlink.nipca import nipca_app
+from simulator.onvif.plugin import ONVIF_MOUNTS, ONVIF_SECTIONS, ONVIF_SERVICES
+
+
+class MyDlinkSpec(BaseModel):
+    """mydlink registration and what a factory reset leaves."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    account: str | None = None  # registered to this mydlink account
+    pin_code: Annotated[str, Field(pattern=r"^\d{6}$")] | None = None  # generated when absent
+    # The admin password after a factory reset: "blank" (older DCS: admin with an
+    # empty password) or "setup" (none until first setup, newer models).
+    reset_password: Literal["blank", "setup"] = "blank"
+
+
+def _mydlink(spec: MyDlinkSpec, ctx: BuildContext) -> MyDlink:
+    return MyDlink(
+        pin_code=spec.pin_code or pin_code(ctx.seed, ctx.serial),
+        account=spec.account,
+        reset_password="" if spec.reset_password == "blank" else None,
+    )
+
+
+def _mydlink_entry(m: MyDlink) -> dict:
+    reset = "blank" if m.reset_password == "" else "setup"
+    return {"account": m.account, "pin_code": m.pin_code, "reset_password": reset}
+
+
+def _udp_service(name: str, title: str, port_option: str, responder, serve) -> Service:
+    """D-Link's discovery listeners, started when the fleet has D-Link devices."""
+
+    async def start(ctx: ServiceContext):
+        if not any(True for _ in ctx.fleet.of_vendor("dlink")):
+            return None
+        config = ctx.config
+        host = "0.0.0.0" if config.interface else config.dlink_host
+        port = getattr(config, port_option)
+        try:
+            return await serve(responder(ctx.fleet), host, port, config.interface)
+        except OSError as exc:
+            raise cannot_listen(title, f"udp {host}:{port}", exc) from None
+
+    return Service(name, "udp", start)
+
+
+DLINK = Vendor(
+    name="dlink",
+    title="D-Link",
+    device=DlinkDevice,
+    kinds=KINDS,
+    kinds_text="DCS cameras (ipc) or DNR recorders (nvr)",
+    sections=(
+        Section(
+            "hardware_version",  # the label's revision
+            Annotated[str, Field(pattern=r"^[A-Z]\d?$")],
+            lambda: "A1",
+            changeable=False,
+        ),
+        Section(
+            "mydlink",
+            MyDlinkSpec,
+            MyDlinkSpec,
+            build=_mydlink,
+            entry=_mydlink_entry,
+            changeable=False,
+        ),
+        *ONVIF_SECTIONS,
+    ),
+    serial_number=serial_number,
+    ouis=OUIS,
+    web=lambda device, clock, options, mounts: (
+        nipca_app(device, clock, mounts=mounts, reboot=options.reboot)
+        if device.can("nipca")
+        else None
+    ),
+    mounts=ONVIF_MOUNTS,
+    services=(
+        _udp_service("dlink", "D-Link", "dlink_port", DldpsResponder, serve_dldps),
+        _udp_service("ssdp", "SSDP", "ssdp_port", SsdpResponder, serve_ssdp),
+        *ONVIF_SERVICES,
+    ),
+    describe=lambda device: {
+        "hardware_version": device.hardware_version,
+        "mydlink": {"account": device.mydlink.account, "pin_code": device.mydlink.pin_code},
+    },
+)

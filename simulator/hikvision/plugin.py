@@ -1,0 +1,145 @@
+"""Hikvision as nvrsim knows it: one `Vendor` record (simulator/vendors.py lists it)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, field_validator
+
+from simulator.core.plugin import (
+    BuildContext,
+    Section,
+    Service,
+    ServiceContext,
+    Vendor,
+    cannot_listen,
+)
+from simulator.hikvision.device import (
+    HIK_CONNECT_DEFAULT_SERVER,
+    OUIS,
+    HikConnect,
+    HikvisionDevice,
+    Quirks,
+    default_name,
+    is_valid_verification_code,
+    serial_number,
+    verification_code,
+)
+from simulator.hikvision.isapi import isapi_app
+from simulator.hikvision.sadp import SadpResponder, serve_sadp
+from simulator.onvif.plugin import ONVIF_MOUNTS, ONVIF_SECTIONS, ONVIF_SERVICES
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class HikConnectSpec(_Strict):
+    enabled: bool = False
+    server: str = HIK_CONNECT_DEFAULT_SERVER
+    verification_code: str | None = None  # generated when absent
+    online: bool = False
+    bound_account: str | None = None
+    stream_encryption: bool = False
+
+    @field_validator("verification_code")
+    @classmethod
+    def _code_length(cls, code: str | None) -> str | None:
+        if code is not None and not is_valid_verification_code(code):
+            raise ValueError("a verification code has 6 to 12 letters or digits")
+        return code
+
+
+class QuirksSpec(_Strict):
+    flase: bool = True
+    isapi_namespace: Literal[
+        "http://www.hikvision.com/ver20/XMLSchema",
+        "http://www.isapi.org/ver20/XMLSchema",
+        "urn:psialliance-org",  # old NVRs
+    ] = "http://www.hikvision.com/ver20/XMLSchema"
+
+
+def _hik_connect(spec: HikConnectSpec, ctx: BuildContext) -> HikConnect:
+    code = spec.verification_code or verification_code(ctx.seed, ctx.serial)
+    return HikConnect(**(spec.model_dump() | {"verification_code": code}))
+
+
+async def _start_sadp(ctx: ServiceContext):
+    responder = SadpResponder(
+        ctx.fleet,
+        ctx.clock,
+        on_network_change=ctx.network_changed,
+        on_exchange=ctx.journal.exchange,
+    )
+    config = ctx.config
+    host = "0.0.0.0" if config.interface else config.sadp_host
+    try:
+        return await serve_sadp(
+            responder, host, config.sadp_port, multicast_interface=config.interface
+        )
+    except OSError as exc:
+        raise cannot_listen("SADP", f"udp {host}:{config.sadp_port}", exc) from None
+
+
+def _describe(device: HikvisionDevice) -> dict:
+    h = device.hik_connect
+    return {
+        "hik_connect": {
+            "enabled": h.enabled,
+            "server": h.server,
+            "online": device.cloud_online,
+            "bound_account": h.bound_account,
+            "verification_code": h.verification_code,
+        }
+    }
+
+
+def _menu():
+    from firmware_menu.hikvision import tree
+
+    return tree()
+
+
+HIKVISION = Vendor(
+    name="hikvision",
+    title="Hikvision",
+    device=HikvisionDevice,
+    sections=(
+        Section(
+            "hik_connect",
+            HikConnectSpec,
+            HikConnectSpec,
+            build=_hik_connect,
+            entry=asdict,
+            clearable=frozenset({"bound_account"}),
+        ),
+        Section(
+            "quirks",
+            QuirksSpec,
+            QuirksSpec,
+            build=lambda spec, _ctx: Quirks(**spec.model_dump()),
+            entry=asdict,
+            changeable=False,
+        ),
+        *ONVIF_SECTIONS,
+    ),
+    serial_number=serial_number,
+    ouis=OUIS,
+    default_name=default_name,
+    web=lambda device, clock, options, mounts: (
+        isapi_app(
+            device,
+            clock,
+            heartbeat_interval=options.heartbeat_interval,
+            mounts=mounts,
+            reboot=options.reboot,
+        )
+        if device.can("isapi")
+        else None
+    ),
+    mounts=ONVIF_MOUNTS,
+    services=(Service("sadp", "udp", _start_sadp), *ONVIF_SERVICES),
+    describe=_describe,
+    menu=_menu,
+)
