@@ -60,6 +60,11 @@ class Element:
     self_closing: bool = False  # `<tag/>`; only for elements made by `empty`
 
 
+def drop_non_xml_chars(text: str) -> str:
+    """`text` without the characters XML 1.0 cannot carry, escaped or not."""
+    return _NOT_XML_CHAR.sub("", text)
+
+
 def scalar(value: Scalar) -> str:
     """A value as device documents write it: booleans in lower case, the rest as str()."""
     if isinstance(value, bool):
@@ -131,7 +136,7 @@ def _write(node: Element | Markup, lines: list[str], drop_non_xml: bool) -> None
         return
 
     def clean(text: str) -> str:
-        return _NOT_XML_CHAR.sub("", text) if drop_non_xml else text
+        return drop_non_xml_chars(text) if drop_non_xml else text
 
     attrs = "".join(f" {name}={quoteattr(clean(value))}" for name, value in node.attrs)
     if node.self_closing:
