@@ -138,6 +138,8 @@ def _write(node: Element | Markup, lines: list[str], drop_non_xml: bool) -> None
     def clean(text: str) -> str:
         return drop_non_xml_chars(text) if drop_non_xml else text
 
+    # quoteattr picks single quotes for a value holding only double ones: the codecs
+    # have always quoted that way, and their bytes must not change.
     attrs = "".join(f" {name}={quoteattr(clean(value))}" for name, value in node.attrs)
     if node.self_closing:
         lines.append(f"<{node.tag}{attrs}/>")
