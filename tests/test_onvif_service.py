@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from protocols import jpeg
-from protocols.onvif import NetworkInterface, envelope, network_interfaces_response, password_digest
+from protocols.onvif import password_digest
 from simulator.clock import VirtualClock
 from simulator.onvif import OnvifResponder
 from tests.conftest import PASSWORD, hik_entry, make_fleet
@@ -159,6 +159,8 @@ def test_the_not_authorized_fault_is_exact(onvif):
 
 
 def test_attribute_values_are_escaped_once():
+    from protocols.onvif import NetworkInterface, envelope, network_interfaces_response
+
     nic = NetworkInterface("eth&0", "eth0", "00:11:22:33:44:55", "192.0.2.7", 24, False)
     body = ET.fromstring(envelope(network_interfaces_response(nic)))
     interface = body.find("env:Body/tds:GetNetworkInterfacesResponse/tds:NetworkInterfaces", NS)
