@@ -22,13 +22,13 @@ import json
 import re
 from dataclasses import dataclass, replace
 from ipaddress import ip_address
-from xml.sax.saxutils import escape, quoteattr
 
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 from . import xmlsafe
 from .xmlsafe import XmlNode
+from .xmlwrite import Element, document, drop_non_xml_chars, el, xmlns
 
 HIKVISION_NAMESPACE = "http://www.hikvision.com/ver20/XMLSchema"
 ISAPI_NAMESPACE = "http://www.isapi.org/ver20/XMLSchema"
@@ -37,10 +37,6 @@ PSIA_NAMESPACE = "urn:psialliance-org"  # old NVRs, with version="1.0"
 XML_CONTENT_TYPE = 'application/xml; charset="UTF-8"'
 JSON_CONTENT_TYPE = 'application/json; charset="UTF-8"'
 ALERT_BOUNDARY = "boundary"  # alertStream: `multipart/mixed; boundary=boundary`
-
-_PROLOG = '<?xml version="1.0" encoding="UTF-8"?>'
-# Characters XML 1.0 cannot carry at all; escaping does not help, so they are dropped.
-_NOT_XML_CHAR = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
 # ---------------------------------------------------------------- status codes
@@ -107,57 +103,14 @@ class BadXmlContent(IsapiRequestError):
 # ---------------------------------------------------------------- building
 
 
-@dataclass(frozen=True)
-class Element:
-    tag: str
-    text: str = ""
-    children: tuple[Element, ...] = ()
-    attrs: tuple[tuple[str, str], ...] = ()
-
-
-Scalar = str | int | bool
-
-
-def _scalar(value: Scalar) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
-
-
-def el(tag: str, *content: Element | Scalar, **attrs: Scalar) -> Element:
-    """An element holding either one scalar (its text) or child elements."""
-    children = tuple(c for c in content if isinstance(c, Element))
-    texts = [c for c in content if not isinstance(c, Element)]
-    if len(texts) > 1 or (texts and children):
-        raise TypeError(f"<{tag}> holds either one text or elements")
-    text = _scalar(texts[0]) if texts else ""
-    return Element(tag, text, children, tuple((k, _scalar(v)) for k, v in attrs.items()))
-
-
 def render(root: Element, namespace: str | None = None) -> bytes:
     """Serialise as devices do; a namespace adds `version` and `xmlns` to the root."""
     if namespace:
         version = "1.0" if namespace == PSIA_NAMESPACE else "2.0"
-        root = replace(root, attrs=(("version", version), ("xmlns", namespace), *root.attrs))
-    lines = [_PROLOG]
-    _write(root, lines)
-    return ("\n".join(lines) + "\n").encode("utf-8")
-
-
-def _clean(text: str) -> str:
-    return _NOT_XML_CHAR.sub("", text)
-
-
-def _write(element: Element, lines: list[str]) -> None:
-    attrs = "".join(f" {name}={quoteattr(_clean(value))}" for name, value in element.attrs)
-    start, end = f"<{element.tag}{attrs}>", f"</{element.tag}>"
-    if element.children:
-        lines.append(start)
-        for child in element.children:
-            _write(child, lines)
-        lines.append(end)
-    else:
-        lines.append(f"{start}{escape(_clean(element.text))}{end}")
+        root = replace(root, attrs=(("version", version), *xmlns({"": namespace}), *root.attrs))
+    # Dropped, not escaped: XML 1.0 has no way to carry them, and a device's reply
+    # must parse whatever name or URL a client managed to store.
+    return document(root, line_end="\n", drop_non_xml=True)
 
 
 # ---------------------------------------------------------------- status documents
@@ -179,7 +132,7 @@ def response_status(status: IsapiStatus, request_url: str, namespace: str) -> by
 def response_status_json(status: IsapiStatus, request_url: str) -> bytes:
     """The `?format=json` flavour of ResponseStatus."""
     document = {
-        "requestURL": _clean(request_url),
+        "requestURL": drop_non_xml_chars(request_url),
         "statusCode": status.code,
         "statusString": _JSON_STATUS_STRING[status.code],
         "subStatusCode": status.sub_status,

@@ -26,9 +26,9 @@ import binascii
 import hashlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from xml.sax.saxutils import escape, quoteattr
 
 from . import xmlsafe
+from .xmlwrite import Element, Markup, Scalar, document, el, empty, write, xmlns
 
 SOAP12 = "http://www.w3.org/2003/05/soap-envelope"
 SOAP11 = "http://schemas.xmlsoap.org/soap/envelope/"
@@ -152,43 +152,42 @@ def parse_created(text: str) -> float | None:
 
 # --- documents ------------------------------------------------------------------------------
 
-_ENVELOPE_OPEN = (
-    '<?xml version="1.0" encoding="UTF-8"?>'
-    f'<env:Envelope xmlns:env="{SOAP12}" xmlns:tds="{TDS}" xmlns:trt="{TRT}"'
-    f' xmlns:tt="{TT}" xmlns:ter="{TER}">'
-)
+# Every prefix a reply or fault uses, declared once on its Envelope in this order.
+_NAMESPACES = xmlns({"env": SOAP12, "tds": TDS, "trt": TRT, "tt": TT, "ter": TER})
+
+
+def _envelope(body: Element | Markup) -> bytes:
+    return document(el("env:Envelope", el("env:Body", body), attrs=_NAMESPACES))
 
 
 def envelope(body: str) -> bytes:
-    return f"{_ENVELOPE_OPEN}<env:Body>{body}</env:Body></env:Envelope>".encode()
+    """A SOAP 1.2 reply around `body`, one of the `*_response` fragments below."""
+    return _envelope(Markup(body))
 
 
 def fault(f: Fault) -> bytes:
-    subcode = ""
-    for name in reversed(f.subcodes):
-        subcode = f"<env:Subcode><env:Value>ter:{name}</env:Value>{subcode}</env:Subcode>"
-    return envelope(
-        f"<env:Fault><env:Code><env:Value>env:{f.code}</env:Value>{subcode}</env:Code>"
-        f'<env:Reason><env:Text xml:lang="en">{escape(f.reason)}</env:Text></env:Reason>'
-        "</env:Fault>"
+    code: list[Element] = [el("env:Value", f"env:{f.code}")]
+    if f.subcodes:
+        code.append(_subcode(f.subcodes))
+    return _envelope(
+        el(
+            "env:Fault",
+            el("env:Code", *code),
+            el("env:Reason", el("env:Text", f.reason, attrs=[("xml:lang", "en")])),
+        )
     )
 
 
-def el(tag: str, *children: str | int | bool | float, **attrs: str | int | bool) -> str:
-    """An element; str children are text or markup already built, others are formatted."""
-    opening = tag + "".join(f" {k}={quoteattr(_text(v))}" for k, v in attrs.items())
-    inner = "".join(c if isinstance(c, str) else _text(c) for c in children)
-    return f"<{opening}>{inner}</{tag}>"
+def _fragment(tag: str, *content: Element | Markup | Scalar, **attrs: Scalar) -> str:
+    """An operation's reply or a service's capabilities, written for `envelope` or for
+    another reply to carry as markup."""
+    return write(el(tag, *content, **attrs))
 
 
-def text(value: str) -> str:
-    return escape(value)
-
-
-def _text(value: str | int | bool | float) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return escape(str(value))
+def _subcode(names: tuple[str, ...]) -> Element:
+    """Subcodes nest, the outermost first."""
+    inner = [_subcode(names[1:])] if names[1:] else []
+    return el("env:Subcode", el("env:Value", f"ter:{names[0]}"), *inner)
 
 
 # --- device service --------------------------------------------------------------------------
@@ -204,36 +203,39 @@ class DeviceInformation:
 
 
 def device_information_response(info: DeviceInformation) -> str:
-    return el(
+    return _fragment(
         "tds:GetDeviceInformationResponse",
-        el("tds:Manufacturer", text(info.manufacturer)),
-        el("tds:Model", text(info.model)),
-        el("tds:FirmwareVersion", text(info.firmware_version)),
-        el("tds:SerialNumber", text(info.serial_number)),
-        el("tds:HardwareId", text(info.hardware_id)),
+        el("tds:Manufacturer", info.manufacturer),
+        el("tds:Model", info.model),
+        el("tds:FirmwareVersion", info.firmware_version),
+        el("tds:SerialNumber", info.serial_number),
+        el("tds:HardwareId", info.hardware_id),
     )
 
 
-def _date_time(when: datetime) -> str:
-    return el(
-        "tt:Time",
-        el("tt:Hour", when.hour),
-        el("tt:Minute", when.minute),
-        el("tt:Second", when.second),
-    ) + el("tt:Date", el("tt:Year", when.year), el("tt:Month", when.month), el("tt:Day", when.day))
+def _date_time(when: datetime) -> tuple[Element, Element]:
+    return (
+        el(
+            "tt:Time",
+            el("tt:Hour", when.hour),
+            el("tt:Minute", when.minute),
+            el("tt:Second", when.second),
+        ),
+        el("tt:Date", el("tt:Year", when.year), el("tt:Month", when.month), el("tt:Day", when.day)),
+    )
 
 
 def system_date_and_time_response(utc: datetime, time_zone: str = "UTC0") -> str:
     """The device clock, set by hand, in UTC (local time is UTC too)."""
-    return el(
+    return _fragment(
         "tds:GetSystemDateAndTimeResponse",
         el(
             "tds:SystemDateAndTime",
             el("tt:DateTimeType", "Manual"),
             el("tt:DaylightSavings", False),
-            el("tt:TimeZone", el("tt:TZ", text(time_zone))),
-            el("tt:UTCDateTime", _date_time(utc)),
-            el("tt:LocalDateTime", _date_time(utc)),
+            el("tt:TimeZone", el("tt:TZ", time_zone)),
+            el("tt:UTCDateTime", *_date_time(utc)),
+            el("tt:LocalDateTime", *_date_time(utc)),
         ),
     )
 
@@ -250,14 +252,14 @@ class Service:
 def services_response(services: list[Service], include_capability: bool = False) -> str:
     """GetServices; with IncludeCapability each service carries its capabilities, between
     XAddr and Version as the schema orders them."""
-    return el(
+    return _fragment(
         "tds:GetServicesResponse",
         *(
             el(
                 "tds:Service",
-                el("tds:Namespace", text(s.namespace)),
-                el("tds:XAddr", text(s.xaddr)),
-                el("tds:Capabilities", s.capabilities) if include_capability else "",
+                el("tds:Namespace", s.namespace),
+                el("tds:XAddr", s.xaddr),
+                *([el("tds:Capabilities", Markup(s.capabilities))] if include_capability else []),
                 el("tds:Version", el("tt:Major", s.major), el("tt:Minor", s.minor)),
             )
             for s in services
@@ -267,7 +269,7 @@ def services_response(services: list[Service], include_capability: bool = False)
 
 def device_service_capabilities() -> str:
     """tds:Capabilities (DeviceServiceCapabilities) of what the simulator answers."""
-    return el(
+    return _fragment(
         "tds:Capabilities",
         el("tds:Network", NTP=0, HostnameFromDHCP=False, DynDNS=False, IPVersion6=False),
         el("tds:Security", UsernameToken=True, HttpDigest=True),
@@ -283,7 +285,7 @@ def device_service_capabilities() -> str:
 
 def media_service_capabilities(profiles: int) -> str:
     """trt:Capabilities: one profile per channel, snapshots, RTSP over TCP."""
-    return el(
+    return _fragment(
         "trt:Capabilities",
         el("trt:ProfileCapabilities", MaximumNumberOfProfiles=profiles),
         el("trt:StreamingCapabilities", RTPMulticast=False, RTP_TCP=True, RTP_RTSP_TCP=True),
@@ -293,7 +295,8 @@ def media_service_capabilities(profiles: int) -> str:
 
 
 def service_capabilities_response(prefix: str, capabilities: str) -> str:
-    return el(f"{prefix}:GetServiceCapabilitiesResponse", capabilities)
+    """`capabilities` is what `*_service_capabilities` wrote for the service `prefix`."""
+    return _fragment(f"{prefix}:GetServiceCapabilitiesResponse", Markup(capabilities))
 
 
 def capabilities_response(device_xaddr: str, media_xaddr: str) -> str:
@@ -303,12 +306,12 @@ def capabilities_response(device_xaddr: str, media_xaddr: str) -> str:
         el("tt:RTP_TCP", True),
         el("tt:RTP_RTSP_TCP", True),
     )
-    return el(
+    return _fragment(
         "tds:GetCapabilitiesResponse",
         el(
             "tds:Capabilities",
-            el("tt:Device", el("tt:XAddr", text(device_xaddr))),
-            el("tt:Media", el("tt:XAddr", text(media_xaddr)), streaming),
+            el("tt:Device", el("tt:XAddr", device_xaddr)),
+            el("tt:Media", el("tt:XAddr", media_xaddr), streaming),
         ),
     )
 
@@ -329,20 +332,20 @@ def network_interfaces_response(nic: NetworkInterface) -> str:
         "tt:Config",
         el(
             "tt:Manual",
-            el("tt:Address", text(nic.address)),
+            el("tt:Address", nic.address),
             el("tt:PrefixLength", nic.prefix_length),
         ),
         el("tt:DHCP", nic.dhcp),
     )
-    return el(
+    return _fragment(
         "tds:GetNetworkInterfacesResponse",
         el(
             "tds:NetworkInterfaces",
             el("tt:Enabled", True),
             el(
                 "tt:Info",
-                el("tt:Name", text(nic.name)),
-                el("tt:HwAddress", text(nic.mac)),
+                el("tt:Name", nic.name),
+                el("tt:HwAddress", nic.mac),
                 el("tt:MTU", nic.mtu),
             ),
             el("tt:IPv4", el("tt:Enabled", True), config),
@@ -353,19 +356,19 @@ def network_interfaces_response(nic: NetworkInterface) -> str:
 
 def scopes_response(scopes: list[tuple[str, str]]) -> str:
     """`scopes`: (ScopeDef: Fixed or Configurable, ScopeItem) pairs."""
-    return el(
+    return _fragment(
         "tds:GetScopesResponse",
         *(
-            el("tds:Scopes", el("tt:ScopeDef", kind), el("tt:ScopeItem", text(item)))
+            el("tds:Scopes", el("tt:ScopeDef", kind), el("tt:ScopeItem", item))
             for kind, item in scopes
         ),
     )
 
 
 def hostname_response(name: str, from_dhcp: bool = False) -> str:
-    return el(
+    return _fragment(
         "tds:GetHostnameResponse",
-        el("tds:HostnameInformation", el("tt:FromDHCP", from_dhcp), el("tt:Name", text(name))),
+        el("tds:HostnameInformation", el("tt:FromDHCP", from_dhcp), el("tt:Name", name)),
     )
 
 
@@ -385,18 +388,18 @@ class MediaProfile:
     gov_length: int = 50
 
 
-def _profile(p: MediaProfile) -> str:
+def _profile(p: MediaProfile) -> Element:
     source = el(
         "tt:VideoSourceConfiguration",
-        el("tt:Name", text(p.source_token)),
+        el("tt:Name", p.source_token),
         el("tt:UseCount", 1),
-        el("tt:SourceToken", text(p.source_token)),
-        f'<tt:Bounds x="0" y="0" width="{p.width}" height="{p.height}"/>',
+        el("tt:SourceToken", p.source_token),
+        empty("tt:Bounds", x=0, y=0, width=p.width, height=p.height),
         token=p.source_token,
     )
     encoder = el(
         "tt:VideoEncoderConfiguration",
-        el("tt:Name", text(p.encoder_token)),
+        el("tt:Name", p.encoder_token),
         el("tt:UseCount", 1),
         el("tt:Encoding", "H264"),
         el("tt:Resolution", el("tt:Width", p.width), el("tt:Height", p.height)),
@@ -418,19 +421,17 @@ def _profile(p: MediaProfile) -> str:
         el("tt:SessionTimeout", "PT5S"),
         token=p.encoder_token,
     )
-    return el(
-        "trt:Profiles", el("tt:Name", text(p.name)), source, encoder, token=p.token, fixed=True
-    )
+    return el("trt:Profiles", el("tt:Name", p.name), source, encoder, token=p.token, fixed=True)
 
 
 def profiles_response(profiles: list[MediaProfile]) -> str:
-    return el("trt:GetProfilesResponse", *(_profile(p) for p in profiles))
+    return _fragment("trt:GetProfilesResponse", *(_profile(p) for p in profiles))
 
 
-def _media_uri(uri: str) -> str:
+def _media_uri(uri: str) -> Element:
     return el(
         "trt:MediaUri",
-        el("tt:Uri", text(uri)),
+        el("tt:Uri", uri),
         el("tt:InvalidAfterConnect", False),
         el("tt:InvalidAfterReboot", False),
         el("tt:Timeout", "PT0S"),
@@ -438,8 +439,8 @@ def _media_uri(uri: str) -> str:
 
 
 def stream_uri_response(uri: str) -> str:
-    return el("trt:GetStreamUriResponse", _media_uri(uri))
+    return _fragment("trt:GetStreamUriResponse", _media_uri(uri))
 
 
 def snapshot_uri_response(uri: str) -> str:
-    return el("trt:GetSnapshotUriResponse", _media_uri(uri))
+    return _fragment("trt:GetSnapshotUriResponse", _media_uri(uri))

@@ -28,9 +28,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
-from xml.sax.saxutils import escape
 
 from . import xmlsafe
+from .xmlwrite import Element, document, el, xml_declaration
 
 SADP_PORT = 37020
 MULTICAST_GROUP = "239.255.255.250"
@@ -184,12 +184,13 @@ def _root(datagram: bytes, expected: str) -> xmlsafe.XmlNode:
     return root
 
 
-def _document(root: str, items: list[tuple[str, str]], prolog_encoding: str, eol: str) -> bytes:
-    """One element per item; an item's tag may carry an attribute (`Password bSalt="true"`)."""
-    lines = [f'<?xml version="1.0" encoding="{prolog_encoding}"?>', f"<{root}>"]
-    lines += [f"<{tag}>{escape(value)}</{tag.split(' ')[0]}>" for tag, value in items]
-    lines.append(f"</{root}>")
-    return (eol.join(lines) + eol).encode("utf-8")
+def _document(root: str, items: list[Element], *, declaration: str, line_end: str) -> bytes:
+    """The root holding one element per item; `declaration` is the prolog's encoding label."""
+    return document(el(root, *items), declaration=xml_declaration(declaration), line_end=line_end)
+
+
+# Devices label replies `UTF-8` (the SDK's probes say `utf-8`) and end every line with CRLF.
+_REPLY_LAYOUT = {"declaration": "UTF-8", "line_end": "\r\n"}
 
 
 # --- requests (client → device) ---------------------------------------------
@@ -252,30 +253,30 @@ def _is_true(text: str | None) -> bool:
 
 
 def build_probe(probe: Probe) -> bytes:
-    """A request as the SDK's templates lay it out (client side)."""
-    items = [("Uuid", probe.uuid)]
+    """A request as the SDK's templates lay it out (client side), all on one line."""
+    items = [el("Uuid", probe.uuid)]
     if probe.types is ProbeType.UPDATE:
-        items += [("Types", probe.types), ("PWErrorParse", format_bool(probe.pw_error_parse))]
-        items += [("MAC", format_mac(probe.mac or ""))]
+        items += [el("Types", probe.types), el("PWErrorParse", format_bool(probe.pw_error_parse))]
+        items += [el("MAC", format_mac(probe.mac or ""))]
     else:
         if probe.mac is not None:
-            items.append(("MAC", format_mac(probe.mac)))
-        items.append(("Types", probe.types))
+            items.append(el("MAC", format_mac(probe.mac)))
+        items.append(el("Types", probe.types))
     if probe.code is not None:
-        items.append(("Code", probe.code))
+        items.append(el("Code", probe.code))
     if probe.hc_platform_enable is not None:
-        items.append(("HCPlatformEnable", format_bool(probe.hc_platform_enable)))
+        items.append(el("HCPlatformEnable", format_bool(probe.hc_platform_enable)))
     if probe.verification_code is not None:
-        items.append(("VerificationCode", probe.verification_code))
+        items.append(el("VerificationCode", probe.verification_code))
     if probe.password is not None:
-        tag = 'Password bSalt="true"' if probe.password_salted else "Password"
-        items.append((tag, probe.password))
+        salt = {"bSalt": "true"} if probe.password_salted else {}
+        items.append(el("Password", probe.password, **salt))
     if probe.network is not None:
         for name, tag in _NETWORK_TAGS.items():
             value = getattr(probe.network, name)
             if value is not None:
-                items.append((tag, value))
-    return _document("Probe", items, "utf-8", eol="")
+                items.append(el(tag, value))
+    return _document("Probe", items, declaration="utf-8", line_end="")
 
 
 def build_inquiry(uuid: str) -> bytes:
@@ -394,16 +395,16 @@ _PARSE: dict[str, Callable[[str], Any]] = {
 }
 
 
-def _info_items(info: DeviceInfo, flase: bool) -> list[tuple[str, str]]:
+def _info_items(info: DeviceInfo, flase: bool) -> list[Element]:
     items = []
     for tag, attr, kind in _INFO_FIELDS:
         value = getattr(info, attr)
         if value is None:
             continue
         if kind == "bool":
-            items.append((tag, format_bool(value, flase=flase and tag in FLASE_FIELDS)))
+            items.append(el(tag, format_bool(value, flase=flase and tag in FLASE_FIELDS)))
         else:
-            items.append((tag, _FORMAT[kind](value)))
+            items.append(el(tag, _FORMAT[kind](value)))
     return items
 
 
@@ -411,10 +412,10 @@ def build_device_match(
     uuid: str, types: str, info: DeviceInfo, *, flase: bool = False, result: str | None = None
 ) -> bytes:
     """An inquiry reply, or with `result` the `update` reply that repeats the device info."""
-    head = [("Uuid", uuid), ("Types", str(types))]
+    head = [el("Uuid", uuid), el("Types", str(types))]
     if result is not None:
-        head.append(("Result", str(result)))
-    return _document("ProbeMatch", head + _info_items(info, flase), "UTF-8", "\r\n")
+        head.append(el("Result", str(result)))
+    return _document("ProbeMatch", head + _info_items(info, flase), **_REPLY_LAYOUT)
 
 
 def build_result(
@@ -427,15 +428,15 @@ def build_result(
     surplus_lock_time: int | None = None,
 ) -> bytes:
     """An action reply: Uuid, Types, Result, then whichever feedback applies."""
-    items = [("Uuid", uuid), ("Types", str(types)), ("Result", str(result))]
+    items = [el("Uuid", uuid), el("Types", str(types)), el("Result", str(result))]
     for tag, value in (
         ("Code", code),
         ("RetryTimes", retry_times),
         ("SurplusLockTime", surplus_lock_time),
     ):
         if value is not None:
-            items.append((tag, str(value)))
-    return _document("ProbeMatch", items, "UTF-8", "\r\n")
+            items.append(el(tag, str(value)))
+    return _document("ProbeMatch", items, **_REPLY_LAYOUT)
 
 
 @dataclass(frozen=True)

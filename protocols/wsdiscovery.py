@@ -25,9 +25,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
-from xml.sax.saxutils import escape, quoteattr
 
 from . import xmlsafe
+from .xmlwrite import Element, document, el, empty, xmlns
 
 WSD_PORT = 3702
 MULTICAST_GROUP = "239.255.255.250"
@@ -176,10 +176,9 @@ def probe_matches(probe: Probe, target: Target) -> bool:
 
 # --- building what devices send ----------------------------------------------------------
 
-_ENVELOPE_OPEN = (
-    f'<?xml version="1.0" encoding="UTF-8"?>'
-    f'<SOAP-ENV:Envelope xmlns:SOAP-ENV="{SOAP_ENV}" xmlns:wsa="{WSA}" xmlns:d="{DISCOVERY}"'
-    f' xmlns:dn="{NETWORK_WSDL}" xmlns:tds="{DEVICE_WSDL}">'
+# Every prefix a message uses, declared once on its Envelope in this order.
+_NAMESPACES = xmlns(
+    {"SOAP-ENV": SOAP_ENV, "wsa": WSA, "d": DISCOVERY, "dn": NETWORK_WSDL, "tds": DEVICE_WSDL}
 )
 
 
@@ -189,46 +188,60 @@ def _qname(name: QName) -> str:
     return f"{prefix}:{local}" if prefix else local
 
 
+def _datagram(header: list[Element], body: Element) -> bytes:
+    """The SOAP envelope, all on one line, as devices and clients send it."""
+    return document(
+        el(
+            "SOAP-ENV:Envelope",
+            el("SOAP-ENV:Header", *header),
+            el("SOAP-ENV:Body", body),
+            attrs=_NAMESPACES,
+        )
+    )
+
+
 def _message(
     action: str,
     message_id: str,
     sequence: AppSequence,
-    body: str,
+    body: Element,
     *,
     to: str,
     relates_to: str | None = None,
 ) -> bytes:
-    relates = f"<wsa:RelatesTo>{escape(relates_to)}</wsa:RelatesTo>" if relates_to else ""
-    return (
-        f"{_ENVELOPE_OPEN}<SOAP-ENV:Header>"
-        f"<wsa:MessageID>{escape(message_id)}</wsa:MessageID>{relates}"
-        f"<wsa:To>{escape(to)}</wsa:To>"
-        f"<wsa:Action>{DISCOVERY}/{action}</wsa:Action>"
-        f'<d:AppSequence InstanceId="{sequence.instance_id}"'
-        f' MessageNumber="{sequence.message_number}"/>'
-        f"</SOAP-ENV:Header><SOAP-ENV:Body>{body}</SOAP-ENV:Body></SOAP-ENV:Envelope>"
-    ).encode()
+    header = [el("wsa:MessageID", message_id)]
+    if relates_to:
+        header.append(el("wsa:RelatesTo", relates_to))
+    header += [
+        el("wsa:To", to),
+        el("wsa:Action", f"{DISCOVERY}/{action}"),
+        empty(
+            "d:AppSequence",
+            InstanceId=sequence.instance_id,
+            MessageNumber=sequence.message_number,
+        ),
+    ]
+    return _datagram(header, body)
 
 
-def _epr(address: str) -> str:
-    address = escape(address)
-    return f"<wsa:EndpointReference><wsa:Address>{address}</wsa:Address></wsa:EndpointReference>"
+def _epr(address: str) -> Element:
+    return el("wsa:EndpointReference", el("wsa:Address", address))
 
 
-def _target(target: Target) -> str:
-    return (
-        f"{_epr(target.address)}"
-        f"<d:Types>{' '.join(_qname(t) for t in target.types)}</d:Types>"
-        f"<d:Scopes>{escape(' '.join(target.scopes))}</d:Scopes>"
-        f"<d:XAddrs>{escape(' '.join(target.xaddrs))}</d:XAddrs>"
-        f"<d:MetadataVersion>{target.metadata_version}</d:MetadataVersion>"
-    )
+def _target(target: Target) -> list[Element]:
+    return [
+        _epr(target.address),
+        el("d:Types", " ".join(_qname(t) for t in target.types)),
+        el("d:Scopes", " ".join(target.scopes)),
+        el("d:XAddrs", " ".join(target.xaddrs)),
+        el("d:MetadataVersion", target.metadata_version),
+    ]
 
 
 def build_probe_matches(
     probe: Probe, target: Target, message_id: str, sequence: AppSequence
 ) -> bytes:
-    body = f"<d:ProbeMatches><d:ProbeMatch>{_target(target)}</d:ProbeMatch></d:ProbeMatches>"
+    body = el("d:ProbeMatches", el("d:ProbeMatch", *_target(target)))
     return _message(
         "ProbeMatches", message_id, sequence, body, to=ANONYMOUS, relates_to=probe.message_id
     )
@@ -237,21 +250,19 @@ def build_probe_matches(
 def build_resolve_matches(
     resolve: Resolve, target: Target, message_id: str, sequence: AppSequence
 ) -> bytes:
-    match = f"<d:ResolveMatch>{_target(target)}</d:ResolveMatch>"
-    body = f"<d:ResolveMatches>{match}</d:ResolveMatches>"
+    body = el("d:ResolveMatches", el("d:ResolveMatch", *_target(target)))
     return _message(
         "ResolveMatches", message_id, sequence, body, to=ANONYMOUS, relates_to=resolve.message_id
     )
 
 
 def build_hello(target: Target, message_id: str, sequence: AppSequence) -> bytes:
-    return _message(
-        "Hello", message_id, sequence, f"<d:Hello>{_target(target)}</d:Hello>", to=DISCOVERY_TO
-    )
+    body = el("d:Hello", *_target(target))
+    return _message("Hello", message_id, sequence, body, to=DISCOVERY_TO)
 
 
 def build_bye(address: str, message_id: str, sequence: AppSequence) -> bytes:
-    return _message("Bye", message_id, sequence, f"<d:Bye>{_epr(address)}</d:Bye>", to=DISCOVERY_TO)
+    return _message("Bye", message_id, sequence, el("d:Bye", _epr(address)), to=DISCOVERY_TO)
 
 
 # --- the client side -----------------------------------------------------------------------
@@ -263,20 +274,19 @@ def build_probe(
     scopes: tuple[str, ...] = (),
     match_by: str | None = None,
 ) -> bytes:
-    """A Probe as ONVIF clients send it."""
-    parts = []
+    """A Probe as ONVIF clients send it: no AppSequence, as clients have none."""
+    probe = []
     if types:
-        parts.append(f"<d:Types>{' '.join(_qname(t) for t in types)}</d:Types>")
+        probe.append(el("d:Types", " ".join(_qname(t) for t in types)))
     if scopes:
-        rule = f" MatchBy={quoteattr(match_by)}" if match_by else ""
-        parts.append(f"<d:Scopes{rule}>{escape(' '.join(scopes))}</d:Scopes>")
-    return (
-        f"{_ENVELOPE_OPEN}<SOAP-ENV:Header>"
-        f"<wsa:MessageID>{escape(message_id)}</wsa:MessageID>"
-        f"<wsa:To>{DISCOVERY_TO}</wsa:To><wsa:Action>{DISCOVERY}/Probe</wsa:Action>"
-        f"</SOAP-ENV:Header><SOAP-ENV:Body><d:Probe>{''.join(parts)}</d:Probe></SOAP-ENV:Body>"
-        "</SOAP-ENV:Envelope>"
-    ).encode()
+        rule = {"MatchBy": match_by} if match_by else {}
+        probe.append(el("d:Scopes", " ".join(scopes), **rule))
+    header = [
+        el("wsa:MessageID", message_id),
+        el("wsa:To", DISCOVERY_TO),
+        el("wsa:Action", f"{DISCOVERY}/Probe"),
+    ]
+    return _datagram(header, el("d:Probe", *probe))
 
 
 @dataclass(frozen=True)

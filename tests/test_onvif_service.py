@@ -158,6 +158,15 @@ def test_the_not_authorized_fault_is_exact(onvif):
     assert b'xmlns:ter="http://www.onvif.org/ver10/error"' in reply.body
 
 
+def test_attribute_values_are_escaped_once():
+    from protocols.onvif import NetworkInterface, envelope, network_interfaces_response
+
+    nic = NetworkInterface("eth&0", "eth0", "00:11:22:33:44:55", "192.0.2.7", 24, False)
+    body = ET.fromstring(envelope(network_interfaces_response(nic)))
+    interface = body.find("env:Body/tds:GetNetworkInterfacesResponse/tds:NetworkInterfaces", NS)
+    assert interface.get("token") == "eth&0"
+
+
 def test_a_wrong_digest_counts_toward_the_shared_lockout(onvif, device, clock):
     for left in range(6, -1, -1):
         bad = onvif.handle(

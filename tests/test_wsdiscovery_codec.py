@@ -179,6 +179,20 @@ def test_our_client_side_round_trips():
     assert read.types == TARGET.types and read.scopes == TARGET.scopes
 
 
+def test_markup_characters_in_any_field_are_escaped_and_read_back():
+    odd = Target(
+        address="urn:uuid:a&b<c>",
+        types=((DEVICE_WSDL, "Odd&<Type>"),),
+        scopes=("onvif://www.onvif.org/name/a&b",),
+        xaddrs=("http://192.0.2.1/onvif/device_service?a=1&b=<2>",),
+    )
+    read = decode_announcement(build_hello(odd, "urn:uuid:h&1", AppSequence(1, 2)))
+    assert (read.address, read.types, read.scopes) == (odd.address, odd.types, odd.scopes)
+    assert (read.xaddrs, read.message_id) == (odd.xaddrs, "urn:uuid:h&1")
+    probe = decode_request(build_probe("urn:uuid:p<1>", odd.types, odd.scopes, "a&b"))
+    assert (probe.message_id, probe.types, probe.match_by) == ("urn:uuid:p<1>", odd.types, "a&b")
+
+
 def test_resolve_decodes():
     resolve = (
         b'<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope"'
