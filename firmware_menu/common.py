@@ -4,13 +4,9 @@ reboot, restore defaults, logout."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING
 
-from firmware_menu.tree import Item, ItemKind
+from firmware_menu.tree import Item, ItemKind, MenuSession
 from simulator.core.auth import ActivationResult
-
-if TYPE_CHECKING:
-    from firmware_menu.model import MenuModel
 
 PASSWORD_RULE = (
     "8 to 16 characters with at least two kinds of: digits, lower case letters, "
@@ -26,7 +22,7 @@ def timestamp(epoch: float) -> str:
     return datetime.fromtimestamp(epoch).strftime("%Y-%m-%d %H:%M:%S")
 
 
-def device_info(m: MenuModel) -> list[Item]:
+def device_info(m: MenuSession) -> list[Item]:
     d = m.device
     return [
         Item("Device Name", value=d.name),
@@ -43,7 +39,7 @@ def device_info(m: MenuModel) -> list[Item]:
     ]
 
 
-def tcp_ip(m: MenuModel) -> list[Item]:
+def tcp_ip(m: MenuSession) -> list[Item]:
     net = m.device.network
     return [
         Item("DHCP", value=on_off(net.dhcp)),
@@ -56,7 +52,7 @@ def tcp_ip(m: MenuModel) -> list[Item]:
     ]
 
 
-def ports(m: MenuModel) -> list[Item]:
+def ports(m: MenuSession) -> list[Item]:
     net = m.device.network
     return [
         Item("Server Port", value=str(net.command_port)),
@@ -70,16 +66,16 @@ def ports(m: MenuModel) -> list[Item]:
 # --- actions ---------------------------------------------------------------------
 
 
-def ask_reboot(m: MenuModel) -> None:
+def ask_reboot(m: MenuSession) -> None:
     m.confirm("Reboot", "Reboot the device now?", _reboot)
 
 
-def _reboot(m: MenuModel) -> None:
+def _reboot(m: MenuSession) -> None:
     m.restart()
     m.logout("The device restarted. Please log in again.")
 
 
-def ask_restore_defaults(m: MenuModel) -> None:
+def ask_restore_defaults(m: MenuSession) -> None:
     m.confirm(
         "Restore Defaults",
         "Restore all parameters, except the network and user settings, to the defaults?\n"
@@ -88,19 +84,19 @@ def ask_restore_defaults(m: MenuModel) -> None:
     )
 
 
-def _restore_defaults(m: MenuModel) -> None:
+def _restore_defaults(m: MenuSession) -> None:
     m.device.restore_defaults(m.now())
     m.logout("Defaults restored. The device restarted. Please log in again.")
 
 
-def ask_logout(m: MenuModel) -> None:
+def ask_logout(m: MenuSession) -> None:
     m.confirm("Logout", "Log out of the menu?", lambda model: model.logout())
 
 
 LOGOUT = Item("Logout", ItemKind.ACTION, run=ask_logout)
 
 
-def start_activation(m: MenuModel) -> None:
+def start_activation(m: MenuSession) -> None:
     m.prompt(
         "Activation",
         f"Create the admin password.\n{PASSWORD_RULE}",
@@ -110,8 +106,8 @@ def start_activation(m: MenuModel) -> None:
     )
 
 
-def _confirm_activation(m: MenuModel, password: str) -> None:
-    def activate(model: MenuModel, again: str) -> None:
+def _confirm_activation(m: MenuSession, password: str) -> None:
+    def activate(model: MenuSession, again: str) -> None:
         if again != password:
             model.message("Activation", "The passwords do not match.")
             return

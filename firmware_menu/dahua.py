@@ -6,14 +6,9 @@ freed only through an Appeal in the DMSS app, so the page says so.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from firmware_menu import common, qr
 from firmware_menu.common import LOGOUT
-from firmware_menu.tree import Item, ItemKind, MenuTree, PageDef, QrPanel
-
-if TYPE_CHECKING:
-    from firmware_menu.model import MenuModel
+from firmware_menu.tree import Item, ItemKind, MenuSession, MenuTree, PageDef, QrPanel
 
 APPEAL_HINT = (
     "Bound to another account? The recorder cannot unbind itself. In the DMSS app, "
@@ -34,7 +29,7 @@ def tree() -> MenuTree:
     return t
 
 
-def p2p(m: MenuModel) -> list[Item]:
+def p2p(m: MenuSession) -> list[Item]:
     # T2UServer.Enable and the DMSS P2P registration, as RPC2 and the DMSS cloud see them.
     return [
         Item("Enable", ItemKind.TOGGLE, common.on_off(m.device.dahua.t2u_enable), _toggle),
@@ -44,15 +39,15 @@ def p2p(m: MenuModel) -> list[Item]:
     ]
 
 
-def _qr(m: MenuModel) -> QrPanel:
+def _qr(m: MenuSession) -> QrPanel:
     return QrPanel(qr.dahua_p2p_content(m.device), ("Device SN", "Scan with DMSS"))
 
 
-def _toggle(m: MenuModel) -> None:
+def _toggle(m: MenuSession) -> None:
     m.device.dahua.t2u_enable = not m.device.dahua.t2u_enable
 
 
-def _system(_m: MenuModel) -> list[Item]:
+def _system(_m: MenuSession) -> list[Item]:
     return [
         Item("Reboot", ItemKind.ACTION, run=common.ask_reboot),
         Item("Default", ItemKind.ACTION, run=common.ask_restore_defaults),

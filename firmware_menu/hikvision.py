@@ -10,17 +10,13 @@ local console's lockout.
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
 
 from firmware_menu import common, qr
 from firmware_menu.common import LOGOUT
-from firmware_menu.tree import Item, ItemKind, MenuTree, PageDef, QrPanel
+from firmware_menu.tree import Item, ItemKind, MenuSession, MenuTree, PageDef, QrPanel
 from simulator.core.auth import plain
 from simulator.hikvision.device import is_valid_verification_code
 from simulator.hikvision.unbind import UnbindOutcome, UnbindVerdict, unbind
-
-if TYPE_CHECKING:
-    from firmware_menu.model import MenuModel
 
 UNBIND_MESSAGES = {
     UnbindVerdict.OK: "Unbinding succeeded.\n"
@@ -50,7 +46,13 @@ def unbind_message(outcome: UnbindOutcome) -> str:
 
 
 def tree() -> MenuTree:
-    t = MenuTree(vendor="hikvision", look="hikvision", brand="HIKVISION", serial=qr.short_serial)
+    t = MenuTree(
+        vendor="hikvision",
+        look="hikvision",
+        brand="HIKVISION",
+        serial=qr.short_serial,
+        cloud=lambda d: ("Cloud", d.cloud_registered),  # registered: enabled and connected
+    )
     t.menu("main", "Main Menu", None, ["device_info", "configuration", "maintenance", LOGOUT])
     t.add(PageDef("device_info", "Device Info", "main", common.device_info))
     t.menu("configuration", "Configuration", "main", ["general", "network"])
@@ -63,7 +65,7 @@ def tree() -> MenuTree:
     return t
 
 
-def _general(m: MenuModel) -> list[Item]:
+def _general(m: MenuSession) -> list[Item]:
     return [
         Item("Language", value="English"),
         Item("Device Name", value=m.device.name),
@@ -71,7 +73,7 @@ def _general(m: MenuModel) -> list[Item]:
     ]
 
 
-def _maintenance(_m: MenuModel) -> list[Item]:
+def _maintenance(_m: MenuSession) -> list[Item]:
     return [
         Item("Reboot", ItemKind.ACTION, run=common.ask_reboot),
         Item("Restore Defaults", ItemKind.ACTION, run=common.ask_restore_defaults),
@@ -79,7 +81,7 @@ def _maintenance(_m: MenuModel) -> list[Item]:
     ]
 
 
-def platform_access(m: MenuModel) -> list[Item]:
+def platform_access(m: MenuSession) -> list[Item]:
     hc = m.device.hik_connect
     code = hc.verification_code if m.show_code else "*" * len(hc.verification_code)
     items = [
@@ -99,14 +101,14 @@ def platform_access(m: MenuModel) -> list[Item]:
     return items
 
 
-def _qr(m: MenuModel) -> QrPanel:
+def _qr(m: MenuSession) -> QrPanel:
     return QrPanel(
         qr.hik_connect_content(m.device),
         ("Scan with the Hik-Connect app", f"Serial No. {qr.short_serial(m.device)}"),
     )
 
 
-def _toggle_enable(m: MenuModel) -> None:
+def _toggle_enable(m: MenuSession) -> None:
     hc = m.device.hik_connect
     if hc.enabled:
         m.confirm(
@@ -120,21 +122,21 @@ def _toggle_enable(m: MenuModel) -> None:
         hc.enabled = True
 
 
-def _disable(m: MenuModel) -> None:
+def _disable(m: MenuSession) -> None:
     m.device.hik_connect.enabled = False
 
 
-def _toggle_enc(m: MenuModel) -> None:
+def _toggle_enc(m: MenuSession) -> None:
     hc = m.device.hik_connect
     hc.stream_encryption = not hc.stream_encryption
 
 
-def _toggle_code(m: MenuModel) -> None:
+def _toggle_code(m: MenuSession) -> None:
     m.show_code = not m.show_code
 
 
-def _change_code(m: MenuModel, *, then_enable: bool = False) -> None:
-    def save(model: MenuModel, code: str) -> None:
+def _change_code(m: MenuSession, *, then_enable: bool = False) -> None:
+    def save(model: MenuSession, code: str) -> None:
         if not is_valid_verification_code(code):
             model.message("Verification Code", "Invalid code: use 6 to 12 letters or digits.")
             return
@@ -146,8 +148,8 @@ def _change_code(m: MenuModel, *, then_enable: bool = False) -> None:
     m.prompt("Verification Code", "Enter a new verification code.", "6 to 12 letters/digits", save)
 
 
-def _edit_server(m: MenuModel) -> None:
-    def save(model: MenuModel, server: str) -> None:
+def _edit_server(m: MenuSession) -> None:
+    def save(model: MenuSession, server: str) -> None:
         server = server.strip()
         if not _SERVER.match(server):
             model.message("Server Address", f"Invalid server address: {server!r}.")
@@ -163,7 +165,7 @@ def _edit_server(m: MenuModel) -> None:
     )
 
 
-def _ask_unbind(m: MenuModel) -> None:
+def _ask_unbind(m: MenuSession) -> None:
     m.prompt(
         "Unbind",
         "Unbind the device from its Hik-Connect account.\nEnter the admin password to confirm.",
@@ -173,7 +175,7 @@ def _ask_unbind(m: MenuModel) -> None:
     )
 
 
-def _unbind(m: MenuModel, password: str) -> None:
+def _unbind(m: MenuSession, password: str) -> None:
     outcome = unbind(m.device, client=None, proof=plain(password), now=m.now())
     m.last_unbind = outcome
     m.message("Unbind", unbind_message(outcome))

@@ -13,13 +13,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
+from typing import Any
 
 from firmware_menu import common
 from firmware_menu.tree import Dialog, DialogKind, Item, ItemKind, MenuTree, Page
 from simulator.core.auth import LoginOutcome, LoginResult, plain
 from simulator.core.clock import Clock
 from simulator.core.device import LOCAL_CONSOLE, Device
-from simulator.hikvision.unbind import UnbindOutcome
 from simulator.vendors import vendor_of
 
 
@@ -77,7 +77,7 @@ class MenuModel:
         self.dialog: Dialog | None = None
         self.show_code = False  # verification code shown in clear
         self.last_login: LoginOutcome | None = None
-        self.last_unbind: UnbindOutcome | None = None
+        self.last_unbind: Any = None  # the vendor's last unbind outcome, for its page
         self._session: float | None = None  # device.boot_time when logged in
         self._path: list[str] = [self.tree.root] if self.tree else []
         self._focus: dict[str, str] = {}  # page key -> focused item id

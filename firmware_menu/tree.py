@@ -11,13 +11,45 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
-if TYPE_CHECKING:
-    from firmware_menu.model import MenuModel
-    from simulator.core.device import Device
+from simulator.core.device import Device
 
-Action = Callable[["MenuModel"], None]
+
+class MenuSession(Protocol):
+    """What a vendor's pages ask of the session they are shown in (firmware_menu.model's
+    MenuModel is one): trees depend on this, not on the model."""
+
+    device: Device
+    notice: str  # one line under the page
+    show_code: bool  # the verification code shown in clear
+    last_unbind: Any  # the vendor's last unbind outcome, for its page to show
+
+    def now(self) -> float: ...
+
+    def open(self, key: str) -> None: ...
+
+    def restart(self) -> None: ...
+
+    def logout(self, notice: str = ...) -> None: ...
+
+    def message(self, title: str, text: str) -> None: ...
+
+    def confirm(self, title: str, text: str, on_yes: Callable[[MenuSession], None]) -> None: ...
+
+    def prompt(
+        self,
+        title: str,
+        text: str,
+        field: str,
+        on_ok: Callable[[MenuSession, str], None],
+        *,
+        masked: bool = ...,
+        entry: str = ...,
+    ) -> None: ...
+
+
+Action = Callable[[MenuSession], None]
 
 
 class ItemKind(Enum):
@@ -61,8 +93,8 @@ class PageDef:
     key: str
     title: str
     parent: str | None
-    items: Callable[[MenuModel], Iterable[Item]]
-    qr: Callable[[MenuModel], QrPanel | None] = lambda _model: None
+    items: Callable[[MenuSession], Iterable[Item]]
+    qr: Callable[[MenuSession], QrPanel | None] = lambda _model: None
 
 
 @dataclass(frozen=True)
@@ -85,7 +117,9 @@ class MenuTree:
     # The serial as the device summary shows it (Hikvision: the 9 characters the app uses).
     serial: Callable[[Device], str] = lambda d: d.serial
     # The device summary's cloud line: its name (Cloud, P2P) and whether it is connected.
-    cloud: Callable[[Device], tuple[str, bool]] = lambda d: ("Cloud", d.cloud_registered)
+    cloud: Callable[[Device], tuple[str, bool]] = lambda d: (
+        (d.cloud.name, d.cloud.online) if d.cloud else ("Cloud", False)
+    )
     pages: dict[str, PageDef] = field(default_factory=dict)
     root: str = "main"
 
@@ -127,7 +161,7 @@ class Dialog:
     title: str
     text: str
     buttons: tuple[str, ...]
-    on_close: Callable[[MenuModel, str | None, str], None] | None = None
+    on_close: Callable[[MenuSession, str | None, str], None] | None = None
     field: str | None = None  # the label of a text field, if the dialog has one
     masked: bool = False
     entry: str = ""

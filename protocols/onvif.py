@@ -181,7 +181,7 @@ def fault(f: Fault) -> bytes:
 def _fragment(tag: str, *content: Element | Markup | Scalar, **attrs: Scalar) -> str:
     """An operation's reply or a service's capabilities, written for `envelope` or for
     another reply to carry as markup."""
-    return write(el(tag, *content, **attrs))
+    return write(el(tag, *content, attrs=attrs.items()))
 
 
 def _subcode(names: tuple[str, ...]) -> Element:

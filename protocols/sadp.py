@@ -270,7 +270,7 @@ def build_probe(probe: Probe) -> bytes:
         items.append(el("VerificationCode", probe.verification_code))
     if probe.password is not None:
         salt = {"bSalt": "true"} if probe.password_salted else {}
-        items.append(el("Password", probe.password, **salt))
+        items.append(el("Password", probe.password, attrs=salt.items()))
     if probe.network is not None:
         for name, tag in _NETWORK_TAGS.items():
             value = getattr(probe.network, name)

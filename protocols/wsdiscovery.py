@@ -280,7 +280,7 @@ def build_probe(
         probe.append(el("d:Types", " ".join(_qname(t) for t in types)))
     if scopes:
         rule = {"MatchBy": match_by} if match_by else {}
-        probe.append(el("d:Scopes", " ".join(scopes), **rule))
+        probe.append(el("d:Scopes", " ".join(scopes), attrs=rule.items()))
     header = [
         el("wsa:MessageID", message_id),
         el("wsa:To", DISCOVERY_TO),

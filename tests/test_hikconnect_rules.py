@@ -23,9 +23,9 @@ from simulator.clouds.hikconnect.rules import (
     link_region,
     login_captcha_id,
     md5_hex,
-    qr_content,
 )
 from simulator.dahua.device import DMSS_P2P, DahuaDevice
+from simulator.hikvision.device import qr_content
 from tests.conftest import PASSWORD, as_vendor, hik_entry, make_fleet
 
 

@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from protocols import nipca
-from simulator.clouds import mydlink
+from simulator.dlink import mydlink
 from simulator.dlink.nipca import nipca_app
 from simulator.runtime.web import WebOptions, device_app
 from tests.conftest import PASSWORD, make_fleet

@@ -9,6 +9,7 @@ web mounts for protocols every device speaks, and the recorder menu.
 
 from __future__ import annotations
 
+import argparse
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
@@ -144,6 +145,19 @@ WebApp = Callable[[Device, "Clock", WebOptions, Sequence[Mounted]], web.Applicat
 Mount = Callable[[Device, "Clock"], Mounted | None]
 
 
+@dataclass(frozen=True)
+class Discovery:
+    """`nvrsim discover NAME`: a discovery client, searching as the vendor's own tools do."""
+
+    name: str  # the subcommand: sadp, dhip, dlink, onvif
+    title: str  # what it sends, e.g. "Hikvision SADP inquiry"
+    message: str  # its request's name: inquiry, search, probe
+    port: int | None  # the default port; None: the client picks by its options
+    search: Callable[[argparse.Namespace], Awaitable[list[dict[str, Any]]]]
+    table: Callable[[list[dict[str, Any]]], str]  # the answers, one row each
+    options: Callable[[argparse.ArgumentParser], None] = lambda _parser: None  # its own flags
+
+
 @dataclass(frozen=True, eq=False)  # compared and hashed by identity: a registry entry
 class Vendor:
     name: str  # as fixtures write it: vendor = "hikvision"
@@ -159,6 +173,9 @@ class Vendor:
     web: WebApp | None = None
     mounts: tuple[Mount, ...] = ()  # offered to every device's web server
     services: tuple[Service, ...] = ()
+    discovery: tuple[Discovery, ...] = ()  # `nvrsim discover` clients
+    # What its web server offers, for `nvrsim run`'s banner: (name, path), e.g. ISAPI.
+    web_api: tuple[tuple[str, str], ...] = ()
     # Ready-file and control-API fields beyond the sections' (live values such as P2P).
     describe: Callable[[Device], dict[str, Any]] = lambda _device: {}
     status: Callable[[Device], dict[str, Any]] = lambda _device: {}

@@ -16,10 +16,10 @@ from aiohttp import web
 
 from protocols import nipca
 from protocols.dlink_discovery import BasicDevice, device_description
-from simulator.clouds import mydlink
 from simulator.core.clock import Clock
 from simulator.core.device import Device
 from simulator.core.restart import Restart, restart_after_reply
+from simulator.dlink import mydlink
 
 NIPCA_VERSION = "1.9.7"
 _PRODUCT = {"ipc": "Network Camera", "nvr": "Network Video Recorder"}

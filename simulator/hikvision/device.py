@@ -145,3 +145,10 @@ def verification_code(seed: str, serial: str) -> str:
 
 def default_name(kind: str, _model: str) -> str:
     return {"nvr": "Network Video Recorder", "dvr": "Embedded Net DVR"}.get(kind, "IP CAMERA")
+
+
+def qr_content(device: HikvisionDevice) -> hc.QrContent:
+    """What the device's QR code says (ISAPI's EZVIZ/QRCode, the menu, the app scans it)."""
+    return hc.QrContent(
+        hc.short_serial(device.serial), device.hik_connect.verification_code, device.model
+    )

@@ -21,7 +21,6 @@ with the vendor's deviceError document.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import re
 from collections.abc import Sequence
@@ -41,7 +40,7 @@ from simulator.hikvision.isapi_http import (
     status_response,
     xml_response,
 )
-from simulator.runtime.http_auth import HttpAuthenticator
+from simulator.runtime.http_auth import HttpAuthenticator, device_realm
 from simulator.runtime.http_login import challenged, check_login
 
 log = logging.getLogger(__name__)
@@ -76,11 +75,6 @@ def isapi_app(
     app.on_response_prepare.append(_webs_headers)
     app.on_shutdown.append(_end_streams)
     return app
-
-
-def device_realm(device: Device) -> str:
-    """24 hex digits, stable per device, as the Digest realm of real devices (§2.1)."""
-    return hashlib.sha256(f"isapi-realm:{device.serial}".encode()).hexdigest()[:24]
 
 
 def find_route(path: str) -> tuple[Route, re.Match[str]] | tuple[None, None]:

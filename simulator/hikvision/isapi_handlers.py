@@ -23,7 +23,7 @@ from simulator.core.auth import ActivationResult
 from simulator.core.device import Device
 from simulator.core.firmware import FirmwareError, FirmwareVersion
 from simulator.core.restart import restart_after_reply
-from simulator.hikvision.device import is_valid_verification_code
+from simulator.hikvision.device import is_valid_verification_code, qr_content
 from simulator.hikvision.isapi_http import (
     IsapiContext,
     Route,
@@ -285,10 +285,6 @@ async def put_ezviz(ctx: IsapiContext, request: Request, match: Match) -> Respon
 
 
 async def ezviz_qr_code(ctx: IsapiContext, request: Request, match: Match) -> Response:
-    from simulator.clouds.hikconnect.rules import (
-        qr_content,  # the one QR content, as the menu shows it
-    )
-
     return xml_response(isapi.ezviz_qr_code(qr_content(ctx.device).encode(), ctx.namespace))
 
 

@@ -17,9 +17,8 @@ from aiohttp import web
 from protocols import jpeg, onvif
 from simulator.core.clock import Clock
 from simulator.core.device import Device
-from simulator.hikvision.isapi import device_realm
 from simulator.onvif.service import OnvifResponder, Service, SoapReply, profile_channel
-from simulator.runtime.http_auth import HttpAuthenticator
+from simulator.runtime.http_auth import HttpAuthenticator, device_realm
 from simulator.runtime.http_login import challenged, check_login
 
 log = logging.getLogger(__name__)

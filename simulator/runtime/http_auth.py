@@ -37,6 +37,7 @@ from urllib.parse import urlsplit
 from urllib.request import parse_http_list, parse_keqv_list
 
 from simulator.core.auth import Proof, plain
+from simulator.core.device import Device
 
 
 class NonceState(Enum):
@@ -225,3 +226,9 @@ def _same_target(digest_uri: str, target: str) -> bool:
             return False
         digest_uri = parts.path + (f"?{parts.query}" if parts.query else "")
     return digest_uri in (target, target.partition("?")[0])
+
+
+def device_realm(device: Device) -> str:
+    """24 hex digits, stable per device, as the Digest realm of real devices
+    (docs/protocols/hikvision.md §2.1); the ONVIF snapshot uses it too."""
+    return hashlib.sha256(f"isapi-realm:{device.serial}".encode()).hexdigest()[:24]

@@ -66,12 +66,6 @@ def device_status(device: Device, link_id: str, online: bool) -> hc.DeviceStatus
     )
 
 
-def qr_content(device: Device) -> hc.QrContent:
-    return hc.QrContent(
-        hc.short_serial(device.serial), device.hik_connect.verification_code, device.model
-    )
-
-
 def device_operation(device: Device, request: hc.Request, now: float) -> hc.Reply:
     """Carry out what the cloud asks, by the device's own rules, and say how it went."""
     args = request.args
