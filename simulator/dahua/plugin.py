@@ -2,16 +2,30 @@
 
 from __future__ import annotations
 
+import argparse
 from dataclasses import asdict
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, Strict, field_validator
 
-from simulator.core.plugin import Section, Service, ServiceContext, Vendor, cannot_listen
+from simulator.core.plugin import (
+    Discovery,
+    Section,
+    Service,
+    ServiceContext,
+    Vendor,
+    cannot_listen,
+)
 from simulator.dahua.device import OUIS, SDK_PORT, DahuaDevice, DahuaSettings, serial_number
-from simulator.dahua.dhip import DhipResponder, serve_dhip
+from simulator.dahua.dhip import DhipResponder, discover_dhip, format_dhip_table, serve_dhip
 from simulator.dahua.http import dahua_app
-from simulator.onvif.plugin import ONVIF_MOUNTS, ONVIF_SECTIONS, ONVIF_SERVICES
+from simulator.onvif.plugin import (
+    ONVIF_DISCOVERY,
+    ONVIF_MOUNTS,
+    ONVIF_SECTIONS,
+    ONVIF_SERVICES,
+    ONVIF_WEB_API,
+)
 
 
 class DahuaSpec(BaseModel):
@@ -57,6 +71,14 @@ async def _start_dhip(ctx: ServiceContext):
         raise cannot_listen("DHIP", f"udp {host}:{config.dhip_port}", exc) from None
 
 
+async def _discover_dhip(args: argparse.Namespace) -> list[dict]:
+    return await discover_dhip(args.target, args.port, args.timeout, args.interface, mac=args.mac)
+
+
+def _mac_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--mac", default="", help="only the device with this MAC")
+
+
 def _describe(device: DahuaDevice) -> dict:
     d = device.dahua
     return {
@@ -98,6 +120,19 @@ DAHUA = Vendor(
     ),
     mounts=ONVIF_MOUNTS,
     services=(Service("dhip", "udp", _start_dhip), *ONVIF_SERVICES),
+    discovery=(
+        Discovery(
+            "dhip",
+            "Dahua DHIP search (UDP 37810)",
+            "search",
+            37810,
+            _discover_dhip,
+            format_dhip_table,
+            _mac_option,
+        ),
+        *ONVIF_DISCOVERY,
+    ),
+    web_api=(("RPC2", "/RPC2_Login and /cgi-bin/"), *ONVIF_WEB_API),
     describe=_describe,
     status=lambda device: {"p2p_online": device.p2p_online},
     menu=_menu,

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import argparse
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from simulator.core.plugin import (
     BuildContext,
+    Discovery,
     Section,
     Service,
     ServiceContext,
@@ -15,9 +17,23 @@ from simulator.core.plugin import (
     cannot_listen,
 )
 from simulator.dlink.device import KINDS, OUIS, DlinkDevice, MyDlink, pin_code, serial_number
-from simulator.dlink.discovery import DldpsResponder, SsdpResponder, serve_dldps, serve_ssdp
+from simulator.dlink.discovery import (
+    DldpsResponder,
+    SsdpResponder,
+    discover_dldps,
+    discover_ssdp,
+    format_dlink_table,
+    serve_dldps,
+    serve_ssdp,
+)
 from simulator.dlink.nipca import nipca_app
-from simulator.onvif.plugin import ONVIF_MOUNTS, ONVIF_SECTIONS, ONVIF_SERVICES
+from simulator.onvif.plugin import (
+    ONVIF_DISCOVERY,
+    ONVIF_MOUNTS,
+    ONVIF_SECTIONS,
+    ONVIF_SERVICES,
+    ONVIF_WEB_API,
+)
 
 
 class MyDlinkSpec(BaseModel):
@@ -62,6 +78,18 @@ def _udp_service(name: str, title: str, port_option: str, responder, serve) -> S
     return Service(name, "udp", start)
 
 
+async def _discover(args: argparse.Namespace) -> list[dict]:
+    if args.ssdp:
+        return await discover_ssdp(args.target, args.port or 1900, args.timeout, args.interface)
+    return await discover_dldps(args.target, args.port or 5978, args.timeout, args.interface)
+
+
+def _ssdp_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--ssdp", action="store_true", help="search with SSDP (UDP 1900) instead of UDP 5978"
+    )
+
+
 DLINK = Vendor(
     name="dlink",
     title="D-Link",
@@ -98,6 +126,19 @@ DLINK = Vendor(
         _udp_service("ssdp", "SSDP", "ssdp_port", SsdpResponder, serve_ssdp),
         *ONVIF_SERVICES,
     ),
+    discovery=(
+        Discovery(
+            "dlink",
+            "D-Link discovery inquiry (UDP 5978)",
+            "inquiry",
+            None,
+            _discover,
+            format_dlink_table,
+            _ssdp_option,
+        ),
+        *ONVIF_DISCOVERY,
+    ),
+    web_api=(("NIPCA", "/common/info.cgi"), *ONVIF_WEB_API),
     describe=lambda device: {
         "hardware_version": device.hardware_version,
         "mydlink": {"account": device.mydlink.account, "pin_code": device.mydlink.pin_code},

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 from dataclasses import asdict
 from typing import Literal
 
@@ -9,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, field_validator
 
 from simulator.core.plugin import (
     BuildContext,
+    Discovery,
     Section,
     Service,
     ServiceContext,
@@ -27,8 +29,14 @@ from simulator.hikvision.device import (
     verification_code,
 )
 from simulator.hikvision.isapi import isapi_app
-from simulator.hikvision.sadp import SadpResponder, serve_sadp
-from simulator.onvif.plugin import ONVIF_MOUNTS, ONVIF_SECTIONS, ONVIF_SERVICES
+from simulator.hikvision.sadp import SadpResponder, discover_sadp, format_sadp_table, serve_sadp
+from simulator.onvif.plugin import (
+    ONVIF_DISCOVERY,
+    ONVIF_MOUNTS,
+    ONVIF_SECTIONS,
+    ONVIF_SERVICES,
+    ONVIF_WEB_API,
+)
 
 
 class _Strict(BaseModel):
@@ -80,6 +88,12 @@ async def _start_sadp(ctx: ServiceContext):
         )
     except OSError as exc:
         raise cannot_listen("SADP", f"udp {host}:{config.sadp_port}", exc) from None
+
+
+async def _discover_sadp(args: argparse.Namespace) -> list[dict]:
+    return await discover_sadp(
+        args.target, args.port, timeout=args.timeout, interface=args.interface
+    )
 
 
 def _describe(device: HikvisionDevice) -> dict:
@@ -140,6 +154,13 @@ HIKVISION = Vendor(
     ),
     mounts=ONVIF_MOUNTS,
     services=(Service("sadp", "udp", _start_sadp), *ONVIF_SERVICES),
+    discovery=(
+        Discovery(
+            "sadp", "Hikvision SADP inquiry", "inquiry", 37020, _discover_sadp, format_sadp_table
+        ),
+        *ONVIF_DISCOVERY,
+    ),
+    web_api=(("ISAPI", "/ISAPI/"), *ONVIF_WEB_API),
     describe=_describe,
     menu=_menu,
 )

@@ -3,10 +3,12 @@ WS-Discovery service each vendor's record lists (simulator/<vendor>/plugin.py)."
 
 from __future__ import annotations
 
-from simulator.core.plugin import Service, ServiceContext, cannot_listen, parse_address
+import argparse
+
+from simulator.core.plugin import Discovery, Service, ServiceContext, cannot_listen, parse_address
 from simulator.onvif.http import onvif_mount
 from simulator.onvif.settings import ONVIF
-from simulator.onvif.wsd import WsdResponder, serve_wsd
+from simulator.onvif.wsd import WsdResponder, discover_onvif, format_onvif_table, serve_wsd
 
 
 async def _start_wsd(ctx: ServiceContext):
@@ -25,6 +27,39 @@ async def _start_wsd(ctx: ServiceContext):
         raise cannot_listen("WSD", f"udp {host}:{config.wsd_port}", exc) from None
 
 
+def _scope_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--scope",
+        action="append",
+        default=[],
+        metavar="URI",
+        help="only devices with this scope, e.g. onvif://www.onvif.org/Profile/Streaming "
+        "(repeatable)",
+    )
+
+
+async def _discover(args: argparse.Namespace) -> list[dict]:
+    return await discover_onvif(
+        args.target,
+        args.port,
+        timeout=args.timeout,
+        interface=args.interface,
+        scopes=tuple(args.scope),
+    )
+
+
 ONVIF_SECTIONS = (ONVIF,)
 ONVIF_MOUNTS = (onvif_mount,)
 ONVIF_SERVICES = (Service("wsd", "udp", _start_wsd),)
+ONVIF_DISCOVERY = (
+    Discovery(
+        "onvif",
+        "ONVIF WS-Discovery probe",
+        "probe",
+        3702,
+        _discover,
+        format_onvif_table,
+        _scope_option,
+    ),
+)
+ONVIF_WEB_API = (("ONVIF", "/onvif/device_service"),)

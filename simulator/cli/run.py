@@ -1,0 +1,308 @@
+"""`nvrsim run`: serve a fleet until Ctrl-C, and say where everything listens."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import signal
+import sys
+import time
+
+from simulator.cli import scenario as scenario_cli
+from simulator.control import scenarios
+from simulator.core.clock import ScaledClock
+from simulator.core.plugin import ServiceError, parse_address
+from simulator.runtime.fixtures import default_fixture, load_fleet
+from simulator.runtime.journal import Journal
+from simulator.runtime.runner import ServiceConfig, Simulator, fleet_services, fleet_table
+from simulator.runtime.state import StateDir
+from simulator.vendors import vendors
+
+
+def add_run_parser(sub: argparse._SubParsersAction) -> None:
+    run = sub.add_parser(
+        "run",
+        help="serve a fleet until Ctrl-C",
+        description="Serve every device of a fleet (the bundled demo fleet when no FIXTURE is "
+        "given) on loopback, print where each listens, and run until Ctrl-C.",
+    )
+    run.add_argument("fixture", nargs="?", help=f"fleet TOML file (default: {default_fixture()})")
+    run.add_argument(
+        "--scenario",
+        metavar="NAME",
+        help="start a training scenario's fleet and print its brief (`nvrsim scenario list`)",
+    )
+    run.add_argument("--sadp-host", default="127.0.0.1", help="address SADP listens on")
+    run.add_argument("--sadp-port", type=int, default=37020, help="SADP UDP port (default 37020)")
+    run.add_argument(
+        "--wsd-port", type=int, default=3702, help="WS-Discovery UDP port (default 3702)"
+    )
+    run.add_argument(
+        "--wsd-announce",
+        metavar="HOST:PORT",
+        type=_host_port,
+        help="where to send WS-Discovery Hello/Bye when no --interface is named",
+    )
+    run.add_argument(
+        "--interface",
+        metavar="ADDR",
+        help="address of a local interface on which to join SADP's and WS-Discovery's "
+        "multicast groups (binds 0.0.0.0; without it nothing leaves loopback)",
+    )
+    run.add_argument(
+        "--dlink-port", type=int, default=5978, help="D-Link discovery UDP port (default 5978)"
+    )
+    run.add_argument("--ssdp-port", type=int, default=1900, help="SSDP UDP port (default 1900)")
+    run.add_argument(
+        "--dhip-port", type=int, default=37810, help="Dahua DHIP discovery UDP port (default 37810)"
+    )
+    run.add_argument(
+        "--portal-port",
+        type=int,
+        default=8090,
+        help="D-Link support portal HTTP port on 127.0.0.1 (default 8090)",
+    )
+    run.add_argument(
+        "--dmss-port",
+        type=int,
+        default=8092,
+        help="DMSS cloud HTTP port on 127.0.0.1, when the fleet has Dahua devices (default 8092)",
+    )
+    run.add_argument(
+        "--dmss-review",
+        type=float,
+        default=48 * 3600.0,
+        metavar="S",
+        help="seconds a DMSS appeal's review takes on the simulator's clock (default 172800: 48 h)",
+    )
+    run.add_argument(
+        "--smtp",
+        metavar="HOST:PORT",
+        type=_host_port,
+        help="SMTP server the DMSS cloud delivers its e-mail to (default: outbox only)",
+    )
+    run.add_argument(
+        "--portal-fixture",
+        metavar="PATH",
+        help="the portal's resellers, codes and accounts (default: fixtures/dlink_portal.toml)",
+    )
+    run.add_argument(
+        "--ready-file",
+        metavar="PATH",
+        help="once everything listens, write a JSON description of the fleet and services here",
+    )
+    run.add_argument(
+        "--heartbeat",
+        type=float,
+        default=10.0,
+        metavar="S",
+        help="seconds between ISAPI alertStream heartbeats (default 10)",
+    )
+    run.add_argument(
+        "--control-host",
+        default="127.0.0.1",
+        metavar="ADDR",
+        help="address of the control API and dashboard (default 127.0.0.1; any other "
+        "address requires a token)",
+    )
+    run.add_argument(
+        "--control-port",
+        type=int,
+        default=8321,
+        metavar="PORT",
+        help="port of the control API and dashboard (default 8321; 0: any free port; -1: none)",
+    )
+    run.add_argument(
+        "--token",
+        help="token the control API requires (Authorization: Bearer TOKEN); made up and "
+        "printed when the API listens beyond loopback without one",
+    )
+    run.add_argument(
+        "--state",
+        metavar="DIR",
+        help="keep every device's state in DIR across restarts; a DIR that has a fleet "
+        "is resumed and the fixture is not read",
+    )
+    run.add_argument(
+        "--reboot-seconds",
+        type=float,
+        default=3.0,
+        metavar="S",
+        help="how long a rebooting device is gone (default 3)",
+    )
+    _hikconnect_options(run)
+    run.add_argument("-v", "--verbose", action="store_true", help="log protocol activity")
+    run.set_defaults(func=_run)
+
+
+def _hikconnect_options(run: argparse.ArgumentParser) -> None:
+    hik = run.add_argument_group("Hik-Connect cloud (devices online over MQTT)")
+    hik.add_argument(
+        "--broker",
+        default="embedded",
+        type=_broker,
+        metavar="URL",
+        help="MQTT broker the devices and the cloud use: 'embedded' (default: started here), "
+        "mqtt://HOST:PORT for a real one (mosquitto, EMQX), or 'none' for no cloud link",
+    )
+    hik.add_argument(
+        "--broker-port",
+        type=int,
+        default=1883,
+        metavar="PORT",
+        help="port of the embedded broker on 127.0.0.1 (default 1883; 0: any free port)",
+    )
+    hik.add_argument(
+        "--cloud-port",
+        type=int,
+        default=8088,
+        metavar="PORT",
+        help="port of the Hik-Connect cloud API on 127.0.0.1 (default 8088; 0: any free port; "
+        "-1: no cloud in this process, e.g. when another process serves it)",
+    )
+    hik.add_argument(
+        "--mqtt-keepalive",
+        type=int,
+        default=60,
+        metavar="S",
+        help="MQTT keepalive in seconds (default 60): a crashed simulator's devices show "
+        "offline within 1.5 times this at most",
+    )
+    hik.add_argument(
+        "--mqtt-connections",
+        choices=("shared", "per-device"),
+        default="shared",
+        help="one MQTT connection for the whole simulator (default) or one per device",
+    )
+    hik.add_argument(
+        "--cloud-test-mode",
+        action="store_true",
+        help="let the control API read captcha answers (GET /api/cloud/captchas/ID), for tests",
+    )
+
+
+def _run(args: argparse.Namespace) -> int:
+    clock = ScaledClock()
+    briefing = ""
+    store = StateDir(args.state) if args.state else None
+    if store is not None and store.exists:
+        saved = store.load_clock()
+        clock = ScaledClock(time.time() + saved.get("offset", 0.0), saved.get("speed", 1.0))
+        fleet = store.load(now=clock.now())
+        print(f"nvrsim: resumed {len(fleet)} device(s) from {store.path}", flush=True)
+    else:
+        if args.scenario and args.fixture:
+            print("nvrsim: give a FIXTURE or a --scenario, not both", file=sys.stderr)
+            return 2
+        if args.scenario:
+            scenario = scenarios.load(args.scenario, now=clock.now())
+            fleet, briefing = scenario.fleet, scenario_cli.brief(scenario)
+        else:
+            fleet = load_fleet(args.fixture, now=clock.now())
+        if store is not None:
+            store.save_all(fleet)
+    config = ServiceConfig(
+        sadp_host=args.sadp_host,
+        sadp_port=args.sadp_port,
+        dlink_port=args.dlink_port,
+        ssdp_port=args.ssdp_port,
+        dhip_port=args.dhip_port,
+        dmss_port=args.dmss_port,
+        dmss_review_seconds=args.dmss_review,
+        smtp_server=args.smtp,
+        portal_port=args.portal_port,
+        portal_fixture=args.portal_fixture,
+        wsd_port=args.wsd_port,
+        wsd_announce=args.wsd_announce,
+        interface=args.interface,
+        heartbeat_interval=args.heartbeat,
+        control_host=args.control_host,
+        control_port=None if args.control_port < 0 else args.control_port,
+        token=args.token,
+        reboot_seconds=args.reboot_seconds,
+        broker=None if args.broker == "none" else args.broker,
+        broker_port=args.broker_port,
+        cloud_port=None if args.cloud_port < 0 else args.cloud_port,
+        mqtt_keepalive=args.mqtt_keepalive,
+        mqtt_per_device=args.mqtt_connections == "per-device",
+        cloud_test_mode=args.cloud_test_mode,
+    )
+    journal = Journal(clock, store)
+    try:
+        with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is how a user stops it
+            simulator = Simulator(fleet, clock, config, journal)
+            asyncio.run(_serve(simulator, args.ready_file, briefing))
+    except ServiceError as exc:
+        print(f"nvrsim: {exc} (is another nvrsim running?)", file=sys.stderr)
+        return 2
+    finally:
+        journal.close()  # every acknowledged change is on disk before we exit
+    print("nvrsim: stopped", flush=True)
+    return 0
+
+
+async def _serve(simulator: Simulator, ready_file: str | None, briefing: str = "") -> None:
+    stop = asyncio.Event()
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
+    async with simulator:
+        print(fleet_table(simulator.fleet))
+        print()
+        rows = []
+        for name, service in simulator.services.items():
+            token = getattr(service, "token", "")
+            where = f"{fleet_services()[name].scheme}://{service.host}:{service.port}"
+            rows.append((name.upper(), where + (f"  (token {token})" if token else "")))
+        if "control" in simulator.services:
+            control = simulator.services["control"]
+            rows.append(("DASHBOARD", f"http://{control.host}:{control.port}/"))
+        rows += _web_apis(simulator)
+        width = max(len(name) for name, _ in rows)
+        for name, where in rows:
+            print(f"{name:<{width}} {where}")
+        if briefing:
+            print(f"\nScenario {briefing}\n")
+        if ready_file:
+            simulator.write_ready_file(ready_file)
+            print(f"ready: {ready_file}")
+        print("Press Ctrl-C to stop.", flush=True)
+        await stop.wait()
+
+
+def _web_apis(simulator: Simulator) -> list[tuple[str, str]]:
+    """What the fleet's devices serve on their own addresses, by the vendors that have
+    devices in it (ONVIF, which every vendor mounts, once)."""
+    present = {d.vendor for d in simulator.fleet}
+    serving: dict[tuple[str, str], list[str]] = {}
+    for vendor in vendors():
+        if vendor.name in present:
+            for api in vendor.web_api:
+                serving.setdefault(api, []).append(vendor.title)
+    return [
+        (name, f"http://<ADDRESS>:<HTTP>{path} on each {_listed(titles)} device")
+        for (name, path), titles in serving.items()
+    ]
+
+
+def _listed(names: list[str]) -> str:
+    return ", ".join(names[:-1]) + " and " + names[-1] if len(names) > 1 else names[0]
+
+
+def _broker(text: str) -> str:
+    if text in ("embedded", "none"):
+        return text
+    from simulator.clouds.mqtt.broker import BrokerError, parse_broker_url
+
+    try:
+        parse_broker_url(text)
+    except BrokerError as exc:
+        raise argparse.ArgumentTypeError(f"{exc} (or 'embedded', or 'none')") from None
+    return text
+
+
+def _host_port(text: str) -> str:
+    try:
+        parse_address(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
