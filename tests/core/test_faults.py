@@ -15,8 +15,8 @@ from simulator.hikvision.isapi import isapi_app
 from simulator.hikvision.sadp import discover_sadp
 from simulator.runtime.runner import ServiceConfig, Simulator
 from tests.conftest import PASSWORD, hik_entry, make_fleet
+from tests.runtime.test_runner import isapi_get, sadp_ask
 from tests.strategies_isapi import ServerThread
-from tests.test_runner import isapi_get, sadp_ask
 
 
 def fleet(clock, count=20):
@@ -134,7 +134,7 @@ def test_pyhik_cannot_log_in_while_auth_always_fails(clock):
 
 async def test_onvif_discovery_suffers_the_same_faults_and_a_reboot_says_bye_then_hello(clock):
     from simulator.onvif.wsd import discover_onvif
-    from tests.test_wsd_network import listener, receive
+    from tests.onvif.test_wsd_network import listener, receive
 
     with listener() as client:
         config = ServiceConfig(

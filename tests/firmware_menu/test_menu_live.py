@@ -18,7 +18,7 @@ from simulator.cli.ctl import Api, CtlError
 from simulator.core.device import LOCAL_CONSOLE
 from simulator.runtime.runner import ServiceConfig, Simulator
 from tests.conftest import PASSWORD
-from tests.test_runner import sadp_ask, small_fleet
+from tests.runtime.test_runner import sadp_ask, small_fleet
 
 DOWN, UP, ENTER = b"\x1b[B", b"\x1b[A", b"\r"
 # From the login screen: Configuration > Network > Platform Access, Unbind, the password.

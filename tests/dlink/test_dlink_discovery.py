@@ -21,7 +21,7 @@ from simulator.dlink.discovery import (
 )
 from simulator.runtime.runner import ServiceConfig, Simulator, fleet_table
 from tests.conftest import hik_entry, make_fleet
-from tests.test_nipca import dlink_entry
+from tests.dlink.test_nipca import dlink_entry
 
 PEER = ("127.0.0.1", 40000)
 

@@ -19,8 +19,14 @@ from firmware_menu.model import Key, MenuModel, Screen
 from simulator.core.clock import VirtualClock
 from simulator.runtime.runner import ServiceConfig, Simulator
 from tests.conftest import PASSWORD, hik_entry, make_fleet
-from tests.test_menu_live import LOG_IN, TO_PLATFORM_ACCESS, UNBIND, api_of, next_change
-from tests.test_runner import small_fleet
+from tests.firmware_menu.test_menu_live import (
+    LOG_IN,
+    TO_PLATFORM_ACCESS,
+    UNBIND,
+    api_of,
+    next_change,
+)
+from tests.runtime.test_runner import small_fleet
 
 V3 = {"model": "DS-7608NI-E2", "firmware": "V3.4.106 build 181215"}
 

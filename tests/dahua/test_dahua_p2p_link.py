@@ -18,8 +18,8 @@ from protocols import hikconnect as hc
 from simulator.core.clock import VirtualClock
 from simulator.runtime.runner import ServiceConfig, Simulator
 from tests.conftest import make_fleet, until
+from tests.dahua.test_dhip import dahua_entry
 from tests.mqtt_brokers import BROKERS, broker
-from tests.test_dhip import dahua_entry
 
 DEADLINE = 10.0
 

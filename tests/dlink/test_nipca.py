@@ -308,7 +308,7 @@ def test_pin_codes_are_stable_per_serial():
 async def test_a_dlink_camera_speaks_onvif_on_its_own_web_server(camera, clock):
     """ONVIF comes through the shared module, mounted beside NIPCA."""
     from simulator.runtime.web import WebOptions, device_app
-    from tests.test_onvif_service import soap
+    from tests.onvif.test_onvif_service import soap
 
     app = device_app(camera, clock, WebOptions())
     async with TestClient(TestServer(app)) as web:

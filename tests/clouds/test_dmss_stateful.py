@@ -14,7 +14,7 @@ from simulator.clouds.dmss.photos import assess
 from simulator.clouds.dmss.rules import REVIEW_SECONDS, AppealStatus, DmssCloud, DmssError
 from simulator.core.clock import VirtualClock
 from tests.conftest import PASSWORD
-from tests.test_dhip import dahua_entry
+from tests.dahua.test_dhip import dahua_entry
 
 OWNER = "owner@example.com"
 PEOPLE = ("a@example.com", "b@example.com")

@@ -178,7 +178,7 @@ async def test_services_with_their_capabilities_parse_in_zeep(fleet_up):
 
 
 async def test_a_dahua_recorder_speaks_onvif_beside_rpc2():
-    from tests.test_dhip import dahua_entry
+    from tests.dahua.test_dhip import dahua_entry
 
     clock = VirtualClock(time.time())
     fleet = make_fleet(dahua_entry("xvr"), clock=clock, address_pool="127.86.0.0/24")

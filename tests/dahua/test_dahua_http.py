@@ -19,8 +19,8 @@ from simulator.dahua import hashes
 from simulator.dahua.http import dahua_app
 from simulator.runtime.web import WebOptions, device_app
 from tests.conftest import PASSWORD, make_fleet
+from tests.dahua.test_dhip import dahua_camera, dahua_entry
 from tests.strategies_isapi import ServerThread
-from tests.test_dhip import dahua_camera, dahua_entry
 
 
 @pytest.fixture

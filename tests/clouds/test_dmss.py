@@ -27,7 +27,7 @@ from simulator.clouds.dmss.photos import PhotoError, assess, too_low_quality
 from simulator.clouds.dmss.rules import DEMO_PASSWORD, DmssCloud
 from simulator.core.faults import Faults
 from tests.conftest import PASSWORD, make_fleet
-from tests.test_dhip import dahua_camera, dahua_entry
+from tests.dahua.test_dhip import dahua_camera, dahua_entry
 
 OWNER, ME = "previous.owner@example.com", "new.owner@example.com"
 HOUR = 3600.0
@@ -384,7 +384,7 @@ def test_nvrsim_run_prints_dhip_and_dmss_and_both_answer(tmp_path):
     import re
     import urllib.request
 
-    from tests.test_cli import FREE_PORTS, NVRSIM
+    from tests.cli.test_cli import FREE_PORTS, NVRSIM
 
     fleet_file, ready = tmp_path / "fleet.toml", tmp_path / "ready.json"
     fleet_file.write_text(DAHUA_FLEET, encoding="utf-8")

@@ -10,9 +10,9 @@ import pytest
 from simulator.control.app import control_app
 from simulator.core.clock import ScaledClock
 from simulator.runtime.runner import ServiceConfig, Simulator
+from tests.clouds.test_dlink_portal_browser import CHROMIUM_ARGS
 from tests.conftest import hik_entry, make_fleet
 from tests.strategies_isapi import ServerThread
-from tests.test_dlink_portal_browser import CHROMIUM_ARGS
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 pytestmark = [
@@ -21,7 +21,7 @@ pytestmark = [
     ),
     pytest.mark.timeout(120),
 ]
-ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts" / "dashboard"
+ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts" / "dashboard"
 
 
 @pytest.fixture

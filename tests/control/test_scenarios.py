@@ -21,11 +21,11 @@ from simulator.control.app import device_state
 from simulator.core.fixture import FixtureError
 from simulator.runtime.fixtures import load_fleet
 from simulator.runtime.runner import ServiceConfig, Simulator
+from tests.cli.test_cli import FREE_PORTS, NVRSIM
 from tests.conftest import until
-from tests.test_cli import FREE_PORTS, NVRSIM
-from tests.test_menu_model import answer, choose, login
-from tests.test_nipca import basic
-from tests.test_runner import sadp_ask
+from tests.dlink.test_nipca import basic
+from tests.firmware_menu.test_menu_model import answer, choose, login
+from tests.runtime.test_runner import sadp_ask
 
 PASSWORD = "Shop2024x"  # the scenarios' admin password
 

@@ -18,7 +18,7 @@ import pytest
 
 from protocols import hikconnect as hc
 from protocols.sadp import Probe, ProbeType, build_probe
-from tests.test_cli import FREE_PORTS
+from tests.cli.test_cli import FREE_PORTS
 
 FLEET = """
 [fleet]

@@ -22,15 +22,15 @@ from pathlib import Path
 import pytest
 
 from protocols.sadp import Probe, ProbeType
+from tests.cli.test_cli import FREE_PORTS
 from tests.conftest import PASSWORD
-from tests.test_cli import FREE_PORTS
-from tests.test_runner import sadp_ask
+from tests.runtime.test_runner import sadp_ask
 
 pytestmark = pytest.mark.skipif(
     shutil.which("tmux") is None, reason="needs tmux (Debian package `tmux`)"
 )
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 FIXTURE = f"""
 [fleet]
 seed = "tmux"

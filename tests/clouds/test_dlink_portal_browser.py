@@ -20,7 +20,7 @@ from simulator.core.clock import VirtualClock
 from tests.strategies_isapi import ServerThread
 
 CHROMIUM = "/usr/bin/chromium"
-ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts" / "das"
+ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts" / "das"
 SERIAL = "PVRX2A5000412"
 CODE = "DAS-7K3F-9Q2M-XW4P"
 CHROMIUM_ARGS = [

@@ -11,7 +11,7 @@ import pytest
 from protocols.sadp import Probe, ProbeType
 from simulator.runtime.runner import ServiceConfig, Simulator
 from tests.conftest import PASSWORD, hik_entry, make_fleet
-from tests.test_runner import isapi_get, sadp_ask, small_fleet
+from tests.runtime.test_runner import isapi_get, sadp_ask, small_fleet
 
 
 @pytest.fixture
