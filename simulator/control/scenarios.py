@@ -15,7 +15,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from simulator.control.app import device_state
+from simulator.control.devices import device_state
 from simulator.core.fixture import FixtureError, read_toml
 from simulator.core.fleet import Fleet
 from simulator.runtime.fixtures import GoalSpec, ScenarioSpec, build_fleet

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
 
+from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator
 from pydantic.json_schema import models_json_schema
 
@@ -232,17 +234,24 @@ class Error(BaseModel):
 
 # --- routes and their OpenAPI description -------------------------------------------------
 
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
 
 @dataclass(frozen=True)
 class Operation:
     method: str
     path: str  # with {serial} or another {parameter}
     summary: str
-    handler: str  # the handler's name in simulator.control.app
+    handler: Handler
     body: type[BaseModel] | None = None
     ok: int = 200
     returns: Any = None  # a model, [model], or None for no body
     errors: tuple[int, ...] = ()
+
+    @property
+    def operation_id(self) -> str:
+        # the handler's name: renaming a handler renames the operation clients generate
+        return self.handler.__name__
 
 
 def _ref(model: type[BaseModel]) -> dict[str, str]:
@@ -287,7 +296,7 @@ def openapi(operations: tuple[Operation, ...], *, token: bool) -> dict[str, Any]
                 "content": {"application/json": {"schema": _ref(Error)}},
             }
         spec: dict[str, Any] = {
-            "operationId": op.handler,
+            "operationId": op.operation_id,
             "summary": op.summary,
             "responses": responses,
         }

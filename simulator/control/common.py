@@ -1,0 +1,55 @@
+"""What every resource of the control API shares: the app's keys, the error document, and
+reading a request (its JSON body, the simulator, the device it names)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+from pydantic import BaseModel, ValidationError
+
+from simulator.core.device import Device
+from simulator.core.plugin import SimulatorApi
+
+SIM = web.AppKey("simulator", SimulatorApi)
+TOKEN = web.AppKey("token", str)
+MENUS = web.AppKey("menus", set)  # the open menu sessions' sockets
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, error: str, detail: list[str] | None = None) -> None:
+        self.status, self.error, self.detail = status, error, detail or []
+
+
+def _sim(request: web.Request) -> SimulatorApi:
+    return request.app[SIM]
+
+
+def _device(request: web.Request) -> Device:
+    serial = request.match_info["serial"]
+    device = _sim(request).fleet.find(serial)
+    if device is None:
+        raise ApiError(404, f"no device {serial!r} in the fleet")
+    return device
+
+
+async def _body(request: web.Request, model: type[BaseModel]) -> Any:
+    try:
+        raw = await request.json()
+    except (ValueError, UnicodeDecodeError):
+        raise ApiError(400, "the body is not JSON") from None
+    try:
+        return model.model_validate(raw)
+    except ValidationError as exc:
+        raise ApiError(400, "the body does not validate", _problems(exc)) from None
+
+
+def _problems(exc: ValidationError) -> list[str]:
+    return [
+        f"{'.'.join(map(str, e['loc'])) or '(body)'}: {e['msg'].removeprefix('Value error, ')}"
+        for e in exc.errors()
+    ]
+
+
+def _json(data: Any, status: int = 200) -> web.Response:
+    return web.json_response(data, status=status)

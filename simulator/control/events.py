@@ -1,0 +1,34 @@
+"""The event stream (server-sent events): every change and exchange the journal records."""
+
+from __future__ import annotations
+
+import json
+
+from aiohttp import web
+from aiohttp_sse import sse_response
+
+from simulator.control.common import _sim
+
+
+async def events(request: web.Request) -> web.StreamResponse:
+    """Server-sent events: every change and exchange, replayed from Last-Event-ID."""
+    journal = _sim(request).journal
+    serial = request.query.get("serial") or None
+    subscription = journal.subscribe(serial)
+    try:
+        async with sse_response(request, ping_interval=10) as stream:
+            last = stream.last_event_id
+            if last is not None and last.isdigit():
+                for event in journal.since(int(last), serial):
+                    await _send(stream, event)
+            async for event in subscription:
+                await _send(stream, event)
+    except ConnectionError:
+        pass
+    finally:
+        subscription.close()
+    return stream
+
+
+async def _send(stream, event) -> None:
+    await stream.send(json.dumps(event.as_dict()), id=str(event.id), event=event.kind)

@@ -1,0 +1,83 @@
+"""Faults, set on one device or on the whole fleet: a change names only the faults it sets."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+
+from simulator.control.common import _body, _device, _json, _sim
+from simulator.control.schema import FaultsChange, Operation
+from simulator.runtime.fixtures import FaultsSpec
+from simulator.runtime.journal import durable
+
+if TYPE_CHECKING:
+    from simulator.core.faults import Faults
+
+_DEVICE_FAULTS = "/api/devices/{serial}/faults"
+
+
+def _changed_faults(current: Faults, change: FaultsChange) -> Faults:
+    return current.update(
+        {k: getattr(change, k) for k in change.model_fields_set if getattr(change, k) is not None}
+    )
+
+
+async def get_device_faults(request: web.Request) -> web.Response:
+    return _json(_device(request).own_faults.as_dict())
+
+
+async def set_device_faults(request: web.Request) -> web.Response:
+    sim, device = _sim(request), _device(request)
+    change: FaultsChange = await _body(request, FaultsChange)
+    device.own_faults = _changed_faults(device.own_faults, change)
+    await durable(sim.journal.commit(device))
+    return _json(device.own_faults.as_dict())
+
+
+async def get_fleet_faults(request: web.Request) -> web.Response:
+    return _json(_sim(request).fleet.faults.as_dict())
+
+
+async def set_fleet_faults(request: web.Request) -> web.Response:
+    sim = _sim(request)
+    change: FaultsChange = await _body(request, FaultsChange)
+    sim.fleet.set_faults(_changed_faults(sim.fleet.faults, change))
+    sim.journal.publish("fleet.faults", None, faults=sim.fleet.faults.as_dict())
+    if sim.journal.store is not None:
+        await durable(sim.journal.save(sim.journal.store.save_fleet, sim.fleet))
+    return _json(sim.fleet.faults.as_dict())
+
+
+OPERATIONS = (
+    Operation(
+        "GET",
+        _DEVICE_FAULTS,
+        "The faults set on this device",
+        get_device_faults,
+        returns=FaultsSpec,
+    ),
+    Operation(
+        "PUT",
+        _DEVICE_FAULTS,
+        "Set faults on this device",
+        set_device_faults,
+        body=FaultsChange,
+        returns=FaultsSpec,
+    ),
+    Operation(
+        "GET",
+        "/api/faults",
+        "The faults set on the whole fleet",
+        get_fleet_faults,
+        returns=FaultsSpec,
+    ),
+    Operation(
+        "PUT",
+        "/api/faults",
+        "Set faults on the whole fleet",
+        set_fleet_faults,
+        body=FaultsChange,
+        returns=FaultsSpec,
+    ),
+)

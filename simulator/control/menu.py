@@ -1,0 +1,28 @@
+"""A recorder's local menu over a WebSocket, on the live device: what `nvrsim menu` drives."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from firmware_menu.live import DEFAULT_SIZE, serve_menu, terminal_size
+from firmware_menu.model import MenuModel, Screen
+from simulator.control.common import MENUS, ApiError, _device, _sim
+
+
+async def menu_session(request: web.Request) -> web.StreamResponse:
+    """A recorder's local menu on the live device, for `nvrsim menu` (firmware_menu/live.py)."""
+    sim, device = _sim(request), _device(request)
+    model = MenuModel(device, sim.clock, restart=sim.reboot)
+    if model.screen is Screen.NO_MENU:
+        raise ApiError(409, f"{device.serial} is a {device.model} ({device.kind}): no local menu")
+    ws = web.WebSocketResponse(heartbeat=30)
+    if not ws.can_prepare(request).ok:
+        raise ApiError(400, "the menu is a WebSocket: connect with `nvrsim menu --device SERIAL`")
+    await ws.prepare(request)
+    size = terminal_size(request.query.get("columns"), request.query.get("rows"))
+    request.app[MENUS].add(ws)
+    try:
+        await serve_menu(ws, model, size or DEFAULT_SIZE, lambda: sim.journal.commit(device))
+    finally:
+        request.app[MENUS].discard(ws)
+    return ws
