@@ -23,7 +23,7 @@ from importlib import resources
 from aiohttp import web
 
 from simulator.control import clock, clouds, devices, faults
-from simulator.control.common import MENUS, SIM, TOKEN, ApiError, _json
+from simulator.control.common import MENUS, SIM, TOKEN, ApiError, json_reply
 from simulator.control.devices import device_state
 from simulator.control.events import events
 from simulator.control.menu import menu_session
@@ -40,7 +40,7 @@ def operations() -> tuple[Operation, ...]:
 
 
 async def openapi_document(request: web.Request) -> web.Response:
-    return _json(openapi(operations(), token=bool(request.app[TOKEN])))
+    return json_reply(openapi(operations(), token=bool(request.app[TOKEN])))
 
 
 # --- the app ----------------------------------------------------------------------------------
@@ -76,11 +76,11 @@ async def _errors(request: web.Request, handler) -> web.StreamResponse:
     try:
         return await handler(request)
     except ApiError as exc:
-        return _json({"error": exc.error, "detail": exc.detail}, exc.status)
+        return json_reply({"error": exc.error, "detail": exc.detail}, exc.status)
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
-        response = _json({"error": exc.reason, "detail": []}, exc.status)
+        response = json_reply({"error": exc.reason, "detail": []}, exc.status)
         if "Allow" in exc.headers:  # a 405 says what the resource does allow
             response.headers["Allow"] = exc.headers["Allow"]
         return response

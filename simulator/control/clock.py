@@ -7,7 +7,7 @@ from typing import Any
 
 from aiohttp import web
 
-from simulator.control.common import ApiError, _body, _json, _sim
+from simulator.control.common import ApiError, body_of, json_reply, simulator_of
 from simulator.control.schema import Clock as ClockDoc
 from simulator.control.schema import ClockAdvance, ClockChange, Operation
 from simulator.core.clock import ScaledClock
@@ -23,12 +23,12 @@ def clock_doc(sim: SimulatorApi) -> dict[str, Any]:
 
 
 async def get_clock(request: web.Request) -> web.Response:
-    return _json(clock_doc(_sim(request)))
+    return json_reply(clock_doc(simulator_of(request)))
 
 
 async def set_clock(request: web.Request) -> web.Response:
-    sim = _sim(request)
-    change: ClockChange = await _body(request, ClockChange)
+    sim = simulator_of(request)
+    change: ClockChange = await body_of(request, ClockChange)
     if change.speed is not None:
         if not isinstance(sim.clock, ScaledClock):
             raise ApiError(409, "this simulator's clock has no speed: it moves only when told")
@@ -39,8 +39,8 @@ async def set_clock(request: web.Request) -> web.Response:
 
 
 async def advance_clock(request: web.Request) -> web.Response:
-    sim = _sim(request)
-    advance: ClockAdvance = await _body(request, ClockAdvance)
+    sim = simulator_of(request)
+    advance: ClockAdvance = await body_of(request, ClockAdvance)
     sim.clock.advance(advance.seconds)
     return await _clock_changed(sim)
 
@@ -51,7 +51,7 @@ async def _clock_changed(sim: SimulatorApi) -> web.Response:
     if sim.journal.store is not None and isinstance(sim.clock, ScaledClock):
         state = {"offset": sim.clock.offset, "speed": sim.clock.speed}
         await durable(sim.journal.save(sim.journal.store.save_clock, state))
-    return _json(doc)
+    return json_reply(doc)
 
 
 OPERATIONS = (

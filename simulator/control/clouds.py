@@ -7,7 +7,7 @@ from typing import Any
 
 from aiohttp import web
 
-from simulator.control.common import ApiError, _body, _json, _sim
+from simulator.control.common import ApiError, body_of, json_reply, simulator_of
 from simulator.control.schema import (
     CaptchaAnswer,
     CloudAccount,
@@ -23,7 +23,7 @@ from simulator.control.schema import (
 
 
 def _cloud(request: web.Request):
-    server = _sim(request).services.get("hikconnect")
+    server = simulator_of(request).services.get("hikconnect")
     if server is None:
         raise ApiError(404, "this simulator serves no Hik-Connect cloud (see --broker)")
     return server.cloud  # type: ignore[attr-defined]
@@ -31,7 +31,7 @@ def _cloud(request: web.Request):
 
 async def cloud_accounts(request: web.Request) -> web.Response:
     cloud = _cloud(request)
-    return _json(
+    return json_reply(
         [
             {
                 "name": a.name,
@@ -45,7 +45,7 @@ async def cloud_accounts(request: web.Request) -> web.Response:
 
 async def cloud_devices(request: web.Request) -> web.Response:
     cloud = _cloud(request)
-    return _json(
+    return json_reply(
         [
             {
                 "device_serial": r.status.device_serial,
@@ -69,14 +69,14 @@ async def cloud_captcha(request: web.Request) -> web.Response:
     captcha = cloud.captchas.peek(request.match_info["id"], cloud.clock.now())
     if captcha is None:
         raise ApiError(404, "no such captcha, or it expired or was used")
-    return _json({"id": captcha.id, "answer": captcha.answer})
+    return json_reply({"id": captcha.id, "answer": captcha.answer})
 
 
 # --- the DMSS cloud (when the fleet has Dahua devices) -----------------------------------------
 
 
 def _dmss(request: web.Request):
-    service = _sim(request).services.get("dmss")
+    service = simulator_of(request).services.get("dmss")
     if service is None:
         raise ApiError(409, "no DMSS cloud runs: the fleet has no Dahua devices")
     service.settle()  # reviews the clock has ended are decided before anything is read
@@ -89,27 +89,27 @@ def _account_doc(cloud, account) -> dict[str, Any]:
 
 async def dmss_accounts(request: web.Request) -> web.Response:
     cloud = _dmss(request)
-    return _json([_account_doc(cloud, a) for a in cloud.accounts.values()])
+    return json_reply([_account_doc(cloud, a) for a in cloud.accounts.values()])
 
 
 async def dmss_add_account(request: web.Request) -> web.Response:
     from simulator.clouds.dmss.rules import DmssError
 
     cloud = _dmss(request)
-    new: DmssAccountNew = await _body(request, DmssAccountNew)
+    new: DmssAccountNew = await body_of(request, DmssAccountNew)
     try:
-        account = cloud.register(new.email, new.password, _sim(request).clock.now())
+        account = cloud.register(new.email, new.password, simulator_of(request).clock.now())
     except DmssError as exc:
         raise ApiError(exc.status if exc.status == 409 else 400, exc.message) from None
-    return _json(_account_doc(cloud, account), 201)
+    return json_reply(_account_doc(cloud, account), 201)
 
 
 async def dmss_appeals(request: web.Request) -> web.Response:
-    return _json([a.as_dict() for a in _dmss(request).appeals.values()])
+    return json_reply([a.as_dict() for a in _dmss(request).appeals.values()])
 
 
 async def dmss_outbox(request: web.Request) -> web.Response:
-    return _json([m.as_dict() for m in _dmss(request).outbox])
+    return json_reply([m.as_dict() for m in _dmss(request).outbox])
 
 
 OPERATIONS = (

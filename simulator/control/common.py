@@ -21,19 +21,19 @@ class ApiError(Exception):
         self.status, self.error, self.detail = status, error, detail or []
 
 
-def _sim(request: web.Request) -> SimulatorApi:
+def simulator_of(request: web.Request) -> SimulatorApi:
     return request.app[SIM]
 
 
-def _device(request: web.Request) -> Device:
+def device_of(request: web.Request) -> Device:
     serial = request.match_info["serial"]
-    device = _sim(request).fleet.find(serial)
+    device = simulator_of(request).fleet.find(serial)
     if device is None:
         raise ApiError(404, f"no device {serial!r} in the fleet")
     return device
 
 
-async def _body(request: web.Request, model: type[BaseModel]) -> Any:
+async def body_of(request: web.Request, model: type[BaseModel]) -> Any:
     try:
         raw = await request.json()
     except (ValueError, UnicodeDecodeError):
@@ -41,15 +41,15 @@ async def _body(request: web.Request, model: type[BaseModel]) -> Any:
     try:
         return model.model_validate(raw)
     except ValidationError as exc:
-        raise ApiError(400, "the body does not validate", _problems(exc)) from None
+        raise ApiError(400, "the body does not validate", problems(exc)) from None
 
 
-def _problems(exc: ValidationError) -> list[str]:
+def problems(exc: ValidationError) -> list[str]:
     return [
         f"{'.'.join(map(str, e['loc'])) or '(body)'}: {e['msg'].removeprefix('Value error, ')}"
         for e in exc.errors()
     ]
 
 
-def _json(data: Any, status: int = 200) -> web.Response:
+def json_reply(data: Any, status: int = 200) -> web.Response:
     return web.json_response(data, status=status)

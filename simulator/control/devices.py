@@ -9,7 +9,7 @@ from typing import Any
 from aiohttp import web
 
 from simulator.control.clock import clock_doc
-from simulator.control.common import ApiError, _body, _device, _json, _sim
+from simulator.control.common import ApiError, body_of, device_of, json_reply, simulator_of
 from simulator.control.schema import (
     DeviceModels,
     Event,
@@ -53,8 +53,8 @@ def _models() -> DeviceModels:
 
 
 async def get_fleet(request: web.Request) -> web.Response:
-    sim = _sim(request)
-    return _json(
+    sim = simulator_of(request)
+    return json_reply(
         {
             "name": sim.fleet.name,
             "devices": len(sim.fleet),
@@ -66,18 +66,18 @@ async def get_fleet(request: web.Request) -> web.Response:
 
 
 async def list_devices(request: web.Request) -> web.Response:
-    sim = _sim(request)
+    sim = simulator_of(request)
     now = sim.clock.now()
-    return _json([device_state(d, now) for d in sim.fleet])
+    return json_reply([device_state(d, now) for d in sim.fleet])
 
 
 async def get_device(request: web.Request) -> web.Response:
-    return _json(device_state(_device(request), _sim(request).clock.now()))
+    return json_reply(device_state(device_of(request), simulator_of(request).clock.now()))
 
 
 async def add_devices(request: web.Request) -> web.Response:
     """Body: one fixture `[[device]]` entry (with `count` for several)."""
-    sim = _sim(request)
+    sim = simulator_of(request)
     try:
         raw = await request.json()
     except (ValueError, UnicodeDecodeError):
@@ -93,12 +93,12 @@ async def add_devices(request: web.Request) -> web.Response:
     except ServiceError as exc:
         raise ApiError(409, "the device cannot listen", [str(exc)]) from None
     now = sim.clock.now()
-    return _json([device_state(d, now) for d in devices], 201)
+    return json_reply([device_state(d, now) for d in devices], 201)
 
 
 async def change_device(request: web.Request) -> web.Response:
-    sim, device = _sim(request), _device(request)
-    change = await _body(request, _models().change)
+    sim, device = simulator_of(request), device_of(request)
+    change = await body_of(request, _models().change)
     given = change.model_fields_set
     if "admin_password" in given and change.admin_password is not None:
         device.admin_password = change.admin_password
@@ -122,44 +122,44 @@ async def change_device(request: web.Request) -> web.Response:
                 setattr(target, field, value)
     device.sync_lockout()
     await durable(sim.journal.commit(device))
-    return _json(device_state(device, sim.clock.now()))
+    return json_reply(device_state(device, sim.clock.now()))
 
 
 async def remove_device(request: web.Request) -> web.Response:
-    await _sim(request).remove_device(_device(request))
+    await simulator_of(request).remove_device(device_of(request))
     return web.Response(status=204)
 
 
 async def reboot_device(request: web.Request) -> web.Response:
-    sim, device = _sim(request), _device(request)
-    reboot: Reboot = await _body(request, Reboot)
+    sim, device = simulator_of(request), device_of(request)
+    reboot: Reboot = await body_of(request, Reboot)
     if not sim.reboot(device, reboot.downtime):
         raise ApiError(409, f"{device.serial} is already rebooting")
-    return _json(device_state(device, sim.clock.now()), 202)
+    return json_reply(device_state(device, sim.clock.now()), 202)
 
 
 async def upgrade_device(request: web.Request) -> web.Response:
     """The upgrade flow without the upload: the version is staged, then the device reboots."""
-    sim, device = _sim(request), _device(request)
-    upgrade: Upgrade = await _body(request, Upgrade)
+    sim, device = simulator_of(request), device_of(request)
+    upgrade: Upgrade = await body_of(request, Upgrade)
     if not device.powered:
         raise ApiError(409, f"{device.serial} is rebooting")
     device.pending_firmware = FirmwareVersion.parse(upgrade.version)
     await durable(sim.journal.commit(device))
     sim.reboot(device)
-    return _json(device_state(device, sim.clock.now()), 202)
+    return json_reply(device_state(device, sim.clock.now()), 202)
 
 
 async def factory_reset(request: web.Request) -> web.Response:
-    sim, device = _sim(request), _device(request)
+    sim, device = simulator_of(request), device_of(request)
     device.factory_reset(sim.clock.now())
     await durable(sim.journal.commit(device))
-    return _json(device_state(device, sim.clock.now()))
+    return json_reply(device_state(device, sim.clock.now()))
 
 
 async def device_log(request: web.Request) -> web.Response:
-    device = _device(request)
-    return _json([e.as_dict() for e in _sim(request).journal.log(device.serial)])
+    device = device_of(request)
+    return json_reply([e.as_dict() for e in simulator_of(request).journal.log(device.serial)])
 
 
 def operations() -> tuple[Operation, ...]:

@@ -7,12 +7,12 @@ import json
 from aiohttp import web
 from aiohttp_sse import sse_response
 
-from simulator.control.common import _sim
+from simulator.control.common import simulator_of
 
 
 async def events(request: web.Request) -> web.StreamResponse:
     """Server-sent events: every change and exchange, replayed from Last-Event-ID."""
-    journal = _sim(request).journal
+    journal = simulator_of(request).journal
     serial = request.query.get("serial") or None
     subscription = journal.subscribe(serial)
     try:

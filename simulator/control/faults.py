@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
-from simulator.control.common import _body, _device, _json, _sim
+from simulator.control.common import body_of, device_of, json_reply, simulator_of
 from simulator.control.schema import FaultsChange, Operation
 from simulator.runtime.fixtures import FaultsSpec
 from simulator.runtime.journal import durable
@@ -24,29 +24,29 @@ def _changed_faults(current: Faults, change: FaultsChange) -> Faults:
 
 
 async def get_device_faults(request: web.Request) -> web.Response:
-    return _json(_device(request).own_faults.as_dict())
+    return json_reply(device_of(request).own_faults.as_dict())
 
 
 async def set_device_faults(request: web.Request) -> web.Response:
-    sim, device = _sim(request), _device(request)
-    change: FaultsChange = await _body(request, FaultsChange)
+    sim, device = simulator_of(request), device_of(request)
+    change: FaultsChange = await body_of(request, FaultsChange)
     device.own_faults = _changed_faults(device.own_faults, change)
     await durable(sim.journal.commit(device))
-    return _json(device.own_faults.as_dict())
+    return json_reply(device.own_faults.as_dict())
 
 
 async def get_fleet_faults(request: web.Request) -> web.Response:
-    return _json(_sim(request).fleet.faults.as_dict())
+    return json_reply(simulator_of(request).fleet.faults.as_dict())
 
 
 async def set_fleet_faults(request: web.Request) -> web.Response:
-    sim = _sim(request)
-    change: FaultsChange = await _body(request, FaultsChange)
+    sim = simulator_of(request)
+    change: FaultsChange = await body_of(request, FaultsChange)
     sim.fleet.set_faults(_changed_faults(sim.fleet.faults, change))
     sim.journal.publish("fleet.faults", None, faults=sim.fleet.faults.as_dict())
     if sim.journal.store is not None:
         await durable(sim.journal.save(sim.journal.store.save_fleet, sim.fleet))
-    return _json(sim.fleet.faults.as_dict())
+    return json_reply(sim.fleet.faults.as_dict())
 
 
 OPERATIONS = (

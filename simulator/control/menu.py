@@ -6,12 +6,12 @@ from aiohttp import web
 
 from firmware_menu.live import DEFAULT_SIZE, serve_menu, terminal_size
 from firmware_menu.model import MenuModel, Screen
-from simulator.control.common import MENUS, ApiError, _device, _sim
+from simulator.control.common import MENUS, ApiError, device_of, simulator_of
 
 
 async def menu_session(request: web.Request) -> web.StreamResponse:
     """A recorder's local menu on the live device, for `nvrsim menu` (firmware_menu/live.py)."""
-    sim, device = _sim(request), _device(request)
+    sim, device = simulator_of(request), device_of(request)
     model = MenuModel(device, sim.clock, restart=sim.reboot)
     if model.screen is Screen.NO_MENU:
         raise ApiError(409, f"{device.serial} is a {device.model} ({device.kind}): no local menu")
