@@ -1,6 +1,6 @@
 """The Hikvision recorder menu (4.x style): Configuration → Network → Platform Access.
 
-The Platform Access page follows protocols/hikvision.md §3: Enable, server
+The Platform Access page follows docs/protocols/hikvision.md §3: Enable, server
 address, stream encryption, verification code, status, a QR code for the app,
 and Unbind where the firmware has capability `menu_unbind` (4.x recorders,
 seed 001). Unbind calls the one unbind rule with the admin password, through the

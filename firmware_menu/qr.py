@@ -1,6 +1,6 @@
 """The QR codes the menus show, and how a terminal draws them.
 
-What a real recorder encodes is not public (protocols/hikvision.md §3 is a gap),
+What a real recorder encodes is not public (docs/protocols/hikvision.md §3 is a gap),
 so the contents are our documented choice:
 
 - Hikvision (Hik-Connect app): four lines joined by CR LF:

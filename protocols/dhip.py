@@ -1,6 +1,6 @@
 """Dahua DHIP over UDP 37810: the 32-byte header (construct) and the JSON body.
 
-No I/O and no device state (protocols/dahua.md §1). A datagram is the header
+No I/O and no device state (docs/protocols/dahua.md §1). A datagram is the header
 described by `HEADER`, then `length` bytes of JSON, which real devices end with
 `\\n` and sometimes NUL. Parsing is lenient where clients differ: AIO writes the
 length at offsets 16, 20, 24 and 28 and RRD writes 16 and 24 as u64, so the two

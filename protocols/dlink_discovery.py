@@ -1,6 +1,6 @@
 """D-Link discovery wire formats: the UDP 5978 "dldps" datagram and SSDP (UPnP).
 
-UDP 5978 (protocols/onvif-dlink.md §3.1): the request is known from CVE-2017-8413,
+UDP 5978 (docs/protocols/onvif-dlink.md §3.1): the request is known from CVE-2017-8413,
 a length, a type and `M=<MAC|broadcast>;D=<device type>;C=<base64 cmd>;test=1111`.
 The reply is not public [GAP]; our choice, kept in this one module:
 

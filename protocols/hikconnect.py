@@ -3,7 +3,7 @@
 No I/O and no device state: the device link (simulator/hikconnect/link.py) and
 the cloud (simulator/hikconnect/cloud.py) both build and parse through here.
 
-Facts and choices (protocols/hikvision.md §3; [V] seen, [I] our choice):
+Facts and choices (docs/protocols/hikvision.md §3; [V] seen, [I] our choice):
 
 - [V] API domains: default/Asia `api.hik-connect.com`, EU `apiieu.hik-connect.com`,
   USA `apiusa.hik-connect.com`, Russia `apiirus.hik-connectru.com`. Device

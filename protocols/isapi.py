@@ -10,7 +10,7 @@ as badly formed XML, an empty body or one too deep or too large as bad content.
 Parsing is lenient the way devices are: namespaces and prefixes are ignored
 (even undeclared ones) and element names match without regard to case.
 
-Sources: protocols/hikvision.md §2 (tags [V]/[I]/[G] there).
+Sources: docs/protocols/hikvision.md §2 (tags [V]/[I]/[G] there).
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """D-Link NIPCA (Network IP Camera Application Programming Interface): bodies and login.
 
 Replies are plain text, one `key=value` a line; clients lowercase the keys and
-split on the first `=` (protocols/onvif-dlink.md §3.2). Requests carry the same
+split on the first `=` (docs/protocols/onvif-dlink.md §3.2). Requests carry the same
 pairs in the query string or the body, either newline- or `&`-separated, so the
 parser here accepts both and nothing else.
 

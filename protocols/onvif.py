@@ -1,6 +1,6 @@
 """ONVIF device and media services: SOAP 1.2 requests in, response and fault documents out.
 
-No I/O and no device state (protocols/onvif-dlink.md §2). `decode_request`
+No I/O and no device state (docs/protocols/onvif-dlink.md §2). `decode_request`
 reads an envelope into the operation's name, its parameters and the
 WS-Security UsernameToken, if any; `password_digest` is the token's one
 formula; the `*_response` builders write each operation's body and

@@ -3,7 +3,7 @@
 No I/O and no device state: `decode_probe` turns a client's `<Probe>` into a
 `Probe`, the `build_*` functions turn typed values into reply bytes, and the
 client side (`build_probe`, `decode_probe_match`) is here too so tests and the
-discover client speak the same wire format (protocols/hikvision.md §1).
+discover client speak the same wire format (docs/protocols/hikvision.md §1).
 
 Choices where the notes are silent ([I]/[G] in §1):
 - Replies are CRLF-separated lines, one element per line, no indentation:

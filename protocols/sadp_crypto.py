@@ -1,4 +1,4 @@
-"""SADP 3.0 password protection (protocols/hikvision.md §1.4), both sides.
+"""SADP 3.0 password protection (docs/protocols/hikvision.md §1.4), both sides.
 
 Key exchange: the client sends its RSA public key (`Code` = base64 of the DER
 PKCS#1 RSAPublicKey); the device answers with a random ASCII string encrypted

@@ -1,7 +1,7 @@
 """WS-Discovery as ONVIF uses it (UDP 3702): SOAP-over-UDP datagrams to and from typed messages.
 
 No I/O and no device state. ONVIF speaks the 2005/04 discovery draft with
-2004/08 WS-Addressing inside SOAP 1.2 envelopes (protocols/onvif-dlink.md §1).
+2004/08 WS-Addressing inside SOAP 1.2 envelopes (docs/protocols/onvif-dlink.md §1).
 The responder side reads `Probe` and `Resolve` and writes `ProbeMatches`,
 `ResolveMatches`, `Hello` and `Bye`; the client side (`build_probe`,
 `decode_matches`) is here too so tests and `nvrsim discover onvif` speak the

@@ -2,7 +2,7 @@
 
 Each table is read from and written to the device, so RPC2, the CGI, DHIP and
 the local menu see one state. `General.LockLoginTimes`/`LoginFailLockTime` set
-the policy of the device's one lockout. Choices [I] (protocols/dahua.md §2.4 gap):
+the policy of the device's one lockout. Choices [I] (docs/protocols/dahua.md §2.4 gap):
 `T2UServer` has `Enable` (confirmed) and a read-only `Online` (the P2P
 registration, `Device.p2p_online`); `RTSP` has Enable/Port/RTP ports.
 """

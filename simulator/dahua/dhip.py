@@ -12,7 +12,7 @@ device bound to (device address, port), which also answers a search sent to
 that address alone, beside the fleet socket that hears searches for everyone
 (and, with an interface, the multicast group 239.255.255.251 and broadcasts).
 
-Choices [I], also in the README:
+Choices [I], also in docs/dahua.md:
 - `Init` is `init_bits | 2` on an initialised device and `init_bits | 1` on a
   factory one (§1.4: every initialised capture has `Init & 3 == 2`).
 - A search's `mac` may be top level (AIO) or in params (R7); empty: everyone.

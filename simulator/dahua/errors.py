@@ -1,4 +1,4 @@
-"""Dahua's JSON-RPC error codes and texts (protocols/dahua.md §2.3 table)."""
+"""Dahua's JSON-RPC error codes and texts (docs/protocols/dahua.md §2.3 table)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The hashes Dahua logins prove a password with (protocols/dahua.md §2.1, §2.3)."""
+"""The hashes Dahua logins prove a password with (docs/protocols/dahua.md §2.1, §2.3)."""
 
 from __future__ import annotations
 

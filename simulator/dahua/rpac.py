@@ -1,4 +1,4 @@
-"""The "RPAC" envelope the web UI uses to initialise a device (protocols/dahua.md §1.6).
+"""The "RPAC" envelope the web UI uses to initialise a device (docs/protocols/dahua.md §1.6).
 
 `Security.getEncryptInfo` hands out the device's RSA public key as
 `N:<hex>,E:010001`; the client picks a random numeric key (32 digits, 16 on

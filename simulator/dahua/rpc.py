@@ -1,10 +1,11 @@
-"""Dahua HTTP JSON-RPC: `/RPC2_Login`, `/RPC2` and `/OutsideCmd` (protocols/dahua.md §2.3, §1.6).
+"""Dahua HTTP JSON-RPC: `/RPC2_Login`, `/RPC2` and `/OutsideCmd` (docs/protocols/dahua.md
+§2.3, §1.6).
 
 Pure: `DahuaRpc.login/call/outside(document, client, now) -> document`, no
 sockets. Every password goes through `Device.login`, the one rule with the
 device's one lockout (policy from General.LockLoginTimes/LoginFailLockTime).
 
-Choices [I], also in the README:
+Choices [I], also in docs/dahua.md:
 - Sessions are 32 hex digits (newer firmware); a step-1 challenge is good for
   one step 2; an authorised session expires after `dahua.session_timeout`
   seconds (60) without a call, `global.keepAlive` included; at most 64 a

@@ -6,7 +6,7 @@ naming its own device. A datagram that does not decode, a `S` (run a command)
 datagram (CVE-2017-8413: we never reproduce that hole), an answer, or a
 search nobody matches gets no reply at all.
 
-Choices [I], also in the README: the 5978 reply format of
+Choices [I], also in docs/dlink.md: the 5978 reply format of
 `protocols.dlink_discovery`; an inquiry matches when its `M=` is the broadcast
 MAC or the device's, and its `D=` is empty, `*`, or a prefix of the model
 (`DCS`, `DNR-`); SSDP answers `ssdp:all`, `upnp:rootdevice`, any

@@ -1,6 +1,6 @@
 """mydlink registration: the one rule every D-Link front end calls.
 
-The D-Link FAQs (protocols/onvif-dlink.md §3.3) say two things we reproduce:
+The D-Link FAQs (docs/protocols/onvif-dlink.md §3.3) say two things we reproduce:
 registering a camera with mydlink needs an admin password set on it, and after
 a factory reset (`Device.factory_reset`) it must be registered again.
 [I] A device registered to one account refuses another until it is reset or

@@ -16,7 +16,7 @@ A thin transport; every request goes through one dispatcher, in this order:
    request that does not parse or names an unknown setting → 400 and nothing
    changes.
 
-Choices where the public record is silent [I], documented in the README:
+Choices where the public record is silent [I], documented in docs/dlink.md:
 errors are one `error=<reason>` line with the status above; the Digest and
 Basic realm is the model name; replies carry `Server: dcs-lig-httpd`; challenge
 sessions last 30 minutes idle, at most 64 per device; a signed request's `ts` is

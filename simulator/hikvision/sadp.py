@@ -5,7 +5,7 @@ clock): it decodes one `<Probe>`, asks the device rules (`Device.login`,
 `Device.activate`, `simulator.hikvision.unbind`) and returns the reply datagrams. One
 socket serves the whole fleet, as one SADP tool sees a LAN full of devices.
 
-Choices where protocols/hikvision.md is silent:
+Choices where docs/protocols/hikvision.md is silent:
 - A datagram that does not decode, an unknown MAC, or Types the firmware does
   not know (`getUnbindStatus`/`ezvizUnbind` without capability `sadp_unbind`)
   get no reply at all, as a real device stays silent.

@@ -6,7 +6,7 @@ from the clock): it decodes one SOAP request, checks WS-Security through
 and SOAP document. `simulator.onvif.http` serves it; `simulator.onvif.wsd` announces
 the same facts (`discovery_target`) over WS-Discovery.
 
-Choices where protocols/onvif-dlink.md is silent or says [I]:
+Choices where docs/protocols/onvif-dlink.md is silent or says [I]:
 - Which operations need credentials is per device (`onvif.pre_auth`): "time"
   (default) leaves only GetSystemDateAndTime open, as most firmware does;
   "spec" opens ONVIF's whole PRE_AUTH class. Credentials sent to an open

@@ -6,7 +6,7 @@ ProbeMatches per matching device (each device is its own Target Service with
 its own AppSequence), or the ResolveMatches of the device named. One server
 answers for the whole fleet, as SADP's does.
 
-Choices where protocols/onvif-dlink.md is silent or says [I]:
+Choices where docs/protocols/onvif-dlink.md is silent or says [I]:
 - Replies go to the probe's source address and port, never to a ReplyTo, so
   the simulator cannot be made to send to third parties. A unicast probe's
   replies also go to the sender's port 3702 (`copy_port`): wsdiscovery sends

@@ -1,4 +1,5 @@
-"""The D-Link support portal's rules, in one pure module (seed 002, protocols/onvif-dlink.md §4).
+"""The D-Link support portal's rules, in one pure module (seed 002,
+docs/protocols/onvif-dlink.md §4).
 
 No I/O and no system clock: every rule that depends on time takes `now`, so the
 90-day and 2-day windows run on a VirtualClock in tests. The web pages and the

@@ -8,7 +8,7 @@ The binding itself is device state (`Device.dahua.dmss_account`), so the
 control API, `--state` and every page agree; whether a device is online is
 `Device.p2p_online`, the one P2P status (the cloud link drives it once it exists).
 
-Choices [U]/[I], documented in the README (protocols/dahua.md §3.1 is silent):
+Choices [U]/[I], documented in docs/dahua.md (docs/protocols/dahua.md §3.1 is silent):
 - Adding a device needs its serial and admin password (checked through
   `Device.login`, so it counts towards the device's lockout), the device
   online on P2P and initialised.
