@@ -28,7 +28,8 @@ from simulator.control.devices import device_state
 from simulator.control.events import events
 from simulator.control.menu import menu_session
 from simulator.control.schema import Operation, openapi
-from simulator.core.plugin import Service, SimulatorApi, cannot_listen
+from simulator.core.plugin import Service, SimulatorApi
+from simulator.runtime.http_service import HttpService, listen
 
 # what the runner and the tests import from here (device_state lives in devices)
 __all__ = ["CONTROL", "control_app", "device_state", "operations", "start_control"]
@@ -100,14 +101,10 @@ async def _authorised(request: web.Request, handler) -> web.StreamResponse:
 # --- as one of the simulator's services --------------------------------------------------------
 
 
-class ControlServer:
+class ControlServer(HttpService):
     def __init__(self, runner: web.AppRunner, token: str) -> None:
-        self._runner = runner
-        self.host, self.port = runner.addresses[0][:2]
+        super().__init__(runner)
         self.token = token
-
-    async def close(self) -> None:
-        await self._runner.cleanup()
 
 
 async def start_control(sim: SimulatorApi) -> ControlServer | None:
@@ -117,15 +114,9 @@ async def start_control(sim: SimulatorApi) -> ControlServer | None:
     token = config.token or ""
     if not token and not ipaddress.ip_address(config.control_host).is_loopback:
         token = secrets.token_urlsafe(16)
-    runner = web.AppRunner(control_app(sim, token), access_log=None, handle_signals=False)
-    await runner.setup()
-    try:
-        await web.TCPSite(runner, config.control_host, config.control_port).start()
-    except OSError as exc:
-        await runner.cleanup()
-        where = f"http {config.control_host}:{config.control_port}"
-        raise cannot_listen("control API", where, exc) from None
-    return ControlServer(runner, token)
+    app = control_app(sim, token)
+    where = (config.control_host, config.control_port)
+    return ControlServer(await listen(app, "control API", *where, reuse_address=False), token)
 
 
 CONTROL = Service("control", "http", start_control)

@@ -11,18 +11,19 @@ from simulator.clouds.dmss.app import CONTEXT, dmss_app
 from simulator.clouds.dmss.mailer import Mailer, SmtpSettings
 from simulator.clouds.dmss.rules import DmssCloud
 from simulator.core.fixture import FixtureError
-from simulator.core.plugin import ServiceContext, cannot_listen, parse_address
+from simulator.core.plugin import ServiceContext, parse_address
+from simulator.runtime.http_service import HttpService, listen
 
 
-class DmssService:
+class DmssService(HttpService):
     """Serves the API; once a second (real time) ends due reviews and sends their mail,
     so an advanced clock takes effect without waiting for a request."""
 
     TICK = 1.0
 
     def __init__(self, runner: web.AppRunner, cloud: DmssCloud) -> None:
-        self._runner, self.cloud = runner, cloud
-        self.host, self.port = runner.addresses[0][:2]
+        super().__init__(runner)
+        self.cloud = cloud
         self._context = runner.app[CONTEXT]
         self._ticker = asyncio.get_running_loop().create_task(self._tick())
 
@@ -38,7 +39,7 @@ class DmssService:
         self._ticker.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await self._ticker
-        await self._runner.cleanup()
+        await super().close()
 
 
 async def start_dmss(sim: ServiceContext) -> DmssService | None:
@@ -68,13 +69,5 @@ async def start_dmss(sim: ServiceContext) -> DmssService | None:
     if config.smtp_server:
         host, port = parse_address(config.smtp_server)
         smtp = SmtpSettings(host, port)
-    runner = web.AppRunner(
-        dmss_app(cloud, sim.clock, Mailer(smtp)), access_log=None, handle_signals=False
-    )
-    await runner.setup()
-    try:
-        await web.TCPSite(runner, config.dmss_host, config.dmss_port, reuse_address=True).start()
-    except OSError as exc:
-        await runner.cleanup()
-        raise cannot_listen("DMSS", f"http {config.dmss_host}:{config.dmss_port}", exc) from None
-    return DmssService(runner, cloud)
+    app = dmss_app(cloud, sim.clock, Mailer(smtp))
+    return DmssService(await listen(app, "DMSS", config.dmss_host, config.dmss_port), cloud)

@@ -48,6 +48,8 @@ from simulator.clouds.hikconnect.rules import (
     login_captcha_id,
     valid_device_serial,
 )
+from simulator.core.plugin import ServiceError
+from simulator.runtime.http_service import HttpService, listen
 
 log = logging.getLogger(__name__)
 
@@ -404,26 +406,22 @@ async def _errors(request: web.Request, handler) -> web.StreamResponse:
         return _answer(code, exc.status)
 
 
-class CloudServer:
+class CloudServer(HttpService):
     """The cloud as a fleet service: its HTTP API on one port, its MQTT connection."""
 
     def __init__(self, cloud: Cloud, runner: web.AppRunner) -> None:
-        self.cloud, self._runner = cloud, runner
-        self.host, self.port = runner.addresses[0][:2]
+        super().__init__(runner)
+        self.cloud = cloud
 
     async def close(self) -> None:
-        await self._runner.cleanup()
+        await super().close()
         await self.cloud.close()
 
 
 async def serve_cloud(cloud: Cloud, host: str, port: int) -> CloudServer:
-    """Serve the API of `cloud` (started); OSError if it cannot listen, the cloud closed."""
-    runner = web.AppRunner(cloud_app(cloud), access_log=None, handle_signals=False)
-    await runner.setup()
+    """Serve the API of `cloud` (started); ServiceError if it cannot listen, the cloud closed."""
     try:
-        await web.TCPSite(runner, host, port, reuse_address=True).start()
-    except OSError:
-        await runner.cleanup()
+        return CloudServer(cloud, await listen(cloud_app(cloud), "Hik-Connect cloud", host, port))
+    except ServiceError:
         await cloud.close()
         raise
-    return CloudServer(cloud, runner)

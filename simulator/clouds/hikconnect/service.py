@@ -57,12 +57,7 @@ async def start_cloud(sim: ServiceContext) -> CloudServer | None:
         await cloud.start()
     except OSError as exc:
         raise ServiceError(f"Hik-Connect cloud: {exc}") from None
-    try:
-        return await serve_cloud(cloud, config.cloud_host, config.cloud_port)
-    except OSError as exc:
-        raise cannot_listen(
-            "Hik-Connect cloud", f"http {config.cloud_host}:{config.cloud_port}", exc
-        ) from None
+    return await serve_cloud(cloud, config.cloud_host, config.cloud_port)
 
 
 async def start_link(sim: ServiceContext) -> CloudLink | None:
