@@ -7,6 +7,7 @@ from typing import Any
 
 from aiohttp import web
 
+from simulator.clouds.dmss.rules import DmssError
 from simulator.control.common import ApiError, body_of, json_reply, simulator_of
 from simulator.control.schema import (
     CaptchaAnswer,
@@ -93,8 +94,6 @@ async def dmss_accounts(request: web.Request) -> web.Response:
 
 
 async def dmss_add_account(request: web.Request) -> web.Response:
-    from simulator.clouds.dmss.rules import DmssError
-
     cloud = _dmss(request)
     new: DmssAccountNew = await body_of(request, DmssAccountNew)
     try:

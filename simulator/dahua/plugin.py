@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, Strict, field_validator
 
+from firmware_menu.dahua import tree as menu_tree
 from simulator.core.plugin import (
     Discovery,
     Section,
@@ -91,12 +92,6 @@ def _describe(device: DahuaDevice) -> dict:
     }
 
 
-def _menu():
-    from firmware_menu.dahua import tree
-
-    return tree()
-
-
 DAHUA = Vendor(
     name="dahua",
     title="Dahua",
@@ -135,5 +130,5 @@ DAHUA = Vendor(
     web_api=(("RPC2", "/RPC2_Login and /cgi-bin/"), *ONVIF_WEB_API),
     describe=_describe,
     status=lambda device: {"p2p_online": device.p2p_online},
-    menu=_menu,
+    menu=menu_tree,
 )

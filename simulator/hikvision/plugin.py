@@ -8,6 +8,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, field_validator
 
+from firmware_menu.hikvision import tree as menu_tree
 from simulator.core.plugin import (
     BuildContext,
     Discovery,
@@ -109,12 +110,6 @@ def _describe(device: HikvisionDevice) -> dict:
     }
 
 
-def _menu():
-    from firmware_menu.hikvision import tree
-
-    return tree()
-
-
 HIKVISION = Vendor(
     name="hikvision",
     title="Hikvision",
@@ -162,5 +157,5 @@ HIKVISION = Vendor(
     ),
     web_api=(("ISAPI", "/ISAPI/"), *ONVIF_WEB_API),
     describe=_describe,
-    menu=_menu,
+    menu=menu_tree,
 )
