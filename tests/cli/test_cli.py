@@ -203,6 +203,7 @@ def test_run_with_a_bad_fixture_exits_with_the_message(tmp_path):
     assert result.stderr.startswith(f"nvrsim: {bad}: device entry 1: ")
 
 
+@pytest.mark.slow
 def test_help_explains_each_command():
     for args in (
         [],

@@ -34,10 +34,13 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 
-pytestmark = pytest.mark.skipif(
-    not os.access(CHROMIUM, os.X_OK),
-    reason="needs Debian's chromium package (/usr/bin/chromium): apt-get install chromium",
-)
+pytestmark = [
+    pytest.mark.skipif(
+        not os.access(CHROMIUM, os.X_OK),
+        reason="needs Debian's chromium package (/usr/bin/chromium): apt-get install chromium",
+    ),
+    pytest.mark.slow,
+]
 
 
 @pytest.fixture

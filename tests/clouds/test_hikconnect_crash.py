@@ -19,6 +19,8 @@ from simulator.clouds.hikconnect.cloud import Cloud
 from simulator.core.clock import RealClock
 from tests.mqtt_brokers import BROKERS, broker
 
+pytestmark = pytest.mark.slow  # end to end (see the README)
+
 KEEPALIVE = 2  # seconds; the broker gives up on a silent link after 1.5x
 
 FLEET = """

@@ -16,6 +16,7 @@ from tests.strategies_isapi import ServerThread
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 pytestmark = [
+    pytest.mark.slow,
     pytest.mark.skipif(
         not Path(CHROMIUM).exists(), reason="needs Chromium (Debian package `chromium`)"
     ),

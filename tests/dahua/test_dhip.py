@@ -427,6 +427,7 @@ asyncio.run(main(*sys.argv[1:]))
 """
 
 
+@pytest.mark.slow
 def test_multicast_and_broadcast_searches_inside_a_network_namespace():
     raw = {
         "fleet": {"seed": "dhip-netns", "address_pool": "10.200.0.0/24"},
@@ -511,6 +512,7 @@ asyncio.run(main(*sys.argv[1:]))
 """
 
 
+@pytest.mark.slow
 def test_aiodahua_discovers_the_fleet_and_re_addresses_a_camera():
     raw = {
         "fleet": {"seed": "aiodahua", "address_pool": "10.200.0.0/24"},

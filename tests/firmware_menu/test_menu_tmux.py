@@ -26,9 +26,10 @@ from tests.cli.test_cli import FREE_PORTS
 from tests.conftest import PASSWORD
 from tests.runtime.test_runner import sadp_ask
 
-pytestmark = pytest.mark.skipif(
-    shutil.which("tmux") is None, reason="needs tmux (Debian package `tmux`)"
-)
+pytestmark = [
+    pytest.mark.skipif(shutil.which("tmux") is None, reason="needs tmux (Debian package `tmux`)"),
+    pytest.mark.slow,
+]
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURE = f"""

@@ -14,6 +14,8 @@ from simulator.runtime.runner import ServiceConfig, Simulator
 from tests.conftest import hik_entry, make_fleet
 from tests.netns import NETNS_ADDRESS, run_json_in_netns
 
+pytestmark = pytest.mark.slow  # end to end (see the README)
+
 CAMERA = {"kind": "ipc", "model": "DS-2CD2385G1-I", "firmware": "V5.6.2build 190701"}
 
 
