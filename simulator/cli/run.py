@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import logging
+import os
 import signal
 import sys
 import time
@@ -18,6 +20,8 @@ from simulator.runtime.journal import Journal
 from simulator.runtime.runner import ServiceConfig, Simulator, fleet_services, fleet_table
 from simulator.runtime.state import StateDir
 from simulator.vendors import vendors
+
+log = logging.getLogger(__name__)
 
 
 def add_run_parser(sub: argparse._SubParsersAction) -> None:
@@ -245,6 +249,34 @@ def _run(args: argparse.Namespace) -> int:
 async def _serve(simulator: Simulator, ready_file: str | None, briefing: str = "") -> None:
     stop = asyncio.Event()
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
+    log.info("starting %d device(s)", len(simulator.fleet))
+    try:
+        await _serve_until(simulator, stop, ready_file, briefing)
+    finally:
+        left = simulator.stuck + await _stragglers(simulator.config.stop_seconds)
+        if left:
+            # Something ignores cancellation: waiting on it (as asyncio.run would) could
+            # hang forever, so name it and leave now, the journal's writes done first.
+            print(f"nvrsim: still running after the stop: {', '.join(left)}", file=sys.stderr)
+            simulator.journal.close()
+            print("nvrsim: stopped", flush=True)
+            os._exit(0)
+
+
+async def _stragglers(seconds: float) -> list[str]:
+    """The tasks other than this one that are still running `seconds` after being cancelled."""
+    others = asyncio.all_tasks() - {asyncio.current_task()}
+    for task in others:
+        task.cancel()
+    if not others:
+        return []
+    _, pending = await asyncio.wait(others, timeout=seconds)
+    return sorted(f"{t.get_name()} ({t.get_coro().__qualname__})" for t in pending)
+
+
+async def _serve_until(
+    simulator: Simulator, stop: asyncio.Event, ready_file: str | None, briefing: str
+) -> None:
     async with simulator:
         print(fleet_table(simulator.fleet))
         print()

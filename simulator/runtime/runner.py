@@ -7,6 +7,7 @@ import errno
 import json
 import logging
 import os
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -75,6 +76,10 @@ class ServiceConfig:
     control_port: int | None = None  # None: no control API (`nvrsim run` asks for 8321)
     token: str | None = None
     reboot_seconds: float = 3.0  # how long a rebooting device is gone (real seconds)
+    # What still has not stopped this many seconds after it was told is named and left
+    # behind, so that one stuck close (a broker, a client that never lets go) cannot hold
+    # the whole shutdown up.
+    stop_seconds: float = 5.0
     # Hik-Connect (simulator/hikconnect): "embedded" starts an MQTT broker on
     # broker_host:broker_port, "mqtt://host:port" uses that one, None: no cloud link.
     broker: str | None = None
@@ -115,6 +120,7 @@ class Simulator:
         self.services: dict[str, FleetService] = {}
         self._http: dict[str, web.AppRunner] = {}  # by serial
         self._tasks: set[asyncio.Task] = set()  # moves and reboots under way
+        self.stuck: list[str] = []  # what did not stop in time at the last stop()
         if self.journal is None:
             self.journal = Journal(self.clock)
         self._web = WebOptions(
@@ -142,16 +148,31 @@ class Simulator:
             raise
 
     async def stop(self) -> None:
+        """Stop everything, each part within `config.stop_seconds`; what has not stopped
+        by then is named in `stuck` and left behind."""
         for task in list(self._tasks):
             task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._within(
+            "moves and reboots", asyncio.gather(*self._tasks, return_exceptions=True)
+        )
         for device in self.fleet:
             if device.powered:
                 self._announce("device_down", device)
         for name in reversed(list(self.services)):  # last started, first stopped
-            await self.services.pop(name).close()
-        for serial in list(self._http):
-            await self._http.pop(serial).cleanup()
+            await self._within(name, self.services.pop(name).close())
+        runners = [self._http.pop(serial) for serial in list(self._http)]
+        await self._within("device web servers", asyncio.gather(*(r.cleanup() for r in runners)))
+
+    async def _within(self, what: str, work: Awaitable[object]) -> None:
+        task = asyncio.ensure_future(work)
+        done, _ = await asyncio.wait({task}, timeout=self.config.stop_seconds)
+        if not done:
+            self.stuck.append(what)
+            log.warning(
+                "%s: still stopping after %g s; left behind", what, self.config.stop_seconds
+            )
+        elif not task.cancelled() and task.exception() is not None:
+            raise task.exception()  # type: ignore[misc]
 
     async def _bring_up(self, device: Device) -> None:
         try:
