@@ -29,6 +29,7 @@ from simulator.core.plugin import (
 from simulator.core.text import text_table
 from simulator.runtime.fixtures import build_devices
 from simulator.runtime.journal import Journal, durable
+from simulator.runtime.quiet import quiet_bad_requests
 from simulator.runtime.web import WebOptions, device_app
 from simulator.vendors import vendor_of, vendors
 
@@ -135,6 +136,7 @@ class Simulator:
 
     async def start(self) -> None:
         """Listen everywhere, or, if one address cannot be had, nowhere: ServiceError says which."""
+        quiet_bad_requests()
         try:
             for name, definition in fleet_services().items():
                 service = await definition.start(self)
