@@ -208,3 +208,20 @@ def test_multicast_inquiry_inside_a_network_namespace():
         assert {r["MAC"] for r in result[how]} == expected, how
         assert {r["peer"] for r in result[how]} == {f"{NETNS_ADDRESS}:{result['port']}"}
     assert {r["IPv4Address"] for r in result["multicast"]} == {d.network.ip for d in fleet}
+
+
+async def test_replies_never_leak_from_one_inquiry_into_another(clock, served):
+    """Issue 17 once saw 2006 devices for a 6-device fleet. Inquiries at once, and one
+    right after another whose replies were still on their way, each find exactly the
+    fleet: a client counts only replies that echo its own inquiry's Uuid, once per MAC."""
+    fleet = make_fleet(hik_entry("nvr", count=6), clock=clock)
+    macs = {format_mac(d.mac) for d in fleet}
+    server = await served(fleet)
+    at_once = await asyncio.gather(
+        *(discover_sadp("127.0.0.1", server.port, timeout=1.0) for _ in range(5))
+    )
+    assert [sorted(r["MAC"] for r in found) for found in at_once] == [sorted(macs)] * 5
+    fleet.set_faults(fleet.faults.update({"discovery_delay": 0.3}))
+    assert await discover_sadp("127.0.0.1", server.port, timeout=0.05) == []  # too soon
+    found = await discover_sadp("127.0.0.1", server.port, timeout=1.5)
+    assert sorted(r["MAC"] for r in found) == sorted(macs)
