@@ -14,7 +14,7 @@ import time
 from simulator.cli import scenario as scenario_cli
 from simulator.control import scenarios
 from simulator.core.clock import ScaledClock
-from simulator.core.plugin import ServiceError, parse_address
+from simulator.core.plugin import CannotListen, ServiceError, parse_address
 from simulator.runtime.fixtures import default_fixture, load_fleet
 from simulator.runtime.journal import Journal
 from simulator.runtime.runner import ServiceConfig, Simulator, fleet_services, fleet_table
@@ -238,7 +238,8 @@ def _run(args: argparse.Namespace) -> int:
             simulator = Simulator(fleet, clock, config, journal)
             asyncio.run(_serve(simulator, args.ready_file, briefing))
     except ServiceError as exc:
-        print(f"nvrsim: {exc} (is another nvrsim running?)", file=sys.stderr)
+        hint = " (is another nvrsim running?)" if isinstance(exc, CannotListen) else ""
+        print(f"nvrsim: {exc}{hint}", file=sys.stderr)
         return 2
     finally:
         journal.close()  # every acknowledged change is on disk before we exit

@@ -55,8 +55,12 @@ class ServiceError(RuntimeError):
     """A service could not start; the message names it and its address."""
 
 
-def cannot_listen(name: str, where: str, exc: OSError) -> ServiceError:
-    return ServiceError(f"{name}: cannot listen on {where}: {exc.strerror or exc}")
+class CannotListen(ServiceError):
+    """An address a service or device needs is not to be had (taken, or not ours)."""
+
+
+def cannot_listen(name: str, where: str, exc: OSError) -> CannotListen:
+    return CannotListen(f"{name}: cannot listen on {where}: {exc.strerror or exc}")
 
 
 def parse_address(text: str) -> tuple[str, int]:

@@ -29,6 +29,7 @@ from simulator.core.plugin import (
 from simulator.core.text import text_table
 from simulator.runtime.fixtures import build_devices
 from simulator.runtime.journal import Journal, durable
+from simulator.runtime.limits import make_room
 from simulator.runtime.quiet import quiet_bad_requests
 from simulator.runtime.web import WebOptions, device_app
 from simulator.vendors import vendor_of, vendors
@@ -137,6 +138,7 @@ class Simulator:
     async def start(self) -> None:
         """Listen everywhere, or, if one address cannot be had, nowhere: ServiceError says which."""
         quiet_bad_requests()
+        make_room(len(self.fleet))
         try:
             for name, definition in fleet_services().items():
                 service = await definition.start(self)
@@ -181,10 +183,8 @@ class Simulator:
             await self._serve_http(device)
         except OSError as exc:
             net = device.network
-            raise ServiceError(
-                f"{device.label or device.serial}: cannot listen on http "
-                f"{net.ip}:{net.http_port}: {exc.strerror or exc}"
-            ) from None
+            where = f"http {net.ip}:{net.http_port}"
+            raise cannot_listen(device.label or device.serial, where, exc) from None
         self._announce("device_up", device)
 
     async def _take_down(self, device: Device) -> None:

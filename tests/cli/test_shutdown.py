@@ -8,6 +8,7 @@ import json
 import signal
 import socket
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -131,3 +132,25 @@ async def test_a_part_that_does_not_stop_in_time_is_named_and_left_behind(clock)
     assert sim.stuck == ["stuck"]
     assert not sim.services  # the others stopped
     stuck.release.set()
+
+
+def test_a_fleet_larger_than_the_open_file_limit_is_refused_before_it_listens(tmp_path):
+    fleet = tmp_path / "fleet.toml"
+    fleet.write_text(SMALL_FLEET, encoding="utf-8")  # 200 devices
+    ready = tmp_path / "ready.json"
+    run = ["run", str(fleet), *FREE_PORTS, "--ready-file", str(ready)]
+    child = (
+        "import resource, sys\n"
+        "resource.setrlimit(resource.RLIMIT_NOFILE, (300, 300))\n"  # hard too: none to raise
+        "from simulator.cli.main import main\n"
+        f"sys.exit(main({run!r}))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", child], capture_output=True, text=True, timeout=30
+    )
+    assert result.returncode == 2
+    (line,) = result.stderr.strip().splitlines()
+    assert "200 devices need about 728 open files, but this process may open 300" in line
+    assert "ulimit -n 728" in line and "several processes" in line
+    assert "another nvrsim" not in line  # that hint is for a taken address
+    assert not ready.exists() and "SADP" not in result.stdout  # nothing listened
