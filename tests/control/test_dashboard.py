@@ -9,6 +9,7 @@ import pytest
 
 from simulator.control.app import control_app
 from simulator.core.clock import ScaledClock
+from simulator.runtime.fixtures import load_fleet
 from simulator.runtime.runner import ServiceConfig, Simulator
 from tests.clouds.test_dlink_portal_browser import CHROMIUM_ARGS
 from tests.conftest import hik_entry, make_fleet
@@ -103,3 +104,35 @@ def test_fleet_table_device_page_faults_and_live_updates(served, page):
         arg=[(later - 1) * 1000, (later + 60) * 1000],
     )
     assert sim.clock.now() - before >= 48 * 3600
+
+
+def test_the_demo_fleet_fits_a_projector_with_each_vendors_cloud():
+    """At 1280x720 the fleet table needs no sideways scrolling, and each vendor's own
+    cloud shows: the Dahua NVR's P2P and DMSS account, the D-Link camera's mydlink."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    fleet = load_fleet()
+    for device in fleet:
+        device.network.http_port = 0
+    sim = Simulator(fleet, ScaledClock(), ServiceConfig())
+    with ServerThread(control_app(sim)) as url, sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 720})
+            page.goto(url + "/")
+            rows = page.locator("#fleet tbody tr")
+            sync_api.expect(rows).to_have_count(len(fleet))
+            scroll, width = page.evaluate(
+                "[document.documentElement.scrollWidth, document.documentElement.clientWidth]"
+            )
+            assert scroll <= width
+            dahua = rows.filter(has_text="dahua-nvr-bound").locator("td")
+            sync_api.expect(dahua.nth(7)).to_have_text("p2p")
+            sync_api.expect(dahua.nth(8)).to_have_text("previous.owner@example.com")
+            dlink = rows.filter(has_text=fleet.find("dlink-camera").serial).locator("td")
+            sync_api.expect(dlink.nth(7)).to_have_text("mydlink")
+            account = fleet.find("dlink-camera").mydlink.account
+            sync_api.expect(dlink.nth(8)).to_have_text(account)
+            ARTIFACTS.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(ARTIFACTS / "00-demo-fleet-1280x720.png"))
+        finally:
+            browser.close()
