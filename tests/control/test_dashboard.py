@@ -136,3 +136,58 @@ def test_the_demo_fleet_fits_a_projector_with_each_vendors_cloud():
             page.screenshot(path=str(ARTIFACTS / "00-demo-fleet-1280x720.png"))
         finally:
             browser.close()
+
+
+def test_filters_and_each_vendors_actions_on_the_device_page():
+    sync_api = pytest.importorskip("playwright.sync_api")
+    expect = sync_api.expect
+    fleet = load_fleet()
+    for device in fleet:
+        device.network.http_port = 0
+    sim = Simulator(fleet, ScaledClock(), ServiceConfig(reboot_seconds=0.3))
+    with ServerThread(control_app(sim)) as url, sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 720})
+            page.goto(url + "/")
+            rows = page.locator("#fleet tbody tr")
+            expect(rows).to_have_count(len(fleet))
+            page.select_option("#vendor-filter", "dahua")
+            expect(rows).to_have_count(len(list(fleet.of_vendor("dahua"))))
+            page.select_option("#kind-filter", "ipc")
+            expect(rows).to_have_count(2)  # the two Dahua cameras
+            page.select_option("#vendor-filter", "")
+            page.select_option("#kind-filter", "")
+            page.fill("#search", "dlink-nvr")
+            expect(rows).to_have_count(1)
+            page.fill("#search", "")
+            page.select_option("#cloud-filter", "p2p")
+            expect(rows).to_have_count(sum(d.vendor == "dahua" and d.p2p_online for d in fleet))
+            page.select_option("#cloud-filter", "")
+
+            nvr = fleet.find("dahua-nvr-bound")
+            rows.filter(has_text=nvr.serial).click()
+            expect(page.locator("#device-state")).to_contain_text("previous.owner@example.com")
+            page.locator("#unbind").click()  # Dahua's binding is its DMSS account
+            expect(page.locator("#device-state")).to_contain_text("Bound to-")
+            assert nvr.dahua.dmss_account is None
+            page.fill("#password input[name=password]", "N3w-passw0rd")
+            page.locator("#password button").click()
+            expect(page.locator("#device-state")).to_contain_text("Admin passwordN3w-passw0rd")
+            assert nvr.admin_password == "N3w-passw0rd"
+            page.fill("#upgrade input[name=version]", "nonsense")
+            page.locator("#upgrade button").click()
+            expect(page.locator("#action-error")).to_have_text("the body does not validate")
+            assert nvr.pending_firmware is None and nvr.powered  # refused: nothing changed
+            page.fill("#upgrade input[name=version]", "V4.002.0000000.1.R")
+            page.locator("#upgrade button").click()
+            expect(page.locator("#device-state")).to_contain_text("4.002.0000000.1.R")
+            page.screenshot(path=str(ARTIFACTS / "03-dahua-device.png"))
+
+            page.locator("#back").click()
+            camera = fleet.find("dlink-camera")
+            rows.filter(has_text=camera.serial).click()
+            expect(page.locator("#device-title")).to_contain_text(camera.serial)
+            expect(page.locator("#unbind")).to_be_hidden()  # mydlink is not unbound from here
+        finally:
+            browser.close()

@@ -36,10 +36,39 @@ function cloudOf(d) {
   return [d.cloud.state, d.cloud.online ? "on" : d.cloud.state === "offline" ? "off" : ""];
 }
 
+// Where a vendor's cloud link and binding live in its device document, for the online
+// toggle and the unbind button (D-Link's mydlink registration is not changed from here).
+const CLOUD_FIELDS = {
+  hikvision: { section: "hik_connect", online: "online", account: "bound_account" },
+  dahua: { section: "dahua", online: "p2p_link", account: "dmss_account" },
+};
+
+function shown(d) {
+  const text = document.getElementById("search").value.trim().toLowerCase();
+  const vendor = document.getElementById("vendor-filter").value;
+  const kind = document.getElementById("kind-filter").value;
+  const cloud = document.getElementById("cloud-filter").value;
+  const haystack = [d.name, d.serial, d.model, d.address, d.firmware].join(" ").toLowerCase();
+  return (!text || haystack.includes(text)) && (!vendor || d.vendor === vendor)
+    && (!kind || d.kind === kind) && (!cloud || cloudOf(d)[0] === cloud);
+}
+
+function fillFilter(id, values) {
+  const select = document.getElementById(id);
+  const have = new Set([...select.options].map((o) => o.value));
+  for (const v of [...new Set(values)].sort()) {
+    if (!have.has(v)) select.append(new Option(v, v));
+  }
+}
+
 function renderFleet() {
   const body = document.querySelector("#fleet tbody");
   body.replaceChildren();
-  for (const d of devices.values()) {
+  fillFilter("vendor-filter", [...devices.values()].map((d) => d.vendor));
+  fillFilter("cloud-filter", [...devices.values()].map((d) => cloudOf(d)[0]));
+  const visible = [...devices.values()].filter(shown);
+  document.getElementById("shown").textContent = `${visible.length} of ${devices.size}`;
+  for (const d of visible) {
     const row = document.createElement("tr");
     row.dataset.serial = d.serial;
     const [cloud, cloudClass] = cloudOf(d);
@@ -65,13 +94,18 @@ function renderDevice(serial) {
   const [cloud] = cloudOf(d);
   const facts = [
     ["Firmware", d.firmware + (d.pending_firmware ? ` (next: ${d.pending_firmware})` : "")],
-    ["Address", d.address], ["HTTP port", d.ports.http],
+    ["Vendor", `${d.vendor} ${d.kind}`], ["MAC", d.mac], ["UUID", d.uuid],
+    ["Address", d.address], ["Ports", Object.entries(d.ports).map(([k, v]) => `${k} ${v}`).join(", ")],
+    ["Admin password", d.admin_password ?? "(not activated)"],
     ["Power", d.status.powered ? "on" : "rebooting"],
     ["Activated", d.admin_password === null ? "no" : "yes"],
     ["Cloud", d.cloud ? `${d.cloud.name}: ${cloud}` + (d.hik_connect ? ` (${d.hik_connect.server})` : "") : "-"],
     ["Bound to", (d.cloud && d.cloud.bound_account) || "-"],
     ["Locked clients", Object.entries(d.status.locked_clients).map(([c, s]) => `${c} (${s}s)`).join(", ") || "-"],
   ];
+  const fields = CLOUD_FIELDS[d.vendor];
+  document.getElementById("toggle-online").hidden = !fields;
+  document.getElementById("unbind").hidden = !fields;
   for (const [k, v] of facts) {
     const dt = document.createElement("dt"); dt.textContent = k;
     const dd = document.createElement("dd"); dd.textContent = v;
@@ -154,13 +188,39 @@ function onDevice(action) {
     const serial = currentSerial();
     const d = devices.get(serial);
     const path = `/api/devices/${encodeURIComponent(serial)}`;
-    await action(path, d);
+    const error = document.getElementById("action-error");
+    error.textContent = "";
+    try {
+      await action(path, d);
+    } catch (e) {
+      error.textContent = e.message; // the API's own words; nothing changed
+    }
     await refresh(serial);
   };
 }
 
-document.getElementById("toggle-online").onclick = onDevice((p, d) => api("PATCH", p, { hik_connect: { online: !d.hik_connect.online } }));
-document.getElementById("unbind").onclick = onDevice((p) => api("PATCH", p, { hik_connect: { bound_account: null } }));
+function cloudPatch(d, change) {
+  const f = CLOUD_FIELDS[d.vendor];
+  return { [f.section]: change(f, d[f.section]) };
+}
+
+document.getElementById("toggle-online").onclick = onDevice((p, d) =>
+  api("PATCH", p, cloudPatch(d, (f, s) => ({ [f.online]: !s[f.online] }))));
+document.getElementById("unbind").onclick = onDevice((p, d) =>
+  api("PATCH", p, cloudPatch(d, (f) => ({ [f.account]: null }))));
+document.getElementById("password").onsubmit = (ev) => {
+  ev.preventDefault();
+  const password = ev.target.elements.password.value;
+  onDevice((p) => api("PATCH", p, { admin_password: password }))();
+};
+document.getElementById("upgrade").onsubmit = (ev) => {
+  ev.preventDefault();
+  const version = ev.target.elements.version.value;
+  onDevice((p) => api("POST", p + "/upgrade", { version }))();
+};
+for (const id of ["search", "vendor-filter", "kind-filter", "cloud-filter"]) {
+  document.getElementById(id).addEventListener("input", renderFleet);
+}
 document.getElementById("reboot").onclick = onDevice((p) => api("POST", p + "/reboot", {}));
 document.getElementById("factory-reset").onclick = onDevice((p) => api("POST", p + "/factory-reset"));
 document.getElementById("faults").onsubmit = (ev) => {
