@@ -188,7 +188,7 @@ def _hikconnect_options(run: argparse.ArgumentParser) -> None:
 
 def _run(args: argparse.Namespace) -> int:
     clock = ScaledClock()
-    briefing = ""
+    briefing, scenario = "", None
     store = StateDir(args.state) if args.state else None
     if store is not None and store.exists:
         saved = store.load_clock()
@@ -235,7 +235,7 @@ def _run(args: argparse.Namespace) -> int:
     journal = Journal(clock, store)
     try:
         with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is how a user stops it
-            simulator = Simulator(fleet, clock, config, journal)
+            simulator = Simulator(fleet, clock, config, journal, scenario)
             asyncio.run(_serve(simulator, args.ready_file, briefing))
     except ServiceError as exc:
         hint = " (is another nvrsim running?)" if isinstance(exc, CannotListen) else ""

@@ -22,7 +22,7 @@ from importlib import resources
 
 from aiohttp import web
 
-from simulator.control import clock, clouds, devices, faults
+from simulator.control import clock, clouds, devices, faults, scenarios
 from simulator.control.common import MENUS, SIM, TOKEN, ApiError, json_reply
 from simulator.control.devices import device_state
 from simulator.control.events import events
@@ -37,7 +37,13 @@ __all__ = ["CONTROL", "control_app", "device_state", "operations", "start_contro
 
 def operations() -> tuple[Operation, ...]:
     """Every route, with the device documents of the vendors registered now."""
-    return (*devices.operations(), *faults.OPERATIONS, *clock.OPERATIONS, *clouds.OPERATIONS)
+    return (
+        *devices.operations(),
+        *faults.OPERATIONS,
+        *clock.OPERATIONS,
+        *clouds.OPERATIONS,
+        *scenarios.OPERATIONS,
+    )
 
 
 async def openapi_document(request: web.Request) -> web.Response:

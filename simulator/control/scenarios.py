@@ -15,7 +15,11 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from aiohttp import web
+
+from simulator.control.common import ApiError, json_reply, simulator_of
 from simulator.control.devices import device_state
+from simulator.control.schema import Operation, ScenarioDoc
 from simulator.core.fixture import FixtureError, read_toml
 from simulator.core.fleet import Fleet
 from simulator.runtime.fixtures import GoalSpec, ScenarioSpec, build_fleet
@@ -124,3 +128,51 @@ def _empty(value: Any) -> bool:
 def check(scenario: Scenario, fetch: Callable[[str], dict[str, Any]]) -> list[GoalResult]:
     """Every goal, against what `fetch(device)` says the device's state is now."""
     return [check_goal(goal, fetch(goal.device)) for goal in scenario.spec.goal]
+
+
+# --- the scenario a running fleet was started for, as the control API shows it ----------
+
+
+async def get_scenario(request: web.Request) -> web.Response:
+    sim = simulator_of(request)
+    scenario = sim.scenario
+    if scenario is None:
+        raise ApiError(404, "this fleet runs no training scenario (see nvrsim run --scenario)")
+    now = sim.clock.now()
+
+    def fetch(name: str) -> dict[str, Any]:
+        device = sim.fleet.find(name)
+        return device_state(device, now) if device is not None else {}
+
+    spec = scenario.spec
+    return json_reply(
+        {
+            "name": scenario.name,
+            "title": spec.title,
+            "seed": spec.seed,
+            "procedure": spec.procedure,
+            "brief": spec.brief.strip(),
+            "hints": spec.hints,
+            "goals": [
+                {
+                    "device": r.goal.device,
+                    "says": r.goal.says,
+                    "reached": r.reached,
+                    "problems": list(r.problems),
+                }
+                for r in check(scenario, fetch)
+            ],
+        }
+    )
+
+
+OPERATIONS = (
+    Operation(
+        "GET",
+        "/api/scenario",
+        "The training scenario the fleet runs: its brief, hints and each goal's state",
+        get_scenario,
+        returns=ScenarioDoc,
+        errors=(404,),
+    ),
+)

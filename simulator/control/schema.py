@@ -227,6 +227,23 @@ class DmssMail(BaseModel):
     error: str
 
 
+class GoalDoc(BaseModel):
+    device: str
+    says: str  # the goal in words, for the trainee
+    reached: bool
+    problems: list[str]  # what is still wrong; empty once reached
+
+
+class ScenarioDoc(BaseModel):
+    name: str
+    title: str
+    seed: str  # the support article it follows: 000, 001, 002
+    procedure: str
+    brief: str
+    hints: list[str]
+    goals: list[GoalDoc]
+
+
 class Error(BaseModel):
     error: str
     detail: list[str] = Field(default_factory=list)
@@ -330,6 +347,6 @@ def openapi(operations: tuple[Operation, ...], *, token: bool) -> dict[str, Any]
 _REASONS = {
     400: "the request does not validate; nothing changed",
     401: "a token is required",
-    404: "no such device (or cloud, or captcha)",
+    404: "no such device (or cloud, captcha or scenario)",
     409: "conflicts with the fleet as it is; nothing changed",
 }

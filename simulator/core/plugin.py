@@ -103,6 +103,8 @@ class ServiceContext(Protocol):
 class SimulatorApi(ServiceContext, Protocol):
     """What the control API changes at run time, beyond what every service gets."""
 
+    scenario: Any  # the training scenario the fleet runs, or None
+
     async def add_devices(self, entries: list, source: str = ...) -> list[Device]: ...
 
     async def remove_device(self, device: Device) -> None: ...

@@ -10,7 +10,7 @@ import os
 from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from aiohttp import web
 
@@ -117,6 +117,9 @@ class Simulator:
     clock: Clock = field(default_factory=RealClock)
     config: ServiceConfig = field(default_factory=ServiceConfig)
     journal: Journal | None = None  # given one with a StateDir, every change is kept there
+    # The training scenario the fleet was built for (simulator.control.scenarios.Scenario),
+    # whose brief and goals the dashboard shows; None for a plain fleet.
+    scenario: Any = None
 
     def __post_init__(self) -> None:
         self.services: dict[str, FleetService] = {}

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from simulator.control import scenarios
 from simulator.control.app import control_app
 from simulator.core.clock import ScaledClock
 from simulator.runtime.fixtures import load_fleet
@@ -189,5 +190,36 @@ def test_filters_and_each_vendors_actions_on_the_device_page():
             rows.filter(has_text=camera.serial).click()
             expect(page.locator("#device-title")).to_contain_text(camera.serial)
             expect(page.locator("#unbind")).to_be_hidden()  # mydlink is not unbound from here
+        finally:
+            browser.close()
+
+
+def test_the_scenario_panel_ticks_its_goal_when_the_trainee_unbinds():
+    sync_api = pytest.importorskip("playwright.sync_api")
+    expect = sync_api.expect
+    scenario = scenarios.load("hik-menu-unbind")
+    sim = Simulator(scenario.fleet, ScaledClock(), ServiceConfig(), scenario=scenario)
+    with ServerThread(control_app(sim)) as url, sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 720})
+            page.goto(url + "/")
+            expect(page.locator("#scenario-title")).to_have_text(scenario.spec.title)
+            goal = page.locator("#scenario-goals li")
+            expect(goal).to_have_count(1)
+            expect(goal).not_to_have_class("reached")
+            hints = page.locator("#scenario-hints li")
+            expect(hints).to_have_count(0)
+            page.locator("#hint").click()
+            expect(hints).to_have_count(1)
+            expect(hints.first).to_have_text(scenario.spec.hints[0])
+            # The trainer unbinds from the device page; the panel follows the change.
+            dvr = sim.fleet.find("dvr-installer")
+            page.locator("#fleet tbody tr", has_text=dvr.serial).click()
+            page.locator("#unbind").click()
+            expect(page.locator("#device-state")).to_contain_text("Bound to-")
+            expect(goal).to_have_class("reached")
+            ARTIFACTS.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(ARTIFACTS / "04-scenario-reached.png"))
         finally:
             browser.close()

@@ -163,7 +163,7 @@ function listen() {
   source.onopen = () => { badge.textContent = "live"; badge.className = "badge live"; };
   source.onerror = () => { badge.textContent = "reconnecting…"; badge.className = "badge"; };
   for (const kind of ["device.changed", "device.added", "device.up", "device.down"]) {
-    source.addEventListener(kind, (m) => refresh(JSON.parse(m.data).serial));
+    source.addEventListener(kind, (m) => { refresh(JSON.parse(m.data).serial); showScenario(); });
   }
   source.addEventListener("device.removed", (m) => { devices.delete(JSON.parse(m.data).serial); renderFleet(); });
   source.addEventListener("fleet.faults", () => load());
@@ -174,6 +174,37 @@ function listen() {
   });
 }
 
+// The training scenario, when the fleet runs one: the brief, hints one at a time on
+// request, and each goal ticking from ✘ to ✔ as the trainees reach it.
+let hintsShown = 0;
+
+async function showScenario() {
+  let s;
+  try {
+    s = await api("GET", "/api/scenario");
+  } catch {
+    return; // no scenario: the panel stays hidden
+  }
+  document.getElementById("scenario").hidden = false;
+  document.getElementById("scenario-title").textContent = s.title;
+  document.getElementById("scenario-brief").textContent = s.brief;
+  const goals = document.getElementById("scenario-goals");
+  goals.replaceChildren(...s.goals.map((g) => {
+    const li = document.createElement("li");
+    li.textContent = `${g.says} (${g.device})`;
+    li.className = g.reached ? "reached" : "";
+    li.title = g.problems.join("; ");
+    return li;
+  }));
+  const hints = document.getElementById("scenario-hints");
+  hints.replaceChildren(...s.hints.slice(0, hintsShown).map((h) => {
+    const li = document.createElement("li");
+    li.textContent = h;
+    return li;
+  }));
+  document.getElementById("hint").hidden = hintsShown >= s.hints.length;
+}
+
 async function load() {
   const [fleet, list] = await Promise.all([api("GET", "/api/fleet"), api("GET", "/api/devices")]);
   document.getElementById("fleet-name").textContent = `${fleet.name}: ${fleet.devices} devices`;
@@ -181,6 +212,7 @@ async function load() {
   devices.clear();
   for (const d of list) devices.set(d.serial, d);
   route();
+  showScenario();
 }
 
 function onDevice(action) {
@@ -239,5 +271,6 @@ document.getElementById("advance").onclick = async () => {
 document.getElementById("set-speed").onclick = async () => {
   showClock(await api("PUT", "/api/clock", { speed: Number(document.getElementById("speed").value) }));
 };
+document.getElementById("hint").onclick = () => { hintsShown += 1; showScenario(); };
 window.addEventListener("hashchange", route);
 load().then(listen);
