@@ -129,6 +129,16 @@ async def test_ffprobe_sees_h264_of_the_advertised_size_and_rate(simulator, vend
 
 
 @needs_ffmpeg
+async def test_the_sub_stream_has_the_sub_stream_size(simulator):
+    device = camera(simulator, "hikvision")
+    url = credentialed(device).replace("/Channels/101?", "/Channels/102?")
+    code, stream, err = await ffprobe(url, "tcp")
+    assert code == 0, err
+    sub = device.sub_stream
+    assert (stream["width"], stream["height"]) == (sub.width, sub.height)
+
+
+@needs_ffmpeg
 @pytest.mark.parametrize("transport", ["tcp", "udp"])
 async def test_ffmpeg_decodes_three_seconds_across_the_loop_without_errors(simulator, transport):
     device = camera(simulator, "hikvision")
