@@ -22,7 +22,7 @@ ROCKET = {
     "model": "AC-1",
     "firmware": "V1.0.0 build 250101",
     "admin_password": PASSWORD,
-    "ports": {"http": 0},
+    "ports": {"http": 0, "rtsp": 0},
     "acme_cloud": {"account": "wile@example.com"},
 }
 
@@ -50,7 +50,9 @@ def test_its_section_is_validated_and_belongs_to_it(acme):
 
 
 async def test_it_joins_the_fleet_control_api_state_and_ready_file(acme, clock, tmp_path):
-    fleet = build_fleet({"device": [ROCKET, hik_entry("nvr", ports={"http": 0})]}, now=clock.now())
+    fleet = build_fleet(
+        {"device": [ROCKET, hik_entry("nvr", ports={"http": 0, "rtsp": 0})]}, now=clock.now()
+    )
     rocket = fleet.find("rocket")
     assert isinstance(rocket, AcmeDevice) and rocket.acme_cloud.account == "wile@example.com"
     again = build_fleet({"device": [device_entry(rocket)]}).devices[0]  # --state's round trip

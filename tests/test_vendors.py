@@ -27,7 +27,7 @@ def of_vendor(fleet, name):
 def demo(clock):
     fleet = load_fleet(now=clock.now())
     for device in fleet:
-        device.network.http_port = 0  # any free port: the demo's 80 may be taken
+        device.network.http_port = device.network.rtsp_port = 0  # any free port
     return fleet
 
 

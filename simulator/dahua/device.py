@@ -94,8 +94,8 @@ class DahuaDevice(OnvifDevice, Device):
         """The lockout follows General.LockLoginTimes/LoginFailLockTime."""
         self.lockout.policy = self.dahua.lockout_policy()
 
-    def main_stream_path(self, channel: int) -> str:
-        return f"/cam/realmonitor?channel={channel}&subtype=0"
+    def stream_path(self, channel: int, sub: bool = False) -> str:
+        return f"/cam/realmonitor?channel={channel}&subtype={1 if sub else 0}"
 
     def factory_reset(self, now: float) -> None:
         """Back to "not initialised" (DevInit) with General's defaults."""

@@ -67,6 +67,13 @@ class DlinkDevice(OnvifDevice, Device):
         """D-Link's default varies by model: blank on older DCS, none until first setup."""
         return self.mydlink.reset_password
 
+    def stream_path(self, channel: int, sub: bool = False) -> str:
+        """DCS cameras: `/live1.sdp` (profile 1) and `/live2.sdp` (profile 2), as on the
+        DCS-2332 (docs/protocols/onvif-dlink.md §3). [I] A DNR recorder's further channels
+        are not documented: `/ch<n>/live1.sdp`."""
+        name = f"live{2 if sub else 1}.sdp"
+        return f"/{name}" if channel == 1 else f"/ch{channel}/{name}"
+
     def factory_reset(self, now: float) -> None:
         """The reset button (10 s) or system_reset.cgi also forgets the mydlink registration."""
         self.mydlink.account = None

@@ -93,8 +93,13 @@ class HikvisionDevice(OnvifDevice, Device):
         """SADP's per-device `Salt`: 64 hex digits, stable for a serial."""
         return hashlib.sha256(f"salt:{self.serial}".encode()).hexdigest()
 
+    def stream_path(self, channel: int, sub: bool = False) -> str:
+        """Channel 1's main stream is 101, its sub stream 102; channel 12's 1201 and 1202."""
+        return f"/Streaming/Channels/{channel}0{2 if sub else 1}"
+
     def main_stream_path(self, channel: int) -> str:
-        return f"/Streaming/Channels/{channel}01?transportmode=unicast&profile=Profile_{channel}"
+        # As Hikvision's ONVIF GetStreamUri words it; the RTSP server ignores the query.
+        return f"{self.stream_path(channel)}?transportmode=unicast&profile=Profile_{channel}"
 
     # --- the cloud link (simulator/clouds/mqtt) ---------------------------------------
 

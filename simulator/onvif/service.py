@@ -112,12 +112,16 @@ def hostname(device: Device) -> str:
 
 
 def media_profiles(device: Device) -> list[onvif.MediaProfile]:
+    main = device.main_stream  # what its RTSP main stream carries
     return [
         onvif.MediaProfile(
             token=f"Profile_{n}",
             name=f"mainStream{n}" if device.channels > 1 else "mainStream",
             source_token=f"VideoSource_{n}",
             encoder_token=f"VideoEncoder_{n}",
+            width=main.width,
+            height=main.height,
+            frame_rate=main.fps,
         )
         for n in range(1, max(1, device.channels) + 1)
     ]

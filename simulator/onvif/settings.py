@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from typing import Annotated, ClassVar, Literal
+from urllib.parse import parse_qsl, urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, Strict, field_validator
 
@@ -27,16 +28,61 @@ class Onvif:
     freshness: float = 300.0  # seconds a token's Created may differ from the device clock
 
 
+@dataclass(frozen=True)
+class VideoFormat:
+    """What a stream's media profile advertises and its RTSP stream carries (H.264)."""
+
+    width: int
+    height: int
+    fps: int
+
+
+@dataclass(frozen=True)
+class VideoStream:
+    channel: int  # from 1
+    sub: bool  # the sub stream; else the main stream
+
+
 @dataclass(kw_only=True)
 class OnvifDevice:
     """What a vendor's device class adds to speak ONVIF."""
 
     manufacturer: ClassVar[str] = ""  # as GetDeviceInformation names it
+    main_stream: ClassVar[VideoFormat] = VideoFormat(1920, 1080, 25)
+    sub_stream: ClassVar[VideoFormat] = VideoFormat(640, 360, 25)
     onvif: Onvif = field(default_factory=Onvif)
 
+    def stream_path(self, channel: int, sub: bool = False) -> str:
+        """The RTSP path (and query) of a channel's stream; vendors have their own, and
+        `stream_at` recognises whatever this returns."""
+        return f"/stream{channel}" + ("/sub" if sub else "")
+
     def main_stream_path(self, channel: int) -> str:
-        """The RTSP path of channel `channel`'s main stream; vendors have their own."""
-        return f"/stream{channel}"
+        """The main stream's path as ONVIF GetStreamUri gives it."""
+        return self.stream_path(channel)
+
+    def stream_format(self, stream: VideoStream) -> VideoFormat:
+        return self.sub_stream if stream.sub else self.main_stream
+
+    def stream_at(self, target: str) -> VideoStream | None:
+        """The stream an RTSP request target (path and query) names, or None.
+
+        The path compares without case, as firmware does; the query must carry the
+        parameters of `stream_path` and may carry more (Hikvision's ONVIF URI adds
+        `transportmode` and `profile`, clients add their own).
+        """
+        try:
+            parts = urlsplit(target)
+        except ValueError:
+            return None
+        path = parts.path.rstrip("/").lower()
+        query = set(parse_qsl(parts.query))
+        for channel in range(1, max(1, getattr(self, "channels", 1)) + 1):
+            for sub in (False, True):
+                own = urlsplit(self.stream_path(channel, sub))
+                if own.path.lower() == path and set(parse_qsl(own.query)) <= query:
+                    return VideoStream(channel, sub)
+        return None
 
 
 class OnvifSpec(BaseModel):

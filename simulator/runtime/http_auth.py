@@ -218,7 +218,10 @@ class HttpAuthenticator:
 
 
 def _same_target(digest_uri: str, target: str) -> bool:
-    """The Digest uri names this request: the raw target, its path, or an absolute URL of it."""
+    """The Digest uri names this request: the raw target, its path, or an absolute URL of it
+    (RTSP's targets are absolute URLs, which clients repeat as they are)."""
+    if digest_uri == target:
+        return True
     if digest_uri.startswith(("http://", "https://")):
         try:
             parts = urlsplit(digest_uri)

@@ -7,10 +7,10 @@ import errno
 import json
 import logging
 import os
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from aiohttp import web
 
@@ -27,14 +27,19 @@ from simulator.core.plugin import (
     parse_address,
 )
 from simulator.core.text import text_table
+from simulator.onvif.settings import OnvifDevice
+from simulator.runtime.clips import ClipLibrary
 from simulator.runtime.fixtures import build_devices
 from simulator.runtime.journal import Journal, durable
 from simulator.runtime.limits import make_room
 from simulator.runtime.quiet import quiet_bad_requests
+from simulator.runtime.rtsp import RtspServer
 from simulator.runtime.web import WebOptions, device_app
 from simulator.vendors import vendor_of, vendors
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 __all__ = ["ServiceConfig", "ServiceError", "Simulator", "cannot_listen", "parse_address"]
 
@@ -124,6 +129,8 @@ class Simulator:
     def __post_init__(self) -> None:
         self.services: dict[str, FleetService] = {}
         self._http: dict[str, web.AppRunner] = {}  # by serial
+        self._rtsp: dict[str, RtspServer] = {}  # by serial
+        self.clips = ClipLibrary()  # the live video every device's RTSP server shares
         self._tasks: set[asyncio.Task] = set()  # moves and reboots under way
         self.stuck: list[str] = []  # what did not stop in time at the last stop()
         if self.journal is None:
@@ -169,6 +176,8 @@ class Simulator:
             await self._within(name, self.services.pop(name).close())
         runners = [self._http.pop(serial) for serial in list(self._http)]
         await self._within("device web servers", asyncio.gather(*(r.cleanup() for r in runners)))
+        streams = [self._rtsp.pop(serial) for serial in list(self._rtsp)]
+        await self._within("device RTSP servers", asyncio.gather(*(s.close() for s in streams)))
 
     async def _within(self, what: str, work: Awaitable[object]) -> None:
         task = asyncio.ensure_future(work)
@@ -182,19 +191,32 @@ class Simulator:
             raise task.exception()  # type: ignore[misc]
 
     async def _bring_up(self, device: Device) -> None:
+        net = device.network
         try:
             await self._serve_http(device)
         except OSError as exc:
-            net = device.network
             where = f"http {net.ip}:{net.http_port}"
+            raise cannot_listen(device.label or device.serial, where, exc) from None
+        try:
+            await self._serve_rtsp(device)
+        except OSError as exc:
+            await self._stop_serving(device)
+            where = f"rtsp {net.ip}:{net.rtsp_port}"
             raise cannot_listen(device.label or device.serial, where, exc) from None
         self._announce("device_up", device)
 
     async def _take_down(self, device: Device) -> None:
         self._announce("device_down", device)
+        await self._stop_serving(device)
+
+    async def _stop_serving(self, device: Device) -> None:
+        """Its web and RTSP servers closed; a reboot or a move ends every stream."""
         runner = self._http.pop(device.serial, None)
         if runner is not None:
             await runner.cleanup()
+        rtsp = self._rtsp.pop(device.serial, None)
+        if rtsp is not None:
+            await rtsp.close()
 
     # --- what the control API does at run time -------------------------------------
 
@@ -274,23 +296,45 @@ class Simulator:
             return
         runner = web.AppRunner(app, access_log=None, handle_signals=False)
         await runner.setup()
-        port = device.network.http_port
+
+        async def site(port: int) -> None:
+            await web.TCPSite(runner, device.network.ip, port, reuse_address=True).start()
+
         try:
-            try:
-                await web.TCPSite(runner, device.network.ip, port, reuse_address=True).start()
-            except PermissionError:
-                offset = self.config.privileged_port_offset
-                if not 0 < port < 1024 or not offset:
-                    raise
-                log.info("%s: port %d is privileged, using %d", device.serial, port, port + offset)
-                await web.TCPSite(
-                    runner, device.network.ip, port + offset, reuse_address=True
-                ).start()
+            await self._on_device_port(device, device.network.http_port, site)
         except OSError:
             await runner.cleanup()
             raise
         device.network.http_port = runner.addresses[0][1]
         self._http[device.serial] = runner
+
+    async def _serve_rtsp(self, device: Device) -> None:
+        """Serve the device's live video on its own address; the port it gets is the one
+        it reports (GetStreamUri, the ready file)."""
+        if not isinstance(device, OnvifDevice):
+            return  # a vendor without stream paths has no video
+        server = RtspServer(device, self.clock, self.clips, self.journal.exchange)
+        try:
+            port = await self._on_device_port(device, device.network.rtsp_port, server.listen)
+        except OSError:
+            await server.close()
+            raise
+        device.network.rtsp_port = port
+        self._rtsp[device.serial] = server
+
+    async def _on_device_port(
+        self, device: Device, port: int, listen: Callable[[int], Awaitable[T]]
+    ) -> T:
+        """`listen(port)`, or, where a port below 1024 is not permitted to us (not root),
+        `listen` on it moved up by the configured offset (80 → 8080, 554 → 8554)."""
+        try:
+            return await listen(port)
+        except PermissionError:
+            offset = self.config.privileged_port_offset
+            if not 0 < port < 1024 or not offset:
+                raise
+            log.info("%s: port %d is privileged, using %d", device.serial, port, port + offset)
+            return await listen(port + offset)
 
     def network_changed(self, device: Device) -> None:
         """SADP `update` moved the device: move its web server too, as a real device would."""
@@ -299,11 +343,10 @@ class Simulator:
         task.add_done_callback(self._tasks.discard)
 
     async def _move(self, device: Device) -> None:
-        old = self._http.pop(device.serial, None)
-        if old:
-            await old.cleanup()
+        await self._stop_serving(device)
         try:
             await self._serve_http(device)
+            await self._serve_rtsp(device)
         except OSError as exc:
             # A real device moved to an address outside this host is unreachable too.
             reason = errno.errorcode.get(exc.errno or 0, str(exc))

@@ -31,7 +31,7 @@ kind = "nvr"
 model = "DS-7608NI-K2"
 firmware = "V4.30.085 build 200916"
 admin_password = "Demo12345"
-ports = { http = 0 }
+ports = { http = 0, rtsp = 0 }
 hik_connect = { enabled = true, online = true, bound_account = "a@example.com" }
 
 [[device]]
@@ -41,7 +41,7 @@ vendor = "hikvision"
 kind = "ipc"
 model = "DS-2CD2385G1-I"
 firmware = "V5.6.2build 190701"
-ports = { http = 0 }
+ports = { http = 0, rtsp = 0 }
 """
 
 

@@ -17,7 +17,7 @@ from tests.strategies_isapi import ServerThread
 
 @pytest.fixture
 def api():
-    fleet = make_fleet(hik_entry("nvr", ports={"http": 0}), address_pool="127.85.0.0/24")
+    fleet = make_fleet(hik_entry("nvr", ports={"http": 0, "rtsp": 0}), address_pool="127.85.0.0/24")
     sim = Simulator(fleet, ScaledClock(), ServiceConfig())
     with ServerThread(control_app(sim)) as url:
         yield sim, url

@@ -124,7 +124,7 @@ class Stuck:
 
 async def test_a_part_that_does_not_stop_in_time_is_named_and_left_behind(clock):
     config = ServiceConfig(sadp_port=0, wsd_port=0, control_port=None, stop_seconds=0.2)
-    sim = Simulator(make_fleet(hik_entry(ports={"http": 0})), clock, config)
+    sim = Simulator(make_fleet(hik_entry(ports={"http": 0, "rtsp": 0})), clock, config)
     await sim.start()
     stuck = Stuck()
     sim.services["stuck"] = stuck

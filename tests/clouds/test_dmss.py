@@ -364,7 +364,7 @@ kind = "nvr"
 model = "DHI-NVR4208-8P-4KS2"
 firmware = "4.001.0000000.3.R"
 admin_password = "Demo12345"
-ports = { http = 0 }
+ports = { http = 0, rtsp = 0 }
 dahua = { dmss_account = "previous.owner@example.com" }
 
 [[device]]
@@ -375,7 +375,7 @@ kind = "ipc"
 model = "IPC-HDW5831R-ZE"
 firmware = "2.800.0000016.0.R"
 admin_password = "Demo12345"
-ports = { http = 0 }
+ports = { http = 0, rtsp = 0 }
 """
 
 
@@ -487,7 +487,7 @@ async def test_the_control_api_says_when_no_dmss_cloud_runs(clock):
     from simulator.runtime.runner import ServiceConfig, Simulator
     from tests.conftest import hik_entry
 
-    fleet = make_fleet(hik_entry("hik", ports={"http": 0}), clock=clock)
+    fleet = make_fleet(hik_entry("hik", ports={"http": 0, "rtsp": 0}), clock=clock)
     config = ServiceConfig(sadp_port=0, wsd_port=0, dhip_port=0, dmss_port=0, control_port=None)
     async with (
         Simulator(fleet, clock, config) as sim,

@@ -35,7 +35,7 @@ kind = "nvr"
 model = "DS-7608NI-K2"
 firmware = "V4.30.085 build 200916"
 admin_password = "Demo12345"
-ports = { http = 0 }
+ports = { http = 0, rtsp = 0 }
 hik_connect = { enabled = true, bound_account = "a@example.com" }
 """
 

@@ -66,19 +66,19 @@ def fleet(clock: VirtualClock):
     return make_fleet(
         hik_entry(
             "nvr",
-            ports={"http": 0},
+            ports={"http": 0, "rtsp": 0},
             lockout={"max_failures": 3, "lock_seconds": 600},
             hik_connect={"enabled": True, "bound_account": OWNER, "verification_code": "ABCDEF"},
         ),
         hik_entry(
             "nvr-off",
-            ports={"http": 0},
+            ports={"http": 0, "rtsp": 0},
             hik_connect={"enabled": True, "bound_account": OWNER},
             faults={"cloud_offline": True},
         ),
         hik_entry(
             "nvr-ru",
-            ports={"http": 0},
+            ports={"http": 0, "rtsp": 0},
             web_auth="digest/basic",
             hik_connect={
                 "enabled": True,

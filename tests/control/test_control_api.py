@@ -97,7 +97,7 @@ async def test_not_json_and_unknown_devices_get_json_errors(api):
 
 
 async def test_devices_are_added_and_removed_at_run_time(sim, api):
-    entry = hik_entry("late", ports={"http": 0}, address="127.80.0.50/24")
+    entry = hik_entry("late", ports={"http": 0, "rtsp": 0}, address="127.80.0.50/24")
     status, added = await call(api, "POST", "/api/devices", entry)
     assert status == 201
     late = sim.fleet.find("late")
@@ -168,7 +168,7 @@ async def test_the_event_stream_reports_changes_and_exchanges(sim, api):
 
 async def test_a_token_is_required_when_one_is_set(clock):
     config = ServiceConfig(sadp_port=0, wsd_port=0, control_port=0, token="s3cret")
-    async with Simulator(make_fleet(hik_entry(ports={"http": 0})), clock, config) as sim:
+    async with Simulator(make_fleet(hik_entry(ports={"http": 0, "rtsp": 0})), clock, config) as sim:
         control = sim.services["control"]
         base = f"http://{control.host}:{control.port}"
         async with aiohttp.ClientSession(base) as api:

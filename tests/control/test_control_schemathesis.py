@@ -23,8 +23,8 @@ schema = schemathesis.openapi.from_dict(openapi(operations(), token=False))
 
 def _simulator() -> Simulator:
     fleet = make_fleet(
-        hik_entry("nvr", ports={"http": 0}),
-        hik_entry("cam", kind="ipc", ports={"http": 0}, count=3),
+        hik_entry("nvr", ports={"http": 0, "rtsp": 0}),
+        hik_entry("cam", kind="ipc", ports={"http": 0, "rtsp": 0}, count=3),
         address_pool="127.83.0.0/24",
     )
     return Simulator(fleet, VirtualClock(), ServiceConfig(reboot_seconds=0.01))

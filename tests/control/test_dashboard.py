@@ -30,13 +30,13 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts" / "dashboard"
 @pytest.fixture
 def served():
     fleet = make_fleet(
-        hik_entry("lobby-nvr", ports={"http": 0}),
+        hik_entry("lobby-nvr", ports={"http": 0, "rtsp": 0}),
         hik_entry(
             "cam",
             kind="ipc",
             model="DS-2CD2385G1-I",
             firmware="V5.6.2build 190701",
-            ports={"http": 0},
+            ports={"http": 0, "rtsp": 0},
             count=2,
         ),
         address_pool="127.84.0.0/24",
@@ -113,7 +113,7 @@ def test_the_demo_fleet_fits_a_projector_with_each_vendors_cloud():
     sync_api = pytest.importorskip("playwright.sync_api")
     fleet = load_fleet()
     for device in fleet:
-        device.network.http_port = 0
+        device.network.http_port = device.network.rtsp_port = 0
     sim = Simulator(fleet, ScaledClock(), ServiceConfig())
     with ServerThread(control_app(sim)) as url, sync_api.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
@@ -144,7 +144,7 @@ def test_filters_and_each_vendors_actions_on_the_device_page():
     expect = sync_api.expect
     fleet = load_fleet()
     for device in fleet:
-        device.network.http_port = 0
+        device.network.http_port = device.network.rtsp_port = 0
     sim = Simulator(fleet, ScaledClock(), ServiceConfig(reboot_seconds=0.3))
     with ServerThread(control_app(sim)) as url, sync_api.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)

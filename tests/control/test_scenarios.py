@@ -56,7 +56,7 @@ async def start(clock):
     async def started(name: str, **services):
         scenario = scenarios.load(name)
         for device in scenario.fleet:  # loopback ports chosen by the system
-            device.network.http_port = 0
+            device.network.http_port = device.network.rtsp_port = 0
         config = ServiceConfig(
             sadp_port=0,
             wsd_port=0,

@@ -26,7 +26,7 @@ def fleet(clock, count=20):
             kind="ipc",
             model="DS-2CD2385G1-I",
             firmware="V5.6.2build 190701",
-            ports={"http": 0},
+            ports={"http": 0, "rtsp": 0},
             count=count,
         ),
         clock=clock,

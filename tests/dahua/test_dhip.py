@@ -36,7 +36,7 @@ def dahua_entry(name: str = "nvr", **overrides) -> dict:
         "firmware": "4.001.0000000.3.R",
         "admin_password": PASSWORD,
         "ip_channels": 8,
-        "ports": {"http": 0},
+        "ports": {"http": 0},  # its RTSP keeps 554: the CGI tests read it back
     }
     entry.update(overrides)
     return entry
@@ -54,7 +54,7 @@ def fleet(clock):
         dahua_entry("nvr"),
         dahua_camera("cam"),
         dahua_camera("factory", admin_password=None),
-        hik_entry("hik", ports={"http": 0}),
+        hik_entry("hik", ports={"http": 0, "rtsp": 0}),
         clock=clock,
         address_pool="127.82.0.0/24",
     )
@@ -367,7 +367,7 @@ async def test_the_runner_starts_dhip_only_for_a_fleet_with_dahua(fleet, clock):
         assert "p2p" in fleet_table(fleet)
         found = await discover_dhip("127.0.0.1", sim.services["dhip"].port, timeout=1.0)
         assert len(found) == 3
-    hik_only = make_fleet(hik_entry("hik", ports={"http": 0}), clock=clock)
+    hik_only = make_fleet(hik_entry("hik", ports={"http": 0, "rtsp": 0}), clock=clock)
     async with Simulator(hik_only, clock, config) as sim:
         assert "dhip" not in sim.services
 

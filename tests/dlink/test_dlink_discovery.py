@@ -29,10 +29,12 @@ PEER = ("127.0.0.1", 40000)
 @pytest.fixture
 def fleet(clock):
     return make_fleet(
-        dlink_entry("cam", ports={"http": 0}, mydlink={"account": "me@example.com"}),
-        dlink_entry("old", model="DCS-942L", firmware="1.27.00", ports={"http": 0}),
-        dlink_entry("nvr", kind="nvr", model="DNR-322L", firmware="2.10.01", ports={"http": 0}),
-        hik_entry("hik", ports={"http": 0}),
+        dlink_entry("cam", ports={"http": 0, "rtsp": 0}, mydlink={"account": "me@example.com"}),
+        dlink_entry("old", model="DCS-942L", firmware="1.27.00", ports={"http": 0, "rtsp": 0}),
+        dlink_entry(
+            "nvr", kind="nvr", model="DNR-322L", firmware="2.10.01", ports={"http": 0, "rtsp": 0}
+        ),
+        hik_entry("hik", ports={"http": 0, "rtsp": 0}),
         clock=clock,
         address_pool="127.81.0.0/24",
     )
@@ -162,7 +164,7 @@ async def test_the_runner_describes_dlink_services_and_devices(simulator):
 
 
 async def test_a_fleet_without_dlink_devices_starts_no_dlink_service(clock):
-    fleet = make_fleet(hik_entry(ports={"http": 0}), address_pool="127.81.1.0/24")
+    fleet = make_fleet(hik_entry(ports={"http": 0, "rtsp": 0}), address_pool="127.81.1.0/24")
     async with Simulator(fleet, clock, ServiceConfig(sadp_port=0, wsd_port=0)) as sim:
         assert set(sim.services) == {"sadp", "wsd"}
 
@@ -173,7 +175,7 @@ def test_discover_dlink_cli_prints_a_table(tmp_path):
     fleet.write_text(
         '[fleet]\nseed = "cli"\naddress_pool = "127.82.0.0/24"\n\n'
         '[[device]]\nname = "cam"\nvendor = "dlink"\nkind = "ipc"\nmodel = "DCS-942L"\n'
-        'firmware = "1.27.00"\nadmin_password = ""\nports = { http = 0 }\n',
+        'firmware = "1.27.00"\nadmin_password = ""\nports = { http = 0, rtsp = 0 }\n',
         encoding="utf-8",
     )
     ready = tmp_path / "ready.json"

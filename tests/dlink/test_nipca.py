@@ -324,7 +324,9 @@ async def test_reboot_and_reset_cgis_take_the_device_down_and_up_through_the_sim
 ):
     from simulator.runtime.runner import ServiceConfig, Simulator
 
-    fleet = make_fleet(dlink_entry(ports={"http": 0}), clock=clock, address_pool="127.81.0.0/24")
+    fleet = make_fleet(
+        dlink_entry(ports={"http": 0, "rtsp": 0}), clock=clock, address_pool="127.81.0.0/24"
+    )
     config = ServiceConfig(
         sadp_port=0, wsd_port=0, dlink_port=0, ssdp_port=0, portal_port=0, reboot_seconds=0.2
     )

@@ -45,7 +45,7 @@ model = "DS-7608NI-K2"
 firmware = "V4.30.085 build 200916"
 admin_password = "{PASSWORD}"
 ip_channels = 8
-ports = {{ http = 0 }}
+ports = {{ http = 0, rtsp = 0 }}
 hik_connect = {{ enabled = true, online = true, bound_account = "owner@example.com" }}
 
 [[device]]
@@ -55,7 +55,7 @@ kind = "ipc"
 model = "DS-2CD2385G1-I"
 firmware = "V5.6.2build 190701"
 admin_password = "{PASSWORD}"
-ports = {{ http = 0 }}
+ports = {{ http = 0, rtsp = 0 }}
 """
 
 

@@ -31,8 +31,8 @@ async def fleet_up():
     # and then stands still (a VirtualClock), an hour behind with the skew below.
     clock = VirtualClock(time.time())
     fleet = make_fleet(
-        hik_entry("nvr", ports={"http": 0}),
-        hik_entry("cam", ports={"http": 0}, onvif={"clock_skew": -3600}, **CAMERA),
+        hik_entry("nvr", ports={"http": 0, "rtsp": 0}),
+        hik_entry("cam", ports={"http": 0, "rtsp": 0}, onvif={"clock_skew": -3600}, **CAMERA),
         clock=clock,
         address_pool="127.82.0.0/24",
     )
@@ -71,7 +71,9 @@ async def test_onvif_zeep_async_connects_offline(fleet_up):
         assert profiles[0].VideoEncoderConfiguration.Encoding == "H264"  # what HA checks
         setup = {"Stream": "RTP-Unicast", "Transport": {"Protocol": "RTSP"}}
         uri = await media.GetStreamUri({"StreamSetup": setup, "ProfileToken": profiles[0].token})
-        assert uri.Uri.startswith(f"rtsp://{nvr.network.ip}:554/Streaming/Channels/101")
+        assert uri.Uri.startswith(
+            f"rtsp://{nvr.network.ip}:{nvr.network.rtsp_port}/Streaming/Channels/101"
+        )
     finally:
         await cam.close()
 

@@ -75,9 +75,9 @@ async def test_a_unicast_probe_is_copied_to_the_senders_discovery_port(clock):
 
 async def test_a_listening_client_sees_hello_and_bye_as_devices_start_and_stop(clock):
     fleet = make_fleet(
-        hik_entry("nvr", ports={"http": 0}),
-        hik_entry("cam", ports={"http": 0}, **CAMERA),
-        hik_entry("quiet", ports={"http": 0}, onvif={"discoverable": False}),
+        hik_entry("nvr", ports={"http": 0, "rtsp": 0}),
+        hik_entry("cam", ports={"http": 0, "rtsp": 0}, **CAMERA),
+        hik_entry("quiet", ports={"http": 0, "rtsp": 0}, onvif={"discoverable": False}),
         clock=clock,
         address_pool="127.83.0.0/24",
     )
@@ -200,12 +200,12 @@ def test_wsdiscovery_finds_the_fleet_by_multicast_and_unicast_and_hears_hello_an
     raw_fleet = {
         "fleet": {"seed": "wsd-netns", "address_pool": "127.77.0.0/24"},
         "device": [
-            hik_entry("nvr", count=2, ports={"http": 0}),
-            hik_entry("cam", ports={"http": 0}, onvif={"location": "yard"}, **CAMERA),
-            hik_entry("quiet", ports={"http": 0}, onvif={"discoverable": False}),
+            hik_entry("nvr", count=2, ports={"http": 0, "rtsp": 0}),
+            hik_entry("cam", ports={"http": 0, "rtsp": 0}, onvif={"location": "yard"}, **CAMERA),
+            hik_entry("quiet", ports={"http": 0, "rtsp": 0}, onvif={"discoverable": False}),
             # a fault: every probe reply lost, so wsdiscovery never finds it; it still
             # says Hello and Bye, which are announcements, not replies
-            hik_entry("lossy", ports={"http": 0}, faults={"discovery_drop": 100}),
+            hik_entry("lossy", ports={"http": 0, "rtsp": 0}, faults={"discovery_drop": 100}),
         ],
     }
     fleet = make_fleet(*raw_fleet["device"], seed="wsd-netns", address_pool="127.77.0.0/24")

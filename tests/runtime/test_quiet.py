@@ -20,7 +20,7 @@ JUNK = (
 
 async def test_600_junk_requests_make_a_few_short_lines_and_the_device_still_answers(clock, caplog):
     config = ServiceConfig(sadp_port=0, wsd_port=0, control_port=None)
-    fleet = make_fleet(hik_entry(ports={"http": 0}), clock=clock)
+    fleet = make_fleet(hik_entry(ports={"http": 0, "rtsp": 0}), clock=clock)
     caplog.set_level(logging.DEBUG, logger="aiohttp.server")
     async with Simulator(fleet, clock, config):
         nvr = fleet.devices[0]

@@ -18,13 +18,13 @@ NS = "{http://www.hikvision.com/ver20/XMLSchema}"
 
 def small_fleet(clock, **overrides):
     return make_fleet(
-        hik_entry("nvr", ports={"http": 0}, **overrides),
+        hik_entry("nvr", ports={"http": 0, "rtsp": 0}, **overrides),
         hik_entry(
             "cam",
             kind="ipc",
             model="DS-2CD2385G1-I",
             firmware="V5.6.2build 190701",
-            ports={"http": 0},
+            ports={"http": 0, "rtsp": 0},
             count=2,
         ),
         clock=clock,
@@ -134,7 +134,7 @@ async def test_a_taken_address_is_named_and_nothing_is_left_listening(clock):
         http = taken.getsockname()[1]
         fleet = make_fleet(
             hik_entry("nvr", ports={"http": http}),
-            hik_entry("b", ports={"http": 0}),
+            hik_entry("b", ports={"http": 0, "rtsp": 0}),
             address_pool="127.80.0.0/24",
         )
         sim = Simulator(fleet, clock, ServiceConfig(sadp_port=0, wsd_port=0))

@@ -32,7 +32,7 @@ kind = "ipc"
 model = "DS-2CD2385G1-I"
 firmware = "V5.6.2build 190701"
 admin_password = "Demo12345"
-ports = { http = 0 }
+ports = { http = 0, rtsp = 0 }
 hik_connect = { enabled = true, online = true }
 """
 

@@ -1,0 +1,479 @@
+"""Each device's RTSP server (RFC 2326): its streams' test card as H.264 over RTP.
+
+A thin transport over `protocols.rtsp`: a request is parsed there, credentials go
+through the device's one login rule (`http_login`, as every web API's), the stream a
+path names is the device's own rule (`stream_at`, which ONVIF's GetStreamUri shares),
+and the packets come from a clip that every session of that size shares
+(`runtime.clips`). A request that does not parse is answered 400 and changes nothing.
+
+A session streams either interleaved in its RTSP connection (RTP/AVP/TCP, ending with
+it) or over UDP to the client's own address (never to an address the client names,
+so a request cannot aim the stream elsewhere); UDP sessions outlive their connection
+until TEARDOWN or their timeout. Frames are paced on the event loop at the clip's
+frame rate; sequence numbers and timestamps run on across the clip's loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import re
+import secrets
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+from protocols import rtsp
+from protocols.rtsp import InterleavedFrame, Request, RtspError, Transport
+from simulator.core.auth import LoginResult
+from simulator.core.clock import Clock
+from simulator.core.device import Device
+from simulator.core.plugin import ExchangeHook
+from simulator.onvif.settings import VideoStream
+from simulator.runtime.clips import Clip, ClipLibrary, ClipSpec
+from simulator.runtime.http_auth import HttpAuthenticator, device_realm
+from simulator.runtime.http_login import challenges, check_credentials
+
+log = logging.getLogger(__name__)
+
+SESSION_TIMEOUT = 60  # seconds without a request or RTCP report before a session ends
+SERVED = ("OPTIONS", "DESCRIBE", "SETUP", "PLAY", "PAUSE", "TEARDOWN", "GET_PARAMETER")
+PUBLIC = ", ".join(SERVED)
+# RFC 2326 methods a camera does not serve: 405 with Allow; anything else is 501.
+_NOT_ALLOWED = frozenset({"ANNOUNCE", "RECORD", "REDIRECT", "SET_PARAMETER"})
+_TRACK = re.compile(r"/trackID=\d+$", re.IGNORECASE)
+# A client that reads slower than the stream loses frames rather than growing our buffers.
+_MAX_BACKLOG = 2 * 1024 * 1024
+
+
+def stream_target(uri: str) -> str:
+    """The path and query a request URI names, without the track suffix of a SETUP."""
+    if "://" in uri:
+        try:
+            parts = urlsplit(uri)
+        except ValueError:
+            return ""
+        uri = parts.path + (f"?{parts.query}" if parts.query else "")
+    return _TRACK.sub("", uri)
+
+
+@dataclass(eq=False)
+class Session:
+    id: str
+    stream: VideoStream
+    clip: Clip
+    transport: Transport
+    connection: Connection | None  # the one it streams through (TCP) or was set up on
+    client: str
+    control: str  # the URL of its track, for RTP-Info
+    ssrc: int = field(default_factory=lambda: random.getrandbits(32))
+    seq: int = field(default_factory=lambda: random.getrandbits(16))
+    timestamp: int = field(default_factory=lambda: random.getrandbits(32))
+    position: int = 0  # the next access unit; 0 is a key frame
+    last_seen: float = 0.0
+    player: asyncio.Task | None = None
+
+    @property
+    def playing(self) -> bool:
+        return self.player is not None and not self.player.done()
+
+
+class RtspServer:
+    """One device's RTSP listener and its sessions."""
+
+    def __init__(
+        self,
+        device: Device,  # one whose class speaks ONVIF (OnvifDevice): it has stream paths
+        clock: Clock,
+        clips: ClipLibrary,
+        on_exchange: ExchangeHook | None = None,
+    ) -> None:
+        self.device = device
+        self.clock = clock
+        self.clips = clips
+        self.on_exchange = on_exchange
+        self.auth = HttpAuthenticator(device_realm(device))
+        self.sessions: dict[str, Session] = {}
+        self._server: asyncio.Server | None = None
+        self._connections: set[Connection] = set()
+        self._rtp: asyncio.DatagramTransport | None = None
+        self._rtcp: asyncio.DatagramTransport | None = None
+
+    @property
+    def host(self) -> str:
+        return self.device.network.ip
+
+    async def listen(self, port: int) -> int:
+        """Listen on `port` of the device's address; the port it got."""
+        loop = asyncio.get_running_loop()
+        self._server = await loop.create_server(
+            lambda: Connection(self), self.host, port, reuse_address=True
+        )
+        return self._server.sockets[0].getsockname()[1]
+
+    async def close(self) -> None:
+        """Stop listening and end every session, as a device going down does."""
+        if self._server is not None:
+            self._server.close()
+        for session in list(self.sessions.values()):
+            self.end(session)
+        for connection in list(self._connections):
+            connection.transport.abort()
+        for transport in (self._rtp, self._rtcp):
+            if transport is not None:
+                transport.close()
+        self._rtp = self._rtcp = None
+        if self._server is not None:
+            await self._server.wait_closed()
+            self._server = None
+
+    def forget_idle(self, now: float) -> None:
+        """Sessions set up but never played, or paused, and not heard from: gone."""
+        for session in list(self.sessions.values()):
+            if not session.playing and now - session.last_seen > SESSION_TIMEOUT:
+                self.end(session)
+
+    def end(self, session: Session) -> None:
+        self.sessions.pop(session.id, None)
+        if session.player is not None:
+            session.player.cancel()
+
+    async def udp_ports(self) -> tuple[int, int]:
+        """The device's RTP and RTCP sockets, shared by its UDP sessions, made on first use."""
+        if self._rtp is None or self._rtcp is None:
+            loop = asyncio.get_running_loop()
+            self._rtp, _ = await loop.create_datagram_endpoint(
+                asyncio.DatagramProtocol, local_addr=(self.host, 0)
+            )
+            self._rtcp, _ = await loop.create_datagram_endpoint(
+                lambda: _RtcpReceiver(self), local_addr=(self.host, 0)
+            )
+        return self._rtp.get_extra_info("sockname")[1], self._rtcp.get_extra_info("sockname")[1]
+
+    def heard_from(self, address: tuple[str, int]) -> None:
+        """An RTCP report from a UDP client keeps its sessions alive."""
+        now = asyncio.get_running_loop().time()
+        for session in self.sessions.values():
+            port = session.transport.client_port
+            if port and session.client == address[0] and port[1] == address[1]:
+                session.last_seen = now
+
+    # --- streaming ---------------------------------------------------------------------
+
+    async def play(self, session: Session) -> None:
+        """Send the clip's frames at its frame rate until paused, torn down or timed out."""
+        loop = asyncio.get_running_loop()
+        units = session.clip.access_units
+        fps = session.clip.spec.fps
+        tick = rtsp.H264_CLOCK // fps
+        start, sent = loop.time(), 0
+        while True:
+            if loop.time() - session.last_seen > SESSION_TIMEOUT:
+                log.info("%s: RTSP session %s timed out", self.device.serial, session.id)
+                self.end(session)
+                return
+            unit = units[session.position]
+            self._send(session, unit.payloads)
+            session.timestamp = (session.timestamp + tick) & 0xFFFFFFFF
+            session.position = (session.position + 1) % len(units)
+            sent += 1
+            delay = start + sent / fps - loop.time()
+            if delay < -1.0:  # the loop was starved: pick up from now rather than burst
+                start, sent = loop.time(), 0
+            await asyncio.sleep(max(0.0, delay))
+
+    def _send(self, session: Session, payloads: tuple[bytes, ...]) -> None:
+        last = len(payloads) - 1
+        packets = []
+        for n, payload in enumerate(payloads):
+            header = rtsp.rtp_header(
+                marker=n == last,
+                payload_type=96,
+                seq=session.seq,
+                timestamp=session.timestamp,
+                ssrc=session.ssrc,
+            )
+            session.seq = (session.seq + 1) & 0xFFFF
+            packets.append(header + payload)
+        transport = session.transport
+        if transport.tcp:
+            connection = session.connection
+            if connection is None or connection.transport.is_closing():
+                return
+            if connection.transport.get_write_buffer_size() > _MAX_BACKLOG:
+                return  # a frame lost, as a congested camera loses it
+            channel = (transport.interleaved or (0, 1))[0]
+            connection.transport.write(b"".join(rtsp.interleaved(channel, p) for p in packets))
+        elif self._rtp is not None and transport.client_port:
+            destination = (session.client, transport.client_port[0])
+            for packet in packets:
+                self._rtp.sendto(packet, destination)
+
+
+class _RtcpReceiver(asyncio.DatagramProtocol):
+    def __init__(self, server: RtspServer) -> None:
+        self.server = server
+
+    def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
+        self.server.heard_from(addr)
+
+
+class Connection(asyncio.Protocol):
+    """One client's RTSP connection: requests answered in order, one at a time."""
+
+    def __init__(self, server: RtspServer) -> None:
+        self.server = server
+        self.buffer = bytearray()
+        self.authenticated = False
+        self.client = ""
+        self.transport: asyncio.Transport
+        self._queue: asyncio.Queue[Request | RtspError | None] = asyncio.Queue()
+        self._worker: asyncio.Task | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+        peer = transport.get_extra_info("peername")
+        self.client = peer[0] if peer else ""
+        self.server._connections.add(self)
+        self._worker = asyncio.get_running_loop().create_task(self._answer_in_order())
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.server._connections.discard(self)
+        self._queue.put_nowait(None)
+        for session in list(self.server.sessions.values()):
+            if session.connection is self and session.transport.tcp:
+                self.server.end(session)
+            elif session.connection is self:
+                session.connection = None
+
+    def data_received(self, data: bytes) -> None:
+        self.buffer += data
+        while True:
+            try:
+                message = rtsp.take_message(self.buffer)
+            except RtspError as error:
+                self._queue.put_nowait(error)
+                continue
+            if message is None:
+                return
+            if isinstance(message, InterleavedFrame):
+                self._keep_alive()  # RTCP receiver reports of a TCP session
+            else:
+                self._queue.put_nowait(message)
+
+    def _keep_alive(self) -> None:
+        now = asyncio.get_running_loop().time()
+        for session in self.server.sessions.values():
+            if session.connection is self:
+                session.last_seen = now
+
+    async def _answer_in_order(self) -> None:
+        while (item := await self._queue.get()) is not None:
+            if isinstance(item, RtspError):
+                self._reply(item.status, item.cseq, request=None)
+                continue
+            try:
+                await _Exchange(self, item).answer()
+            except Exception:
+                log.exception("RTSP %s %s", item.method, item.uri)
+                self._reply(500, item.cseq, request=item)
+
+    def _reply(
+        self,
+        status: int,
+        cseq: str | None,
+        headers: list[tuple[str, str]] | None = None,
+        body: bytes = b"",
+        *,
+        request: Request | None,
+    ) -> None:
+        if self.transport.is_closing():
+            return
+        self.transport.write(rtsp.build_response(status, cseq, headers or [], body))
+        hook = self.server.on_exchange
+        if hook is not None:
+            what = f"{request.method} {stream_target(request.uri)}" if request else "(malformed)"
+            hook(self.server.device, "rtsp", self.client, what, str(status), may_change=False)
+
+
+class _Exchange:
+    """One request and its answer."""
+
+    def __init__(self, connection: Connection, request: Request) -> None:
+        self.connection = connection
+        self.server = connection.server
+        self.device = connection.server.device
+        self.request = request
+
+    def reply(self, status: int, headers: list[tuple[str, str]] | None = None, body=b"") -> None:
+        self.connection._reply(status, self.request.cseq, headers, body, request=self.request)
+
+    async def answer(self) -> None:
+        method = self.request.method.upper()
+        if method == "OPTIONS":
+            self._touch_session()
+            self.reply(200, [("Public", PUBLIC)])
+            return
+        handler = getattr(self, f"_{method.lower()}", None) if method in SERVED else None
+        if handler is None:
+            if method in _NOT_ALLOWED:
+                self.reply(405, [("Allow", PUBLIC)])
+            else:
+                self.reply(501, [("Public", PUBLIC)])
+            return
+        if not self._authorised():
+            return
+        await handler()
+
+    def _authorised(self) -> bool:
+        if self.connection.authenticated:
+            return True
+        now = self.server.clock.now()
+        check = check_credentials(
+            self.server.auth,
+            self.device,
+            self.request.headers.get("Authorization"),
+            method=self.request.method,
+            uri=self.request.uri,
+            client=self.connection.client,
+            now=now,
+        )
+        if check.granted:
+            self.connection.authenticated = True
+            return True
+        if check.outcome is not None and check.outcome.result is LoginResult.NOT_ACTIVATED:
+            self.reply(403)  # no password can succeed until the device is activated
+            return False
+        values = challenges(self.server.auth, self.device, now, check)
+        self.reply(401, [("WWW-Authenticate", value) for value in values])
+        return False
+
+    def _stream(self) -> VideoStream | None:
+        stream = self.device.stream_at(stream_target(self.request.uri))
+        if stream is None:
+            self.reply(404)
+        return stream
+
+    async def _clip(self, stream: VideoStream) -> Clip:
+        video = self.device.stream_format(stream)
+        return await self.server.clips.get(ClipSpec(video.width, video.height, video.fps))
+
+    def _base_url(self) -> str:
+        """The presentation's URL as the client named it, made absolute if it was not."""
+        uri = self.request.uri
+        if "://" not in uri:
+            port = self.connection.transport.get_extra_info("sockname")[1]
+            uri = f"rtsp://{self.server.host}:{port}{uri}"
+        return uri.rstrip("/")
+
+    def _session(self) -> Session | None:
+        session = self.server.sessions.get(self.request.session or "")
+        if session is None:
+            self.reply(454)
+        else:
+            session.last_seen = asyncio.get_running_loop().time()
+        return session
+
+    def _touch_session(self) -> None:
+        session = self.server.sessions.get(self.request.session or "")
+        if session is not None:
+            session.last_seen = asyncio.get_running_loop().time()
+
+    def _session_header(self, session: Session) -> tuple[str, str]:
+        return ("Session", rtsp.session_header(session.id, SESSION_TIMEOUT))
+
+    async def _describe(self) -> None:
+        stream = self._stream()
+        if stream is None:
+            return
+        clip = await self._clip(stream)
+        base = self._base_url()
+        sdp = rtsp.h264_sdp(
+            sps=clip.sps,
+            pps=clip.pps,
+            control=f"{base}/trackID=1",
+            address=self.server.host,
+            session_id=random.getrandbits(31),
+            framerate=clip.spec.fps,
+        )
+        self.reply(
+            200,
+            [("Content-Type", "application/sdp"), ("Content-Base", f"{base}/")],
+            sdp.encode(),
+        )
+
+    async def _setup(self) -> None:
+        stream = self._stream()
+        if stream is None:
+            return
+        try:
+            offers = rtsp.parse_transport(self.request.headers.get("Transport") or "")
+        except RtspError as error:
+            self.reply(error.status)
+            return
+        offer = offers[0]
+        if offer.tcp and offer.interleaved is None:
+            offer = Transport(True, interleaved=(0, 1))
+        existing = self.server.sessions.get(self.request.session or "")
+        if self.request.session and existing is None:
+            self.reply(454)
+            return
+        if existing is not None and existing.playing:
+            self.reply(455)
+            return
+        clip = await self._clip(stream)
+        self.server.forget_idle(asyncio.get_running_loop().time())
+        session = Session(
+            id=existing.id if existing else secrets.token_hex(8).upper(),
+            stream=stream,
+            clip=clip,
+            transport=offer,
+            connection=self.connection,
+            client=self.connection.client,
+            control=self._base_url(),
+            last_seen=asyncio.get_running_loop().time(),
+        )
+        server_port = None if offer.tcp else await self.server.udp_ports()
+        self.server.sessions[session.id] = session
+        self.reply(
+            200,
+            [
+                self._session_header(session),
+                ("Transport", offer.reply(session.ssrc, server_port)),
+            ],
+        )
+
+    async def _play(self) -> None:
+        session = self._session()
+        if session is None:
+            return
+        info = f"url={session.control};seq={session.seq};rtptime={session.timestamp}"
+        self.reply(
+            200,
+            [self._session_header(session), ("Range", "npt=0.000-"), ("RTP-Info", info)],
+        )
+        if not session.playing:
+            session.connection = session.connection or self.connection
+            session.player = asyncio.get_running_loop().create_task(self.server.play(session))
+
+    async def _pause(self) -> None:
+        session = self._session()
+        if session is None:
+            return
+        if session.player is not None:
+            session.player.cancel()
+            session.player = None
+        self.reply(200, [self._session_header(session)])
+
+    async def _teardown(self) -> None:
+        session = self._session()
+        if session is None:
+            return
+        self.server.end(session)
+        self.reply(200, [self._session_header(session)])
+
+    async def _get_parameter(self) -> None:
+        self._touch_session()
+        session = self.server.sessions.get(self.request.session or "")
+        self.reply(200, [self._session_header(session)] if session else [])
