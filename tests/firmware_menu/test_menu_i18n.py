@@ -1,3 +1,5 @@
+# The Russian screens' words are Cyrillic, some letters of which look Latin.
+# ruff: noqa: RUF001
 """The menu in every language: each screen, page and dialog of both vendor trees is walked
 with the keys and clicks a user would use, and nothing shown may be left in English."""
 
@@ -248,3 +250,69 @@ def test_templates_keep_their_fields_in_every_language():
     for lang in OTHERS:
         for source, shown_as in i18n.CATALOGS[lang].items():
             assert set(fields.findall(shown_as)) == set(fields.findall(source)), (lang, source)
+
+
+def choose(m: MenuModel, label: str) -> None:
+    """Move the focus down to `label` with the arrow keys and press Enter, as a user would."""
+    for _ in range(len(m.page().items) + 1):
+        if m.page().items[m.focus].label == label:
+            m.press(Key.ENTER)
+            return
+        m.press(Key.DOWN)
+    raise AssertionError(f"no {label!r} on {m.page().title}: {[i.label for i in m.page().items]}")
+
+
+def test_in_russian_log_in_go_to_platform_access_and_unbind(clock):
+    m = hik(clock, "ru")
+    assert "Вход" in shown(m) and "Пароль" in shown(m)
+    login(m, "wrong")
+    assert m.notice == "Неверное имя пользователя или пароль. Осталось попыток: 6."
+    login(m)
+    assert m.screen is Screen.MENU
+    for label in ("Конфигурация", "Сеть", "Доступ к платформе"):
+        choose(m, label)
+    assert m.breadcrumb == ("Главное меню", "Конфигурация", "Сеть", "Доступ к платформе")
+    assert m.item("Статус привязки").value == "Привязано"
+    choose(m, "Отвязать")
+    assert m.dialog is not None and m.dialog.title == "Отвязать"
+    assert m.dialog.field == "Пароль admin" and m.dialog.masked
+    m.type(PASSWORD)
+    m.press(Key.ENTER)
+    assert m.dialog.text.startswith("Устройство отвязано.")
+    assert "[ OK ]" in shown(m)
+    assert m.device.hik_connect.bound_account is None
+    m.press(Key.ENTER)
+    assert m.item("Статус привязки").value == "Не привязано"
+
+
+@pytest.mark.parametrize(
+    ("make", "path"),
+    [(hik, ("Configuration", "General")), (dahua, ("System", "General"))],
+)
+def test_the_language_setting_switches_the_screen_at_once(clock, make, path):
+    m = make(clock, "en")
+    other = MenuModel(m.device, clock)  # another session keeps its own language
+    login(m)
+    for label in path:
+        choose(m, label)
+    assert m.item("Language").value == "English"
+    choose(m, "Language")
+    assert [i.label for i in m.page().items] == ["English", "Русский", "Español", "Français"]
+    choose(m, "Français")
+    assert m.lang == "fr"
+    assert m.page().title == "Langue" and m.breadcrumb[0] == "Menu principal"
+    assert "Échap Retour" in shown(m) and m.item("Français").value == "✔"
+    m.press(Key.ESC)
+    assert m.item("Langue").value == "Français"
+    assert m.focus == [i.id for i in m.page().items].index("language")  # focus kept
+    choose(m, "Langue")
+    choose(m, "Русский")
+    m.press(Key.ESC)
+    m.press(Key.ESC)
+    assert m.page().title in ("Конфигурация", "Система")
+    assert other.lang == "en" and "Login" in shown(other)
+
+
+def test_an_unknown_language_is_refused(clock):
+    with pytest.raises(ValueError, match="en, ru, es, fr"):
+        hik(clock, "de")
