@@ -196,7 +196,7 @@ RU: dict[str, str] = {
         "Введите пароль   Enter Войти   Esc Очистить   Ctrl-Q Выход"
     ),
     "Unbind": "Отвязать",
-    ("Unbind the device from its Hik-Connect account.\nEnter the admin password to confirm."): (
+    "Unbind the device from its Hik-Connect account.\nEnter the admin password to confirm.": (
         "Отвязать устройство от учётной записи Hik-Connect.\nВведите пароль admin для "
         "подтверждения."
     ),
@@ -204,7 +204,7 @@ RU: dict[str, str] = {
     "Unbinding failed. The admin user is locked.": (
         "Не удалось отвязать. Пользователь admin заблокирован."
     ),
-    ("Unbinding succeeded.\nThe device can now be added to another Hik-Connect account."): (
+    "Unbinding succeeded.\nThe device can now be added to another Hik-Connect account.": (
         "Устройство отвязано.\nТеперь его можно добавить в другую учётную запись Hik-Connect."
     ),
     "Unbinding failed. The request must come from the device's LAN.": (
@@ -233,7 +233,7 @@ RU: dict[str, str] = {
     "{analog} analog, {ip} IP": "{analog} аналог., {ip} IP",
     "{model} ({kind}) has no local menu.": "У {model} ({kind}) нет локального меню.",
     "{n} attempt(s) left.": "Осталось попыток: {n}.",
-    ("↑↓ Tab Move   Enter Select   ←→ Change   Esc Back   Mouse: click   Ctrl-Q Quit"): (
+    "↑↓ Tab Move   Enter Select   ←→ Change   Esc Back   Mouse: click   Ctrl-Q Quit": (
         "↑↓ Tab Перемещение   Enter Выбор   ←→ Изменить   Esc Назад   Мышь: щелчок   Ctrl-Q Выход"
     ),
 }
@@ -401,7 +401,7 @@ ES: dict[str, str] = {
         "Escriba la contraseña   Enter Entrar   Esc Borrar   Ctrl-Q Salir"
     ),
     "Unbind": "Desvincular",
-    ("Unbind the device from its Hik-Connect account.\nEnter the admin password to confirm."): (
+    "Unbind the device from its Hik-Connect account.\nEnter the admin password to confirm.": (
         "Desvincular el dispositivo de su cuenta de Hik-Connect.\nIntroduzca la "
         "contraseña de admin para confirmar."
     ),
@@ -411,7 +411,7 @@ ES: dict[str, str] = {
     "Unbinding failed. The admin user is locked.": (
         "Error al desvincular. El usuario admin está bloqueado."
     ),
-    ("Unbinding succeeded.\nThe device can now be added to another Hik-Connect account."): (
+    "Unbinding succeeded.\nThe device can now be added to another Hik-Connect account.": (
         "Desvinculación correcta.\nAhora puede añadir el dispositivo a otra cuenta de Hik-Connect."
     ),
     "Unbinding failed. The request must come from the device's LAN.": (
@@ -444,7 +444,7 @@ ES: dict[str, str] = {
     "{analog} analog, {ip} IP": "{analog} analógicos, {ip} IP",
     "{model} ({kind}) has no local menu.": "{model} ({kind}) no tiene menú local.",
     "{n} attempt(s) left.": "Intentos restantes: {n}.",
-    ("↑↓ Tab Move   Enter Select   ←→ Change   Esc Back   Mouse: click   Ctrl-Q Quit"): (
+    "↑↓ Tab Move   Enter Select   ←→ Change   Esc Back   Mouse: click   Ctrl-Q Quit": (
         "↑↓ Tab Mover   Enter Elegir   ←→ Cambiar   Esc Atrás   Ratón: clic   Ctrl-Q Salir"
     ),
 }
@@ -610,7 +610,7 @@ FR: dict[str, str] = {
         "Saisissez le mot de passe   Entrée Se connecter   Échap Effacer   Ctrl-Q Quitter"
     ),
     "Unbind": "Dissocier",
-    ("Unbind the device from its Hik-Connect account.\nEnter the admin password to confirm."): (
+    "Unbind the device from its Hik-Connect account.\nEnter the admin password to confirm.": (
         "Dissocier l'appareil de son compte Hik-Connect.\nSaisissez le mot de passe "
         "admin pour confirmer."
     ),
@@ -620,7 +620,7 @@ FR: dict[str, str] = {
     "Unbinding failed. The admin user is locked.": (
         "Échec de la dissociation. L'utilisateur admin est verrouillé."
     ),
-    ("Unbinding succeeded.\nThe device can now be added to another Hik-Connect account."): (
+    "Unbinding succeeded.\nThe device can now be added to another Hik-Connect account.": (
         "Dissociation réussie.\nL'appareil peut maintenant être ajouté à un autre "
         "compte Hik-Connect."
     ),
@@ -652,8 +652,8 @@ FR: dict[str, str] = {
     "{analog} analog, {ip} IP": "{analog} analogiques, {ip} IP",
     "{model} ({kind}) has no local menu.": "{model} ({kind}) n'a pas de menu local.",
     "{n} attempt(s) left.": "Tentatives restantes : {n}.",
-    ("↑↓ Tab Move   Enter Select   ←→ Change   Esc Back   Mouse: click   Ctrl-Q Quit"): (
-        "↑↓ Tab Déplacer   Entrée Choisir   ←→ Changer   Échap Retour   Souris : clic "
+    "↑↓ Tab Move   Enter Select   ←→ Change   Esc Back   Mouse: click   Ctrl-Q Quit": (
+        "↑↓ Tab Déplacer   Entrée Choisir   ←→ Changer   Échap Retour   Souris : clic   "
         "Ctrl-Q Quitter"
     ),
 }

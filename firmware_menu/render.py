@@ -111,15 +111,16 @@ def not_activated(model: MenuModel) -> StyleAndTextTuples:
 def login(model: MenuModel) -> StyleAndTextTuples:
     masked = "●" * len(model.password)
     tr = model.tr
+    width = max(12, len(tr("User Name")) + 1, len(tr("Password")) + 1)
     return [
         ("class:box.title", f"\n  {tr('Login')}\n\n"),
-        ("class:label", f"  {tr('User Name'):<15}"),
+        ("class:label", f"  {tr('User Name'):<{width}}"),
         ("class:field", f" {model.device.admin_user:<22}"),
         ("", "\n\n"),
-        ("class:label", f"  {tr('Password'):<15}"),
+        ("class:label", f"  {tr('Password'):<{width}}"),
         ("class:field.active", f" {masked}▏".ljust(24)),
         ("", "\n\n"),
-        ("class:notice", box_lines(model.notice, 50).rstrip("\n")),
+        ("class:notice", box_lines(model.notice, 52).rstrip("\n")),
     ]
 
 
