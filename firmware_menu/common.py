@@ -91,8 +91,9 @@ def language_item(m: MenuSession) -> Item:
 
 
 def languages(m: MenuSession) -> list[Item]:
-    """The language list: each language in its own name, as recorders list them; choosing
-    one switches this session's screens at once."""
+    """The language list: each language in its own name, as recorders list them, drawn as
+    radio buttons (toggles, the current one ticked); choosing one switches this session's
+    screens at once."""
 
     def choose(lang: str):
         def run(s: MenuSession) -> None:
@@ -101,7 +102,7 @@ def languages(m: MenuSession) -> list[Item]:
         return run
 
     return [
-        Item(name, ItemKind.ACTION, "✔" if code == m.lang else "", choose(code), key=code)
+        Item(name, ItemKind.TOGGLE, "✔" if code == m.lang else "", choose(code), key=code)
         for code, name in LANGUAGES.items()
     ]
 

@@ -188,8 +188,13 @@ def content(model: MenuModel, spacing: int = 0, width: int = 80) -> StyleAndText
         return tiles(model, per_row=max(1, (width - 1) // (TILE_WIDTH + 2)))
     out: StyleAndTextTuples = [("class:page.title", f" {page.title}\n\n")]
     focus = model.focus
-    # The value column starts after the page's longest label (translations run long).
-    labels = [len(i.label) + 1 for i in page.items if i.kind is not ItemKind.NOTE]
+    # The value column starts after the page's longest label that has one beside it
+    # (translations run long); notes and plain buttons have none.
+    labels = [
+        len(i.label) + 1
+        for i in page.items
+        if i.kind is not ItemKind.NOTE and (i.kind is not ItemKind.ACTION or i.value)
+    ]
     column = max([LABEL_WIDTH, *labels])
     for index, (item, after) in enumerate(zip(page.items, (*page.items[1:], None), strict=True)):
         out += item_line(model, index, item, index == focus, column)
