@@ -55,10 +55,10 @@ def pick_device(api: Api, wanted: str | None) -> dict:
     return device
 
 
-def menu_url(api: Api, serial: str, columns: int, rows: int) -> str:
+def menu_url(api: Api, serial: str, columns: int, rows: int, lang: str | None = None) -> str:
     base = api.base.replace("http://", "ws://", 1).replace("https://", "wss://", 1)
-    size = urlencode({"columns": columns, "rows": rows})
-    return f"{base}/api/devices/{quote(serial, safe='')}/menu?{size}"
+    query = {"columns": columns, "rows": rows} | ({"lang": lang} if lang else {})
+    return f"{base}/api/devices/{quote(serial, safe='')}/menu?{urlencode(query)}"
 
 
 def resize_message(columns: int, rows: int) -> str:
@@ -71,6 +71,7 @@ async def relay(
     size: tuple[int, int],
     draw: Callable[[bytes], object],
     on_ready: Callable[[Callable[[bytes | str], None]], Awaitable[None]],
+    lang: str | None = None,
 ) -> str:
     """Hold one menu session open: `on_ready(send)` gets a function that queues typed
     bytes (or a resize message) for the simulator and returns when the user is done;
@@ -80,7 +81,9 @@ async def relay(
     try:
         async with (
             aiohttp.ClientSession() as http,
-            http.ws_connect(menu_url(api, serial, *size), headers=headers, heartbeat=30) as ws,
+            http.ws_connect(
+                menu_url(api, serial, *size, lang), headers=headers, heartbeat=30
+            ) as ws,
         ):
 
             async def send() -> None:
@@ -117,7 +120,9 @@ async def relay(
 # --- this terminal ------------------------------------------------------------------------
 
 
-async def run_in_terminal(api: Api, serial: str, stdin: int = 0, stdout: int = 1) -> str:
+async def run_in_terminal(
+    api: Api, serial: str, stdin: int = 0, stdout: int = 1, lang: str | None = None
+) -> str:
     """The menu in this terminal, raw, until the app quits or the simulator stops."""
     loop = asyncio.get_running_loop()
     saved = termios.tcgetattr(stdin)
@@ -147,7 +152,12 @@ async def run_in_terminal(api: Api, serial: str, stdin: int = 0, stdout: int = 1
     tty.setraw(stdin)
     try:
         return await relay(
-            api, serial, tuple(shutil.get_terminal_size()), lambda b: os.write(stdout, b), typing
+            api,
+            serial,
+            tuple(shutil.get_terminal_size()),
+            lambda b: os.write(stdout, b),
+            typing,
+            lang,
         )
     finally:
         termios.tcsetattr(stdin, termios.TCSADRAIN, saved)
@@ -168,7 +178,11 @@ TELNET_HELLO = b"".join(
 
 
 async def bridge_telnet(
-    api: Api, serial: str, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    api: Api,
+    serial: str,
+    reader: asyncio.StreamReader,
+    writer: asyncio.StreamWriter,
+    lang: str | None = None,
 ) -> None:
     """One telnet connection, one menu session on the live device."""
     window: list[tuple[int, int]] = []  # the client's size, once it told it (NAWS)
@@ -210,7 +224,7 @@ async def bridge_telnet(
         writer.write(screen.replace(b"\xff", b"\xff\xff"))  # IAC in data is doubled
 
     try:
-        await relay(api, serial, window[0] if window else (80, 24), draw, until_closed)
+        await relay(api, serial, window[0] if window else (80, 24), draw, until_closed, lang)
     except CtlError as exc:
         writer.write(f"\r\n{exc}\r\n".encode())
     finally:
@@ -222,7 +236,7 @@ async def bridge_telnet(
 
 @contextlib.asynccontextmanager
 async def telnet_bridge(
-    api: Api, serial: str, host: str, port: int
+    api: Api, serial: str, host: str, port: int, lang: str | None = None
 ) -> AsyncIterator[tuple[str, int]]:
     """Listen for telnet clients, each bridged to its own session; yields the address."""
     connections: set[asyncio.StreamWriter] = set()
@@ -230,7 +244,7 @@ async def telnet_bridge(
     async def connected(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         connections.add(writer)
         try:
-            await bridge_telnet(api, serial, reader, writer)
+            await bridge_telnet(api, serial, reader, writer, lang)
         finally:
             connections.discard(writer)
 

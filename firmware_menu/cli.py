@@ -11,6 +11,7 @@ import sys
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager as AsyncContextManager
 
+from firmware_menu.i18n import DEFAULT, LANGUAGES
 from firmware_menu.model import MenuModel, Screen
 from simulator.cli.ctl import DEFAULT_API, Api, CtlError
 from simulator.core.clock import RealClock
@@ -38,6 +39,9 @@ standalone on its own copy of that fleet instead.
 
 With --telnet PORT the menu is served to telnet clients instead of this
 terminal, each connection with its own login on the same device.
+
+--lang ru|es|fr|en starts the menu in that language (each session can change
+it under General > Language, as on the recorder).
 """
 
 
@@ -64,6 +68,14 @@ def add_menu_arguments(parser: argparse.ArgumentParser) -> None:
         "--host",
         default="127.0.0.1",
         help="address the telnet server listens on (default 127.0.0.1)",
+    )
+    parser.add_argument(
+        "--lang",
+        choices=tuple(LANGUAGES),
+        default=DEFAULT,
+        help="the menu's language: "
+        + ", ".join(f"{code} ({name})" for code, name in LANGUAGES.items())
+        + f" (default {DEFAULT})",
     )
     parser.add_argument(
         "--api",
@@ -113,7 +125,7 @@ def menu_main(args: argparse.Namespace) -> int:
         what = f"no device {args.device!r}" if args.device else "no recorder (NVR or DVR)"
         print(f"nvrsim menu: {what} in the fleet. Devices:\n{_listing(fleet)}", file=sys.stderr)
         return 2
-    model = MenuModel(device, clock)
+    model = MenuModel(device, clock, lang=args.lang)
     if model.screen is Screen.NO_MENU:
         print(
             f"nvrsim menu: {device.label or device.serial} is a {device.model} "
@@ -130,7 +142,7 @@ def menu_main(args: argparse.Namespace) -> int:
 
         build_app(model).run()
         return 0
-    return _serve_telnet(device, clock, args.host, args.telnet)
+    return _serve_telnet(device, clock, args.host, args.telnet, args.lang)
 
 
 def _has_terminal() -> bool:
@@ -157,11 +169,11 @@ def _attached(args: argparse.Namespace) -> int:
     serial = device["serial"]
     if args.telnet is not None:
         title = f"Local menu of {device['name']} ({device['model']}, S/N {serial}), live"
-        return _serve(title, lambda: telnet_bridge(api, serial, args.host, args.telnet))
+        return _serve(title, lambda: telnet_bridge(api, serial, args.host, args.telnet, args.lang))
     if not _has_terminal():
         return 2
     try:
-        why = asyncio.run(run_in_terminal(api, serial))
+        why = asyncio.run(run_in_terminal(api, serial, lang=args.lang))
     except CtlError as exc:
         print(f"nvrsim menu: {exc}", file=sys.stderr)
         return 1
@@ -170,12 +182,12 @@ def _attached(args: argparse.Namespace) -> int:
     return 0
 
 
-def _serve_telnet(device: Device, clock: RealClock, host: str, port: int) -> int:
+def _serve_telnet(device: Device, clock: RealClock, host: str, port: int, lang: str) -> int:
     from firmware_menu.telnet import MenuTelnetServer
 
     @contextlib.asynccontextmanager
     async def listening() -> AsyncIterator[tuple[str, int]]:
-        async with MenuTelnetServer(device, clock, host, port) as server:
+        async with MenuTelnetServer(device, clock, host, port, lang=lang) as server:
             yield server.address
 
     return _serve(f"Local menu of {device.label} ({device.model}, S/N {device.serial})", listening)

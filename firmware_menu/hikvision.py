@@ -12,7 +12,6 @@ from __future__ import annotations
 import re
 
 from firmware_menu import common, qr
-from firmware_menu.common import LOGOUT
 from firmware_menu.tree import Item, ItemKind, MenuSession, MenuTree, PageDef, QrPanel
 from simulator.core.auth import plain
 from simulator.hikvision.device import is_valid_verification_code
@@ -35,13 +34,13 @@ UNBIND_MESSAGES = {
 _SERVER = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9.-]{0,62}[A-Za-z0-9])?$")
 
 
-def unbind_message(outcome: UnbindOutcome) -> str:
-    text = UNBIND_MESSAGES[outcome.verdict]
+def unbind_message(m: MenuSession, outcome: UnbindOutcome) -> str:
+    text = m.tr(UNBIND_MESSAGES[outcome.verdict])
     login = outcome.login
     if outcome.verdict is UnbindVerdict.WRONG_PASSWORD and login is not None:
-        text += f" {login.retries_left} attempt(s) left."
+        text += " " + m.tr("{n} attempt(s) left.", n=login.retries_left)
     elif outcome.verdict is UnbindVerdict.LOCKED and login is not None:
-        text += f" Try again in {login.unlock_in} s."
+        text += " " + m.tr("Try again in {n} s.", n=login.unlock_in)
     return text
 
 
@@ -53,10 +52,16 @@ def tree() -> MenuTree:
         serial=qr.short_serial,
         cloud=lambda d: ("Cloud", d.cloud_registered),  # registered: enabled and connected
     )
-    t.menu("main", "Main Menu", None, ["device_info", "configuration", "maintenance", LOGOUT])
+    t.menu(
+        "main",
+        "Main Menu",
+        None,
+        ["device_info", "configuration", "maintenance", common.logout_item],
+    )
     t.add(PageDef("device_info", "Device Info", "main", common.device_info))
     t.menu("configuration", "Configuration", "main", ["general", "network"])
     t.add(PageDef("general", "General", "configuration", _general))
+    t.add(PageDef("language", "Language", "general", common.languages))
     t.menu("network", "Network", "configuration", ["tcp_ip", "platform_access", "more_settings"])
     t.add(PageDef("tcp_ip", "General (TCP/IP)", "network", common.tcp_ip))
     t.add(PageDef("platform_access", "Platform Access", "network", platform_access, _qr))
@@ -67,44 +72,56 @@ def tree() -> MenuTree:
 
 def _general(m: MenuSession) -> list[Item]:
     return [
-        Item("Language", value="English"),
-        Item("Device Name", value=m.device.name),
-        Item("Device No.", value="255"),
+        common.language_item(m),
+        Item(m.tr("Device Name"), value=m.device.name),
+        Item(m.tr("Device No."), value="255"),
     ]
 
 
-def _maintenance(_m: MenuSession) -> list[Item]:
+def _maintenance(m: MenuSession) -> list[Item]:
     return [
-        Item("Reboot", ItemKind.ACTION, run=common.ask_reboot),
-        Item("Restore Defaults", ItemKind.ACTION, run=common.ask_restore_defaults),
-        Item("Restores all but the network and user settings.", ItemKind.NOTE),
+        Item(m.tr("Reboot"), ItemKind.ACTION, run=common.ask_reboot, key="reboot"),
+        Item(
+            m.tr("Restore Defaults"),
+            ItemKind.ACTION,
+            run=common.ask_restore_defaults,
+            key="restore_defaults",
+        ),
+        Item(m.tr("Restores all but the network and user settings."), ItemKind.NOTE),
     ]
 
 
 def platform_access(m: MenuSession) -> list[Item]:
     hc = m.device.hik_connect
     code = hc.verification_code if m.show_code else "*" * len(hc.verification_code)
+    tr = m.tr
     items = [
-        Item("Access Type", value="Hik-Connect"),
-        Item("Enable", ItemKind.TOGGLE, common.on_off(hc.enabled), _toggle_enable),
-        Item("Server Address", ItemKind.ACTION, hc.server, _edit_server),
+        Item(tr("Access Type"), value="Hik-Connect"),
+        Item(tr("Enable"), ItemKind.TOGGLE, common.on_off(m, hc.enabled), _toggle_enable),
+        Item(tr("Server Address"), ItemKind.ACTION, hc.server, _edit_server),
         Item(
-            "Stream Encryption", ItemKind.TOGGLE, common.on_off(hc.stream_encryption), _toggle_enc
+            tr("Stream Encryption"),
+            ItemKind.TOGGLE,
+            common.on_off(m, hc.stream_encryption),
+            _toggle_enc,
         ),
-        Item("Verification Code", ItemKind.ACTION, code, _toggle_code, key="show_code"),
-        Item("Change Verification Code", ItemKind.ACTION, run=_change_code),
-        Item("Status", value="Online" if m.device.cloud_registered else "Offline"),
-        Item("Bind Status", value="Bound" if hc.bound else "Not bound"),
+        Item(tr("Verification Code"), ItemKind.ACTION, code, _toggle_code, key="show_code"),
+        Item(tr("Change Verification Code"), ItemKind.ACTION, run=_change_code),
+        Item(tr("Status"), value=common.online(m, m.device.cloud_registered)),
+        Item(tr("Bind Status"), value=tr("Bound") if hc.bound else tr("Not bound")),
     ]
     if m.device.can("menu_unbind"):
-        items.append(Item("Unbind", ItemKind.ACTION, run=_ask_unbind))
+        items.append(Item(tr("Unbind"), ItemKind.ACTION, run=_ask_unbind))
     return items
 
 
 def _qr(m: MenuSession) -> QrPanel:
     return QrPanel(
         qr.hik_connect_content(m.device),
-        ("Scan with the Hik-Connect app", f"Serial No. {qr.short_serial(m.device)}"),
+        (
+            m.tr("Scan with the Hik-Connect app"),
+            m.tr("Serial No.") + " " + qr.short_serial(m.device),
+        ),
     )
 
 
@@ -113,7 +130,7 @@ def _toggle_enable(m: MenuSession) -> None:
     if hc.enabled:
         m.confirm(
             "Hik-Connect",
-            "Disable Hik-Connect? The app will no longer reach the device.",
+            m.tr("Disable Hik-Connect? The app will no longer reach the device."),
             _disable,
         )
     elif not is_valid_verification_code(hc.verification_code):
@@ -138,28 +155,39 @@ def _toggle_code(m: MenuSession) -> None:
 def _change_code(m: MenuSession, *, then_enable: bool = False) -> None:
     def save(model: MenuSession, code: str) -> None:
         if not is_valid_verification_code(code):
-            model.message("Verification Code", "Invalid code: use 6 to 12 letters or digits.")
+            model.message(
+                model.tr("Verification Code"),
+                model.tr("Invalid code: use 6 to 12 letters or digits."),
+            )
             return
         model.device.hik_connect.verification_code = code
         if then_enable:
             model.device.hik_connect.enabled = True
-        model.notice = "Verification code changed."
+        model.notice = model.tr("Verification code changed.")
 
-    m.prompt("Verification Code", "Enter a new verification code.", "6 to 12 letters/digits", save)
+    m.prompt(
+        m.tr("Verification Code"),
+        m.tr("Enter a new verification code."),
+        m.tr("6 to 12 letters/digits"),
+        save,
+    )
 
 
 def _edit_server(m: MenuSession) -> None:
     def save(model: MenuSession, server: str) -> None:
         server = server.strip()
         if not _SERVER.match(server):
-            model.message("Server Address", f"Invalid server address: {server!r}.")
+            model.message(
+                model.tr("Server Address"),
+                model.tr("Invalid server address: {server}.", server=repr(server)),
+            )
             return
         model.device.hik_connect.server = server
 
     m.prompt(
-        "Server Address",
-        "Hik-Connect server (e.g. dev.hik-connectru.com for Russia).",
-        "Server",
+        m.tr("Server Address"),
+        m.tr("Hik-Connect server (e.g. dev.hik-connectru.com for Russia)."),
+        m.tr("Server"),
         save,
         entry=m.device.hik_connect.server,
     )
@@ -167,9 +195,11 @@ def _edit_server(m: MenuSession) -> None:
 
 def _ask_unbind(m: MenuSession) -> None:
     m.prompt(
-        "Unbind",
-        "Unbind the device from its Hik-Connect account.\nEnter the admin password to confirm.",
-        "Admin Password",
+        m.tr("Unbind"),
+        m.tr(
+            "Unbind the device from its Hik-Connect account.\nEnter the admin password to confirm."
+        ),
+        m.tr("Admin Password"),
         _unbind,
         masked=True,
     )
@@ -178,4 +208,4 @@ def _ask_unbind(m: MenuSession) -> None:
 def _unbind(m: MenuSession, password: str) -> None:
     outcome = unbind(m.device, client=None, proof=plain(password), now=m.now())
     m.last_unbind = outcome
-    m.message("Unbind", unbind_message(outcome))
+    m.message(m.tr("Unbind"), unbind_message(m, outcome))

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
-from firmware_menu import common
+from firmware_menu import common, i18n
 from firmware_menu.tree import Dialog, DialogKind, Item, ItemKind, MenuTree, Page
 from simulator.core.auth import LoginOutcome, LoginResult, plain
 from simulator.core.clock import Clock
@@ -65,9 +65,13 @@ class MenuModel:
         clock: Clock,
         tree: MenuTree | None = None,
         restart: Callable[[Device], object] | None = None,
+        lang: str = i18n.DEFAULT,
     ) -> None:
         self.device = device
         self.clock = clock
+        # The session's own language, as the menu's Language setting changes it: another
+        # person at another session of the same device keeps theirs.
+        self.lang = i18n.check(lang)
         # How Maintenance > Reboot restarts the device: at once on a copy of the fleet;
         # through the simulator (down, Bye, back up, Hello) when attached to a running one.
         self._restart = restart or (lambda d: d.reboot(self.now()))
@@ -85,6 +89,9 @@ class MenuModel:
     def now(self) -> float:
         return self.clock.now()
 
+    def tr(self, text: str, **fields: object) -> str:
+        return i18n.translate(self.lang, text, **fields)
+
     # --- what is on screen -------------------------------------------------------
 
     @property
@@ -99,7 +106,7 @@ class MenuModel:
         if self._session is not None:
             if self._session == self.device.boot_time:
                 return Screen.MENU
-            self._end_session("The device restarted. Please log in again.")
+            self._end_session(self.tr("The device restarted. Please log in again."))
         return Screen.LOCKED if self.locked_for else Screen.LOGIN
 
     @property
@@ -118,12 +125,12 @@ class MenuModel:
     @property
     def breadcrumb(self) -> tuple[str, ...]:
         assert self.tree is not None
-        return tuple(self.tree.pages[key].title for key in self._path)
+        return tuple(self.tr(self.tree.pages[key].title) for key in self._path)
 
     def page(self) -> Page:
         assert self.tree is not None
         spec = self.tree.pages[self._path[-1]]
-        return Page(spec.key, spec.title, tuple(spec.items(self)), spec.qr(self))
+        return Page(spec.key, self.tr(spec.title), tuple(spec.items(self)), spec.qr(self))
 
     def item(self, label: str) -> Item | None:
         """The current page's item with this label or key, if it is there."""
@@ -211,8 +218,8 @@ class MenuModel:
             self._focus.clear()
             self.notice = ""
         elif outcome.result is LoginResult.WRONG_PASSWORD:
-            self.notice = (
-                f"Incorrect user name or password. {outcome.retries_left} attempt(s) left."
+            self.notice = self.tr(
+                "Incorrect user name or password. {n} attempt(s) left.", n=outcome.retries_left
             )
         else:
             self.notice = ""  # the locked or not-activated screen says it all
@@ -221,8 +228,8 @@ class MenuModel:
     def restart(self) -> None:
         self._restart(self.device)
 
-    def logout(self, notice: str = "Logged out.") -> None:
-        self._end_session(notice)
+    def logout(self, notice: str | None = None) -> None:
+        self._end_session(self.tr("Logged out.") if notice is None else notice)
 
     def _end_session(self, notice: str = "") -> None:
         if self._session is not None:

@@ -16,6 +16,7 @@ import socket
 from prompt_toolkit.application import Application
 from prompt_toolkit.contrib.telnet.server import TelnetConnection, TelnetServer
 
+from firmware_menu.i18n import DEFAULT
 from firmware_menu.model import MenuModel
 from firmware_menu.view import build_app
 from simulator.core.clock import Clock
@@ -38,9 +39,18 @@ class _Server(TelnetServer):
 class MenuTelnetServer:
     """Serve `device`'s menu on `host:port` until `stop()` (or the `async with` ends)."""
 
-    def __init__(self, device: Device, clock: Clock, host: str = "127.0.0.1", port: int = 0):
+    def __init__(
+        self,
+        device: Device,
+        clock: Clock,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        lang: str = DEFAULT,
+    ):
         self.device = device
         self.clock = clock
+        self.lang = lang  # each new session's language; a session may change its own
         self.sessions: list[MenuModel] = []  # the models of the connections open now
         self._server = _Server(host=host, port=port, interact=self._interact, enable_cpr=False)
         self._task: asyncio.Task[None] | None = None
@@ -90,7 +100,7 @@ class MenuTelnetServer:
         await self.stop()
 
     async def _interact(self, connection: TelnetConnection) -> None:
-        model = MenuModel(self.device, self.clock)
+        model = MenuModel(self.device, self.clock, lang=self.lang)
         app = build_app(model)
         self.sessions.append(model)
         self._apps.add(app)

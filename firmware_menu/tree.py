@@ -24,6 +24,11 @@ class MenuSession(Protocol):
     notice: str  # one line under the page
     show_code: bool  # the verification code shown in clear
     last_unbind: Any  # the vendor's last unbind outcome, for its page to show
+    lang: str  # the language the session shows (firmware_menu.i18n.LANGUAGES)
+
+    def tr(self, text: str, **fields: object) -> str:
+        """`text` (English, a template when given fields) in the session's language."""
+        ...
 
     def now(self) -> float: ...
 
@@ -31,7 +36,7 @@ class MenuSession(Protocol):
 
     def restart(self) -> None: ...
 
-    def logout(self, notice: str = ...) -> None: ...
+    def logout(self, notice: str | None = ...) -> None: ...
 
     def message(self, title: str, text: str) -> None: ...
 
@@ -91,7 +96,7 @@ class QrPanel:
 @dataclass(frozen=True)
 class PageDef:
     key: str
-    title: str
+    title: str  # English: the session translates it where it is shown
     parent: str | None
     items: Callable[[MenuSession], Iterable[Item]]
     qr: Callable[[MenuSession], QrPanel | None] = lambda _model: None
@@ -130,21 +135,29 @@ class MenuTree:
         return page
 
     def menu(
-        self, key: str, title: str, parent: str | None, children: Iterable[str | Item]
+        self,
+        key: str,
+        title: str,
+        parent: str | None,
+        children: Iterable[str | Callable[[MenuSession], Item]],
     ) -> PageDef:
-        """A page of links to other pages (named by key, looked up when built) and buttons."""
+        """A page of links to other pages (named by key, looked up when built) and buttons
+        (built for the session, so in its language)."""
         entries = tuple(children)
         return self.add(
             PageDef(
                 key,
                 title,
                 parent,
-                lambda _model: [e if isinstance(e, Item) else self.link(e) for e in entries],
+                lambda m: [self.link(e, m) if isinstance(e, str) else e(m) for e in entries],
             )
         )
 
-    def link(self, key: str) -> Item:
-        return Item(self.pages[key].title, ItemKind.LINK, run=lambda m: m.open(key), key=key)
+    def link(self, key: str, m: MenuSession) -> Item:
+        """A link to page `key`, labelled with its title; keyed by the page so the focus
+        stays on it when the language changes."""
+        title = m.tr(self.pages[key].title)
+        return Item(title, ItemKind.LINK, run=lambda s: s.open(key), key=key)
 
 
 class DialogKind(Enum):
@@ -159,8 +172,8 @@ class Dialog:
 
     kind: DialogKind
     title: str
-    text: str
-    buttons: tuple[str, ...]
+    text: str  # title, text and field come translated; the buttons stay English (what
+    buttons: tuple[str, ...]  # on_close is told) and the view translates them
     on_close: Callable[[MenuSession, str | None, str], None] | None = None
     field: str | None = None  # the label of a text field, if the dialog has one
     masked: bool = False

@@ -4,15 +4,20 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from firmware_menu.i18n import DEFAULT, LANGUAGES
 from firmware_menu.live import DEFAULT_SIZE, serve_menu, terminal_size
 from firmware_menu.model import MenuModel, Screen
 from simulator.control.common import MENUS, ApiError, device_of, simulator_of
 
 
 async def menu_session(request: web.Request) -> web.StreamResponse:
-    """A recorder's local menu on the live device, for `nvrsim menu` (firmware_menu/live.py)."""
+    """A recorder's local menu on the live device, for `nvrsim menu` (firmware_menu/live.py);
+    `?lang=ru` starts it in that language, `columns` and `rows` at that size."""
     sim, device = simulator_of(request), device_of(request)
-    model = MenuModel(device, sim.clock, restart=sim.reboot)
+    lang = request.query.get("lang", DEFAULT)
+    if lang not in LANGUAGES:
+        raise ApiError(400, f"no menu language {lang!r}: use one of {', '.join(LANGUAGES)}")
+    model = MenuModel(device, sim.clock, restart=sim.reboot, lang=lang)
     if model.screen is Screen.NO_MENU:
         raise ApiError(409, f"{device.serial} is a {device.model} ({device.kind}): no local menu")
     ws = web.WebSocketResponse(heartbeat=30)

@@ -18,6 +18,8 @@ def test_add_menu_parser_adds_the_menu_subcommand_with_help():
     help_text = menu.format_help()
     for option in ("--fixture", "--device", "--telnet", "--host", "--api", "Platform Access"):
         assert option in help_text
+    assert "ru (Русский)" in help_text and args.lang == "en"
+    assert parser.parse_args(["menu", "--lang", "fr"]).lang == "fr"
 
 
 def test_find_device_by_serial_or_name_and_the_first_recorder_by_default():

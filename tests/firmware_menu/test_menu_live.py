@@ -166,3 +166,20 @@ def test_resize_messages_are_json():
     assert size is not None and (size.columns, size.rows) == (132, 43)
     for junk in ("", "[]", "{}", '{"columns": 0, "rows": 5}', '{"columns": "x", "rows": 1}'):
         assert parse_resize(junk) is None
+
+
+async def test_the_attached_menu_speaks_the_language_asked_for(sim):
+    nvr = sim.fleet.find("nvr")
+    screen = bytearray()
+    changes = sim.journal.subscribe(nvr.serial)
+
+    async def user(send) -> None:
+        send(LOG_IN + TO_PLATFORM_ACCESS + UNBIND)
+        await asyncio.wait_for(next_change(changes, "hik_connect.bound_account"), 10)
+
+    assert await relay(api_of(sim), nvr.serial, (120, 40), screen.extend, user, "ru") == ""
+    assert not nvr.hik_connect.bound
+    drawn = screen.decode(errors="replace")
+    assert "Доступ к платформе" in drawn and "Устройство отвязано" in drawn
+    with pytest.raises(CtlError, match="400"):
+        await relay(api_of(sim), nvr.serial, (80, 24), bytes, asyncio.sleep, "de")

@@ -111,3 +111,15 @@ async def test_a_telnet_session_that_is_left_open_ends_with_the_server(clock):
     await server.stop()
     assert not server.sessions
     await client.close()
+
+
+async def test_telnet_sessions_start_in_the_servers_language(clock):
+    device = make_fleet(hik_entry(), clock=clock).devices[0]
+    async with MenuTelnetServer(device, clock, "127.0.0.1", 0, lang="es") as server:
+        client = await TelnetClient.connect(*server.address)
+        await until(lambda: len(server.sessions) == 1)
+        (session,) = server.sessions
+        await client.send(PASSWORD + ENTER)
+        await until(lambda: session.screen is Screen.MENU)
+        assert session.lang == "es" and session.page().title == "Menú principal"
+        await client.close()

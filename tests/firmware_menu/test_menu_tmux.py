@@ -1,3 +1,5 @@
+# The Russian walk's words are Cyrillic, some letters of which look Latin.
+# ruff: noqa: RUF001
 """The real terminal app in a real terminal (tmux): log in, Platform Access, Unbind.
 
 Once standalone on a copy of a fixture, once attached to a running `nvrsim run`,
@@ -200,3 +202,28 @@ def wait_until_closed(terminal: Terminal) -> None:
     while "menu" in terminal.tmux("list-sessions", "-F", "#{session_name}"):
         assert time.monotonic() < deadline, "Ctrl-Q did not end the app"
         time.sleep(0.1)  # waiting on the tmux process, bounded by the deadline
+
+
+def test_the_same_walk_in_russian_in_a_real_terminal(fixture_file, open_terminal):
+    terminal = open_terminal(
+        f"{sys.executable} -m firmware_menu --fixture {fixture_file} --device nvr-tmux --lang ru"
+    )
+    terminal.wait_for("Вход", "Имя пользователя", "admin", "DS-7608NI-K2")
+    terminal.type("wrong")
+    terminal.keys("Enter")
+    terminal.wait_for("попыток: 6.")  # the notice wraps in the box
+    terminal.type(PASSWORD)
+    terminal.keys("Enter")
+    terminal.wait_for("Конфигурация", "Обслуживание", "Выход")
+    terminal.keys("Down", "Enter", "Down", "Enter", "Down", "Enter")
+    shown = terminal.wait_for("▸  Доступ к платформе", "Код подтверждения", "[ Отвязать ]")
+    assert "Привязано" in shown and "В сети" in shown
+    terminal.keys("Up", "Enter")
+    terminal.wait_for("Пароль admin")
+    terminal.type(PASSWORD)
+    terminal.keys("Enter")
+    terminal.wait_for("Устройство отвязано.", "[ OK ]")
+    terminal.keys("Enter")
+    terminal.wait_for("Не привязано")
+    terminal.keys("C-q")
+    wait_until_closed(terminal)
