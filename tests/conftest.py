@@ -64,3 +64,11 @@ def as_vendor(device, device_class):
     """The same device as another vendor's device class makes it (its own sections fresh)."""
     names = {f.name for f in dataclasses.fields(device_class) if f.init}
     return device_class(**{n: getattr(device, n) for n in names if hasattr(device, n)})
+
+
+def on_free_ports(fleet: Fleet) -> Fleet:
+    """`fleet` with each device's web and RTSP servers on ports the system picks, as every
+    test that starts devices needs (bundled fleets name 80 and 554)."""
+    for device in fleet:
+        device.network.http_port = device.network.rtsp_port = 0
+    return fleet

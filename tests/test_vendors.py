@@ -13,6 +13,7 @@ from simulator.runtime.fixtures import build_fleet, load_fleet
 from simulator.runtime.runner import ServiceConfig, Simulator
 from simulator.runtime.state import StateDir, device_entry
 from simulator.vendors import vendor_of, vendors
+from tests.conftest import on_free_ports
 
 VENDORS = [v.name for v in vendors()]
 
@@ -25,10 +26,7 @@ def of_vendor(fleet, name):
 
 @pytest.fixture
 def demo(clock):
-    fleet = load_fleet(now=clock.now())
-    for device in fleet:
-        device.network.http_port = device.network.rtsp_port = 0  # any free port
-    return fleet
+    return on_free_ports(load_fleet(now=clock.now()))
 
 
 @pytest.mark.parametrize("vendor", VENDORS)

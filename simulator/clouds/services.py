@@ -12,7 +12,7 @@ from simulator.runtime.http_service import HttpService, listen
 
 
 async def _start_portal(ctx: ServiceContext) -> HttpService | None:
-    if not any(True for _ in ctx.fleet.of_vendor("dlink")):
+    if not ctx.fleet.has_vendor("dlink"):
         return None  # started when the fleet has D-Link devices
     portal = load_portal(ctx.config.portal_fixture, now=ctx.clock.now())
     where = (ctx.config.portal_host, ctx.config.portal_port)

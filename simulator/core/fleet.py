@@ -76,6 +76,10 @@ class Fleet:
     def of_vendor(self, *vendors: str) -> Iterable[Device]:
         return (d for d in self.devices if d.vendor in vendors)
 
+    def has_vendor(self, vendor: str) -> bool:
+        """Whether any device is `vendor`'s: services only its devices use start then."""
+        return any(d.vendor == vendor for d in self.devices)
+
     def __iter__(self) -> Iterator[Device]:
         return iter(self.devices)
 

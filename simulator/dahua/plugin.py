@@ -56,7 +56,7 @@ class DahuaSpec(BaseModel):
 
 
 async def _start_dhip(ctx: ServiceContext):
-    if not any(True for _ in ctx.fleet.of_vendor("dahua")):
+    if not ctx.fleet.has_vendor("dahua"):
         return None
     config = ctx.config
     host = "0.0.0.0" if config.interface else config.dhip_host

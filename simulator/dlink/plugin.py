@@ -65,7 +65,7 @@ def _udp_service(name: str, title: str, port_option: str, responder, serve) -> S
     """D-Link's discovery listeners, started when the fleet has D-Link devices."""
 
     async def start(ctx: ServiceContext):
-        if not any(True for _ in ctx.fleet.of_vendor("dlink")):
+        if not ctx.fleet.has_vendor("dlink"):
             return None
         config = ctx.config
         host = "0.0.0.0" if config.interface else config.dlink_host

@@ -13,7 +13,7 @@ from simulator.core.clock import ScaledClock
 from simulator.runtime.fixtures import load_fleet
 from simulator.runtime.runner import ServiceConfig, Simulator
 from tests.clouds.test_dlink_portal_browser import CHROMIUM_ARGS
-from tests.conftest import hik_entry, make_fleet
+from tests.conftest import hik_entry, make_fleet, on_free_ports
 from tests.strategies_isapi import ServerThread
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -112,8 +112,7 @@ def test_the_demo_fleet_fits_a_projector_with_each_vendors_cloud():
     cloud shows: the Dahua NVR's P2P and DMSS account, the D-Link camera's mydlink."""
     sync_api = pytest.importorskip("playwright.sync_api")
     fleet = load_fleet()
-    for device in fleet:
-        device.network.http_port = device.network.rtsp_port = 0
+    on_free_ports(fleet)
     sim = Simulator(fleet, ScaledClock(), ServiceConfig())
     with ServerThread(control_app(sim)) as url, sync_api.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
@@ -143,8 +142,7 @@ def test_filters_and_each_vendors_actions_on_the_device_page():
     sync_api = pytest.importorskip("playwright.sync_api")
     expect = sync_api.expect
     fleet = load_fleet()
-    for device in fleet:
-        device.network.http_port = device.network.rtsp_port = 0
+    on_free_ports(fleet)
     sim = Simulator(fleet, ScaledClock(), ServiceConfig(reboot_seconds=0.3))
     with ServerThread(control_app(sim)) as url, sync_api.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)

@@ -22,7 +22,7 @@ from simulator.core.fixture import FixtureError
 from simulator.runtime.fixtures import load_fleet
 from simulator.runtime.runner import ServiceConfig, Simulator
 from tests.cli.test_cli import FREE_PORTS, NVRSIM
-from tests.conftest import until
+from tests.conftest import on_free_ports, until
 from tests.dlink.test_nipca import basic
 from tests.firmware_menu.test_menu_model import answer, choose, login
 from tests.runtime.test_runner import sadp_ask
@@ -55,8 +55,7 @@ async def start(clock):
 
     async def started(name: str, **services):
         scenario = scenarios.load(name)
-        for device in scenario.fleet:  # loopback ports chosen by the system
-            device.network.http_port = device.network.rtsp_port = 0
+        on_free_ports(scenario.fleet)
         config = ServiceConfig(
             sadp_port=0,
             wsd_port=0,

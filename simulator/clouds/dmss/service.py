@@ -43,7 +43,7 @@ class DmssService(HttpService):
 
 
 async def start_dmss(sim: ServiceContext) -> DmssService | None:
-    if not any(True for _ in sim.fleet.of_vendor("dahua")):
+    if not sim.fleet.has_vendor("dahua"):
         return None  # started when the fleet has Dahua devices
     config, journal = sim.config, sim.journal
     store = journal.store
