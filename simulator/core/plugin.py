@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from aiohttp import web
 
 from simulator.core.device import Device
+from simulator.core.restart import Restart
 
 if TYPE_CHECKING:
     from simulator.core.clock import Clock
@@ -141,7 +142,7 @@ CHANGED = web.RequestKey("nvrsim_changed", bool)
 class WebOptions:
     heartbeat_interval: float = 10.0  # seconds between ISAPI alertStream keep-alives
     on_exchange: ExchangeHook | None = None  # told of every request answered
-    reboot: Any = None  # simulator.core.restart.Restart: how the simulator restarts a device
+    reboot: Restart | None = None  # how the simulator restarts a device
 
 
 Mounted = tuple[str, web.Application]  # (path prefix, app)
