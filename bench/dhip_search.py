@@ -8,10 +8,10 @@ datagram with the same number of same-size datagrams from one socket.
 import asyncio
 
 from bench.burst import compare
-from protocols import dhip
-from simulator.core.clock import RealClock
-from simulator.dahua.dhip import DhipResponder, serve_dhip
-from simulator.runtime.fixtures import build_fleet
+from nvrsim.protocols import dhip
+from nvrsim.simulator.core.clock import RealClock
+from nvrsim.simulator.dahua.dhip import DhipResponder, serve_dhip
+from nvrsim.simulator.runtime.fixtures import build_fleet
 
 DEVICES = 1000
 ROUNDS = 15

@@ -30,13 +30,13 @@ from pathlib import Path
 
 import aiomqtt
 
-from protocols import hikconnect as hc
-from simulator.clouds.hikconnect.cloud import Cloud
-from simulator.clouds.hikconnect.rules import device_status
-from simulator.clouds.mqtt.link import CloudLink
-from simulator.core.clock import RealClock
-from simulator.runtime.fixtures import build_fleet
-from simulator.runtime.journal import Journal
+from nvrsim.protocols import hikconnect as hc
+from nvrsim.simulator.clouds.hikconnect.cloud import Cloud
+from nvrsim.simulator.clouds.hikconnect.rules import device_status
+from nvrsim.simulator.clouds.mqtt.link import CloudLink
+from nvrsim.simulator.core.clock import RealClock
+from nvrsim.simulator.runtime.fixtures import build_fleet
+from nvrsim.simulator.runtime.journal import Journal
 
 DEVICES = 10_000
 PER_DEVICE = 1_000

@@ -108,11 +108,11 @@ async def run() -> str:
 async def _serve(kind: str) -> None:
     from aiohttp import web
 
-    from protocols import isapi
-    from simulator.core.clock import RealClock
-    from simulator.hikvision.isapi import isapi_app
-    from simulator.hikvision.isapi_handlers import describe
-    from simulator.runtime.fixtures import build_fleet
+    from nvrsim.protocols import isapi
+    from nvrsim.simulator.core.clock import RealClock
+    from nvrsim.simulator.hikvision.isapi import isapi_app
+    from nvrsim.simulator.hikvision.isapi_handlers import describe
+    from nvrsim.simulator.runtime.fixtures import build_fleet
 
     fleet = build_fleet(
         {

@@ -11,9 +11,9 @@ import asyncio
 import uuid
 
 from bench.burst import compare
-from simulator.core.clock import RealClock
-from simulator.hikvision.sadp import SadpResponder, serve_sadp
-from simulator.runtime.fixtures import build_fleet
+from nvrsim.simulator.core.clock import RealClock
+from nvrsim.simulator.hikvision.sadp import SadpResponder, serve_sadp
+from nvrsim.simulator.runtime.fixtures import build_fleet
 
 DEVICES = 1000
 ROUNDS = 15

@@ -1,16 +1,16 @@
-"""`python -m firmware_menu`: the same as `nvrsim menu`."""
+"""`python -m nvrsim.firmware_menu`: the same as `nvrsim menu`."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 
-from firmware_menu.cli import DESCRIPTION, add_menu_arguments, menu_main
+from nvrsim.firmware_menu.cli import DESCRIPTION, add_menu_arguments, menu_main
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m firmware_menu",
+        prog="python -m nvrsim.firmware_menu",
         description=DESCRIPTION,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

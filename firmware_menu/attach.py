@@ -33,8 +33,8 @@ from prompt_toolkit.contrib.telnet.protocol import (
     TelnetProtocolParser,
 )
 
-from simulator.cli.ctl import Api, CtlError
-from simulator.core.firmware import RECORDERS
+from nvrsim.simulator.cli.ctl import Api, CtlError
+from nvrsim.simulator.core.firmware import RECORDERS
 
 
 def pick_device(api: Api, wanted: str | None) -> dict:

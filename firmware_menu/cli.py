@@ -11,15 +11,15 @@ import sys
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager as AsyncContextManager
 
-from firmware_menu.i18n import DEFAULT, LANGUAGES
-from firmware_menu.model import MenuModel, Screen
-from simulator.cli.ctl import DEFAULT_API, Api, CtlError
-from simulator.core.clock import RealClock
-from simulator.core.device import Device
-from simulator.core.firmware import RECORDERS
-from simulator.core.fixture import FixtureError
-from simulator.core.fleet import Fleet
-from simulator.runtime.fixtures import load_fleet
+from nvrsim.firmware_menu.i18n import DEFAULT, LANGUAGES
+from nvrsim.firmware_menu.model import MenuModel, Screen
+from nvrsim.simulator.cli.ctl import DEFAULT_API, Api, CtlError
+from nvrsim.simulator.core.clock import RealClock
+from nvrsim.simulator.core.device import Device
+from nvrsim.simulator.core.firmware import RECORDERS
+from nvrsim.simulator.core.fixture import FixtureError
+from nvrsim.simulator.core.fleet import Fleet
+from nvrsim.simulator.runtime.fixtures import load_fleet
 
 BUNDLED = ""  # --fixture without a file: the bundled demo fleet
 
@@ -138,7 +138,7 @@ def menu_main(args: argparse.Namespace) -> int:
     if args.telnet is None:
         if not _has_terminal():
             return 2
-        from firmware_menu.view import build_app
+        from nvrsim.firmware_menu.view import build_app
 
         build_app(model).run()
         return 0
@@ -157,7 +157,7 @@ def _has_terminal() -> bool:
 
 def _attached(args: argparse.Namespace) -> int:
     """The menu of a device of a running `nvrsim run`, here or for telnet clients."""
-    from firmware_menu.attach import pick_device, run_in_terminal, telnet_bridge
+    from nvrsim.firmware_menu.attach import pick_device, run_in_terminal, telnet_bridge
 
     api = Api(args.api, args.token)
     try:
@@ -183,7 +183,7 @@ def _attached(args: argparse.Namespace) -> int:
 
 
 def _serve_telnet(device: Device, clock: RealClock, host: str, port: int, lang: str) -> int:
-    from firmware_menu.telnet import MenuTelnetServer
+    from nvrsim.firmware_menu.telnet import MenuTelnetServer
 
     @contextlib.asynccontextmanager
     async def listening() -> AsyncIterator[tuple[str, int]]:

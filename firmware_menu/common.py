@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from firmware_menu.i18n import LANGUAGES
-from firmware_menu.tree import Item, ItemKind, MenuSession
-from simulator.core.auth import ActivationResult
+from nvrsim.firmware_menu.i18n import LANGUAGES
+from nvrsim.firmware_menu.tree import Item, ItemKind, MenuSession
+from nvrsim.simulator.core.auth import ActivationResult
 
 PASSWORD_RULE = (
     "8 to 16 characters with at least two kinds of: digits, lower case letters, "

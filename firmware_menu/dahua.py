@@ -6,8 +6,8 @@ freed only through an Appeal in the DMSS app, so the page says so.
 
 from __future__ import annotations
 
-from firmware_menu import common, qr
-from firmware_menu.tree import Item, ItemKind, MenuSession, MenuTree, PageDef, QrPanel
+from nvrsim.firmware_menu import common, qr
+from nvrsim.firmware_menu.tree import Item, ItemKind, MenuSession, MenuTree, PageDef, QrPanel
 
 APPEAL_HINT = (
     "Bound to another account? The recorder cannot unbind itself. In the DMSS app, "

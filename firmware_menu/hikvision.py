@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import re
 
-from firmware_menu import common, qr
-from firmware_menu.tree import Item, ItemKind, MenuSession, MenuTree, PageDef, QrPanel
-from simulator.core.auth import plain
-from simulator.hikvision.device import is_valid_verification_code
-from simulator.hikvision.unbind import UnbindOutcome, UnbindVerdict, unbind
+from nvrsim.firmware_menu import common, qr
+from nvrsim.firmware_menu.tree import Item, ItemKind, MenuSession, MenuTree, PageDef, QrPanel
+from nvrsim.simulator.core.auth import plain
+from nvrsim.simulator.hikvision.device import is_valid_verification_code
+from nvrsim.simulator.hikvision.unbind import UnbindOutcome, UnbindVerdict, unbind
 
 UNBIND_MESSAGES = {
     UnbindVerdict.OK: "Unbinding succeeded.\n"

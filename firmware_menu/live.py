@@ -24,8 +24,8 @@ from prompt_toolkit.data_structures import Size
 from prompt_toolkit.input import PipeInput, create_pipe_input
 from prompt_toolkit.output.vt100 import Vt100_Output
 
-from firmware_menu.model import MenuModel
-from firmware_menu.view import build_app
+from nvrsim.firmware_menu.model import MenuModel
+from nvrsim.firmware_menu.view import build_app
 
 DEFAULT_SIZE = Size(rows=40, columns=120)
 MAX_SIZE = 1000  # rows or columns a client may ask for

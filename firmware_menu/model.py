@@ -15,12 +15,12 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
-from firmware_menu import common, i18n
-from firmware_menu.tree import Dialog, DialogKind, Item, ItemKind, MenuTree, Page
-from simulator.core.auth import LoginOutcome, LoginResult, plain
-from simulator.core.clock import Clock
-from simulator.core.device import LOCAL_CONSOLE, Device
-from simulator.vendors import vendor_of
+from nvrsim.firmware_menu import common, i18n
+from nvrsim.firmware_menu.tree import Dialog, DialogKind, Item, ItemKind, MenuTree, Page
+from nvrsim.simulator.core.auth import LoginOutcome, LoginResult, plain
+from nvrsim.simulator.core.clock import Clock
+from nvrsim.simulator.core.device import LOCAL_CONSOLE, Device
+from nvrsim.simulator.vendors import vendor_of
 
 
 def tree_for(device: Device) -> MenuTree | None:

@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import segno
 
-from protocols import hikconnect
-from simulator.core.device import Device
+from nvrsim.protocols import hikconnect
+from nvrsim.simulator.core.device import Device
 
 HIK_QR_TAG = hikconnect.QR_TAG
 

@@ -14,9 +14,9 @@ from textwrap import wrap
 from prompt_toolkit.formatted_text import StyleAndTextTuples
 from prompt_toolkit.mouse_events import MouseEvent, MouseEventType
 
-from firmware_menu import qr
-from firmware_menu.model import MenuModel, Screen
-from firmware_menu.tree import DialogKind, Item, ItemKind
+from nvrsim.firmware_menu import qr
+from nvrsim.firmware_menu.model import MenuModel, Screen
+from nvrsim.firmware_menu.tree import DialogKind, Item, ItemKind
 
 LABEL_WIDTH = 24
 LINE_WIDTH = 60

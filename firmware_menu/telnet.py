@@ -16,11 +16,11 @@ import socket
 from prompt_toolkit.application import Application
 from prompt_toolkit.contrib.telnet.server import TelnetConnection, TelnetServer
 
-from firmware_menu.i18n import DEFAULT
-from firmware_menu.model import MenuModel
-from firmware_menu.view import build_app
-from simulator.core.clock import Clock
-from simulator.core.device import Device
+from nvrsim.firmware_menu.i18n import DEFAULT
+from nvrsim.firmware_menu.model import MenuModel
+from nvrsim.firmware_menu.view import build_app
+from nvrsim.simulator.core.clock import Clock
+from nvrsim.simulator.core.device import Device
 
 log = logging.getLogger(__name__)
 

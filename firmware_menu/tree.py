@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, Protocol
 
-from simulator.core.device import Device
+from nvrsim.simulator.core.device import Device
 
 
 class MenuSession(Protocol):

@@ -30,8 +30,8 @@ from prompt_toolkit.output import Output
 from prompt_toolkit.styles import Style
 from prompt_toolkit.widgets import Frame
 
-from firmware_menu import render
-from firmware_menu.model import Key, MenuModel, Screen
+from nvrsim.firmware_menu import render
+from nvrsim.firmware_menu.model import Key, MenuModel, Screen
 
 _COMMON_STYLE = {
     "title": "bold",

@@ -7,11 +7,11 @@ runtime, control and cli ask this module, never a vendor by name.
 
 from __future__ import annotations
 
-from simulator.core.device import Device
-from simulator.core.plugin import Vendor
-from simulator.dahua.plugin import DAHUA
-from simulator.dlink.plugin import DLINK
-from simulator.hikvision.plugin import HIKVISION
+from nvrsim.simulator.core.device import Device
+from nvrsim.simulator.core.plugin import Vendor
+from nvrsim.simulator.dahua.plugin import DAHUA
+from nvrsim.simulator.dlink.plugin import DLINK
+from nvrsim.simulator.hikvision.plugin import HIKVISION
 
 VENDORS: dict[str, Vendor] = {v.name: v for v in (HIKVISION, DAHUA, DLINK)}
 

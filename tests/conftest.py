@@ -7,9 +7,9 @@ import dataclasses
 
 import pytest
 
-from simulator.core.clock import VirtualClock
-from simulator.core.fleet import Fleet
-from simulator.runtime.fixtures import build_fleet, load_fleet
+from nvrsim.simulator.core.clock import VirtualClock
+from nvrsim.simulator.core.fleet import Fleet
+from nvrsim.simulator.runtime.fixtures import build_fleet, load_fleet
 
 PASSWORD = "Demo12345"
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from simulator.clouds.mqtt.broker import EmbeddedBroker
+from nvrsim.simulator.clouds.mqtt.broker import EmbeddedBroker
 
 BROKERS = ["embedded", "mosquitto"]
 

@@ -6,7 +6,7 @@ import json
 
 from hypothesis import strategies as st
 
-from protocols import dhip
+from nvrsim.protocols import dhip
 
 u32 = st.integers(min_value=0, max_value=0xFFFFFFFF)
 

@@ -16,7 +16,7 @@ from urllib.request import parse_http_list, parse_keqv_list
 from aiohttp import web
 from hypothesis import strategies as st
 
-from simulator.core.device import Device
+from nvrsim.simulator.core.device import Device
 
 CLIENT = "127.0.0.1"
 

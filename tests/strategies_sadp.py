@@ -7,7 +7,7 @@ from xml.sax.saxutils import escape
 
 from hypothesis import strategies as st
 
-from protocols.sadp import DeviceInfo, NetworkParams, Probe, ProbeType
+from nvrsim.protocols.sadp import DeviceInfo, NetworkParams, Probe, ProbeType
 
 # Text that survives XML and our lenient strip: no controls, surrogates or
 # non-characters, and no surrounding whitespace.

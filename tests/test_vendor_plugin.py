@@ -7,11 +7,11 @@ import json
 import aiohttp
 import pytest
 
-from simulator import vendors
-from simulator.core.fixture import FixtureError
-from simulator.runtime.fixtures import build_fleet
-from simulator.runtime.runner import ServiceConfig, Simulator
-from simulator.runtime.state import device_entry
+from nvrsim.simulator import vendors
+from nvrsim.simulator.core.fixture import FixtureError
+from nvrsim.simulator.runtime.fixtures import build_fleet
+from nvrsim.simulator.runtime.runner import ServiceConfig, Simulator
+from nvrsim.simulator.runtime.state import device_entry
 from tests.conftest import PASSWORD, hik_entry
 from tests.plugins.acme_vendor import ACME, AcmeDevice
 

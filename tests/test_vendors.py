@@ -7,12 +7,12 @@ from dataclasses import asdict
 import aiohttp
 import pytest
 
-from protocols.wsdiscovery import build_probe, decode_announcement
-from simulator.onvif.wsd import WsdResponder
-from simulator.runtime.fixtures import build_fleet, load_fleet
-from simulator.runtime.runner import ServiceConfig, Simulator
-from simulator.runtime.state import StateDir, device_entry
-from simulator.vendors import vendor_of, vendors
+from nvrsim.protocols.wsdiscovery import build_probe, decode_announcement
+from nvrsim.simulator.onvif.wsd import WsdResponder
+from nvrsim.simulator.runtime.fixtures import build_fleet, load_fleet
+from nvrsim.simulator.runtime.runner import ServiceConfig, Simulator
+from nvrsim.simulator.runtime.state import StateDir, device_entry
+from nvrsim.simulator.vendors import vendor_of, vendors
 from tests.conftest import on_free_ports
 
 VENDORS = [v.name for v in vendors()]

@@ -1,3 +1,3 @@
-from simulator.cli.main import main
+from nvrsim.simulator.cli.main import main
 
 raise SystemExit(main())

@@ -17,7 +17,7 @@ import urllib.request
 from typing import Any
 from urllib.parse import quote
 
-from simulator.core.text import text_table
+from nvrsim.simulator.core.text import text_table
 
 DEFAULT_API = "http://127.0.0.1:8321"
 

@@ -8,8 +8,8 @@ import asyncio
 import json
 import sys
 
-from simulator.core.plugin import Discovery
-from simulator.vendors import vendors
+from nvrsim.simulator.core.plugin import Discovery
+from nvrsim.simulator.vendors import vendors
 
 
 def add_discover_parser(sub: argparse._SubParsersAction) -> None:

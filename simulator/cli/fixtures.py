@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from simulator.control import scenarios
-from simulator.core.fixture import FixtureError
-from simulator.runtime.fixtures import load_fleet
+from nvrsim.simulator.control import scenarios
+from nvrsim.simulator.core.fixture import FixtureError
+from nvrsim.simulator.runtime.fixtures import load_fleet
 
 
 def add_fixtures_parser(sub: argparse._SubParsersAction) -> None:

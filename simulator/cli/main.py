@@ -6,14 +6,14 @@ import argparse
 import logging
 import sys
 
-from firmware_menu.cli import add_menu_parser
-from simulator.cli.ctl import add_ctl_parser
-from simulator.cli.discover import add_discover_parser
-from simulator.cli.fixtures import add_fixtures_parser
-from simulator.cli.run import add_run_parser
-from simulator.cli.scenario import add_scenario_parser
-from simulator.clouds.dmss.cli import add_photo_parser
-from simulator.core.fixture import FixtureError
+from nvrsim.firmware_menu.cli import add_menu_parser
+from nvrsim.simulator.cli.ctl import add_ctl_parser
+from nvrsim.simulator.cli.discover import add_discover_parser
+from nvrsim.simulator.cli.fixtures import add_fixtures_parser
+from nvrsim.simulator.cli.run import add_run_parser
+from nvrsim.simulator.cli.scenario import add_scenario_parser
+from nvrsim.simulator.clouds.dmss.cli import add_photo_parser
+from nvrsim.simulator.core.fixture import FixtureError
 
 
 def main(argv: list[str] | None = None) -> int:

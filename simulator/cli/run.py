@@ -11,15 +11,15 @@ import signal
 import sys
 import time
 
-from simulator.cli import scenario as scenario_cli
-from simulator.control import scenarios
-from simulator.core.clock import ScaledClock
-from simulator.core.plugin import CannotListen, ServiceError, parse_address
-from simulator.runtime.fixtures import default_fixture, load_fleet
-from simulator.runtime.journal import Journal
-from simulator.runtime.runner import ServiceConfig, Simulator, fleet_services, fleet_table
-from simulator.runtime.state import StateDir
-from simulator.vendors import vendors
+from nvrsim.simulator.cli import scenario as scenario_cli
+from nvrsim.simulator.control import scenarios
+from nvrsim.simulator.core.clock import ScaledClock
+from nvrsim.simulator.core.plugin import CannotListen, ServiceError, parse_address
+from nvrsim.simulator.runtime.fixtures import default_fixture, load_fleet
+from nvrsim.simulator.runtime.journal import Journal
+from nvrsim.simulator.runtime.runner import ServiceConfig, Simulator, fleet_services, fleet_table
+from nvrsim.simulator.runtime.state import StateDir
+from nvrsim.simulator.vendors import vendors
 
 log = logging.getLogger(__name__)
 
@@ -324,7 +324,7 @@ def _listed(names: list[str]) -> str:
 def _broker(text: str) -> str:
     if text in ("embedded", "none"):
         return text
-    from simulator.clouds.mqtt.broker import BrokerError, parse_broker_url
+    from nvrsim.simulator.clouds.mqtt.broker import BrokerError, parse_broker_url
 
     try:
         parse_broker_url(text)

@@ -7,10 +7,10 @@ import os
 import sys
 import textwrap
 
-from simulator.cli.ctl import DEFAULT_API, Api, CtlError
-from simulator.control import scenarios
-from simulator.core.fixture import FixtureError
-from simulator.core.text import text_table
+from nvrsim.simulator.cli.ctl import DEFAULT_API, Api, CtlError
+from nvrsim.simulator.control import scenarios
+from nvrsim.simulator.core.fixture import FixtureError
+from nvrsim.simulator.core.text import text_table
 
 
 def add_scenario_parser(subparsers) -> None:  # argparse's _SubParsersAction

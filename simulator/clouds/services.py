@@ -3,12 +3,12 @@ that connects to another (the link to the broker) comes after it."""
 
 from __future__ import annotations
 
-from simulator.clouds.dlink_portal.app import portal_app
-from simulator.clouds.dlink_portal.fixture import load_portal
-from simulator.clouds.dmss.service import start_dmss
-from simulator.clouds.hikconnect.service import start_broker, start_cloud, start_link
-from simulator.core.plugin import Service, ServiceContext
-from simulator.runtime.http_service import HttpService, listen
+from nvrsim.simulator.clouds.dlink_portal.app import portal_app
+from nvrsim.simulator.clouds.dlink_portal.fixture import load_portal
+from nvrsim.simulator.clouds.dmss.service import start_dmss
+from nvrsim.simulator.clouds.hikconnect.service import start_broker, start_cloud, start_link
+from nvrsim.simulator.core.plugin import Service, ServiceContext
+from nvrsim.simulator.runtime.http_service import HttpService, listen
 
 
 async def _start_portal(ctx: ServiceContext) -> HttpService | None:

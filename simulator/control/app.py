@@ -22,14 +22,14 @@ from importlib import resources
 
 from aiohttp import web
 
-from simulator.control import clock, clouds, devices, faults, scenarios
-from simulator.control.common import MENUS, SIM, TOKEN, ApiError, json_reply
-from simulator.control.devices import device_state
-from simulator.control.events import events
-from simulator.control.menu import menu_session
-from simulator.control.schema import Operation, openapi
-from simulator.core.plugin import Service, SimulatorApi
-from simulator.runtime.http_service import HttpService, listen
+from nvrsim.simulator.control import clock, clouds, devices, faults, scenarios
+from nvrsim.simulator.control.common import MENUS, SIM, TOKEN, ApiError, json_reply
+from nvrsim.simulator.control.devices import device_state
+from nvrsim.simulator.control.events import events
+from nvrsim.simulator.control.menu import menu_session
+from nvrsim.simulator.control.schema import Operation, openapi
+from nvrsim.simulator.core.plugin import Service, SimulatorApi
+from nvrsim.simulator.runtime.http_service import HttpService, listen
 
 # what the runner and the tests import from here (device_state lives in devices)
 __all__ = ["CONTROL", "control_app", "device_state", "operations", "start_control"]
@@ -61,7 +61,7 @@ def control_app(sim: SimulatorApi, token: str = "") -> web.Application:
     app.router.add_get("/api/openapi.json", openapi_document)
     app.router.add_get("/api/events", events)
     app.router.add_get("/api/devices/{serial}/menu", menu_session)
-    dashboard = resources.files("simulator.control") / "dashboard"
+    dashboard = resources.files("nvrsim.simulator.control") / "dashboard"
     app.router.add_get("/", _dashboard_page)
     app.router.add_static("/static", str(dashboard))
     app.on_shutdown.append(_end_streams)
@@ -75,7 +75,9 @@ async def _end_streams(app: web.Application) -> None:
 
 
 async def _dashboard_page(request: web.Request) -> web.FileResponse:
-    return web.FileResponse(str(resources.files("simulator.control") / "dashboard" / "index.html"))
+    return web.FileResponse(
+        str(resources.files("nvrsim.simulator.control") / "dashboard" / "index.html")
+    )
 
 
 @web.middleware

@@ -7,12 +7,12 @@ from typing import Any
 
 from aiohttp import web
 
-from simulator.control.common import ApiError, body_of, json_reply, simulator_of
-from simulator.control.schema import Clock as ClockDoc
-from simulator.control.schema import ClockAdvance, ClockChange, Operation
-from simulator.core.clock import ScaledClock
-from simulator.core.plugin import SimulatorApi
-from simulator.runtime.journal import durable
+from nvrsim.simulator.control.common import ApiError, body_of, json_reply, simulator_of
+from nvrsim.simulator.control.schema import Clock as ClockDoc
+from nvrsim.simulator.control.schema import ClockAdvance, ClockChange, Operation
+from nvrsim.simulator.core.clock import ScaledClock
+from nvrsim.simulator.core.plugin import SimulatorApi
+from nvrsim.simulator.runtime.journal import durable
 
 
 def clock_doc(sim: SimulatorApi) -> dict[str, Any]:

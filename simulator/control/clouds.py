@@ -7,9 +7,9 @@ from typing import Any
 
 from aiohttp import web
 
-from simulator.clouds.dmss.rules import DmssError
-from simulator.control.common import ApiError, body_of, json_reply, simulator_of
-from simulator.control.schema import (
+from nvrsim.simulator.clouds.dmss.rules import DmssError
+from nvrsim.simulator.control.common import ApiError, body_of, json_reply, simulator_of
+from nvrsim.simulator.control.schema import (
     CaptchaAnswer,
     CloudAccount,
     CloudDevice,

@@ -8,8 +8,8 @@ from typing import Any
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
-from simulator.core.device import Device
-from simulator.core.plugin import SimulatorApi
+from nvrsim.simulator.core.device import Device
+from nvrsim.simulator.core.plugin import SimulatorApi
 
 SIM = web.AppKey("simulator", SimulatorApi)
 TOKEN = web.AppKey("token", str)

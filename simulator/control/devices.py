@@ -8,9 +8,9 @@ from typing import Any
 
 from aiohttp import web
 
-from simulator.control.clock import clock_doc
-from simulator.control.common import ApiError, body_of, device_of, json_reply, simulator_of
-from simulator.control.schema import (
+from nvrsim.simulator.control.clock import clock_doc
+from nvrsim.simulator.control.common import ApiError, body_of, device_of, json_reply, simulator_of
+from nvrsim.simulator.control.schema import (
     DeviceModels,
     Event,
     FleetInfo,
@@ -19,14 +19,14 @@ from simulator.control.schema import (
     Upgrade,
     device_models,
 )
-from simulator.core.device import Device
-from simulator.core.firmware import FirmwareVersion
-from simulator.core.fixture import FixtureError
-from simulator.core.plugin import ServiceError
-from simulator.runtime.fixtures import sections
-from simulator.runtime.journal import durable
-from simulator.runtime.state import device_entry
-from simulator.vendors import vendor_of, vendors
+from nvrsim.simulator.core.device import Device
+from nvrsim.simulator.core.firmware import FirmwareVersion
+from nvrsim.simulator.core.fixture import FixtureError
+from nvrsim.simulator.core.plugin import ServiceError
+from nvrsim.simulator.runtime.fixtures import sections
+from nvrsim.simulator.runtime.journal import durable
+from nvrsim.simulator.runtime.state import device_entry
+from nvrsim.simulator.vendors import vendor_of, vendors
 
 MAX_ADD = 1000  # devices one request may add: each gets its own web server
 _SERIAL = "/api/devices/{serial}"

@@ -7,7 +7,7 @@ import json
 from aiohttp import web
 from aiohttp_sse import sse_response
 
-from simulator.control.common import simulator_of
+from nvrsim.simulator.control.common import simulator_of
 
 
 async def events(request: web.Request) -> web.StreamResponse:

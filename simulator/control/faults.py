@@ -6,13 +6,13 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
-from simulator.control.common import body_of, device_of, json_reply, simulator_of
-from simulator.control.schema import FaultsChange, Operation
-from simulator.runtime.fixtures import FaultsSpec
-from simulator.runtime.journal import durable
+from nvrsim.simulator.control.common import body_of, device_of, json_reply, simulator_of
+from nvrsim.simulator.control.schema import FaultsChange, Operation
+from nvrsim.simulator.runtime.fixtures import FaultsSpec
+from nvrsim.simulator.runtime.journal import durable
 
 if TYPE_CHECKING:
-    from simulator.core.faults import Faults
+    from nvrsim.simulator.core.faults import Faults
 
 _DEVICE_FAULTS = "/api/devices/{serial}/faults"
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from firmware_menu.i18n import DEFAULT, LANGUAGES
-from firmware_menu.live import DEFAULT_SIZE, serve_menu, terminal_size
-from firmware_menu.model import MenuModel, Screen
-from simulator.control.common import MENUS, ApiError, device_of, simulator_of
+from nvrsim.firmware_menu.i18n import DEFAULT, LANGUAGES
+from nvrsim.firmware_menu.live import DEFAULT_SIZE, serve_menu, terminal_size
+from nvrsim.firmware_menu.model import MenuModel, Screen
+from nvrsim.simulator.control.common import MENUS, ApiError, device_of, simulator_of
 
 
 async def menu_session(request: web.Request) -> web.StreamResponse:

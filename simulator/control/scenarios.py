@@ -17,12 +17,12 @@ from typing import Any
 
 from aiohttp import web
 
-from simulator.control.common import ApiError, json_reply, simulator_of
-from simulator.control.devices import device_state
-from simulator.control.schema import Operation, ScenarioDoc
-from simulator.core.fixture import FixtureError, read_toml
-from simulator.core.fleet import Fleet
-from simulator.runtime.fixtures import GoalSpec, ScenarioSpec, build_fleet
+from nvrsim.simulator.control.common import ApiError, json_reply, simulator_of
+from nvrsim.simulator.control.devices import device_state
+from nvrsim.simulator.control.schema import Operation, ScenarioDoc
+from nvrsim.simulator.core.fixture import FixtureError, read_toml
+from nvrsim.simulator.core.fleet import Fleet
+from nvrsim.simulator.runtime.fixtures import GoalSpec, ScenarioSpec, build_fleet
 
 _MISSING = object()
 
@@ -47,7 +47,7 @@ class GoalResult:
 
 def bundled() -> dict[str, Path]:
     """The scenarios shipped in fixtures/scenarios, by name."""
-    folder = resources.files("fixtures") / "scenarios"
+    folder = resources.files("nvrsim.fixtures") / "scenarios"
     return {
         Path(entry.name).stem: Path(str(entry))
         for entry in sorted(folder.iterdir(), key=lambda e: e.name)

@@ -18,9 +18,9 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator
 from pydantic.json_schema import models_json_schema
 
-from simulator.core.firmware import FirmwareVersion
-from simulator.core.plugin import Vendor
-from simulator.runtime.fixtures import FaultsSpec, Seconds, device_spec, sections
+from nvrsim.simulator.core.firmware import FirmwareVersion
+from nvrsim.simulator.core.plugin import Vendor
+from nvrsim.simulator.runtime.fixtures import FaultsSpec, Seconds, device_spec, sections
 
 
 class _Body(BaseModel):

@@ -14,8 +14,8 @@ from ipaddress import IPv4Address, IPv4Interface, IPv4Network, ip_address
 from typing import ClassVar
 from uuid import UUID
 
-from protocols.hikconnect import Region
-from simulator.core.auth import (
+from nvrsim.protocols.hikconnect import Region
+from nvrsim.simulator.core.auth import (
     ActivationResult,
     Lockout,
     LockoutPolicy,
@@ -24,8 +24,8 @@ from simulator.core.auth import (
     Proof,
     is_risky_password,
 )
-from simulator.core.faults import NO_FAULTS, Faults
-from simulator.core.firmware import CapabilityRow, FirmwareVersion, capabilities
+from nvrsim.simulator.core.faults import NO_FAULTS, Faults
+from nvrsim.simulator.core.firmware import CapabilityRow, FirmwareVersion, capabilities
 
 # The client address of the recorder's own screen, mouse and keyboard.
 LOCAL_CONSOLE = "local"

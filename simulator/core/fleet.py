@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
-from simulator.core.device import Device
-from simulator.core.faults import NO_FAULTS, Faults
-from simulator.core.identity import normalise_mac
+from nvrsim.simulator.core.device import Device
+from nvrsim.simulator.core.faults import NO_FAULTS, Faults
+from nvrsim.simulator.core.identity import normalise_mac
 
 
 class FleetError(ValueError):

@@ -16,12 +16,12 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from aiohttp import web
 
-from simulator.core.device import Device
-from simulator.core.restart import Restart
+from nvrsim.simulator.core.device import Device
+from nvrsim.simulator.core.restart import Restart
 
 if TYPE_CHECKING:
-    from simulator.core.clock import Clock
-    from simulator.core.fleet import Fleet
+    from nvrsim.simulator.core.clock import Clock
+    from nvrsim.simulator.core.fleet import Fleet
 
 
 @dataclass(frozen=True)

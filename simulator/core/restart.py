@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 
-from simulator.core.device import Device
+from nvrsim.simulator.core.device import Device
 
 # How the simulator restarts a device: down (Bye), gone a while, up again (Hello).
 Restart = Callable[[Device], object]

@@ -17,12 +17,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from protocols import jpeg
-from simulator.core.device import Device
-from simulator.dahua import config
-from simulator.dahua.config import ConfigError
-from simulator.dahua.info import build_date, device_class, software_version, system_info
-from simulator.dahua.rpc import local_time
+from nvrsim.protocols import jpeg
+from nvrsim.simulator.core.device import Device
+from nvrsim.simulator.dahua import config
+from nvrsim.simulator.dahua.config import ConfigError
+from nvrsim.simulator.dahua.info import build_date, device_class, software_version, system_info
+from nvrsim.simulator.dahua.rpc import local_time
 
 TEXT = "text/plain"
 

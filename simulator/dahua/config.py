@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from simulator.core.device import Device
+from nvrsim.simulator.core.device import Device
 
 
 class ConfigError(ValueError):

@@ -6,12 +6,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import ClassVar
 
-from protocols.hikconnect import Region
-from simulator.core.auth import LockoutPolicy
-from simulator.core.device import CloudStatus, Device
-from simulator.core.firmware import ALL_KINDS, FOREVER, RECORDERS, CapabilityRow
-from simulator.core.identity import digest
-from simulator.onvif.settings import OnvifDevice
+from nvrsim.protocols.hikconnect import Region
+from nvrsim.simulator.core.auth import LockoutPolicy
+from nvrsim.simulator.core.device import CloudStatus, Device
+from nvrsim.simulator.core.firmware import ALL_KINDS, FOREVER, RECORDERS, CapabilityRow
+from nvrsim.simulator.core.identity import digest
+from nvrsim.simulator.onvif.settings import OnvifDevice
 
 # Dahua OUIs; 4c:11:bf and 38:af:29 are in DHIP and RPC2 captures (docs/protocols/dahua.md).
 OUIS = ("4c:11:bf", "38:af:29", "3c:ef:8c", "e0:50:8b", "90:02:a9", "14:a7:8b")

@@ -42,20 +42,20 @@ from functools import partial
 from ipaddress import IPv4Address, IPv4Interface
 from typing import Any
 
-from protocols import dhip as wire
-from simulator.core.auth import LoginResult
-from simulator.core.clock import Clock
-from simulator.core.device import Device
-from simulator.core.faults import DiscoveryReply, shape_reply
-from simulator.core.fleet import Fleet
-from simulator.core.identity import normalise_mac
-from simulator.core.plugin import ExchangeHook
-from simulator.core.text import text_table
-from simulator.dahua import hashes
-from simulator.dahua.device import DahuaDevice
-from simulator.dahua.errors import LOCKED, NOT_INITIALISED, PASSWORD_NOT_VALID
-from simulator.dahua.info import device_class, init_flags, software_version
-from simulator.runtime.udp import DiscoveryServer, ask, serve_discovery
+from nvrsim.protocols import dhip as wire
+from nvrsim.simulator.core.auth import LoginResult
+from nvrsim.simulator.core.clock import Clock
+from nvrsim.simulator.core.device import Device
+from nvrsim.simulator.core.faults import DiscoveryReply, shape_reply
+from nvrsim.simulator.core.fleet import Fleet
+from nvrsim.simulator.core.identity import normalise_mac
+from nvrsim.simulator.core.plugin import ExchangeHook
+from nvrsim.simulator.core.text import text_table
+from nvrsim.simulator.dahua import hashes
+from nvrsim.simulator.dahua.device import DahuaDevice
+from nvrsim.simulator.dahua.errors import LOCKED, NOT_INITIALISED, PASSWORD_NOT_VALID
+from nvrsim.simulator.dahua.info import device_class, init_flags, software_version
+from nvrsim.simulator.runtime.udp import DiscoveryServer, ask, serve_discovery
 
 log = logging.getLogger(__name__)
 

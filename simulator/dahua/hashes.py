@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 
-from simulator.core.device import Device
+from nvrsim.simulator.core.device import Device
 
 
 def md5_upper(text: str) -> str:

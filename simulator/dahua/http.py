@@ -24,12 +24,12 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
-from simulator.core.auth import LoginResult
-from simulator.core.clock import Clock
-from simulator.core.device import Device
-from simulator.core.plugin import CHANGED
-from simulator.dahua import hashes
-from simulator.dahua.cgi import (
+from nvrsim.simulator.core.auth import LoginResult
+from nvrsim.simulator.core.clock import Clock
+from nvrsim.simulator.core.device import Device
+from nvrsim.simulator.core.plugin import CHANGED
+from nvrsim.simulator.dahua import hashes
+from nvrsim.simulator.dahua.cgi import (
     BAD_REQUEST,
     CGIS,
     INVALID_AUTHORITY,
@@ -38,10 +38,10 @@ from simulator.dahua.cgi import (
     CgiReply,
     handle_cgi,
 )
-from simulator.dahua.errors import LOCKED
-from simulator.dahua.rpc import DahuaRpc
-from simulator.runtime.http_auth import HttpAuthenticator, NonceState
-from simulator.runtime.http_login import challenged, check_login
+from nvrsim.simulator.dahua.errors import LOCKED
+from nvrsim.simulator.dahua.rpc import DahuaRpc
+from nvrsim.simulator.runtime.http_auth import HttpAuthenticator, NonceState
+from nvrsim.simulator.runtime.http_login import challenged, check_login
 
 log = logging.getLogger(__name__)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from simulator.core.device import Device
+from nvrsim.simulator.core.device import Device
 
 _CLASSES = {"nvr": "NVR", "dvr": "HCVR", "ipc": "IPC"}
 BUILD_DATE = "2020-06-05"  # [I] when the fixture's firmware string carries no build date

@@ -8,8 +8,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, Strict, field_validator
 
-from firmware_menu.dahua import tree as menu_tree
-from simulator.core.plugin import (
+from nvrsim.firmware_menu.dahua import tree as menu_tree
+from nvrsim.simulator.core.plugin import (
     Discovery,
     Section,
     Service,
@@ -17,10 +17,10 @@ from simulator.core.plugin import (
     Vendor,
     cannot_listen,
 )
-from simulator.dahua.device import OUIS, SDK_PORT, DahuaDevice, DahuaSettings, serial_number
-from simulator.dahua.dhip import DhipResponder, discover_dhip, format_dhip_table, serve_dhip
-from simulator.dahua.http import dahua_app
-from simulator.onvif.plugin import (
+from nvrsim.simulator.dahua.device import OUIS, SDK_PORT, DahuaDevice, DahuaSettings, serial_number
+from nvrsim.simulator.dahua.dhip import DhipResponder, discover_dhip, format_dhip_table, serve_dhip
+from nvrsim.simulator.dahua.http import dahua_app
+from nvrsim.simulator.onvif.plugin import (
     ONVIF_DISCOVERY,
     ONVIF_MOUNTS,
     ONVIF_SECTIONS,

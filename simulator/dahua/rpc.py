@@ -31,11 +31,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from simulator.core.auth import LoginResult
-from simulator.core.device import Device
-from simulator.dahua import hashes
-from simulator.dahua.config import ConfigError, get_config, set_config
-from simulator.dahua.errors import (
+from nvrsim.simulator.core.auth import LoginResult
+from nvrsim.simulator.core.device import Device
+from nvrsim.simulator.dahua import hashes
+from nvrsim.simulator.dahua.config import ConfigError, get_config, set_config
+from nvrsim.simulator.dahua.errors import (
     ALREADY_INITIALISED,
     INVALID_PARAM,
     INVALID_REQUEST,
@@ -47,8 +47,8 @@ from simulator.dahua.errors import (
     PASSWORD_NOT_VALID,
     RpcError,
 )
-from simulator.dahua.info import build_date, device_class, software_version, system_info
-from simulator.dahua.rpac import DeviceKey, EnvelopeError
+from nvrsim.simulator.dahua.info import build_date, device_class, software_version, system_info
+from nvrsim.simulator.dahua.rpac import DeviceKey, EnvelopeError
 
 KEEP_ALIVE_INTERVAL = 60
 

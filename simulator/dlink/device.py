@@ -6,10 +6,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import ClassVar
 
-from simulator.core.device import CloudStatus, Device
-from simulator.core.firmware import CAMERAS, FOREVER, CapabilityRow
-from simulator.core.identity import digest
-from simulator.onvif.settings import OnvifDevice
+from nvrsim.simulator.core.device import CloudStatus, Device
+from nvrsim.simulator.core.firmware import CAMERAS, FOREVER, CapabilityRow
+from nvrsim.simulator.core.identity import digest
+from nvrsim.simulator.onvif.settings import OnvifDevice
 
 # D-Link OUIs; b0:c5:54 and 28:10:7b are seen on DCS cameras (docs/protocols/onvif-dlink.md §3.1).
 OUIS = ("b0:c5:54", "28:10:7b", "1c:7e:e5", "c4:a8:1d", "f0:7d:68", "14:d6:4d")

@@ -20,13 +20,13 @@ import contextlib
 import logging
 import random
 
-from protocols import dlink_discovery as wire
-from simulator.core.device import Device
-from simulator.core.faults import DiscoveryReply, shape_reply
-from simulator.core.fleet import Fleet
-from simulator.core.identity import normalise_mac
-from simulator.core.text import text_table
-from simulator.runtime.udp import DiscoveryServer, ask, serve_discovery
+from nvrsim.protocols import dlink_discovery as wire
+from nvrsim.simulator.core.device import Device
+from nvrsim.simulator.core.faults import DiscoveryReply, shape_reply
+from nvrsim.simulator.core.fleet import Fleet
+from nvrsim.simulator.core.identity import normalise_mac
+from nvrsim.simulator.core.text import text_table
+from nvrsim.simulator.runtime.udp import DiscoveryServer, ask, serve_discovery
 
 log = logging.getLogger(__name__)
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from enum import Enum
 
-from simulator.core.device import Device
+from nvrsim.simulator.core.device import Device
 
 
 class Registration(Enum):

@@ -34,14 +34,14 @@ from dataclasses import dataclass, field
 
 from aiohttp import hdrs, web
 
-from protocols import nipca
-from simulator.core.auth import LoginResult
-from simulator.core.clock import Clock
-from simulator.core.device import Device
-from simulator.core.restart import Restart
-from simulator.dlink.nipca_handlers import ROUTES, Call, NipcaRequestError, text_response
-from simulator.runtime.http_auth import HttpAuthenticator
-from simulator.runtime.http_login import challenged, check_login
+from nvrsim.protocols import nipca
+from nvrsim.simulator.core.auth import LoginResult
+from nvrsim.simulator.core.clock import Clock
+from nvrsim.simulator.core.device import Device
+from nvrsim.simulator.core.restart import Restart
+from nvrsim.simulator.dlink.nipca_handlers import ROUTES, Call, NipcaRequestError, text_response
+from nvrsim.simulator.runtime.http_auth import HttpAuthenticator
+from nvrsim.simulator.runtime.http_login import challenged, check_login
 
 log = logging.getLogger(__name__)
 

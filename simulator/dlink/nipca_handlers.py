@@ -14,12 +14,12 @@ from datetime import UTC, datetime
 
 from aiohttp import web
 
-from protocols import nipca
-from protocols.dlink_discovery import BasicDevice, device_description
-from simulator.core.clock import Clock
-from simulator.core.device import Device
-from simulator.core.restart import Restart, restart_after_reply
-from simulator.dlink import mydlink
+from nvrsim.protocols import nipca
+from nvrsim.protocols.dlink_discovery import BasicDevice, device_description
+from nvrsim.simulator.core.clock import Clock
+from nvrsim.simulator.core.device import Device
+from nvrsim.simulator.core.restart import Restart, restart_after_reply
+from nvrsim.simulator.dlink import mydlink
 
 NIPCA_VERSION = "1.9.7"
 _PRODUCT = {"ipc": "Network Camera", "nvr": "Network Video Recorder"}

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from simulator.core.plugin import (
+from nvrsim.simulator.core.plugin import (
     BuildContext,
     Discovery,
     Section,
@@ -16,8 +16,8 @@ from simulator.core.plugin import (
     Vendor,
     cannot_listen,
 )
-from simulator.dlink.device import KINDS, OUIS, DlinkDevice, MyDlink, pin_code, serial_number
-from simulator.dlink.discovery import (
+from nvrsim.simulator.dlink.device import KINDS, OUIS, DlinkDevice, MyDlink, pin_code, serial_number
+from nvrsim.simulator.dlink.discovery import (
     DldpsResponder,
     SsdpResponder,
     discover_dldps,
@@ -26,8 +26,8 @@ from simulator.dlink.discovery import (
     serve_dldps,
     serve_ssdp,
 )
-from simulator.dlink.nipca import nipca_app
-from simulator.onvif.plugin import (
+from nvrsim.simulator.dlink.nipca import nipca_app
+from nvrsim.simulator.onvif.plugin import (
     ONVIF_DISCOVERY,
     ONVIF_MOUNTS,
     ONVIF_SECTIONS,

@@ -7,11 +7,11 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import ClassVar
 
-from protocols import hikconnect as hc
-from simulator.core.device import CloudStatus, Device
-from simulator.core.firmware import ALL_KINDS, CAMERAS, FOREVER, RECORDERS, CapabilityRow
-from simulator.core.identity import digest
-from simulator.onvif.settings import OnvifDevice
+from nvrsim.protocols import hikconnect as hc
+from nvrsim.simulator.core.device import CloudStatus, Device
+from nvrsim.simulator.core.firmware import ALL_KINDS, CAMERAS, FOREVER, RECORDERS, CapabilityRow
+from nvrsim.simulator.core.identity import digest
+from nvrsim.simulator.onvif.settings import OnvifDevice
 
 HIK_CONNECT_DEFAULT_SERVER = "litedev.hik-connect.com"
 # Registered Hikvision OUIs, as seen on real devices' labels.

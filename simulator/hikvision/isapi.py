@@ -27,21 +27,21 @@ from collections.abc import Sequence
 
 from aiohttp import hdrs, web
 
-from protocols import isapi
-from simulator.core.auth import LoginResult
-from simulator.core.clock import Clock
-from simulator.core.device import Device
-from simulator.core.restart import Restart
-from simulator.hikvision.isapi_handlers import ROUTES
-from simulator.hikvision.isapi_http import (
+from nvrsim.protocols import isapi
+from nvrsim.simulator.core.auth import LoginResult
+from nvrsim.simulator.core.clock import Clock
+from nvrsim.simulator.core.device import Device
+from nvrsim.simulator.core.restart import Restart
+from nvrsim.simulator.hikvision.isapi_handlers import ROUTES
+from nvrsim.simulator.hikvision.isapi_http import (
     MAX_BODY,
     IsapiContext,
     Route,
     status_response,
     xml_response,
 )
-from simulator.runtime.http_auth import HttpAuthenticator, device_realm
-from simulator.runtime.http_login import challenged, check_login
+from nvrsim.simulator.runtime.http_auth import HttpAuthenticator, device_realm
+from nvrsim.simulator.runtime.http_login import challenged, check_login
 
 log = logging.getLogger(__name__)
 

@@ -17,14 +17,14 @@ from datetime import UTC, datetime
 from aiohttp import BodyPartReader, hdrs, web
 from aiohttp.web import Request, Response
 
-from protocols import isapi
-from protocols.firmware_image import FirmwareImageError, parse_image
-from simulator.core.auth import ActivationResult
-from simulator.core.device import Device
-from simulator.core.firmware import FirmwareError, FirmwareVersion
-from simulator.core.restart import restart_after_reply
-from simulator.hikvision.device import is_valid_verification_code, qr_content
-from simulator.hikvision.isapi_http import (
+from nvrsim.protocols import isapi
+from nvrsim.protocols.firmware_image import FirmwareImageError, parse_image
+from nvrsim.simulator.core.auth import ActivationResult
+from nvrsim.simulator.core.device import Device
+from nvrsim.simulator.core.firmware import FirmwareError, FirmwareVersion
+from nvrsim.simulator.core.restart import restart_after_reply
+from nvrsim.simulator.hikvision.device import is_valid_verification_code, qr_content
+from nvrsim.simulator.hikvision.isapi_http import (
     IsapiContext,
     Route,
     read_body,

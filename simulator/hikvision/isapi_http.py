@@ -9,11 +9,11 @@ from dataclasses import dataclass, field
 
 from aiohttp import hdrs, web
 
-from protocols import isapi
-from simulator.core.clock import Clock
-from simulator.core.device import Device
-from simulator.core.restart import Restart
-from simulator.runtime.http_auth import HttpAuthenticator
+from nvrsim.protocols import isapi
+from nvrsim.simulator.core.clock import Clock
+from nvrsim.simulator.core.device import Device
+from nvrsim.simulator.core.restart import Restart
+from nvrsim.simulator.runtime.http_auth import HttpAuthenticator
 
 # Real firmware caps request bodies far lower than aiohttp's 1 MiB default; ISAPI
 # request documents are a few KiB. [I] 64 KiB.

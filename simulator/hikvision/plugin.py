@@ -8,8 +8,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, field_validator
 
-from firmware_menu.hikvision import tree as menu_tree
-from simulator.core.plugin import (
+from nvrsim.firmware_menu.hikvision import tree as menu_tree
+from nvrsim.simulator.core.plugin import (
     BuildContext,
     Discovery,
     Section,
@@ -18,7 +18,7 @@ from simulator.core.plugin import (
     Vendor,
     cannot_listen,
 )
-from simulator.hikvision.device import (
+from nvrsim.simulator.hikvision.device import (
     HIK_CONNECT_DEFAULT_SERVER,
     OUIS,
     HikConnect,
@@ -29,9 +29,14 @@ from simulator.hikvision.device import (
     serial_number,
     verification_code,
 )
-from simulator.hikvision.isapi import isapi_app
-from simulator.hikvision.sadp import SadpResponder, discover_sadp, format_sadp_table, serve_sadp
-from simulator.onvif.plugin import (
+from nvrsim.simulator.hikvision.isapi import isapi_app
+from nvrsim.simulator.hikvision.sadp import (
+    SadpResponder,
+    discover_sadp,
+    format_sadp_table,
+    serve_sadp,
+)
+from nvrsim.simulator.onvif.plugin import (
     ONVIF_DISCOVERY,
     ONVIF_MOUNTS,
     ONVIF_SECTIONS,

@@ -38,8 +38,8 @@ from collections.abc import Callable
 from datetime import datetime
 from ipaddress import IPv4Address, IPv4Interface, IPv6Address
 
-from protocols import sadp_crypto
-from protocols.sadp import (
+from nvrsim.protocols import sadp_crypto
+from nvrsim.protocols.sadp import (
     MULTICAST_GROUP,
     SADP_PORT,
     DeviceInfo,
@@ -56,16 +56,16 @@ from protocols.sadp import (
     parse_bool,
     parse_mac,
 )
-from simulator.core.auth import ActivationResult, LoginOutcome, LoginResult, Proof, plain
-from simulator.core.clock import Clock
-from simulator.core.device import Device, Network
-from simulator.core.faults import DiscoveryReply, shape_reply
-from simulator.core.fleet import Fleet
-from simulator.core.plugin import ExchangeHook
-from simulator.core.text import text_table
-from simulator.hikvision.device import HikvisionDevice, is_valid_verification_code
-from simulator.hikvision.unbind import UnbindVerdict, unbind, unbind_status
-from simulator.runtime.udp import DiscoveryServer, Reply, ask, serve_discovery
+from nvrsim.simulator.core.auth import ActivationResult, LoginOutcome, LoginResult, Proof, plain
+from nvrsim.simulator.core.clock import Clock
+from nvrsim.simulator.core.device import Device, Network
+from nvrsim.simulator.core.faults import DiscoveryReply, shape_reply
+from nvrsim.simulator.core.fleet import Fleet
+from nvrsim.simulator.core.plugin import ExchangeHook
+from nvrsim.simulator.core.text import text_table
+from nvrsim.simulator.hikvision.device import HikvisionDevice, is_valid_verification_code
+from nvrsim.simulator.hikvision.unbind import UnbindVerdict, unbind, unbind_status
+from nvrsim.simulator.runtime.udp import DiscoveryServer, Reply, ask, serve_discovery
 
 log = logging.getLogger(__name__)
 

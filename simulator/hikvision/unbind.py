@@ -11,8 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 
-from simulator.core.auth import LoginOutcome, Proof
-from simulator.core.device import LOCAL_CONSOLE, Device
+from nvrsim.simulator.core.auth import LoginOutcome, Proof
+from nvrsim.simulator.core.device import LOCAL_CONSOLE, Device
 
 
 class UnbindVerdict(Enum):

@@ -14,12 +14,12 @@ import logging
 
 from aiohttp import web
 
-from protocols import jpeg, onvif
-from simulator.core.clock import Clock
-from simulator.core.device import Device
-from simulator.onvif.service import OnvifResponder, Service, SoapReply, profile_channel
-from simulator.runtime.http_auth import HttpAuthenticator, device_realm
-from simulator.runtime.http_login import challenged, check_login
+from nvrsim.protocols import jpeg, onvif
+from nvrsim.simulator.core.clock import Clock
+from nvrsim.simulator.core.device import Device
+from nvrsim.simulator.onvif.service import OnvifResponder, Service, SoapReply, profile_channel
+from nvrsim.simulator.runtime.http_auth import HttpAuthenticator, device_realm
+from nvrsim.simulator.runtime.http_login import challenged, check_login
 
 log = logging.getLogger(__name__)
 

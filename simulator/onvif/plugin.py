@@ -5,10 +5,16 @@ from __future__ import annotations
 
 import argparse
 
-from simulator.core.plugin import Discovery, Service, ServiceContext, cannot_listen, parse_address
-from simulator.onvif.http import onvif_mount
-from simulator.onvif.settings import ONVIF
-from simulator.onvif.wsd import WsdResponder, discover_onvif, format_onvif_table, serve_wsd
+from nvrsim.simulator.core.plugin import (
+    Discovery,
+    Service,
+    ServiceContext,
+    cannot_listen,
+    parse_address,
+)
+from nvrsim.simulator.onvif.http import onvif_mount
+from nvrsim.simulator.onvif.settings import ONVIF
+from nvrsim.simulator.onvif.wsd import WsdResponder, discover_onvif, format_onvif_table, serve_wsd
 
 
 async def _start_wsd(ctx: ServiceContext):

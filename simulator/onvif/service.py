@@ -37,13 +37,13 @@ from datetime import UTC, datetime
 from typing import Literal
 from urllib.parse import quote
 
-from protocols import onvif, wsdiscovery
-from protocols.onvif import Fault, SoapRequest
-from simulator.core.auth import LoginResult
-from simulator.core.clock import Clock
-from simulator.core.device import Device
-from simulator.onvif.wsse import UsernameTokenChecker
-from simulator.runtime.http_auth import Attempt
+from nvrsim.protocols import onvif, wsdiscovery
+from nvrsim.protocols.onvif import Fault, SoapRequest
+from nvrsim.simulator.core.auth import LoginResult
+from nvrsim.simulator.core.clock import Clock
+from nvrsim.simulator.core.device import Device
+from nvrsim.simulator.onvif.wsse import UsernameTokenChecker
+from nvrsim.simulator.runtime.http_auth import Attempt
 
 Service = Literal["device", "media"]
 DEVICE_PATH = "/onvif/device_service"

@@ -9,7 +9,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, Strict, field_validator
 
-from simulator.core.plugin import Section
+from nvrsim.simulator.core.plugin import Section
 
 
 @dataclass

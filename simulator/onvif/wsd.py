@@ -37,7 +37,7 @@ from dataclasses import dataclass
 from typing import cast
 from urllib.parse import unquote
 
-from protocols.wsdiscovery import (
+from nvrsim.protocols.wsdiscovery import (
     MULTICAST_GROUP,
     WSD_PORT,
     Announcement,
@@ -54,12 +54,12 @@ from protocols.wsdiscovery import (
     decode_request,
     probe_matches,
 )
-from simulator.core.clock import Clock
-from simulator.core.device import Device
-from simulator.core.faults import DiscoveryReply, shape_reply
-from simulator.core.fleet import Fleet
-from simulator.core.text import text_table
-from simulator.onvif.service import device_clock, discovery_target
+from nvrsim.simulator.core.clock import Clock
+from nvrsim.simulator.core.device import Device
+from nvrsim.simulator.core.faults import DiscoveryReply, shape_reply
+from nvrsim.simulator.core.fleet import Fleet
+from nvrsim.simulator.core.text import text_table
+from nvrsim.simulator.onvif.service import device_clock, discovery_target
 
 log = logging.getLogger(__name__)
 

@@ -21,9 +21,9 @@ from __future__ import annotations
 import hmac
 from collections import OrderedDict
 
-from protocols.onvif import UsernameToken, parse_created, password_digest
-from simulator.core.auth import plain
-from simulator.runtime.http_auth import Attempt, Refused
+from nvrsim.protocols.onvif import UsernameToken, parse_created, password_digest
+from nvrsim.simulator.core.auth import plain
+from nvrsim.simulator.runtime.http_auth import Attempt, Refused
 
 
 class UsernameTokenChecker:

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
-from protocols.rtsp import (
+from nvrsim.protocols.rtsp import (
     NAL_AUD,
     NAL_IDR,
     NAL_PPS,

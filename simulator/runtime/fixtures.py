@@ -27,15 +27,15 @@ from pydantic import (
     model_validator,
 )
 
-from simulator.core import identity
-from simulator.core.auth import Lockout, LockoutPolicy
-from simulator.core.device import LOCAL_LOCKOUT, Device, Network
-from simulator.core.faults import Faults
-from simulator.core.firmware import FirmwareError, FirmwareVersion
-from simulator.core.fixture import FixtureError, read_toml
-from simulator.core.fleet import Fleet, FleetError
-from simulator.core.plugin import BuildContext, Section, Vendor
-from simulator.vendors import VENDORS, vendors
+from nvrsim.simulator.core import identity
+from nvrsim.simulator.core.auth import Lockout, LockoutPolicy
+from nvrsim.simulator.core.device import LOCAL_LOCKOUT, Device, Network
+from nvrsim.simulator.core.faults import Faults
+from nvrsim.simulator.core.firmware import FirmwareError, FirmwareVersion
+from nvrsim.simulator.core.fixture import FixtureError, read_toml
+from nvrsim.simulator.core.fleet import Fleet, FleetError
+from nvrsim.simulator.core.plugin import BuildContext, Section, Vendor
+from nvrsim.simulator.vendors import VENDORS, vendors
 
 
 def _address_text(value: object) -> object:
@@ -264,7 +264,7 @@ class ScenarioSpec(_Strict):
 
 
 def default_fixture() -> Path:
-    return Path(str(resources.files("fixtures") / "demo.toml"))
+    return Path(str(resources.files("nvrsim.fixtures") / "demo.toml"))
 
 
 def load_fleet(path: str | Path | None = None, *, now: float = 0.0) -> Fleet:

@@ -36,8 +36,8 @@ from typing import Protocol
 from urllib.parse import urlsplit
 from urllib.request import parse_http_list, parse_keqv_list
 
-from simulator.core.auth import Proof, plain
-from simulator.core.device import Device
+from nvrsim.simulator.core.auth import Proof, plain
+from nvrsim.simulator.core.device import Device
 
 
 class NonceState(Enum):

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 
 from aiohttp import hdrs, web
 
-from simulator.core.auth import LoginOutcome
-from simulator.core.device import Device
-from simulator.runtime.http_auth import HttpAuthenticator, Refused
+from nvrsim.simulator.core.auth import LoginOutcome
+from nvrsim.simulator.core.device import Device
+from nvrsim.simulator.runtime.http_auth import HttpAuthenticator, Refused
 
 
 @dataclass(frozen=True)

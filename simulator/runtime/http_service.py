@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from simulator.core.plugin import cannot_listen
+from nvrsim.simulator.core.plugin import cannot_listen
 
 
 class HttpService:

@@ -21,10 +21,10 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from simulator.core.clock import Clock
-from simulator.core.device import Device
-from simulator.core.fleet import Fleet
-from simulator.runtime.state import StateDir, device_entry
+from nvrsim.simulator.core.clock import Clock
+from nvrsim.simulator.core.device import Device
+from nvrsim.simulator.core.fleet import Fleet
+from nvrsim.simulator.runtime.state import StateDir, device_entry
 
 
 @dataclass(frozen=True)

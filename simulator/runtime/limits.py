@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import resource
 
-from simulator.core.plugin import ServiceError
+from nvrsim.simulator.core.plugin import ServiceError
 
 PER_DEVICE = 3  # its web server, a discovery socket of its own (DHIP), a client or two
 SPARE = 128  # the fleet services, the clients they serve, files, the event loop

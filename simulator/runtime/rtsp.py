@@ -23,16 +23,16 @@ import secrets
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-from protocols import rtsp
-from protocols.rtsp import InterleavedFrame, Request, RtspError, Transport
-from simulator.core.auth import LoginResult
-from simulator.core.clock import Clock
-from simulator.core.device import Device
-from simulator.core.plugin import ExchangeHook
-from simulator.onvif.settings import VideoStream
-from simulator.runtime.clips import Clip, ClipLibrary, ClipSpec
-from simulator.runtime.http_auth import HttpAuthenticator, device_realm
-from simulator.runtime.http_login import challenges, check_credentials
+from nvrsim.protocols import rtsp
+from nvrsim.protocols.rtsp import InterleavedFrame, Request, RtspError, Transport
+from nvrsim.simulator.core.auth import LoginResult
+from nvrsim.simulator.core.clock import Clock
+from nvrsim.simulator.core.device import Device
+from nvrsim.simulator.core.plugin import ExchangeHook
+from nvrsim.simulator.onvif.settings import VideoStream
+from nvrsim.simulator.runtime.clips import Clip, ClipLibrary, ClipSpec
+from nvrsim.simulator.runtime.http_auth import HttpAuthenticator, device_realm
+from nvrsim.simulator.runtime.http_login import challenges, check_credentials
 
 log = logging.getLogger(__name__)
 

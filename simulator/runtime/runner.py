@@ -14,28 +14,28 @@ from typing import Any, Protocol, TypeVar
 
 from aiohttp import web
 
-from simulator.clouds.services import SERVICES as CLOUD_SERVICES
-from simulator.control.app import CONTROL
-from simulator.core.clock import Clock, RealClock
-from simulator.core.device import Device
-from simulator.core.fleet import Fleet
-from simulator.core.plugin import (
+from nvrsim.simulator.clouds.services import SERVICES as CLOUD_SERVICES
+from nvrsim.simulator.control.app import CONTROL
+from nvrsim.simulator.core.clock import Clock, RealClock
+from nvrsim.simulator.core.device import Device
+from nvrsim.simulator.core.fleet import Fleet
+from nvrsim.simulator.core.plugin import (
     FleetService,
     Service,
     ServiceError,
     cannot_listen,
     parse_address,
 )
-from simulator.core.text import text_table
-from simulator.onvif.settings import OnvifDevice
-from simulator.runtime.clips import ClipLibrary
-from simulator.runtime.fixtures import build_devices
-from simulator.runtime.journal import Journal, durable
-from simulator.runtime.limits import make_room
-from simulator.runtime.quiet import quiet_bad_requests
-from simulator.runtime.rtsp import RtspServer
-from simulator.runtime.web import WebOptions, device_app
-from simulator.vendors import vendor_of, vendors
+from nvrsim.simulator.core.text import text_table
+from nvrsim.simulator.onvif.settings import OnvifDevice
+from nvrsim.simulator.runtime.clips import ClipLibrary
+from nvrsim.simulator.runtime.fixtures import build_devices
+from nvrsim.simulator.runtime.journal import Journal, durable
+from nvrsim.simulator.runtime.limits import make_room
+from nvrsim.simulator.runtime.quiet import quiet_bad_requests
+from nvrsim.simulator.runtime.rtsp import RtspServer
+from nvrsim.simulator.runtime.web import WebOptions, device_app
+from nvrsim.simulator.vendors import vendor_of, vendors
 
 log = logging.getLogger(__name__)
 

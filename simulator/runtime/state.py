@@ -18,11 +18,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote
 
-from simulator.core.device import Device
-from simulator.core.fixture import FixtureError
-from simulator.core.fleet import Fleet
-from simulator.runtime.fixtures import build_fleet
-from simulator.vendors import vendor_of
+from nvrsim.simulator.core.device import Device
+from nvrsim.simulator.core.fixture import FixtureError
+from nvrsim.simulator.core.fleet import Fleet
+from nvrsim.simulator.runtime.fixtures import build_fleet
+from nvrsim.simulator.vendors import vendor_of
 
 
 def device_entry(device: Device) -> dict[str, Any]:

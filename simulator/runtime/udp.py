@@ -15,7 +15,7 @@ import socket
 from collections.abc import Callable
 from typing import cast
 
-from simulator.core.faults import DiscoveryReply
+from nvrsim.simulator.core.faults import DiscoveryReply
 
 log = logging.getLogger(__name__)
 

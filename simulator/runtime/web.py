@@ -12,10 +12,10 @@ import asyncio
 
 from aiohttp import web
 
-from simulator.core.clock import Clock
-from simulator.core.device import Device
-from simulator.core.plugin import CHANGED, ExchangeHook, WebOptions
-from simulator.vendors import vendor_of
+from nvrsim.simulator.core.clock import Clock
+from nvrsim.simulator.core.device import Device
+from nvrsim.simulator.core.plugin import CHANGED, ExchangeHook, WebOptions
+from nvrsim.simulator.vendors import vendor_of
 
 __all__ = ["WebOptions", "device_app"]
 

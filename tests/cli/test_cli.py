@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-NVRSIM = [sys.executable, "-m", "simulator.cli"]
+NVRSIM = [sys.executable, "-m", "nvrsim"]
 FREE_PORTS = [
     *("--sadp-port", "0", "--wsd-port", "0", "--control-port", "0"),
     *("--broker-port", "0", "--cloud-port", "0"),
@@ -219,7 +219,7 @@ def test_help_explains_each_command():
 
 
 def test_the_demo_fleet_fixture_is_valid():
-    from simulator.runtime.fixtures import default_fixture
+    from nvrsim.simulator.runtime.fixtures import default_fixture
 
     result = nvrsim("fixtures", "check", str(default_fixture()))
     assert result.returncode == 0, result.stderr

@@ -6,11 +6,11 @@ import json
 
 import pytest
 
-from simulator.cli.ctl import CtlError, assignments, duration
-from simulator.cli.main import main
-from simulator.control.app import control_app
-from simulator.core.clock import ScaledClock
-from simulator.runtime.runner import ServiceConfig, Simulator
+from nvrsim.simulator.cli.ctl import CtlError, assignments, duration
+from nvrsim.simulator.cli.main import main
+from nvrsim.simulator.control.app import control_app
+from nvrsim.simulator.core.clock import ScaledClock
+from nvrsim.simulator.runtime.runner import ServiceConfig, Simulator
 from tests.conftest import hik_entry, make_fleet
 from tests.strategies_isapi import ServerThread
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from simulator.runtime.runner import ServiceConfig, Simulator
+from nvrsim.simulator.runtime.runner import ServiceConfig, Simulator
 from tests.cli.test_cli import FREE_PORTS, NVRSIM, SMALL_FLEET
 from tests.conftest import PASSWORD, hik_entry, make_fleet
 

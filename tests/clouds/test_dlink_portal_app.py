@@ -8,9 +8,9 @@ import pytest
 from aiohttp import FormData
 from aiohttp.test_utils import TestClient, TestServer
 
-from simulator.clouds.dlink_portal.app import portal_app
-from simulator.clouds.dlink_portal.fixture import build_portal
-from simulator.clouds.dlink_portal.rules import DAY
+from nvrsim.simulator.clouds.dlink_portal.app import portal_app
+from nvrsim.simulator.clouds.dlink_portal.fixture import build_portal
+from nvrsim.simulator.clouds.dlink_portal.rules import DAY
 
 SERIAL = "PVRX2A5000412"
 KEY = "reseller-key-1"

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from simulator.clouds.dlink_portal.app import portal_app
-from simulator.clouds.dlink_portal.fixture import build_portal
-from simulator.clouds.dlink_portal.rules import DAY
-from simulator.core.clock import VirtualClock
+from nvrsim.simulator.clouds.dlink_portal.app import portal_app
+from nvrsim.simulator.clouds.dlink_portal.fixture import build_portal
+from nvrsim.simulator.clouds.dlink_portal.rules import DAY
+from nvrsim.simulator.core.clock import VirtualClock
 from tests.strategies_isapi import ServerThread
 
 CHROMIUM = "/usr/bin/chromium"

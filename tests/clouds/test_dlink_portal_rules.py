@@ -6,9 +6,9 @@ from datetime import date, timedelta
 
 import pytest
 
-from simulator.clouds.dlink_portal.fixture import build_portal, load_portal
-from simulator.clouds.dlink_portal.rules import DAY, Address, Portal, PortalError, Refusal
-from simulator.core.clock import VirtualClock
+from nvrsim.simulator.clouds.dlink_portal.fixture import build_portal, load_portal
+from nvrsim.simulator.clouds.dlink_portal.rules import DAY, Address, Portal, PortalError, Refusal
+from nvrsim.simulator.core.clock import VirtualClock
 
 SERIAL = "PVRX2A5000412"
 OTHER_SERIAL = "QDNR3B7000088"

@@ -20,12 +20,12 @@ from aiosmtpd.smtp import SMTP
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from simulator.clouds.dmss.app import CONTEXT, dmss_app
-from simulator.clouds.dmss.generator import CASES, make_photo
-from simulator.clouds.dmss.mailer import Mailer, SmtpSettings
-from simulator.clouds.dmss.photos import PhotoError, assess, too_low_quality
-from simulator.clouds.dmss.rules import DEMO_PASSWORD, DmssCloud
-from simulator.core.faults import Faults
+from nvrsim.simulator.clouds.dmss.app import CONTEXT, dmss_app
+from nvrsim.simulator.clouds.dmss.generator import CASES, make_photo
+from nvrsim.simulator.clouds.dmss.mailer import Mailer, SmtpSettings
+from nvrsim.simulator.clouds.dmss.photos import PhotoError, assess, too_low_quality
+from nvrsim.simulator.clouds.dmss.rules import DEMO_PASSWORD, DmssCloud
+from nvrsim.simulator.core.faults import Faults
 from tests.conftest import PASSWORD, make_fleet
 from tests.dahua.test_dhip import dahua_camera, dahua_entry
 
@@ -147,7 +147,7 @@ def test_nvrsim_photo_draws_every_case(tmp_path):
         [
             sys.executable,
             "-m",
-            "simulator.cli",
+            "nvrsim",
             "photo",
             "--serial",
             "7L02A5EPAZ1C4F0",
@@ -423,7 +423,7 @@ def test_nvrsim_run_prints_dhip_and_dmss_and_both_answer(tmp_path):
 
 
 async def test_a_binding_changed_by_the_cloud_goes_through_the_journal(fleet, clock):
-    from simulator.runtime.runner import ServiceConfig, Simulator
+    from nvrsim.simulator.runtime.runner import ServiceConfig, Simulator
 
     config = ServiceConfig(sadp_port=0, wsd_port=0, dhip_port=0, dmss_port=0, control_port=None)
     async with Simulator(fleet, clock, config) as sim:
@@ -442,8 +442,8 @@ async def test_a_binding_changed_by_the_cloud_goes_through_the_journal(fleet, cl
 
 
 async def test_the_control_api_shows_accounts_appeals_and_outbox(fleet, clock):
-    from simulator.control.app import control_app
-    from simulator.runtime.runner import ServiceConfig, Simulator
+    from nvrsim.simulator.control.app import control_app
+    from nvrsim.simulator.runtime.runner import ServiceConfig, Simulator
 
     config = ServiceConfig(sadp_port=0, wsd_port=0, dhip_port=0, dmss_port=0, control_port=None)
     async with (
@@ -483,8 +483,8 @@ async def test_the_control_api_shows_accounts_appeals_and_outbox(fleet, clock):
 
 
 async def test_the_control_api_says_when_no_dmss_cloud_runs(clock):
-    from simulator.control.app import control_app
-    from simulator.runtime.runner import ServiceConfig, Simulator
+    from nvrsim.simulator.control.app import control_app
+    from nvrsim.simulator.runtime.runner import ServiceConfig, Simulator
     from tests.conftest import hik_entry
 
     fleet = make_fleet(hik_entry("hik", ports={"http": 0, "rtsp": 0}), clock=clock)
@@ -499,9 +499,9 @@ async def test_the_control_api_says_when_no_dmss_cloud_runs(clock):
 def test_nvrsim_ctl_shows_the_dmss_cloud_and_dahua_devices(fleet, clock, cloud, capsys):
     import json
 
-    from simulator.cli.main import main
-    from simulator.control.app import control_app
-    from simulator.runtime.runner import ServiceConfig, Simulator
+    from nvrsim.simulator.cli.main import main
+    from nvrsim.simulator.control.app import control_app
+    from nvrsim.simulator.runtime.runner import ServiceConfig, Simulator
     from tests.strategies_isapi import ServerThread
 
     class Service:  # the started service's face, without starting the fleet's sockets
@@ -532,9 +532,9 @@ def test_nvrsim_ctl_shows_the_dmss_cloud_and_dahua_devices(fleet, clock, cloud, 
 
 
 async def test_an_appeal_under_review_outlives_a_restart_with_state(fleet, clock, tmp_path):
-    from simulator.runtime.journal import Journal
-    from simulator.runtime.runner import ServiceConfig, Simulator
-    from simulator.runtime.state import StateDir
+    from nvrsim.simulator.runtime.journal import Journal
+    from nvrsim.simulator.runtime.runner import ServiceConfig, Simulator
+    from nvrsim.simulator.runtime.state import StateDir
 
     config = ServiceConfig(sadp_port=0, wsd_port=0, dhip_port=0, dmss_port=0, control_port=None)
     store = StateDir(tmp_path / "state")

@@ -9,10 +9,10 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
-from simulator.clouds.dmss.generator import make_photo
-from simulator.clouds.dmss.photos import assess
-from simulator.clouds.dmss.rules import REVIEW_SECONDS, AppealStatus, DmssCloud, DmssError
-from simulator.core.clock import VirtualClock
+from nvrsim.simulator.clouds.dmss.generator import make_photo
+from nvrsim.simulator.clouds.dmss.photos import assess
+from nvrsim.simulator.clouds.dmss.rules import REVIEW_SECONDS, AppealStatus, DmssCloud, DmssError
+from nvrsim.simulator.core.clock import VirtualClock
 from tests.conftest import PASSWORD
 from tests.dahua.test_dhip import dahua_entry
 

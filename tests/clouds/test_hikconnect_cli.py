@@ -16,8 +16,8 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from protocols import hikconnect as hc
-from protocols.sadp import Probe, ProbeType, build_probe
+from nvrsim.protocols import hikconnect as hc
+from nvrsim.protocols.sadp import Probe, ProbeType, build_probe
 from tests.cli.test_cli import FREE_PORTS
 
 FLEET = """
@@ -58,7 +58,7 @@ async def test_seed_001_through_nvrsim_run(tmp_path: Path):
     fleet.write_text(FLEET, encoding="utf-8")
     ready = tmp_path / "ready.json"
     process = await asyncio.create_subprocess_exec(
-        *(sys.executable, "-m", "simulator.cli", "run", str(fleet), *FREE_PORTS),
+        *(sys.executable, "-m", "nvrsim", "run", str(fleet), *FREE_PORTS),
         *("--cloud-test-mode", "--ready-file", str(ready)),
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
@@ -151,7 +151,7 @@ def test_a_broker_that_is_not_a_url_or_not_there_is_one_clear_message(tmp_path: 
                 [
                     sys.executable,
                     "-m",
-                    "simulator.cli",
+                    "nvrsim",
                     "run",
                     str(fleet),
                     *FREE_PORTS,

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from protocols import hikconnect as hc
-from simulator.clouds.hikconnect.cloud import Cloud
-from simulator.core.clock import RealClock
+from nvrsim.protocols import hikconnect as hc
+from nvrsim.simulator.clouds.hikconnect.cloud import Cloud
+from nvrsim.simulator.core.clock import RealClock
 from tests.mqtt_brokers import BROKERS, broker
 
 pytestmark = pytest.mark.slow  # end to end (see the README)
@@ -47,7 +47,7 @@ async def nvrsim_run(fleet: Path, ready: Path, broker_url: str, *extra: str):
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "simulator.cli",
+        "nvrsim",
         "run",
         str(fleet),
         *("--sadp-port", "0", "--wsd-port", "0", "--control-port", "0"),

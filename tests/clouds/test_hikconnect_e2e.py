@@ -16,12 +16,12 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from protocols import hikconnect as hc
-from simulator.clouds.hikconnect.app import CloudServer
-from simulator.clouds.mqtt.link import CloudLink
-from simulator.core.clock import VirtualClock
-from simulator.core.device import Device
-from simulator.runtime.runner import ServiceConfig, Simulator
+from nvrsim.protocols import hikconnect as hc
+from nvrsim.simulator.clouds.hikconnect.app import CloudServer
+from nvrsim.simulator.clouds.mqtt.link import CloudLink
+from nvrsim.simulator.core.clock import VirtualClock
+from nvrsim.simulator.core.device import Device
+from nvrsim.simulator.runtime.runner import ServiceConfig, Simulator
 from tests.conftest import PASSWORD, hik_entry, make_fleet, until
 from tests.mqtt_brokers import BROKERS, broker
 from tests.strategies_isapi import basic_authorization
@@ -369,7 +369,7 @@ async def test_disabling_platform_access_takes_the_device_off_the_cloud(env: Clo
 
 
 async def test_the_control_api_shows_the_cloud_and_in_test_mode_captcha_answers(env: Cloudy):
-    from simulator.control.app import control_app
+    from nvrsim.simulator.control.app import control_app
     from tests.strategies_isapi import serve
 
     async with app(env, OTHER) as b, serve(control_app(env.sim)) as control:
@@ -541,8 +541,8 @@ async def test_sessions_expire_on_the_cloud_clock_and_refresh_once(env: Cloudy):
 
 
 async def test_nvrsim_ctl_cloud_shows_devices_accounts_and_captcha_answers(env: Cloudy, capsys):
-    from simulator.cli.main import main
-    from simulator.control.app import control_app
+    from nvrsim.simulator.cli.main import main
+    from nvrsim.simulator.control.app import control_app
     from tests.strategies_isapi import serve
 
     async with app(env, OTHER) as b, serve(control_app(env.sim)) as control:
@@ -563,8 +563,8 @@ async def test_nvrsim_ctl_cloud_shows_devices_accounts_and_captcha_answers(env: 
 
 
 async def test_accounts_are_kept_with_state_across_a_restart(tmp_path: Path):
-    from simulator.runtime.journal import Journal
-    from simulator.runtime.state import StateDir
+    from nvrsim.simulator.runtime.journal import Journal
+    from nvrsim.simulator.runtime.state import StateDir
 
     async with broker("embedded", tmp_path) as (host, port):
         for run in ("first", "second"):

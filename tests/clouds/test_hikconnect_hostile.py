@@ -11,11 +11,11 @@ from urllib.parse import quote, urlsplit
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from protocols import hikconnect as hc
-from simulator.clouds.hikconnect.app import cloud_app
-from simulator.clouds.hikconnect.cloud import Cloud
-from simulator.clouds.hikconnect.rules import DeviceRecord, md5_hex
-from simulator.core.clock import VirtualClock
+from nvrsim.protocols import hikconnect as hc
+from nvrsim.simulator.clouds.hikconnect.app import cloud_app
+from nvrsim.simulator.clouds.hikconnect.cloud import Cloud
+from nvrsim.simulator.clouds.hikconnect.rules import DeviceRecord, md5_hex
+from nvrsim.simulator.core.clock import VirtualClock
 from tests.strategies_isapi import ServerThread
 
 SETTINGS = settings(max_examples=200, deadline=None, suppress_health_check=list(HealthCheck))

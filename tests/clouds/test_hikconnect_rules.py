@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from protocols import hikconnect as hc
-from simulator.clouds.hikconnect.rules import (
+from nvrsim.protocols import hikconnect as hc
+from nvrsim.simulator.clouds.hikconnect.rules import (
     AccountError,
     Accounts,
     Captchas,
@@ -24,8 +24,8 @@ from simulator.clouds.hikconnect.rules import (
     login_captcha_id,
     md5_hex,
 )
-from simulator.dahua.device import DMSS_P2P, DahuaDevice
-from simulator.hikvision.device import qr_content
+from nvrsim.simulator.dahua.device import DMSS_P2P, DahuaDevice
+from nvrsim.simulator.hikvision.device import qr_content
 from tests.conftest import PASSWORD, as_vendor, hik_entry, make_fleet
 
 
@@ -73,7 +73,7 @@ def test_qr_contents_round_trip(serial, code, model):
 
 
 def test_the_qr_a_device_shows_is_the_menus():
-    from firmware_menu.qr import hik_connect_content
+    from nvrsim.firmware_menu.qr import hik_connect_content
 
     (device,) = make_fleet(hik_entry())
     assert qr_content(device).encode() == hik_connect_content(device)

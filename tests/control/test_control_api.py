@@ -8,8 +8,8 @@ import json
 import aiohttp
 import pytest
 
-from protocols.sadp import Probe, ProbeType
-from simulator.runtime.runner import ServiceConfig, Simulator
+from nvrsim.protocols.sadp import Probe, ProbeType
+from nvrsim.simulator.runtime.runner import ServiceConfig, Simulator
 from tests.conftest import PASSWORD, hik_entry, make_fleet
 from tests.runtime.test_runner import isapi_get, sadp_ask, small_fleet
 
@@ -182,7 +182,7 @@ async def test_a_token_is_required_when_one_is_set(clock):
 
 async def test_a_token_is_made_up_beyond_loopback(clock):
     """Listening on every address without a token would hand the fleet to the LAN."""
-    from simulator.control.app import start_control
+    from nvrsim.simulator.control.app import start_control
 
     sim = Simulator(make_fleet(), clock, ServiceConfig(control_host="0.0.0.0", control_port=0))
     server = await start_control(sim)
@@ -193,7 +193,7 @@ async def test_a_token_is_made_up_beyond_loopback(clock):
 
 
 async def test_reboot_is_gone_then_back_with_the_uploaded_firmware(sim, api):
-    from protocols.firmware_image import FirmwareImage, build_image
+    from nvrsim.protocols.firmware_image import FirmwareImage, build_image
 
     nvr = sim.fleet.devices[0]
     image = build_image(FirmwareImage("hikvision", ("nvr", "dvr"), "V4.40.001 build 230101"))

@@ -11,10 +11,10 @@ from __future__ import annotations
 import schemathesis
 from hypothesis import HealthCheck, settings
 
-from simulator.control.app import control_app, operations
-from simulator.control.schema import openapi
-from simulator.core.clock import VirtualClock
-from simulator.runtime.runner import ServiceConfig, Simulator
+from nvrsim.simulator.control.app import control_app, operations
+from nvrsim.simulator.control.schema import openapi
+from nvrsim.simulator.core.clock import VirtualClock
+from nvrsim.simulator.runtime.runner import ServiceConfig, Simulator
 from tests.conftest import hik_entry, make_fleet
 from tests.strategies_isapi import ServerThread
 

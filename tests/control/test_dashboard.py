@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from simulator.control import scenarios
-from simulator.control.app import control_app
-from simulator.core.clock import ScaledClock
-from simulator.runtime.fixtures import load_fleet
-from simulator.runtime.runner import ServiceConfig, Simulator
+from nvrsim.simulator.control import scenarios
+from nvrsim.simulator.control.app import control_app
+from nvrsim.simulator.core.clock import ScaledClock
+from nvrsim.simulator.runtime.fixtures import load_fleet
+from nvrsim.simulator.runtime.runner import ServiceConfig, Simulator
 from tests.clouds.test_dlink_portal_browser import CHROMIUM_ARGS
 from tests.conftest import hik_entry, make_fleet, on_free_ports
 from tests.strategies_isapi import ServerThread

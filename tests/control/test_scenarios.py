@@ -12,15 +12,15 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from firmware_menu.model import Key, MenuModel
-from protocols import hikconnect as hc
-from protocols.sadp import Probe, ProbeType
-from simulator.cli.ctl import Api
-from simulator.control import scenarios
-from simulator.control.app import device_state
-from simulator.core.fixture import FixtureError
-from simulator.runtime.fixtures import load_fleet
-from simulator.runtime.runner import ServiceConfig, Simulator
+from nvrsim.firmware_menu.model import Key, MenuModel
+from nvrsim.protocols import hikconnect as hc
+from nvrsim.protocols.sadp import Probe, ProbeType
+from nvrsim.simulator.cli.ctl import Api
+from nvrsim.simulator.control import scenarios
+from nvrsim.simulator.control.app import device_state
+from nvrsim.simulator.core.fixture import FixtureError
+from nvrsim.simulator.runtime.fixtures import load_fleet
+from nvrsim.simulator.runtime.runner import ServiceConfig, Simulator
 from tests.cli.test_cli import FREE_PORTS, NVRSIM
 from tests.conftest import on_free_ports, until
 from tests.dlink.test_nipca import basic
@@ -151,7 +151,7 @@ async def test_dlink_reset_camera_scenario(start, clock):
 
 
 async def test_dahua_appeal_scenario_through_the_dmss_api(start, clock):
-    from simulator.clouds.dmss.generator import make_photo
+    from nvrsim.simulator.clouds.dmss.generator import make_photo
 
     sim, check = await start("dahua-appeal")
     nvr = sim.fleet.find("nvr-shop-display")

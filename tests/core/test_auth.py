@@ -1,6 +1,6 @@
 import pytest
 
-from simulator.core.auth import (
+from nvrsim.simulator.core.auth import (
     ActivationResult,
     Lockout,
     LockoutPolicy,
@@ -105,7 +105,7 @@ def test_lockout_memory_is_bounded():
 
 
 def test_the_local_console_has_its_own_shorter_lockout(clock):
-    from simulator.core.device import LOCAL_CONSOLE
+    from nvrsim.simulator.core.device import LOCAL_CONSOLE
 
     device = make_fleet().devices[0]
     for _ in range(7):
@@ -117,7 +117,7 @@ def test_the_local_console_has_its_own_shorter_lockout(clock):
 
 
 def test_local_lockout_from_the_fixture(clock):
-    from simulator.core.device import LOCAL_CONSOLE
+    from nvrsim.simulator.core.device import LOCAL_CONSOLE
 
     device = make_fleet(hik_entry(local_lockout={"max_failures": 2, "lock_seconds": 5})).devices[0]
     device.login(LOCAL_CONSOLE, plain("wrong"), clock.now())

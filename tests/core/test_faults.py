@@ -9,11 +9,11 @@ import aiohttp
 import pytest
 from pyhik.hikvision import HikCamera
 
-from protocols.sadp import Probe, ProbeType
-from simulator.core.faults import NO_FAULTS, Faults, malformed, shape_reply
-from simulator.hikvision.isapi import isapi_app
-from simulator.hikvision.sadp import discover_sadp
-from simulator.runtime.runner import ServiceConfig, Simulator
+from nvrsim.protocols.sadp import Probe, ProbeType
+from nvrsim.simulator.core.faults import NO_FAULTS, Faults, malformed, shape_reply
+from nvrsim.simulator.hikvision.isapi import isapi_app
+from nvrsim.simulator.hikvision.sadp import discover_sadp
+from nvrsim.simulator.runtime.runner import ServiceConfig, Simulator
 from tests.conftest import PASSWORD, hik_entry, make_fleet
 from tests.runtime.test_runner import isapi_get, sadp_ask
 from tests.strategies_isapi import ServerThread
@@ -133,7 +133,7 @@ def test_pyhik_cannot_log_in_while_auth_always_fails(clock):
 
 
 async def test_onvif_discovery_suffers_the_same_faults_and_a_reboot_says_bye_then_hello(clock):
-    from simulator.onvif.wsd import discover_onvif
+    from nvrsim.simulator.onvif.wsd import discover_onvif
     from tests.onvif.test_wsd_network import listener, receive
 
     with listener() as client:

@@ -1,8 +1,8 @@
 import pytest
 
-from simulator.core.firmware import FirmwareError, FirmwareVersion, capabilities
-from simulator.dahua.device import CAPABILITY_TABLE as DAHUA_TABLE
-from simulator.hikvision.device import CAPABILITY_TABLE as HIKVISION_TABLE
+from nvrsim.simulator.core.firmware import FirmwareError, FirmwareVersion, capabilities
+from nvrsim.simulator.dahua.device import CAPABILITY_TABLE as DAHUA_TABLE
+from nvrsim.simulator.hikvision.device import CAPABILITY_TABLE as HIKVISION_TABLE
 
 
 @pytest.mark.parametrize(

@@ -14,10 +14,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from requests.auth import HTTPDigestAuth
 
-from simulator.core.faults import Faults
-from simulator.dahua import hashes
-from simulator.dahua.http import dahua_app
-from simulator.runtime.web import WebOptions, device_app
+from nvrsim.simulator.core.faults import Faults
+from nvrsim.simulator.dahua import hashes
+from nvrsim.simulator.dahua.http import dahua_app
+from nvrsim.simulator.runtime.web import WebOptions, device_app
 from tests.conftest import PASSWORD, make_fleet
 from tests.dahua.test_dhip import dahua_camera, dahua_entry
 from tests.strategies_isapi import ServerThread
@@ -315,7 +315,7 @@ def test_the_cgi_over_digest_with_requests(fleet):
 
 
 def _clock(fleet):
-    from simulator.core.clock import VirtualClock
+    from nvrsim.simulator.core.clock import VirtualClock
 
     return VirtualClock()
 
@@ -401,8 +401,8 @@ async def test_the_device_web_server_is_dahuas(fleet, clock):
     cgi=st.sampled_from(["configManager.cgi", "magicBox.cgi", "global.cgi"]),
 )
 def test_hostile_cgi_queries_get_dahua_answers_and_change_only_on_ok(fleet, query, cgi):
-    from simulator.dahua.cgi import handle_cgi
-    from simulator.runtime.state import device_entry
+    from nvrsim.simulator.dahua.cgi import handle_cgi
+    from nvrsim.simulator.runtime.state import device_entry
 
     cam = fleet.find("cam")
     before = device_entry(cam)
@@ -415,9 +415,9 @@ def test_hostile_cgi_queries_get_dahua_answers_and_change_only_on_ok(fleet, quer
 async def test_a_dhip_re_ip_moves_the_web_server_and_the_dhip_socket(fleet, clock):
     import asyncio
 
-    from protocols import dhip
-    from simulator.dahua.dhip import discover_dhip
-    from simulator.runtime.runner import ServiceConfig, Simulator
+    from nvrsim.protocols import dhip
+    from nvrsim.simulator.dahua.dhip import discover_dhip
+    from nvrsim.simulator.runtime.runner import ServiceConfig, Simulator
 
     config = ServiceConfig(sadp_port=0, wsd_port=0, dhip_port=0, control_port=None, dmss_port=0)
     async with Simulator(fleet, clock, config) as sim:
@@ -470,8 +470,8 @@ async def test_a_dhip_re_ip_moves_the_web_server_and_the_dhip_socket(fleet, cloc
 
 
 async def test_a_factory_reset_puts_a_dahua_device_back_to_not_initialised(fleet, clock):
-    from protocols import dhip
-    from simulator.dahua.dhip import DhipResponder
+    from nvrsim.protocols import dhip
+    from nvrsim.simulator.dahua.dhip import DhipResponder
 
     nvr = fleet.find("nvr")
     nvr.factory_reset(clock.now())
@@ -482,7 +482,7 @@ async def test_a_factory_reset_puts_a_dahua_device_back_to_not_initialised(fleet
 
 
 async def test_the_web_uis_encrypted_initialisation(fleet, clock):
-    from simulator.dahua.rpac import seal
+    from nvrsim.simulator.dahua.rpac import seal
 
     device = fleet.find("factory")
     async with TestClient(TestServer(dahua_app(device, clock))) as client:
@@ -543,7 +543,7 @@ async def test_aiodahua_reads_and_writes_a_camera_over_digest(fleet, clock):
     user=st.text(max_size=8) | st.just("admin"),
 )
 def test_hostile_step_two_logins_are_refused_cleanly(fleet, clock, password, kind, user):
-    from simulator.dahua.rpc import DahuaRpc
+    from nvrsim.simulator.dahua.rpc import DahuaRpc
 
     cam = fleet.find("cam")
     rpc_ = DahuaRpc(cam)

@@ -14,9 +14,9 @@ from pathlib import Path
 import aiomqtt
 import pytest
 
-from protocols import hikconnect as hc
-from simulator.core.clock import VirtualClock
-from simulator.runtime.runner import ServiceConfig, Simulator
+from nvrsim.protocols import hikconnect as hc
+from nvrsim.simulator.core.clock import VirtualClock
+from nvrsim.simulator.runtime.runner import ServiceConfig, Simulator
 from tests.conftest import make_fleet, until
 from tests.dahua.test_dhip import dahua_entry
 from tests.mqtt_brokers import BROKERS, broker

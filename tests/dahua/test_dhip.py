@@ -13,11 +13,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from protocols import dhip
-from simulator.core.faults import Faults
-from simulator.dahua import hashes
-from simulator.dahua.dhip import DhipResponder, discover_dhip, format_dhip_table, serve_dhip
-from simulator.runtime.runner import ServiceConfig, Simulator, fleet_table
+from nvrsim.protocols import dhip
+from nvrsim.simulator.core.faults import Faults
+from nvrsim.simulator.dahua import hashes
+from nvrsim.simulator.dahua.dhip import DhipResponder, discover_dhip, format_dhip_table, serve_dhip
+from nvrsim.simulator.runtime.runner import ServiceConfig, Simulator, fleet_table
 from tests.conftest import PASSWORD, hik_entry, make_fleet
 from tests.netns import NETNS_ADDRESS, run_json_in_netns
 from tests.strategies_dhip import headers, junk, messages
@@ -375,15 +375,15 @@ async def test_the_runner_starts_dhip_only_for_a_fleet_with_dahua(fleet, clock):
 def test_nvrsim_discover_dhip_prints_a_200_device_fleet(tmp_path):
     child = """
 import asyncio, json, subprocess, sys
-from simulator.core.clock import VirtualClock
-from simulator.dahua.dhip import DhipResponder, serve_dhip
-from simulator.runtime.fixtures import build_fleet
+from nvrsim.simulator.core.clock import VirtualClock
+from nvrsim.simulator.dahua.dhip import DhipResponder, serve_dhip
+from nvrsim.simulator.runtime.fixtures import build_fleet
 
 async def main():
     fleet = build_fleet(json.loads(sys.argv[1]))
     server = await serve_dhip(DhipResponder(fleet, VirtualClock()), "127.0.0.1", 0)
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "simulator.cli", "discover", "dhip", "--port", str(server.port),
+        sys.executable, "-m", "nvrsim", "discover", "dhip", "--port", str(server.port),
         "--timeout", "1.5", stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     out, err = await proc.communicate()
     await server.close()
@@ -409,9 +409,9 @@ asyncio.run(main())
 
 NETNS_CHILD = """
 import asyncio, json, sys
-from simulator.core.clock import VirtualClock
-from simulator.dahua.dhip import DhipResponder, discover_dhip, serve_dhip
-from simulator.runtime.fixtures import build_fleet
+from nvrsim.simulator.core.clock import VirtualClock
+from nvrsim.simulator.dahua.dhip import DhipResponder, discover_dhip, serve_dhip
+from nvrsim.simulator.runtime.fixtures import build_fleet
 
 async def main(raw_fleet, interface):
     fleet = build_fleet(json.loads(raw_fleet))
@@ -443,7 +443,7 @@ def test_multicast_and_broadcast_searches_inside_a_network_namespace():
 
 
 def test_dahua_fixture_mistakes_name_the_file_device_and_field():
-    from simulator.runtime.fixtures import FixtureError, build_fleet
+    from nvrsim.simulator.runtime.fixtures import FixtureError, build_fleet
 
     with pytest.raises(
         FixtureError, match=r"f\.toml: device 'x' \(entry 1\): dahua.lock_login_times"
@@ -471,8 +471,8 @@ def test_the_dahua_lockout_follows_general_and_a_factory_reset_forgets_the_passw
 
 
 def test_dahua_state_round_trips_through_a_fixture_entry(clock):
-    from simulator.runtime.fixtures import build_fleet
-    from simulator.runtime.state import device_entry
+    from nvrsim.simulator.runtime.fixtures import build_fleet
+    from nvrsim.simulator.runtime.state import device_entry
 
     fleet = make_fleet(dahua_entry("nvr", dahua={"dmss_account": "a@example.com"}), clock=clock)
     entry = device_entry(fleet.find("nvr"))
@@ -485,10 +485,10 @@ def test_dahua_state_round_trips_through_a_fixture_entry(clock):
 AIODAHUA_CHILD = """
 import asyncio, json, sys
 from aiodahua import discovery
-from simulator.core.clock import VirtualClock
-from simulator.dahua import hashes
-from simulator.dahua.dhip import DhipResponder, serve_dhip
-from simulator.runtime.fixtures import build_fleet
+from nvrsim.simulator.core.clock import VirtualClock
+from nvrsim.simulator.dahua import hashes
+from nvrsim.simulator.dahua.dhip import DhipResponder, serve_dhip
+from nvrsim.simulator.runtime.fixtures import build_fleet
 
 async def main(raw_fleet, interface):
     fleet = build_fleet(json.loads(raw_fleet))
@@ -528,7 +528,7 @@ def test_aiodahua_discovers_the_fleet_and_re_addresses_a_camera():
 
 
 async def test_a_taken_dhip_port_is_reported_not_shared(fleet, clock):
-    from simulator.runtime.runner import ServiceError
+    from nvrsim.simulator.runtime.runner import ServiceError
 
     first = await serve_dhip(DhipResponder(fleet, clock), "127.0.0.1", 0)
     try:

@@ -12,14 +12,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from protocols import dlink_discovery as wire
-from simulator.dlink.discovery import (
+from nvrsim.protocols import dlink_discovery as wire
+from nvrsim.simulator.dlink.discovery import (
     DldpsResponder,
     SsdpResponder,
     discover_dldps,
     discover_ssdp,
 )
-from simulator.runtime.runner import ServiceConfig, Simulator, fleet_table
+from nvrsim.simulator.runtime.runner import ServiceConfig, Simulator, fleet_table
 from tests.conftest import hik_entry, make_fleet
 from tests.dlink.test_nipca import dlink_entry
 
@@ -183,7 +183,7 @@ def test_discover_dlink_cli_prints_a_table(tmp_path):
         [
             sys.executable,
             "-m",
-            "simulator.cli",
+            "nvrsim",
             "run",
             str(fleet),
             "--sadp-port",
@@ -225,7 +225,7 @@ def test_discover_dlink_cli_prints_a_table(tmp_path):
                 [
                     sys.executable,
                     "-m",
-                    "simulator.cli",
+                    "nvrsim",
                     "discover",
                     "dlink",
                     *extra,
@@ -247,7 +247,7 @@ def test_discover_dlink_cli_prints_a_table(tmp_path):
 
 
 def test_dlink_discovery_suffers_each_devices_faults_and_reboots(fleet):
-    from simulator.core.faults import Faults, malformed
+    from nvrsim.simulator.core.faults import Faults, malformed
 
     cam, old, nvr = (fleet.find(n) for n in ("cam", "old", "nvr"))
     cam.own_faults = Faults(discovery_drop=100)

@@ -8,10 +8,10 @@ from aiohttp.test_utils import TestClient, TestServer
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from protocols import nipca
-from simulator.dlink import mydlink
-from simulator.dlink.nipca import nipca_app
-from simulator.runtime.web import WebOptions, device_app
+from nvrsim.protocols import nipca
+from nvrsim.simulator.dlink import mydlink
+from nvrsim.simulator.dlink.nipca import nipca_app
+from nvrsim.simulator.runtime.web import WebOptions, device_app
 from tests.conftest import PASSWORD, make_fleet
 
 
@@ -64,7 +64,7 @@ def test_dlink_identity_looks_like_a_dlink_label(camera):
 
 
 def test_dlink_has_no_dvr_and_the_web_server_is_nipca(clock):
-    from simulator.runtime.fixtures import FixtureError
+    from nvrsim.simulator.runtime.fixtures import FixtureError
 
     with pytest.raises(FixtureError, match="DCS cameras"):
         make_fleet(dlink_entry(kind="dvr"))
@@ -307,7 +307,7 @@ def test_pin_codes_are_stable_per_serial():
 
 async def test_a_dlink_camera_speaks_onvif_on_its_own_web_server(camera, clock):
     """ONVIF comes through the shared module, mounted beside NIPCA."""
-    from simulator.runtime.web import WebOptions, device_app
+    from nvrsim.simulator.runtime.web import WebOptions, device_app
     from tests.onvif.test_onvif_service import soap
 
     app = device_app(camera, clock, WebOptions())
@@ -322,7 +322,7 @@ async def test_a_dlink_camera_speaks_onvif_on_its_own_web_server(camera, clock):
 async def test_reboot_and_reset_cgis_take_the_device_down_and_up_through_the_simulator(
     clock, cgi, body
 ):
-    from simulator.runtime.runner import ServiceConfig, Simulator
+    from nvrsim.simulator.runtime.runner import ServiceConfig, Simulator
 
     fleet = make_fleet(
         dlink_entry(ports={"http": 0, "rtsp": 0}), clock=clock, address_pool="127.81.0.0/24"

@@ -1,11 +1,11 @@
-"""`nvrsim menu` / `python -m firmware_menu`: choosing the device, and what it refuses."""
+"""`nvrsim menu` / `python -m nvrsim.firmware_menu`: choosing the device, and what it refuses."""
 
 from __future__ import annotations
 
 import argparse
 
-from firmware_menu.__main__ import main
-from firmware_menu.cli import add_menu_parser, find_device
+from nvrsim.firmware_menu.__main__ import main
+from nvrsim.firmware_menu.cli import add_menu_parser, find_device
 from tests.conftest import hik_entry, make_fleet
 
 

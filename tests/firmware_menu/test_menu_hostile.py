@@ -14,10 +14,10 @@ import asyncio
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from firmware_menu.attach import relay
-from firmware_menu.model import Key, MenuModel, Screen
-from simulator.core.clock import VirtualClock
-from simulator.runtime.runner import ServiceConfig, Simulator
+from nvrsim.firmware_menu.attach import relay
+from nvrsim.firmware_menu.model import Key, MenuModel, Screen
+from nvrsim.simulator.core.clock import VirtualClock
+from nvrsim.simulator.runtime.runner import ServiceConfig, Simulator
 from tests.conftest import PASSWORD, hik_entry, make_fleet
 from tests.firmware_menu.test_menu_live import (
     LOG_IN,

@@ -9,13 +9,13 @@ import re
 
 import pytest
 
-from firmware_menu import i18n, render
-from firmware_menu.hikvision import UNBIND_MESSAGES
-from firmware_menu.model import Key, MenuModel, Screen
-from firmware_menu.tree import ItemKind
-from simulator.core.clock import VirtualClock
-from simulator.core.device import LOCAL_LOCKOUT, Device
-from simulator.dahua.device import DahuaDevice
+from nvrsim.firmware_menu import i18n, render
+from nvrsim.firmware_menu.hikvision import UNBIND_MESSAGES
+from nvrsim.firmware_menu.model import Key, MenuModel, Screen
+from nvrsim.firmware_menu.tree import ItemKind
+from nvrsim.simulator.core.clock import VirtualClock
+from nvrsim.simulator.core.device import LOCAL_LOCKOUT, Device
+from nvrsim.simulator.dahua.device import DahuaDevice
 from tests.conftest import PASSWORD, as_vendor, hik_entry, make_fleet
 
 LANGS = tuple(i18n.LANGUAGES)

@@ -12,11 +12,11 @@ import json
 import aiohttp
 import pytest
 
-from firmware_menu.attach import TELNET_HELLO, pick_device, relay, telnet_bridge
-from protocols.sadp import Probe, ProbeType
-from simulator.cli.ctl import Api, CtlError
-from simulator.core.device import LOCAL_CONSOLE
-from simulator.runtime.runner import ServiceConfig, Simulator
+from nvrsim.firmware_menu.attach import TELNET_HELLO, pick_device, relay, telnet_bridge
+from nvrsim.protocols.sadp import Probe, ProbeType
+from nvrsim.simulator.cli.ctl import Api, CtlError
+from nvrsim.simulator.core.device import LOCAL_CONSOLE
+from nvrsim.simulator.runtime.runner import ServiceConfig, Simulator
 from tests.conftest import PASSWORD
 from tests.runtime.test_runner import sadp_ask, small_fleet
 
@@ -158,8 +158,8 @@ async def read_for(reader: asyncio.StreamReader, wanted: bytes) -> bytes:
 
 
 def test_resize_messages_are_json():
-    from firmware_menu.attach import resize_message
-    from firmware_menu.live import parse_resize
+    from nvrsim.firmware_menu.attach import resize_message
+    from nvrsim.firmware_menu.live import parse_resize
 
     assert json.loads(resize_message(132, 43)) == {"columns": 132, "rows": 43}
     size = parse_resize(resize_message(132, 43))

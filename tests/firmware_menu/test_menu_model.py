@@ -7,15 +7,15 @@ import sys
 
 import pytest
 
-from firmware_menu import qr, render
-from firmware_menu.model import Key, MenuModel, Screen, tree_for
-from firmware_menu.tree import DialogKind, ItemKind
-from protocols.sadp import Probe, ProbeType, build_probe, decode_probe_match
-from simulator.core.clock import VirtualClock
-from simulator.core.device import LOCAL_LOCKOUT, Device
-from simulator.hikvision.device import HIK_CONNECT_DEFAULT_SERVER
-from simulator.hikvision.sadp import SadpResponder
-from simulator.hikvision.unbind import UnbindVerdict
+from nvrsim.firmware_menu import qr, render
+from nvrsim.firmware_menu.model import Key, MenuModel, Screen, tree_for
+from nvrsim.firmware_menu.tree import DialogKind, ItemKind
+from nvrsim.protocols.sadp import Probe, ProbeType, build_probe, decode_probe_match
+from nvrsim.simulator.core.clock import VirtualClock
+from nvrsim.simulator.core.device import LOCAL_LOCKOUT, Device
+from nvrsim.simulator.hikvision.device import HIK_CONNECT_DEFAULT_SERVER
+from nvrsim.simulator.hikvision.sadp import SadpResponder
+from nvrsim.simulator.hikvision.unbind import UnbindVerdict
 from tests.conftest import PASSWORD, hik_entry, make_fleet
 
 V3 = {"model": "DS-7608NI-E2", "firmware": "V3.4.106 build 181215"}

@@ -11,8 +11,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
-from firmware_menu.model import MenuModel, Screen
-from firmware_menu.telnet import MenuTelnetServer
+from nvrsim.firmware_menu.model import MenuModel, Screen
+from nvrsim.firmware_menu.telnet import MenuTelnetServer
 from tests.conftest import PASSWORD, hik_entry, make_fleet
 
 IAC, SB, SE, WILL = 255, 250, 240, 251

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from protocols.sadp import Probe, ProbeType
+from nvrsim.protocols.sadp import Probe, ProbeType
 from tests.cli.test_cli import FREE_PORTS
 from tests.conftest import PASSWORD
 from tests.runtime.test_runner import sadp_ask
@@ -122,7 +122,7 @@ def open_terminal() -> Iterator[Callable[[str], Terminal]]:
 @pytest.fixture
 def terminal(fixture_file: Path, open_terminal) -> Terminal:
     return open_terminal(
-        f"{sys.executable} -m firmware_menu --fixture {fixture_file} --device nvr-tmux"
+        f"{sys.executable} -m nvrsim.firmware_menu --fixture {fixture_file} --device nvr-tmux"
     )
 
 
@@ -173,7 +173,7 @@ def test_attached_to_a_running_simulator_the_unbind_is_what_sadp_answers(
     fixture_file: Path, tmp_path: Path, open_terminal
 ):
     ready = tmp_path / "ready.json"
-    run = [sys.executable, "-m", "simulator.cli", "run", str(fixture_file), *FREE_PORTS]
+    run = [sys.executable, "-m", "nvrsim", "run", str(fixture_file), *FREE_PORTS]
     process = subprocess.Popen(
         [*run, "--ready-file", str(ready)], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
     )
@@ -187,7 +187,9 @@ def test_attached_to_a_running_simulator_the_unbind_is_what_sadp_answers(
         probe = Probe("U-tmux", ProbeType.GET_UNBIND_STATUS, mac=nvr["mac"])
         assert asyncio.run(sadp_ask(sadp["port"], probe)).result == "success"
         api = f"http://{control['host']}:{control['port']}"
-        terminal = open_terminal(f"{sys.executable} -m firmware_menu --api {api} --device nvr-tmux")
+        terminal = open_terminal(
+            f"{sys.executable} -m nvrsim.firmware_menu --api {api} --device nvr-tmux"
+        )
         unbind_in_the_menu(terminal)
         assert asyncio.run(sadp_ask(sadp["port"], probe)).result == "notBind"
         terminal.keys("Enter", "C-q")
@@ -206,7 +208,8 @@ def wait_until_closed(terminal: Terminal) -> None:
 
 def test_the_same_walk_in_russian_in_a_real_terminal(fixture_file, open_terminal):
     terminal = open_terminal(
-        f"{sys.executable} -m firmware_menu --fixture {fixture_file} --device nvr-tmux --lang ru"
+        f"{sys.executable} -m nvrsim.firmware_menu --fixture {fixture_file}"
+        " --device nvr-tmux --lang ru"
     )
     terminal.wait_for("Вход", "Имя пользователя", "admin", "DS-7608NI-K2")
     terminal.type("wrong")

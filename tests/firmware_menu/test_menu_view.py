@@ -13,12 +13,12 @@ from prompt_toolkit.input import create_pipe_input
 from prompt_toolkit.mouse_events import MouseButton, MouseEvent, MouseEventType
 from prompt_toolkit.output import DummyOutput
 
-from firmware_menu import render
-from firmware_menu.model import MenuModel, Screen
-from firmware_menu.tree import DialogKind
-from firmware_menu.view import build_app, style_for
-from simulator.core.clock import VirtualClock
-from simulator.dahua.device import DahuaDevice
+from nvrsim.firmware_menu import render
+from nvrsim.firmware_menu.model import MenuModel, Screen
+from nvrsim.firmware_menu.tree import DialogKind
+from nvrsim.firmware_menu.view import build_app, style_for
+from nvrsim.simulator.core.clock import VirtualClock
+from nvrsim.simulator.dahua.device import DahuaDevice
 from tests.conftest import PASSWORD, as_vendor, hik_entry, make_fleet
 
 UP, DOWN, RIGHT, LEFT = "\x1b[A", "\x1b[B", "\x1b[C", "\x1b[D"

@@ -12,8 +12,8 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
-from protocols.isapi import HIKVISION_NAMESPACE, ISAPI_NAMESPACE
-from simulator.hikvision.isapi import isapi_app
+from nvrsim.protocols.isapi import HIKVISION_NAMESPACE, ISAPI_NAMESPACE
+from nvrsim.simulator.hikvision.isapi import isapi_app
 from tests.conftest import PASSWORD, hik_entry, make_fleet
 from tests.strategies_isapi import (
     basic_authorization,

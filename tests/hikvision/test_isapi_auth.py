@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from requests.auth import HTTPDigestAuth
 
-from simulator.runtime.http_auth import (
+from nvrsim.simulator.runtime.http_auth import (
     Attempt,
     HttpAuthenticator,
     NonceState,

@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from simulator.hikvision.isapi import isapi_app
+from nvrsim.simulator.hikvision.isapi import isapi_app
 from tests.conftest import PASSWORD, hik_entry, make_fleet
 from tests.strategies_isapi import (
     ServerThread,

@@ -15,7 +15,7 @@ from pyhik.constants import CAM_DEVICE, NVR_DEVICE
 from pyhik.hikvision import HikCamera
 from requests.auth import HTTPDigestAuth
 
-from simulator.hikvision.isapi import isapi_app
+from nvrsim.simulator.hikvision.isapi import isapi_app
 from tests.conftest import PASSWORD, hik_entry, make_fleet
 from tests.strategies_isapi import ServerThread
 

@@ -4,9 +4,9 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
-from simulator.core.auth import ActivationResult, LoginResult, plain
-from simulator.core.clock import VirtualClock
-from simulator.hikvision.unbind import UnbindVerdict, unbind
+from nvrsim.simulator.core.auth import ActivationResult, LoginResult, plain
+from nvrsim.simulator.core.clock import VirtualClock
+from nvrsim.simulator.hikvision.unbind import UnbindVerdict, unbind
 from tests.conftest import hik_entry, make_fleet
 
 PASSWORD = "Strong1234"

@@ -9,9 +9,14 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from protocols import sadp_crypto
-from protocols.sadp import Probe, ProbeType, build_probe, decode_probe_match, format_mac
-from simulator.hikvision.sadp import SadpResponder, discover_sadp, format_sadp_table, serve_sadp
+from nvrsim.protocols import sadp_crypto
+from nvrsim.protocols.sadp import Probe, ProbeType, build_probe, decode_probe_match, format_mac
+from nvrsim.simulator.hikvision.sadp import (
+    SadpResponder,
+    discover_sadp,
+    format_sadp_table,
+    serve_sadp,
+)
 from tests.conftest import PASSWORD, hik_entry, make_fleet
 from tests.netns import NETNS_ADDRESS, run_json_in_netns
 
@@ -172,9 +177,9 @@ async def test_multicast_needs_a_wildcard_bind(clock):
 
 NETNS_CHILD = """
 import asyncio, json, sys
-from simulator.core.clock import VirtualClock
-from simulator.runtime.fixtures import build_fleet
-from simulator.hikvision.sadp import SadpResponder, discover_sadp, serve_sadp
+from nvrsim.simulator.core.clock import VirtualClock
+from nvrsim.simulator.runtime.fixtures import build_fleet
+from nvrsim.simulator.hikvision.sadp import SadpResponder, discover_sadp, serve_sadp
 
 async def main(raw_fleet, interface):
     fleet = build_fleet(json.loads(raw_fleet))

@@ -12,8 +12,8 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from protocols import sadp_crypto
-from protocols.sadp import (
+from nvrsim.protocols import sadp_crypto
+from nvrsim.protocols.sadp import (
     MAX_DATAGRAM,
     NetworkParams,
     Probe,
@@ -26,11 +26,11 @@ from protocols.sadp import (
     decode_probe_match,
     format_mac,
 )
-from simulator.core.auth import LoginResult, plain
-from simulator.core.clock import VirtualClock
-from simulator.core.device import Device
-from simulator.core.fleet import Fleet
-from simulator.hikvision.sadp import SadpResponder
+from nvrsim.simulator.core.auth import LoginResult, plain
+from nvrsim.simulator.core.clock import VirtualClock
+from nvrsim.simulator.core.device import Device
+from nvrsim.simulator.core.fleet import Fleet
+from nvrsim.simulator.hikvision.sadp import SadpResponder
 from tests.conftest import PASSWORD, hik_entry, make_fleet
 from tests.strategies_sadp import foreign_macs, network_params, probes, random_xml
 

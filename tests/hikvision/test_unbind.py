@@ -1,7 +1,7 @@
 import pytest
 
-from simulator.core.auth import plain
-from simulator.hikvision.unbind import UnbindVerdict, unbind, unbind_status
+from nvrsim.simulator.core.auth import plain
+from nvrsim.simulator.hikvision.unbind import UnbindVerdict, unbind, unbind_status
 from tests.conftest import PASSWORD, hik_entry, make_fleet
 
 LAN_CLIENT = "127.77.0.200"
@@ -89,7 +89,7 @@ def test_front_ends_that_do_not_know_the_origin_skip_the_lan_check(clock):
     ],
 )
 def test_verification_code_rule(code, valid):
-    from simulator.hikvision.device import is_valid_verification_code
+    from nvrsim.simulator.hikvision.device import is_valid_verification_code
 
     assert is_valid_verification_code(code) is valid
 

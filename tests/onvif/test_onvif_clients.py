@@ -12,8 +12,8 @@ from onvif import ONVIFCamera
 from onvif.util import is_auth_error
 from zeep.exceptions import Fault
 
-from simulator.core.clock import VirtualClock
-from simulator.runtime.runner import ServiceConfig, Simulator
+from nvrsim.simulator.core.clock import VirtualClock
+from nvrsim.simulator.runtime.runner import ServiceConfig, Simulator
 from tests.conftest import PASSWORD, hik_entry, make_fleet
 
 CAMERA = {

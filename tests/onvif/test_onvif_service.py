@@ -11,10 +11,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from protocols import jpeg
-from protocols.onvif import password_digest
-from simulator.core.clock import VirtualClock
-from simulator.onvif.service import OnvifResponder
+from nvrsim.protocols import jpeg
+from nvrsim.protocols.onvif import password_digest
+from nvrsim.simulator.core.clock import VirtualClock
+from nvrsim.simulator.onvif.service import OnvifResponder
 from tests.conftest import PASSWORD, hik_entry, make_fleet
 
 CLIENT = "127.0.0.1"
@@ -159,7 +159,7 @@ def test_the_not_authorized_fault_is_exact(onvif):
 
 
 def test_attribute_values_are_escaped_once():
-    from protocols.onvif import NetworkInterface, envelope, network_interfaces_response
+    from nvrsim.protocols.onvif import NetworkInterface, envelope, network_interfaces_response
 
     nic = NetworkInterface("eth&0", "eth0", "00:11:22:33:44:55", "192.0.2.7", 24, False)
     body = ET.fromstring(envelope(network_interfaces_response(nic)))
@@ -251,7 +251,7 @@ def test_pre_auth_spec_opens_the_discovery_operations(clock):
 
 
 def test_the_lockout_is_shared_with_sadp_and_isapi(onvif, device, clock):
-    from simulator.core.auth import plain
+    from nvrsim.simulator.core.auth import plain
 
     for _ in range(7):
         device.login(CLIENT, plain("wrong"), clock.now())  # as SADP or ISAPI would

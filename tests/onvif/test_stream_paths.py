@@ -2,8 +2,8 @@
 
 import pytest
 
-from simulator.onvif.service import stream_uri
-from simulator.onvif.settings import VideoStream
+from nvrsim.simulator.onvif.service import stream_uri
+from nvrsim.simulator.onvif.settings import VideoStream
 from tests.conftest import PASSWORD, hik_entry, make_fleet
 
 DAHUA = {"vendor": "dahua", "kind": "ipc", "model": "IPC-HFW2431S-S-S2", "firmware": "V2.800.0"}

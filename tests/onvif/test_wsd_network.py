@@ -8,9 +8,9 @@ import socket
 
 import pytest
 
-from protocols.wsdiscovery import build_probe, decode_announcement
-from simulator.onvif.wsd import WsdResponder, discover_onvif, format_onvif_table, serve_wsd
-from simulator.runtime.runner import ServiceConfig, Simulator
+from nvrsim.protocols.wsdiscovery import build_probe, decode_announcement
+from nvrsim.simulator.onvif.wsd import WsdResponder, discover_onvif, format_onvif_table, serve_wsd
+from nvrsim.simulator.runtime.runner import ServiceConfig, Simulator
 from tests.conftest import hik_entry, make_fleet
 from tests.netns import NETNS_ADDRESS, run_json_in_netns
 
@@ -135,10 +135,10 @@ NETNS_CHILD = """
 import asyncio, json, sys
 from wsdiscovery import QName, Scope
 from wsdiscovery.discovery import ThreadedWSDiscovery
-from simulator.core.clock import VirtualClock
-from simulator.runtime.fixtures import build_fleet
-from simulator.runtime.runner import ServiceConfig, Simulator
-from simulator.onvif.wsd import WsdResponder, serve_wsd
+from nvrsim.simulator.core.clock import VirtualClock
+from nvrsim.simulator.runtime.fixtures import build_fleet
+from nvrsim.simulator.runtime.runner import ServiceConfig, Simulator
+from nvrsim.simulator.onvif.wsd import WsdResponder, serve_wsd
 
 NVT = QName("http://www.onvif.org/ver10/network/wsdl", "NetworkVideoTransmitter")
 

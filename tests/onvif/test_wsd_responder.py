@@ -8,12 +8,12 @@ import uuid
 from hypothesis import given
 from hypothesis import strategies as st
 
-from protocols.wsdiscovery import (
+from nvrsim.protocols.wsdiscovery import (
     NETWORK_VIDEO_TRANSMITTER,
     build_probe,
     decode_announcement,
 )
-from simulator.onvif.wsd import WsdResponder
+from nvrsim.simulator.onvif.wsd import WsdResponder
 from tests.conftest import hik_entry, make_fleet
 
 CLIENT = ("127.0.0.1", 40000)
@@ -144,7 +144,7 @@ def test_devices_that_are_not_discoverable_do_not_announce(clock):
 
 @given(datagram=st.binary(max_size=2000))
 def test_junk_datagrams_are_never_answered(datagram):
-    from simulator.core.clock import VirtualClock
+    from nvrsim.simulator.core.clock import VirtualClock
 
     clock = VirtualClock()
     assert responder(make_fleet(hik_entry()), clock).handle(datagram, CLIENT) == []
@@ -158,7 +158,7 @@ def test_junk_datagrams_are_never_answered(datagram):
 def test_hostile_envelopes_never_crash_and_answer_only_probes(body, header, element):
     from xml.sax.saxutils import escape
 
-    from simulator.core.clock import VirtualClock
+    from nvrsim.simulator.core.clock import VirtualClock
 
     datagram = (
         '<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope"'

@@ -9,9 +9,9 @@ from typing import ClassVar
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict
 
-from simulator.core.device import CloudStatus, Device
-from simulator.core.firmware import ALL_KINDS, FOREVER, CapabilityRow
-from simulator.core.plugin import Section, Vendor
+from nvrsim.simulator.core.device import CloudStatus, Device
+from nvrsim.simulator.core.firmware import ALL_KINDS, FOREVER, CapabilityRow
+from nvrsim.simulator.core.plugin import Section, Vendor
 
 
 @dataclass

@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from hypothesis import given
 from hypothesis import strategies as st
 
-from protocols import isapi
+from nvrsim.protocols import isapi
 from tests.strategies_isapi import XML_BOMBS, hostile_bodies
 
 NS = isapi.HIKVISION_NAMESPACE

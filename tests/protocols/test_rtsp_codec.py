@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from protocols.rtsp import (
+from nvrsim.protocols.rtsp import (
     InterleavedFrame,
     MalformedRequest,
     Request,

@@ -14,8 +14,8 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from hypothesis import given
 from hypothesis import strategies as st
 
-from protocols import sadp_crypto
-from protocols.sadp import (
+from nvrsim.protocols import sadp_crypto
+from nvrsim.protocols.sadp import (
     CAP1_TAGS,
     MAX_DATAGRAM,
     NetworkParams,

@@ -8,8 +8,8 @@ import pytest
 from wsdiscovery.envelope import SoapEnvelope
 from wsdiscovery.message import parseSOAPMessage
 
-from protocols import xmlsafe
-from protocols.wsdiscovery import (
+from nvrsim.protocols import xmlsafe
+from nvrsim.protocols.wsdiscovery import (
     DEVICE_WSDL,
     DISCOVERY,
     MATCH_STRCMP0,

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from protocols.xmlsafe import (
+from nvrsim.protocols.xmlsafe import (
     MAX_DEPTH,
     MAX_ELEMENTS,
     XmlEmpty,

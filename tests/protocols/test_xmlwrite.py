@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from protocols import xmlsafe
-from protocols.xmlwrite import (
+from nvrsim.protocols import xmlsafe
+from nvrsim.protocols.xmlwrite import (
     Element,
     Markup,
     document,

@@ -4,9 +4,9 @@ import asyncio
 
 import pytest
 
-from protocols.rtsp import NAL_PPS, NAL_SPS, nal_type
-from simulator.runtime import clips
-from simulator.runtime.clips import ClipLibrary, ClipSpec, load_clip
+from nvrsim.protocols.rtsp import NAL_PPS, NAL_SPS, nal_type
+from nvrsim.simulator.runtime import clips
+from nvrsim.simulator.runtime.clips import ClipLibrary, ClipSpec, load_clip
 
 SMALL = ClipSpec(320, 180)
 

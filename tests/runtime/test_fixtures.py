@@ -2,8 +2,8 @@ import textwrap
 
 import pytest
 
-from simulator.core.fixture import FixtureError
-from simulator.runtime.fixtures import build_fleet, load_fleet
+from nvrsim.simulator.core.fixture import FixtureError
+from nvrsim.simulator.runtime.fixtures import build_fleet, load_fleet
 from tests.conftest import hik_entry, make_fleet
 
 

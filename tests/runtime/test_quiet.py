@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from simulator.runtime.quiet import QuietBadRequests
-from simulator.runtime.runner import ServiceConfig, Simulator
+from nvrsim.simulator.runtime.quiet import QuietBadRequests
+from nvrsim.simulator.runtime.runner import ServiceConfig, Simulator
 from tests.conftest import hik_entry, make_fleet
 from tests.runtime.test_runner import isapi_get
 

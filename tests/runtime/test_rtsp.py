@@ -13,8 +13,8 @@ from urllib.parse import quote
 
 import pytest
 
-from simulator.onvif.service import stream_uri
-from simulator.runtime.runner import ServiceConfig, Simulator
+from nvrsim.simulator.onvif.service import stream_uri
+from nvrsim.simulator.runtime.runner import ServiceConfig, Simulator
 from tests.conftest import PASSWORD, hik_entry, make_fleet
 
 PORTS = {"http": 0, "rtsp": 0}

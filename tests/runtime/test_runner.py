@@ -8,9 +8,9 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from protocols.sadp import NetworkParams, Probe, ProbeType, build_probe, decode_probe_match
-from simulator.core.plugin import ServiceError
-from simulator.runtime.runner import ServiceConfig, Simulator, fleet_table
+from nvrsim.protocols.sadp import NetworkParams, Probe, ProbeType, build_probe, decode_probe_match
+from nvrsim.simulator.core.plugin import ServiceError
+from nvrsim.simulator.runtime.runner import ServiceConfig, Simulator, fleet_table
 from tests.conftest import PASSWORD, hik_entry, make_fleet
 
 NS = "{http://www.hikvision.com/ver20/XMLSchema}"

@@ -13,12 +13,12 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from simulator.core.fixture import FixtureError
-from simulator.runtime.fixtures import load_fleet
-from simulator.runtime.state import StateDir, device_entry
+from nvrsim.simulator.core.fixture import FixtureError
+from nvrsim.simulator.runtime.fixtures import load_fleet
+from nvrsim.simulator.runtime.state import StateDir, device_entry
 from tests.conftest import hik_entry, make_fleet
 
-NVRSIM = [sys.executable, "-m", "simulator.cli"]
+NVRSIM = [sys.executable, "-m", "nvrsim"]
 FLEET = """
 [fleet]
 seed = "state"

@@ -21,9 +21,15 @@ import aiohttp_jinja2
 import jinja2
 from aiohttp import web
 
-from simulator.clouds.dlink_portal.i18n import LANGUAGES, TEXT, translate
-from simulator.clouds.dlink_portal.rules import Account, Address, Portal, PortalError, Refusal
-from simulator.core.clock import Clock
+from nvrsim.simulator.clouds.dlink_portal.i18n import LANGUAGES, TEXT, translate
+from nvrsim.simulator.clouds.dlink_portal.rules import (
+    Account,
+    Address,
+    Portal,
+    PortalError,
+    Refusal,
+)
+from nvrsim.simulator.core.clock import Clock
 
 log = logging.getLogger(__name__)
 

@@ -39,8 +39,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from simulator.clouds.dlink_portal.rules import Address, Policy, Portal, PortalError
-from simulator.core.fixture import FixtureError, read_toml
+from nvrsim.simulator.clouds.dlink_portal.rules import Address, Policy, Portal, PortalError
+from nvrsim.simulator.core.fixture import FixtureError, read_toml
 
 
 class PortalFixtureError(FixtureError):
@@ -92,7 +92,7 @@ class PortalFile(_Strict):
 
 
 def default_portal_fixture() -> Path:
-    return Path(str(resources.files("fixtures") / "dlink_portal.toml"))
+    return Path(str(resources.files("nvrsim.fixtures") / "dlink_portal.toml"))
 
 
 def load_portal(path: str | Path | None = None, *, now: float) -> Portal:

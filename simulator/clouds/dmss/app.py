@@ -27,9 +27,9 @@ from typing import Any
 
 from aiohttp import web
 
-from simulator.clouds.dmss.mailer import Mailer
-from simulator.clouds.dmss.rules import KNOWN_APPS, Account, DmssCloud, DmssError
-from simulator.core.clock import Clock
+from nvrsim.simulator.clouds.dmss.mailer import Mailer
+from nvrsim.simulator.clouds.dmss.rules import KNOWN_APPS, Account, DmssCloud, DmssError
+from nvrsim.simulator.core.clock import Clock
 
 log = logging.getLogger(__name__)
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 
 def add_photo_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
-    from simulator.clouds.dmss.generator import CASES
+    from nvrsim.simulator.clouds.dmss.generator import CASES
 
     cases = "\n".join(f"  {name:<15} {what}" for name, what in CASES.items())
     parser = sub.add_parser(
@@ -28,7 +28,7 @@ def add_photo_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser
 
 
 def _photo(args: argparse.Namespace) -> int:
-    from simulator.clouds.dmss.generator import CASES, make_photo
+    from nvrsim.simulator.clouds.dmss.generator import CASES, make_photo
 
     out = Path(args.out)
     cases = [args.case] if args.case else list(CASES)

@@ -13,7 +13,7 @@ import smtplib
 from dataclasses import dataclass
 from email.message import EmailMessage
 
-from simulator.clouds.dmss.rules import Mail
+from nvrsim.simulator.clouds.dmss.rules import Mail
 
 log = logging.getLogger(__name__)
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 from PIL import Image, ImageFilter, ImageStat, UnidentifiedImageError
 
-from simulator.clouds.dmss.generator import COMMENT_PREFIX
+from nvrsim.simulator.clouds.dmss.generator import COMMENT_PREFIX
 
 try:  # a real QR detector; wheels for every platform we run on
     import zxingcpp

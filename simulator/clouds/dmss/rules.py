@@ -39,7 +39,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from simulator.clouds.dmss.photos import (
+from nvrsim.simulator.clouds.dmss.photos import (
     Photo,
     PhotoError,
     PhotoRules,
@@ -47,9 +47,9 @@ from simulator.clouds.dmss.photos import (
     shows_device_label,
     too_low_quality,
 )
-from simulator.core.device import Device
-from simulator.core.fleet import Fleet
-from simulator.dahua.device import DahuaDevice
+from nvrsim.simulator.core.device import Device
+from nvrsim.simulator.core.fleet import Fleet
+from nvrsim.simulator.dahua.device import DahuaDevice
 
 REVIEW_SECONDS = 48 * 3600.0
 APPEAL_APPS = frozenset({"DMSS"})  # seed 000: "only valid for the DMSS application"

@@ -7,12 +7,12 @@ import contextlib
 
 from aiohttp import web
 
-from simulator.clouds.dmss.app import CONTEXT, dmss_app
-from simulator.clouds.dmss.mailer import Mailer, SmtpSettings
-from simulator.clouds.dmss.rules import DmssCloud
-from simulator.core.fixture import FixtureError
-from simulator.core.plugin import ServiceContext, parse_address
-from simulator.runtime.http_service import HttpService, listen
+from nvrsim.simulator.clouds.dmss.app import CONTEXT, dmss_app
+from nvrsim.simulator.clouds.dmss.mailer import Mailer, SmtpSettings
+from nvrsim.simulator.clouds.dmss.rules import DmssCloud
+from nvrsim.simulator.core.fixture import FixtureError
+from nvrsim.simulator.core.plugin import ServiceContext, parse_address
+from nvrsim.simulator.runtime.http_service import HttpService, listen
 
 
 class DmssService(HttpService):

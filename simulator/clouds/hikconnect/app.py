@@ -37,10 +37,10 @@ from typing import Any
 
 from aiohttp import web
 
-from protocols import hikconnect as hc
-from simulator.clouds.hikconnect.captcha import captcha_png
-from simulator.clouds.hikconnect.cloud import Cloud
-from simulator.clouds.hikconnect.rules import (
+from nvrsim.protocols import hikconnect as hc
+from nvrsim.simulator.clouds.hikconnect.captcha import captcha_png
+from nvrsim.simulator.clouds.hikconnect.cloud import Cloud
+from nvrsim.simulator.clouds.hikconnect.rules import (
     UNBIND_CODES,
     AccountError,
     DeviceRecord,
@@ -48,8 +48,8 @@ from simulator.clouds.hikconnect.rules import (
     login_captcha_id,
     valid_device_serial,
 )
-from simulator.core.plugin import ServiceError
-from simulator.runtime.http_service import HttpService, listen
+from nvrsim.simulator.core.plugin import ServiceError
+from nvrsim.simulator.runtime.http_service import HttpService, listen
 
 log = logging.getLogger(__name__)
 

@@ -21,9 +21,15 @@ from pathlib import Path
 
 import aiomqtt
 
-from protocols import hikconnect as hc
-from simulator.clouds.hikconnect.rules import Account, Accounts, Captchas, DeviceRecord, Sessions
-from simulator.core.clock import Clock
+from nvrsim.protocols import hikconnect as hc
+from nvrsim.simulator.clouds.hikconnect.rules import (
+    Account,
+    Accounts,
+    Captchas,
+    DeviceRecord,
+    Sessions,
+)
+from nvrsim.simulator.core.clock import Clock
 
 # Journal.publish, for the cloud's own events: (kind, serial, **data).
 EventHook = Callable[..., object]

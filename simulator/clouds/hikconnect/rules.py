@@ -15,11 +15,11 @@ import secrets
 import string
 from dataclasses import dataclass, field
 
-from protocols import hikconnect as hc
-from protocols.hikconnect import Region
-from simulator.core.auth import plain
-from simulator.core.device import Device
-from simulator.hikvision.unbind import UnbindVerdict, unbind
+from nvrsim.protocols import hikconnect as hc
+from nvrsim.protocols.hikconnect import Region
+from nvrsim.simulator.core.auth import plain
+from nvrsim.simulator.core.device import Device
+from nvrsim.simulator.hikvision.unbind import UnbindVerdict, unbind
 
 # ---------------------------------------------------------------- the device's side
 

@@ -4,11 +4,11 @@ the embedded broker (`mqtt`), the cloud's API (`hikconnect`) and the devices' li
 
 from __future__ import annotations
 
-from simulator.clouds.hikconnect.app import CloudServer, serve_cloud
-from simulator.clouds.hikconnect.cloud import Cloud
-from simulator.clouds.mqtt.broker import BrokerError, EmbeddedBroker, parse_broker_url
-from simulator.clouds.mqtt.link import CloudLink
-from simulator.core.plugin import ServiceContext, ServiceError, cannot_listen
+from nvrsim.simulator.clouds.hikconnect.app import CloudServer, serve_cloud
+from nvrsim.simulator.clouds.hikconnect.cloud import Cloud
+from nvrsim.simulator.clouds.mqtt.broker import BrokerError, EmbeddedBroker, parse_broker_url
+from nvrsim.simulator.clouds.mqtt.link import CloudLink
+from nvrsim.simulator.core.plugin import ServiceContext, ServiceError, cannot_listen
 
 EMBEDDED = "embedded"
 

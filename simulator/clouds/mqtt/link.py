@@ -36,9 +36,9 @@ from typing import Any
 
 import aiomqtt
 
-from protocols import hikconnect as hc
-from protocols.hikconnect import Region
-from simulator.clouds.hikconnect.rules import (
+from nvrsim.protocols import hikconnect as hc
+from nvrsim.protocols.hikconnect import Region
+from nvrsim.simulator.clouds.hikconnect.rules import (
     device_operation,
     device_status,
     home_region,
@@ -46,9 +46,9 @@ from simulator.clouds.hikconnect.rules import (
     link_region,
     set_link_online,
 )
-from simulator.core.clock import Clock
-from simulator.core.device import Device
-from simulator.core.fleet import Fleet
+from nvrsim.simulator.core.clock import Clock
+from nvrsim.simulator.core.device import Device
+from nvrsim.simulator.core.fleet import Fleet
 
 log = logging.getLogger(__name__)
 
