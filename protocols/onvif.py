@@ -386,6 +386,7 @@ class MediaProfile:
     frame_rate: int = 25
     bitrate: int = 4096  # kbit/s
     gov_length: int = 50
+    h264_profile: str = "Main"
 
 
 def _profile(p: MediaProfile) -> Element:
@@ -410,7 +411,7 @@ def _profile(p: MediaProfile) -> Element:
             el("tt:EncodingInterval", 1),
             el("tt:BitrateLimit", p.bitrate),
         ),
-        el("tt:H264", el("tt:GovLength", p.gov_length), el("tt:H264Profile", "Main")),
+        el("tt:H264", el("tt:GovLength", p.gov_length), el("tt:H264Profile", p.h264_profile)),
         el(
             "tt:Multicast",
             el("tt:Address", el("tt:Type", "IPv4"), el("tt:IPv4Address", "0.0.0.0")),

@@ -17,12 +17,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from nvrsim.protocols import jpeg
 from nvrsim.simulator.core.device import Device
 from nvrsim.simulator.dahua import config
 from nvrsim.simulator.dahua.config import ConfigError
 from nvrsim.simulator.dahua.info import build_date, device_class, software_version, system_info
 from nvrsim.simulator.dahua.rpc import local_time
+from nvrsim.simulator.onvif.settings import VideoStream
+from nvrsim.simulator.runtime import testcard
 
 TEXT = "text/plain"
 
@@ -124,12 +125,13 @@ def _scratch(device: Device) -> Device:
 
 
 def _snapshot(device: Device, query: dict[str, str], now: float) -> CgiReply:
-    """`snapshot.cgi?channel=N`: a test card (channels count from 1; 0 is taken as 1, as
-    many clients send it)."""
+    """`snapshot.cgi?channel=N`: the video's test card at the main stream's size, at `now`
+    (channels count from 1; 0 is taken as 1, as many clients send it)."""
     text = query.get("channel", "1")
-    if not text.isdigit() or int(text) > max(1, device.channels):
+    if not (text.isascii() and text.isdigit()) or int(text) > max(1, device.channels):
         return BAD_REQUEST
-    return CgiReply(200, "", image=jpeg.test_card())
+    video = device.stream_format(VideoStream(max(1, int(text)), False))
+    return CgiReply(200, "", image=testcard.snapshot(video.width, video.height, now))
 
 
 CGIS: dict[str, Callable[[Device, dict[str, str], float], CgiReply]] = {

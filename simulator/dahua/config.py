@@ -4,7 +4,11 @@ Each table is read from and written to the device, so RPC2, the CGI, DHIP and
 the local menu see one state. `General.LockLoginTimes`/`LoginFailLockTime` set
 the policy of the device's one lockout. Choices [I] (docs/protocols/dahua.md §2.4 gap):
 `T2UServer` has `Enable` (confirmed) and a read-only `Online` (the P2P
-registration, `Device.p2p_online`); `RTSP` has Enable/Port/RTP ports.
+registration, `Device.p2p_online`); `RTSP` has Enable/Port/RTP ports; `Encode` (read
+only here) describes each channel's streams from `OnvifDevice.streams`: MainFormat[0]
+the main stream (MainFormat[1..3], the motion, alarm and emergency encodes, the same),
+ExtraFormat[0] the sub stream (ExtraFormat[1..2] off), SnapFormat[0..2] JPEG snapshots
+at the main stream's size.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from nvrsim.simulator.core.device import Device
+from nvrsim.simulator.onvif.settings import VideoFormat, VideoStream
 
 
 class ConfigError(ValueError):
@@ -70,6 +75,45 @@ def _set_rtsp(device: Device, table: dict[str, Any]) -> None:
     device.network.rtsp_port = _int(table, "Port", device.network.rtsp_port, 1, 65535)
 
 
+def _video(video: VideoFormat) -> dict[str, Any]:
+    return {
+        "BitRate": video.bitrate_kbps,
+        "BitRateControl": "VBR",
+        "Compression": video.codec,
+        "CustomResolutionName": video.resolution,
+        "FPS": video.fps,
+        "GOP": video.gop,
+        "Height": video.height,
+        "Pack": "DHAV",
+        "Profile": video.profile,
+        "Quality": 4,
+        "QualityRange": 6,
+        "Width": video.width,
+        "resolution": video.resolution,
+    }
+
+
+def _format(video: VideoFormat, enabled: bool, compression: str | None = None) -> dict[str, Any]:
+    described = _video(video) | ({"Compression": compression} if compression else {})
+    return {"AudioEnable": False, "Video": described, "VideoEnable": enabled}
+
+
+def _encode(device: Device) -> list[dict[str, Any]]:
+    """`Encode[n]` for channel n+1, from the streams the RTSP server carries."""
+    tables = []
+    for channel in range(1, max(1, device.channels) + 1):
+        main = device.stream_format(VideoStream(channel, False))
+        sub = device.stream_format(VideoStream(channel, True))
+        tables.append(
+            {
+                "ExtraFormat": [_format(sub, True), _format(sub, False), _format(sub, False)],
+                "MainFormat": [_format(main, True) for _ in range(4)],
+                "SnapFormat": [_format(main, True, "MJPG") for _ in range(3)],
+            }
+        )
+    return tables
+
+
 def _int(table: dict[str, Any], key: str, current: int, low: int, high: int) -> int:
     value = table.get(key, current)
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
@@ -86,7 +130,7 @@ def _bool(table: dict[str, Any], key: str, current: bool) -> bool:
 
 @dataclass(frozen=True)
 class Table:
-    read: Callable[[Device], dict[str, Any]]
+    read: Callable[[Device], Any]  # a table, or a list of them (one per channel)
     write: Callable[[Device, dict[str, Any]], None] | None
     readonly: frozenset[str] = frozenset()
 
@@ -95,6 +139,7 @@ TABLES: dict[str, Table] = {
     "General": Table(_general, _set_general, frozenset({"ActiveLoginPassword", "LocalNo"})),
     "T2UServer": Table(_t2u, _set_t2u, frozenset({"Online"})),
     "RTSP": Table(_rtsp, _set_rtsp, frozenset({"Enable", "RTPEndPort", "RTPStartPort"})),
+    "Encode": Table(_encode, None),
 }
 
 
@@ -107,7 +152,7 @@ def get_config(device: Device, name: str) -> Any:
     values = table.read(device)
     if not member:
         return values
-    if member not in values:
+    if not isinstance(values, dict) or member not in values:
         raise ConfigError(name)
     return values[member]
 
@@ -146,6 +191,8 @@ def flatten(prefix: str, value: Any) -> list[tuple[str, Any]]:
         for key, inner in value.items():
             lines += flatten(f"{prefix}.{key}", inner)
         return lines
+    if isinstance(value, list):  # `table.Encode[0].MainFormat[0].Video.FPS=25`
+        return [line for n, inner in enumerate(value) for line in flatten(f"{prefix}[{n}]", inner)]
     return [(prefix, value)]
 
 

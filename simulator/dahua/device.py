@@ -11,7 +11,7 @@ from nvrsim.simulator.core.auth import LockoutPolicy
 from nvrsim.simulator.core.device import CloudStatus, Device
 from nvrsim.simulator.core.firmware import ALL_KINDS, FOREVER, RECORDERS, CapabilityRow
 from nvrsim.simulator.core.identity import digest
-from nvrsim.simulator.onvif.settings import OnvifDevice
+from nvrsim.simulator.onvif.settings import FULL_HD, OnvifDevice, VideoFormat
 
 # Dahua OUIs; 4c:11:bf and 38:af:29 are in DHIP and RPC2 captures (docs/protocols/dahua.md).
 OUIS = ("4c:11:bf", "38:af:29", "3c:ef:8c", "e0:50:8b", "90:02:a9", "14:a7:8b")
@@ -75,6 +75,11 @@ class DahuaDevice(OnvifDevice, Device):
     vendor: ClassVar[str] = "dahua"
     manufacturer: ClassVar[str] = "Dahua"
     capability_table: ClassVar[tuple[CapabilityRow, ...]] = CAPABILITY_TABLE
+    # [I] Dahua's sub stream (ExtraFormat[0]) defaults to D1 on PAL firmware.
+    default_streams: ClassVar[tuple[VideoFormat, VideoFormat]] = (
+        FULL_HD,
+        VideoFormat(704, 576, 25, 512),
+    )
     dahua: DahuaSettings = field(default_factory=DahuaSettings)
 
     @property

@@ -9,7 +9,7 @@ from typing import ClassVar
 from nvrsim.simulator.core.device import CloudStatus, Device
 from nvrsim.simulator.core.firmware import CAMERAS, FOREVER, CapabilityRow
 from nvrsim.simulator.core.identity import digest
-from nvrsim.simulator.onvif.settings import OnvifDevice
+from nvrsim.simulator.onvif.settings import OnvifDevice, VideoFormat
 
 # D-Link OUIs; b0:c5:54 and 28:10:7b are seen on DCS cameras (docs/protocols/onvif-dlink.md §3.1).
 OUIS = ("b0:c5:54", "28:10:7b", "1c:7e:e5", "c4:a8:1d", "f0:7d:68", "14:d6:4d")
@@ -54,6 +54,15 @@ class DlinkDevice(OnvifDevice, Device):
     vendor: ClassVar[str] = "dlink"
     manufacturer: ClassVar[str] = "D-Link"
     capability_table: ClassVar[tuple[CapabilityRow, ...]] = CAPABILITY_TABLE
+    # [I] DCS cameras stream HD at 30 fps (NTSC-first firmware); the VGA models VGA.
+    default_streams: ClassVar[tuple[VideoFormat, VideoFormat]] = (
+        VideoFormat(1280, 720, 30, 2048),
+        VideoFormat(640, 360, 30, 512),
+    )
+    video_models: ClassVar[tuple[tuple[str, VideoFormat, VideoFormat], ...]] = (
+        ("DCS-942L", VideoFormat(640, 480, 30, 1024), VideoFormat(320, 240, 30, 256)),
+        ("DCS-932L", VideoFormat(640, 480, 30, 1024), VideoFormat(320, 240, 30, 256)),
+    )
     hardware_version: str = ""  # the label's revision: A1, B1…
     mydlink: MyDlink = field(default_factory=MyDlink)
 

@@ -4,10 +4,18 @@ Handlers only translate device state into `key=value` replies and request
 settings into calls of the device's rules. A handler raises `NipcaRequestError`
 before touching the device when a setting is unusable, so bad input changes
 nothing. [I] Recorders (DNR) answer the same CGIs as cameras.
+
+The video profiles are the streams the device's RTSP server carries (`OnvifDevice.streams`):
+profile 2n-1 is channel n's main stream, profile 2n its sub stream. [I] `stream_info.cgi`
+names each profile's frame rate and bitrate beside its codec and size
+(`vprofilefps<n>`, `vprofilebitrate<n>`); `rtspurl.cgi` gives its RTSP path as `urlentry`
+(without the leading slash) and the RTSP port as `rtspport`; `/image/jpeg.cgi` is the
+video's test card at the main stream's size.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -20,15 +28,11 @@ from nvrsim.simulator.core.clock import Clock
 from nvrsim.simulator.core.device import Device
 from nvrsim.simulator.core.restart import Restart, restart_after_reply
 from nvrsim.simulator.dlink import mydlink
+from nvrsim.simulator.onvif.settings import StreamInfo, VideoFormat
+from nvrsim.simulator.runtime import testcard
 
 NIPCA_VERSION = "1.9.7"
 _PRODUCT = {"ipc": "Network Camera", "nvr": "Network Video Recorder"}
-# [I] three profiles, as DCS-2132LB1 reports them (§3.2)
-_PROFILES = (
-    ("1920x1080", "/video/ACVS-H264.cgi?profileid=1", "H264"),
-    ("1280x720", "/video/ACVS-H264.cgi?profileid=2", "H264"),
-    ("640x360", "/video/mjpg.cgi?profileid=3", "MJPEG"),
-)
 
 
 class NipcaRequestError(Exception):
@@ -138,19 +142,45 @@ async def index(call: Call) -> web.Response:
 # ---------------------------------------------------------------- config
 
 
+def _codec(video: VideoFormat) -> str:
+    return video.codec.replace(".", "")  # NIPCA writes H264, as in its ACVS-H264.cgi
+
+
 async def stream_info(call: Call) -> web.Response:
+    _only(call)
+    profiles = call.device.streams()
+    videos = [info.video for info in profiles]
     fields: dict[str, object] = {
-        "videos": "H.264,MJPEG",
-        "audios": "G.711,AAC",
-        "resolutions": ",".join(res for res, _, _ in _PROFILES),
-        "vprofilenum": len(_PROFILES),
+        "videos": ",".join(dict.fromkeys(v.codec for v in videos)),
+        "audios": "G.711",
+        "resolutions": ",".join(dict.fromkeys(v.resolution for v in videos)),
+        "framerates": ",".join(dict.fromkeys(str(v.fps) for v in videos)),
+        "vprofilenum": len(profiles),
     }
-    for number, (res, url, codec) in enumerate(_PROFILES, 1):
-        fields[f"vprofile{number}"] = codec
-        fields[f"vprofileurl{number}"] = url
-        fields[f"vprofileres{number}"] = res
+    for number, video in enumerate(videos, 1):
+        fields[f"vprofile{number}"] = _codec(video)
+        fields[f"vprofileurl{number}"] = f"/video/ACVS-H264.cgi?profileid={number}"
+        fields[f"vprofileres{number}"] = video.resolution
+        fields[f"vprofilefps{number}"] = video.fps
+        fields[f"vprofilebitrate{number}"] = video.bitrate_kbps
     fields |= {"aprofilenum": 1, "aprofileurl1": "/audio/ACAS-ULAW.cgi"}
     return text_response(fields)
+
+
+def _profile(call: Call, name: str = "profileid") -> StreamInfo:
+    profiles = call.device.streams()
+    text = call.params.get(name, "1")
+    if not (text.isascii() and text.isdigit() and 1 <= int(text) <= len(profiles)):
+        raise NipcaRequestError()
+    return profiles[int(text) - 1]
+
+
+async def snapshot(call: Call) -> web.Response:
+    """`/image/jpeg.cgi`: the video's test card now, at channel 1's main stream size."""
+    _only(call)
+    video = call.device.streams()[0].video
+    body = await asyncio.to_thread(testcard.snapshot, video.width, video.height, call.clock.now())
+    return web.Response(body=body, content_type="image/jpeg")
 
 
 async def motion(call: Call) -> web.Response:
@@ -191,16 +221,14 @@ async def datetime_info(call: Call) -> web.Response:
 
 async def rtsp_url(call: Call) -> web.Response:
     _only(call, "profileid")
-    profile = call.params.get("profileid", "1")
-    if profile not in {str(n) for n in range(1, len(_PROFILES) + 1)}:
-        raise NipcaRequestError()
-    codec = _PROFILES[int(profile) - 1][2]
+    info = _profile(call)
     return text_response(
         {
-            "profileid": profile,
-            "urlentry": f"live/profile.{int(profile) - 1}",
-            "video_codec": codec,
+            "profileid": call.params.get("profileid", "1"),
+            "urlentry": info.path.lstrip("/"),
+            "video_codec": _codec(info.video),
             "audio_codec": "G711",
+            "rtspport": call.device.network.rtsp_port,
         }
     )
 
@@ -294,6 +322,7 @@ ROUTES: dict[str, Route] = {
     "/config/motion.cgi": _route(motion, _GET_POST),
     "/config/datetime.cgi": _route(datetime_info),
     "/config/rtspurl.cgi": _route(rtsp_url),
+    "/image/jpeg.cgi": _route(snapshot),
     "/config/user.cgi": _route(user, _GET_POST, before_setup=True),
     "/config/mydlink.cgi": _route(mydlink_registration, _GET_POST),
     "/config/system_reset.cgi": _route(system_reset, _GET_POST),

@@ -23,6 +23,7 @@ from nvrsim.simulator.core.auth import ActivationResult
 from nvrsim.simulator.core.device import Device
 from nvrsim.simulator.core.firmware import FirmwareError, FirmwareVersion
 from nvrsim.simulator.core.restart import restart_after_reply
+from nvrsim.simulator.hikvision import isapi_streaming
 from nvrsim.simulator.hikvision.device import is_valid_verification_code, qr_content
 from nvrsim.simulator.hikvision.isapi_http import (
     IsapiContext,
@@ -328,4 +329,5 @@ ROUTES: tuple[Route, ...] = (
     Route("/ISAPI/System/activateStatus", {"GET": activate_status}, public=True),
     Route("/ISAPI/Security/challenge", {"POST": security_challenge}, public=True),
     Route("/ISAPI/System/activate", {"PUT": activate}, public=True),
+    *isapi_streaming.ROUTES,
 )

@@ -9,28 +9,24 @@ aiohttp's error page, and changes nothing.
 
 from __future__ import annotations
 
-import functools
 import logging
 
 from aiohttp import web
 
-from nvrsim.protocols import jpeg, onvif
+from nvrsim.protocols import onvif
 from nvrsim.simulator.core.clock import Clock
 from nvrsim.simulator.core.device import Device
 from nvrsim.simulator.onvif.service import OnvifResponder, Service, SoapReply, profile_channel
+from nvrsim.simulator.onvif.settings import VideoStream
 from nvrsim.simulator.runtime.http_auth import HttpAuthenticator, device_realm
 from nvrsim.simulator.runtime.http_login import challenged, check_login
+from nvrsim.simulator.runtime.testcard import snapshot
 
 log = logging.getLogger(__name__)
 
 PREFIX = "/onvif"
 RESPONDER = web.AppKey("onvif", OnvifResponder)
 SNAPSHOT_AUTH = web.AppKey("onvif_snapshot_auth", HttpAuthenticator)
-
-
-@functools.cache
-def snapshot_jpeg() -> bytes:
-    return jpeg.test_card()
 
 
 def onvif_mount(device: Device, clock: Clock) -> tuple[str, web.Application] | None:
@@ -73,11 +69,14 @@ async def _not_here(request: web.Request) -> web.Response:
 async def _snapshot(request: web.Request) -> web.Response:
     responder, auth = request.app[RESPONDER], request.app[SNAPSHOT_AUTH]
     device, now = responder.device, responder.clock.now()
-    if profile_channel(device, request.query_string) is None:
+    channel = profile_channel(device, request.query_string)
+    if channel is None:
         return _fault(onvif.NO_PROFILE)
     check = check_login(auth, device, request, now)
     if check.granted:
-        return web.Response(body=snapshot_jpeg(), content_type="image/jpeg")
+        video = device.stream_format(VideoStream(channel, False))
+        body = snapshot(video.width, video.height, now)  # the main stream's test card, now
+        return web.Response(body=body, content_type="image/jpeg")
     return challenged(_fault(onvif.NOT_AUTHORIZED, 401), auth, device, now, check)
 
 

@@ -15,10 +15,12 @@ Choices where docs/protocols/onvif-dlink.md is silent or says [I]:
   only UsernameToken is offered); 500 is kept for a simulator bug, so a test
   can tell one from the other. A device not activated, a locked client and a
   wrong password all get the same NotAuthorized, as real devices tell nothing.
-- One H.264 main-stream profile per video channel (`Profile_<n>`), 1920x1080
-  at 25 fps. Stream URIs follow the vendor's RTSP path (Hikvision:
-  /Streaming/Channels/<n>01); snapshots are served at /onvif/snapshot?Profile_<n>
-  beside the SOAP services, behind the ISAPI-style HTTP Digest login.
+- One H.264 main-stream profile per video channel (`Profile_<n>`), with the size,
+  frame rate, bitrate and GOP its device class describes (onvif/settings.py).
+  Stream URIs follow the vendor's RTSP path (Hikvision: /Streaming/Channels/<n>01);
+  snapshots (the video's test card, at the main stream's size) are served at
+  /onvif/snapshot?Profile_<n> beside the SOAP services, behind the ISAPI-style
+  HTTP Digest login.
 - Scopes: type/video_encoder, Profile/Streaming, name (manufacturer and model),
   hardware (model), MAC (colon separated, lower case) and location (per
   device, default city/hangzhou), all Fixed, then the fixture's extra scopes.
@@ -112,7 +114,7 @@ def hostname(device: Device) -> str:
 
 
 def media_profiles(device: Device) -> list[onvif.MediaProfile]:
-    main = device.main_stream  # what its RTSP main stream carries
+    main = device.main_stream  # what its RTSP main stream carries (onvif/settings.py)
     return [
         onvif.MediaProfile(
             token=f"Profile_{n}",
@@ -122,6 +124,9 @@ def media_profiles(device: Device) -> list[onvif.MediaProfile]:
             width=main.width,
             height=main.height,
             frame_rate=main.fps,
+            bitrate=main.bitrate_kbps,
+            gov_length=main.gop,
+            h264_profile=main.profile,
         )
         for n in range(1, max(1, device.channels) + 1)
     ]

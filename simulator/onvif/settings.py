@@ -1,5 +1,17 @@
 """How a device speaks ONVIF, the protocol family every vendor's devices mount: its
-settings (a section of the device), their fixture schema, and the vendor's stream paths."""
+settings (a section of the device), their fixture schema, and the vendor's streams.
+
+The streams are described here once per device (`OnvifDevice.streams`): the RTSP server
+serves them, and ONVIF, ISAPI, Dahua's Encode config, NIPCA, the ready file, the control
+API and the banner all describe them from here.
+
+Choices where the public record is silent:
+- A vendor's models share its default main and sub stream, except those its device
+  class lists in `video_models` (by model prefix): a VGA camera streams VGA.
+- Every stream is H.264 High profile (what runtime/clips encodes) with a key frame every
+  25 frames; the bitrate is what the device advertises (the clip itself is encoded at a
+  constant quality, so the bitrate on the wire is lower).
+"""
 
 from __future__ import annotations
 
@@ -35,6 +47,14 @@ class VideoFormat:
     width: int
     height: int
     fps: int
+    bitrate_kbps: int = 4096
+    codec: str = "H.264"
+    profile: str = "High"  # the H.264 profile runtime/clips encodes
+    gop: int = 25  # frames from one key frame to the next, as runtime/clips encodes
+
+    @property
+    def resolution(self) -> str:
+        return f"{self.width}x{self.height}"
 
 
 @dataclass(frozen=True)
@@ -42,15 +62,73 @@ class VideoStream:
     channel: int  # from 1
     sub: bool  # the sub stream; else the main stream
 
+    @property
+    def name(self) -> str:
+        return "sub" if self.sub else "main"
+
+
+@dataclass(frozen=True)
+class StreamInfo:
+    """One stream a device serves: which it is, its RTSP path and what it carries."""
+
+    stream: VideoStream
+    path: str
+    video: VideoFormat
+
+    @property
+    def channel(self) -> int:
+        return self.stream.channel
+
+    @property
+    def sub(self) -> bool:
+        return self.stream.sub
+
+
+FULL_HD = VideoFormat(1920, 1080, 25, 4096)
+NHD = VideoFormat(640, 360, 25, 512)
+
 
 @dataclass(kw_only=True)
 class OnvifDevice:
     """What a vendor's device class adds to speak ONVIF."""
 
     manufacturer: ClassVar[str] = ""  # as GetDeviceInformation names it
-    main_stream: ClassVar[VideoFormat] = VideoFormat(1920, 1080, 25)
-    sub_stream: ClassVar[VideoFormat] = VideoFormat(640, 360, 25)
+    # The vendor's main and sub stream, and the models that differ: (model prefix, main, sub).
+    default_streams: ClassVar[tuple[VideoFormat, VideoFormat]] = (FULL_HD, NHD)
+    video_models: ClassVar[tuple[tuple[str, VideoFormat, VideoFormat], ...]] = ()
     onvif: Onvif = field(default_factory=Onvif)
+
+    def _formats(self) -> tuple[VideoFormat, VideoFormat]:
+        model = str(getattr(self, "model", "")).upper()
+        for prefix, main, sub in self.video_models:
+            if model.startswith(prefix.upper()):
+                return main, sub
+        return self.default_streams
+
+    @property
+    def main_stream(self) -> VideoFormat:
+        return self._formats()[0]
+
+    @property
+    def sub_stream(self) -> VideoFormat:
+        return self._formats()[1]
+
+    def streams(self) -> list[StreamInfo]:
+        """Every stream the device serves: each channel's main, then its sub stream."""
+        return [
+            StreamInfo(
+                stream, self.stream_path(stream.channel, stream.sub), self.stream_format(stream)
+            )
+            for channel in range(1, max(1, getattr(self, "channels", 1)) + 1)
+            for stream in (VideoStream(channel, False), VideoStream(channel, True))
+        ]
+
+    def stream_url(self, stream: VideoStream) -> str:
+        """The stream's RTSP URL on the device's own address and RTSP port."""
+        network = getattr(self, "network")  # noqa: B009 - Device's, beside this mixin
+        return (
+            f"rtsp://{network.ip}:{network.rtsp_port}{self.stream_path(stream.channel, stream.sub)}"
+        )
 
     def stream_path(self, channel: int, sub: bool = False) -> str:
         """The RTSP path (and query) of a channel's stream; vendors have their own, and

@@ -30,6 +30,7 @@ from nvrsim.protocols.rtsp import (
     nal_type,
     split_annexb,
 )
+from nvrsim.simulator.runtime import testcard
 
 # Raised whenever what a clip looks like or how it is encoded changes, so caches refresh.
 CLIP_FORMAT = 1
@@ -81,24 +82,10 @@ def cache_dir() -> Path:
 
 
 def _test_card(spec: ClipSpec, index: int):
-    """Frame `index`: colour bars, a box that crosses the picture once per clip, the
-    frame number and the time, so a viewer sees that the picture moves and loops."""
-    from PIL import Image, ImageDraw, ImageFont
-
-    w, h = spec.width, spec.height
-    image = Image.new("RGB", (w, h), (32, 32, 32))
-    draw = ImageDraw.Draw(image)
-    bars = ((192, 192, 192), (192, 192, 0), (0, 192, 192), (0, 192, 0), (192, 0, 192))
-    bars += ((192, 0, 0), (0, 0, 192))
-    for n, colour in enumerate(bars):
-        draw.rectangle((n * w // 7, 0, (n + 1) * w // 7, h // 3), fill=colour)
-    size = max(8, h // 6)
-    x = round(index / spec.frames * (w - size))
-    draw.rectangle((x, h // 2, x + size, h // 2 + size), fill=(255, 200, 0))
-    font = ImageFont.load_default(size=max(10, h // 12))
-    seconds = index / spec.fps
-    draw.text((w // 20, h - h // 5), f"nvrsim  frame {index:03d}  t={seconds:05.2f}s", font=font)
-    return image
+    """Frame `index`: the box crosses the picture once per clip and the caption counts
+    frames and seconds, so a viewer sees that the picture moves and loops."""
+    caption = f"nvrsim  frame {index:03d}  t={index / spec.fps:05.2f}s"
+    return testcard.draw(spec.width, spec.height, index / spec.frames, caption)
 
 
 def encode(spec: ClipSpec) -> bytes:

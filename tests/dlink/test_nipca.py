@@ -171,7 +171,7 @@ async def test_settings_change_with_a_post_body(client, camera):
     assert nipca.decode_fields(await reply.read())["enable"] == "yes"
     assert camera.motion_detection == {1}
     reply = await client.get("/config/rtspurl.cgi?profileid=2", headers=basic())
-    assert nipca.decode_fields(await reply.read())["urlentry"] == "live/profile.1"
+    assert nipca.decode_fields(await reply.read())["urlentry"] == "live2.sdp"
 
 
 async def test_unknown_paths_and_methods_get_the_vendor_error(client):
