@@ -10,11 +10,15 @@ import os
 import signal
 import sys
 import time
+from collections.abc import Iterable
 
 from nvrsim.simulator.cli import scenario as scenario_cli
 from nvrsim.simulator.control import scenarios
 from nvrsim.simulator.core.clock import ScaledClock
+from nvrsim.simulator.core.device import Device
 from nvrsim.simulator.core.plugin import CannotListen, ServiceError, parse_address
+from nvrsim.simulator.core.text import text_table
+from nvrsim.simulator.onvif.settings import stream_docs
 from nvrsim.simulator.runtime.fixtures import default_fixture, load_fleet
 from nvrsim.simulator.runtime.journal import Journal
 from nvrsim.simulator.runtime.runner import ServiceConfig, Simulator, fleet_services, fleet_table
@@ -293,6 +297,8 @@ async def _serve_until(
         width = max(len(name) for name, _ in rows)
         for name, where in rows:
             print(f"{name:<{width}} {where}")
+        print()
+        print(stream_table(simulator.fleet))
         if briefing:
             print(f"\nScenario {briefing}\n")
         if ready_file:
@@ -300,6 +306,21 @@ async def _serve_until(
             print(f"ready: {ready_file}")
         print("Press Ctrl-C to stop.", flush=True)
         await stop.wait()
+
+
+def stream_table(fleet: Iterable[Device]) -> str:
+    """Each device's first channel's main and sub stream URLs; a recorder's further
+    channels follow its vendor's pattern (`nvrsim ctl show NAME` lists every one)."""
+    rows = [("DEVICE", "STREAM", "VIDEO", "RTSP URL (the device's admin credentials)")]
+    for device in fleet:
+        docs = stream_docs(device)
+        for doc in docs[:2]:
+            video = f"{doc['codec']} {doc['width']}x{doc['height']} {doc['fps']} fps"
+            rows.append((device.label, doc["stream"], video, doc["url"]))
+        if len(docs) > 2:
+            channels = len(docs) // 2
+            rows.append((device.label, "", "", f"… and channels 2-{channels} likewise"))
+    return text_table(rows)
 
 
 def _web_apis(simulator: Simulator) -> list[tuple[str, str]]:

@@ -23,6 +23,7 @@ from nvrsim.simulator.core.device import Device
 from nvrsim.simulator.core.firmware import FirmwareVersion
 from nvrsim.simulator.core.fixture import FixtureError
 from nvrsim.simulator.core.plugin import ServiceError
+from nvrsim.simulator.onvif.settings import stream_docs
 from nvrsim.simulator.runtime.fixtures import sections
 from nvrsim.simulator.runtime.journal import durable
 from nvrsim.simulator.runtime.state import device_entry
@@ -36,6 +37,7 @@ def device_state(device: Device, now: float) -> dict[str, Any]:
     cloud = device.cloud
     return device_entry(device) | {
         "cloud": asdict(cloud) if cloud is not None else None,
+        "streams": stream_docs(device),
         "status": {
             "powered": device.powered,
             "cloud_online": cloud is not None and cloud.online,

@@ -12,7 +12,7 @@ import functools
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator
@@ -110,6 +110,19 @@ class CloudDoc(BaseModel):
     bound_account: str | None
 
 
+class StreamDoc(BaseModel):
+    """One live stream the device serves over RTSP (with its admin credentials)."""
+
+    channel: int  # from 1
+    stream: Literal["main", "sub"]
+    url: str  # rtsp://<address>:<rtsp port><the vendor's path>
+    codec: str  # H.264
+    width: int
+    height: int
+    fps: int
+    bitrate_kbps: int  # what the device advertises
+
+
 class DeviceStatus(BaseModel):
     powered: bool  # false while it reboots
     cloud_online: bool  # as clients see it, faults included
@@ -138,6 +151,7 @@ def device_models(vendors: tuple[Vendor, ...]) -> DeviceModels:
             "DeviceState",
             __base__=spec,
             cloud=(CloudDoc | None, None),  # its vendor's cloud; null for a vendor without one
+            streams=(list[StreamDoc], []),  # what its RTSP server carries, each channel's two
             status=(DeviceStatus, ...),
         ),
         create_model(

@@ -16,7 +16,7 @@ Choices where the public record is silent:
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Annotated, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 from urllib.parse import parse_qsl, urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, Strict, field_validator
@@ -161,6 +161,26 @@ class OnvifDevice:
                 if own.path.lower() == path and set(parse_qsl(own.query)) <= query:
                     return VideoStream(channel, sub)
         return None
+
+
+def stream_docs(device: object) -> list[dict[str, Any]]:
+    """Each stream as the control API, the ready file and the banner give it; none for a
+    device whose class has no streams."""
+    if not isinstance(device, OnvifDevice):
+        return []
+    return [
+        {
+            "channel": info.channel,
+            "stream": info.stream.name,
+            "url": device.stream_url(info.stream),
+            "codec": info.video.codec,
+            "width": info.video.width,
+            "height": info.video.height,
+            "fps": info.video.fps,
+            "bitrate_kbps": info.video.bitrate_kbps,
+        }
+        for info in device.streams()
+    ]
 
 
 class OnvifSpec(BaseModel):

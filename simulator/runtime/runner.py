@@ -27,7 +27,7 @@ from nvrsim.simulator.core.plugin import (
     parse_address,
 )
 from nvrsim.simulator.core.text import text_table
-from nvrsim.simulator.onvif.settings import OnvifDevice
+from nvrsim.simulator.onvif.settings import OnvifDevice, stream_docs
 from nvrsim.simulator.runtime.clips import ClipLibrary
 from nvrsim.simulator.runtime.fixtures import build_devices
 from nvrsim.simulator.runtime.journal import Journal, durable
@@ -400,6 +400,7 @@ def _describe_device(device: Device) -> dict:
         "admin_user": device.admin_user,
         "admin_password": device.admin_password,
         "activated": device.activated,
+        "streams": stream_docs(device),
     } | vendor_of(device).describe(device)
 
 

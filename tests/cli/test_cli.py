@@ -240,6 +240,29 @@ def test_run_prints_the_fleet_table_and_services(running):
     assert re.search(r"^ONVIF +http://<ADDRESS>:<HTTP>/onvif/device_service", out, re.M)
 
 
+def test_run_prints_each_devices_stream_urls_as_the_ready_file_gives_them(running):
+    _, ready, banner = running
+    out = "".join(banner)
+    nvr = ready["devices"][0]
+    main, sub = nvr["streams"][:2]
+    assert (main["stream"], sub["stream"], len(nvr["streams"])) == ("main", "sub", 2)
+    port = nvr["ports"]["rtsp"]
+    assert main["url"] == f"rtsp://127.79.0.2:{port}/Streaming/Channels/101"
+    assert re.search(rf"^nvr +main +H\.264 1920x1080 25 fps +{re.escape(main['url'])}$", out, re.M)
+    assert re.search(rf"^nvr +sub +H\.264 640x360 25 fps +{re.escape(sub['url'])}$", out, re.M)
+
+
+def test_the_stream_table_names_a_recorders_further_channels():
+    from nvrsim.simulator.cli.run import stream_table
+    from tests.conftest import hik_entry, make_fleet
+
+    table = stream_table(make_fleet(hik_entry("nvr", ip_channels=8)))
+    assert re.search(
+        r"^nvr +sub +H\.264 640x360 25 fps +rtsp://\S+/Streaming/Channels/102$", table, re.M
+    )
+    assert re.search(r"^nvr +… and channels 2-8 likewise$", table, re.M)
+
+
 def test_run_on_a_taken_port_says_which_and_exits(fleet_file):
     import socket
 
