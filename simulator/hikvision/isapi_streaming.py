@@ -89,5 +89,7 @@ ROUTES: tuple[Route, ...] = (
     Route("/ISAPI/Streaming/channels/?", {"GET": channels}),
     Route("/ISAPI/Streaming/channels/(?P<id>[^/]+)", {"GET": channel}),
     Route("/ISAPI/Streaming/channels/(?P<id>[^/]+)/picture", {"GET": picture}),
+    # pyhik's fallback for a recorder's channels (docs/protocols/hikvision.md §2.5)
+    Route("/ISAPI/ContentMgmt/StreamingProxy/channels/(?P<id>[^/]+)/picture", {"GET": picture}),
     Route("/ISAPI/Security/adminAccesses", {"GET": admin_accesses}),
 )

@@ -293,6 +293,7 @@ SNAPSHOTS = {
     "hikvision": [
         ("/ISAPI/Streaming/channels/101/picture", VideoStream(1, False)),
         ("/ISAPI/Streaming/channels/102/picture", VideoStream(1, True)),
+        ("/ISAPI/ContentMgmt/StreamingProxy/channels/101/picture", VideoStream(1, False)),
     ],
     "dlink": [("/image/jpeg.cgi", VideoStream(1, False))],
 }
