@@ -4,6 +4,7 @@ wire quirks of its firmware builds."""
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass, field
 from typing import ClassVar
 
@@ -11,9 +12,13 @@ from nvrsim.protocols import hikconnect as hc
 from nvrsim.simulator.core.device import CloudStatus, Device
 from nvrsim.simulator.core.firmware import ALL_KINDS, CAMERAS, FOREVER, RECORDERS, CapabilityRow
 from nvrsim.simulator.core.identity import digest
-from nvrsim.simulator.onvif.settings import OnvifDevice
+from nvrsim.simulator.onvif.settings import OnvifDevice, VideoStream
 
 HIK_CONNECT_DEFAULT_SERVER = "litedev.hik-connect.com"
+_LEGACY_PATH = re.compile(
+    r"/h264/ch(?P<channel>[1-9]\d{0,2})/(?P<kind>main|sub)/av_stream", re.I | re.A
+)
+_ISAPI_PATH = re.compile(r"/ISAPI/Streaming/channels/(?P<id>[1-9]\d{2,4})", re.I | re.A)
 # Registered Hikvision OUIs, as seen on real devices' labels.
 OUIS = ("58:50:ed", "44:19:b6", "c0:56:e3", "bc:ad:28", "4c:bd:8f", "e0:ca:3c")
 
@@ -100,6 +105,19 @@ class HikvisionDevice(OnvifDevice, Device):
     def main_stream_path(self, channel: int) -> str:
         # As Hikvision's ONVIF GetStreamUri words it; the RTSP server ignores the query.
         return f"{self.stream_path(channel)}?transportmode=unicast&profile=Profile_{channel}"
+
+    def stream_at(self, target: str) -> VideoStream | None:
+        """Also the paths older clients hard-code: `/h264/ch1/main/av_stream` (and `sub`,
+        from firmware before ISAPI) and `/ISAPI/Streaming/channels/101` (newer ones)."""
+        stream = super().stream_at(target)
+        if stream is not None:
+            return stream
+        path = target.partition("?")[0].rstrip("/")
+        if legacy := _LEGACY_PATH.fullmatch(path):
+            stream = VideoStream(int(legacy["channel"]), legacy["kind"].lower() == "sub")
+        elif isapi := _ISAPI_PATH.fullmatch(path):
+            stream = super().stream_at(f"/Streaming/Channels/{isapi['id']}")
+        return stream if stream is not None and 1 <= stream.channel <= self.channels else None
 
     # --- the cloud link (simulator/clouds/mqtt) ---------------------------------------
 

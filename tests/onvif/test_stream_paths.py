@@ -32,6 +32,12 @@ def devices():
         ("hikvision", "/streaming/channels/801/", VideoStream(8, False)),
         ("hikvision", "/Streaming/Channels/101?transportmode=unicast", VideoStream(1, False)),
         ("hikvision", "/Streaming/Channels/901", None),  # an 8-channel recorder
+        ("hikvision", "/h264/ch1/main/av_stream", VideoStream(1, False)),
+        ("hikvision", "/H264/ch8/sub/av_stream/", VideoStream(8, True)),
+        ("hikvision", "/h264/ch9/main/av_stream", None),
+        ("hikvision", "/h264/ch\u0661/main/av_stream", None),  # an Arabic-Indic one
+        ("hikvision", "/ISAPI/Streaming/channels/102", VideoStream(1, True)),
+        ("hikvision", "/ISAPI/Streaming/channels/901", None),
         ("dahua", "/cam/realmonitor?channel=1&subtype=0", VideoStream(1, False)),
         ("dahua", "/cam/realmonitor?subtype=1&channel=1&unicast=true", VideoStream(1, True)),
         ("dahua", "/cam/realmonitor?channel=2&subtype=0", None),

@@ -262,6 +262,23 @@ async def test_each_vendor_api_describes_what_ffprobe_sees(fleet_up, vendor):
     ]
 
 
+@needs_ffprobe
+@pytest.mark.parametrize(
+    ("path", "sub"),
+    [
+        ("/h264/ch1/main/av_stream", False),
+        ("/h264/ch1/sub/av_stream", True),
+        ("/ISAPI/Streaming/channels/102", True),
+    ],
+)
+async def test_hikvisions_older_and_newer_paths_serve_the_same_streams(fleet_up, path, sub):
+    device = device_of(fleet_up, "hikvision")
+    net = device.network
+    stream = await ffprobe(with_credentials(f"rtsp://{net.ip}:{net.rtsp_port}{path}", device))
+    video = device.sub_stream if sub else device.main_stream
+    assert seen(stream) == described(video.codec, video.width, video.height, video.fps)
+
+
 @pytest.mark.parametrize("vendor", VENDORS)
 async def test_the_control_api_lists_the_streams_the_apis_describe(fleet_up, vendor):
     device = device_of(fleet_up, vendor)
