@@ -13,7 +13,7 @@ from nvrsim.simulator.core.plugin import (
     parse_address,
 )
 from nvrsim.simulator.onvif.http import onvif_mount
-from nvrsim.simulator.onvif.settings import ONVIF
+from nvrsim.simulator.onvif.settings import ONVIF, VIDEO
 from nvrsim.simulator.onvif.wsd import WsdResponder, discover_onvif, format_onvif_table, serve_wsd
 
 
@@ -54,7 +54,7 @@ async def _discover(args: argparse.Namespace) -> list[dict]:
     )
 
 
-ONVIF_SECTIONS = (ONVIF,)
+ONVIF_SECTIONS = (ONVIF, VIDEO)
 ONVIF_MOUNTS = (onvif_mount,)
 ONVIF_SERVICES = (Service("wsd", "udp", _start_wsd),)
 ONVIF_DISCOVERY = (

@@ -7,7 +7,8 @@ API and the banner all describe them from here.
 
 Choices where the public record is silent:
 - A vendor's models share its default main and sub stream, except those its device
-  class lists in `video_models` (by model prefix): a VGA camera streams VGA.
+  class lists in `video_models` (by model prefix): a VGA camera streams VGA. A
+  fixture's `video` table overrides either for one device.
 - Every stream is H.264 High profile (what runtime/clips encodes) with a key frame every
   25 frames; the bitrate is what the device advertises (the clip itself is encoded at a
   constant quality, so the bitrate on the wire is lower).
@@ -88,6 +89,14 @@ FULL_HD = VideoFormat(1920, 1080, 25, 4096)
 NHD = VideoFormat(640, 360, 25, 512)
 
 
+@dataclass
+class Video:
+    """A device's own streams, where its fixture gives them; None: its model's."""
+
+    main: VideoFormat | None = None
+    sub: VideoFormat | None = None
+
+
 @dataclass(kw_only=True)
 class OnvifDevice:
     """What a vendor's device class adds to speak ONVIF."""
@@ -97,13 +106,16 @@ class OnvifDevice:
     default_streams: ClassVar[tuple[VideoFormat, VideoFormat]] = (FULL_HD, NHD)
     video_models: ClassVar[tuple[tuple[str, VideoFormat, VideoFormat], ...]] = ()
     onvif: Onvif = field(default_factory=Onvif)
+    video: Video = field(default_factory=Video)
 
     def _formats(self) -> tuple[VideoFormat, VideoFormat]:
+        main, sub = self.default_streams
         model = str(getattr(self, "model", "")).upper()
-        for prefix, main, sub in self.video_models:
+        for prefix, model_main, model_sub in self.video_models:
             if model.startswith(prefix.upper()):
-                return main, sub
-        return self.default_streams
+                main, sub = model_main, model_sub
+                break
+        return self.video.main or main, self.video.sub or sub
 
     @property
     def main_stream(self) -> VideoFormat:
@@ -202,6 +214,47 @@ class OnvifSpec(BaseModel):
             if not scope or any(c.isspace() for c in scope) or ":" not in scope:
                 raise ValueError(f"a scope is a URI without spaces: {scope!r}")
         return scopes
+
+
+class VideoFormatSpec(BaseModel):
+    """One stream as a fixture gives it. Even sizes: H.264 in 4:2:0 needs them."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    width: Annotated[int, Field(ge=16, le=3840, multiple_of=2)]
+    height: Annotated[int, Field(ge=16, le=2160, multiple_of=2)]
+    fps: Annotated[int, Field(ge=1, le=60)] = 25
+    bitrate_kbps: Annotated[int, Field(ge=32, le=32768)] = 4096
+
+
+class VideoSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    main: VideoFormatSpec | None = None
+    sub: VideoFormatSpec | None = None
+
+
+def _video_format(spec: VideoFormatSpec | None) -> VideoFormat | None:
+    return VideoFormat(**spec.model_dump()) if spec is not None else None
+
+
+def _video_entry(video: Video) -> dict[str, Any]:
+    fields = ("width", "height", "fps", "bitrate_kbps")
+    return {
+        name: {f: getattr(value, f) for f in fields}
+        for name, value in (("main", video.main), ("sub", video.sub))
+        if value is not None
+    }
+
+
+VIDEO = Section(
+    "video",
+    VideoSpec,
+    VideoSpec,
+    build=lambda spec, _ctx: Video(_video_format(spec.main), _video_format(spec.sub)),
+    entry=_video_entry,
+    changeable=False,  # a running session keeps the clip it started with
+)
 
 
 ONVIF = Section(

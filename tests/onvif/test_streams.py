@@ -361,3 +361,30 @@ async def test_a_snapshot_changes_with_the_simulation_clock_and_is_cached_within
         assert await picture() == first  # the same second: the same JPEG
         fleet_up.clock.advance(1)
         assert await picture() != first  # the card's time and box moved on
+
+
+def test_a_fixture_gives_a_device_its_own_streams_and_odd_sizes_are_refused():
+    from nvrsim.simulator.core.fixture import FixtureError
+
+    main = {"width": 480, "height": 270, "fps": 10, "bitrate_kbps": 768}
+    own, model = make_fleet(hik_entry("own", video={"main": main}), hik_entry("model")).devices
+    assert (own.main_stream.width, own.main_stream.fps, own.main_stream.bitrate_kbps) == (
+        480,
+        10,
+        768,
+    )
+    assert own.sub_stream == model.sub_stream  # the model's, where the fixture says nothing
+    with pytest.raises(FixtureError, match=r"video\.main\.width"):
+        make_fleet(hik_entry("odd", video={"main": main | {"width": 481}}))
+
+
+@needs_ffprobe
+async def test_ffprobe_sees_the_streams_a_fixture_gives(clock):
+    main = {"width": 480, "height": 270, "fps": 10, "bitrate_kbps": 768}
+    entry = hik_entry("own", kind="ipc", ip_channels=1, ports=PORTS, video={"main": main})
+    fleet = make_fleet(entry, clock=clock, address_pool="127.84.1.0/24")
+    async with Simulator(fleet, clock, ServiceConfig(sadp_port=0, wsd_port=0)) as sim:
+        device = sim.fleet.devices[0]
+        [(url, *video), _] = await hikvision_streams(device)
+        assert described(*video) == described("H.264", 480, 270, 10)
+        assert seen(await ffprobe(with_credentials(url, device))) == described(*video)
