@@ -11,7 +11,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from nvrsim.protocols import jpeg
 from nvrsim.protocols.onvif import password_digest
 from nvrsim.simulator.core.clock import VirtualClock
 from nvrsim.simulator.onvif.service import OnvifResponder
@@ -136,19 +135,6 @@ def test_media_profiles_stream_and_snapshot_uris(onvif, device, clock):
     missing = ask("GetStreamUri", "<trt:ProfileToken>Profile_9</trt:ProfileToken>")
     assert missing.status == 400
     assert fault_of(missing.body)[:2] == ("env:Sender", "ter:InvalidArgVal")
-
-
-def test_the_test_card_is_a_baseline_jpeg():
-    data = jpeg.test_card()
-    assert data[:2] == b"\xff\xd8" and data[-2:] == b"\xff\xd9"
-    assert b"\xff\xc0" in data  # baseline frame
-    pil = pytest.importorskip("PIL.Image", reason="Pillow decodes the snapshot")
-    import io
-
-    image = pil.open(io.BytesIO(data))
-    image.load()
-    assert image.size == (320, 240) and image.getpixel((0, 0)) == 255
-    assert image.getpixel((319, 0)) == 0
 
 
 def test_the_not_authorized_fault_is_exact(onvif):
