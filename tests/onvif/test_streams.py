@@ -388,3 +388,37 @@ async def test_ffprobe_sees_the_streams_a_fixture_gives(clock):
         [(url, *video), _] = await hikvision_streams(device)
         assert described(*video) == described("H.264", 480, 270, 10)
         assert seen(await ffprobe(with_credentials(url, device))) == described(*video)
+
+
+def test_the_openapi_schema_describes_a_devices_streams():
+    from nvrsim.simulator.control.app import operations
+    from nvrsim.simulator.control.schema import openapi
+
+    schemas = openapi(operations(), token=False)["components"]["schemas"]
+    stream = schemas["StreamDoc"]
+    assert set(stream["required"]) == {
+        *("channel", "stream", "url", "codec", "width", "height", "fps", "bitrate_kbps")
+    }
+    assert stream["properties"]["stream"]["enum"] == ["main", "sub"]
+    state = schemas["DeviceState"]["properties"]["streams"]
+    assert state["items"] == {"$ref": "#/components/schemas/StreamDoc"}
+
+
+async def test_encode_is_read_only_over_the_cgi_and_rpc2(fleet_up):
+    device = device_of(fleet_up, "dahua")
+    before = device.streams()
+    auth = aiohttp.DigestAuthMiddleware(device.admin_user, PASSWORD)
+    cgi = "/cgi-bin/configManager.cgi?action=setConfig&Encode[0].MainFormat[0].Video.FPS=5"
+    async with (
+        aiohttp.ClientSession(base(device), middlewares=(auth,)) as http,
+        http.get(cgi) as reply,
+    ):
+        assert (reply.status, await reply.text()) == (400, "Error\r\nBad Request!\r\n")
+    async with aiohttp.ClientSession(base(device)) as http:
+        session = (await login(http))["session"]
+        table = [{"MainFormat": [{"Video": {"FPS": 5}}]}]
+        params = {"name": "Encode", "table": table}
+        document = {"method": "configManager.setConfig", "params": params}
+        reply = await rpc(http, "/RPC2", document | {"id": 4, "session": session})
+    assert reply["result"] is False and "error" in reply
+    assert device.streams() == before
