@@ -10,7 +10,7 @@ import os
 import signal
 import sys
 import time
-from collections.abc import Iterable
+from collections.abc import Sequence
 
 from nvrsim.simulator.cli import scenario as scenario_cli
 from nvrsim.simulator.control import scenarios
@@ -298,7 +298,7 @@ async def _serve_until(
         for name, where in rows:
             print(f"{name:<{width}} {where}")
         print()
-        print(stream_table(simulator.fleet))
+        print(stream_table(simulator.fleet.devices))
         if briefing:
             print(f"\nScenario {briefing}\n")
         if ready_file:
@@ -308,11 +308,14 @@ async def _serve_until(
         await stop.wait()
 
 
-def stream_table(fleet: Iterable[Device]) -> str:
+STREAM_TABLE_DEVICES = 24  # a larger fleet's streams are in the ready file and the API
+
+
+def stream_table(fleet: Sequence[Device]) -> str:
     """Each device's first channel's main and sub stream URLs; a recorder's further
     channels follow its vendor's pattern (`nvrsim ctl show NAME` lists every one)."""
     rows = [("DEVICE", "STREAM", "VIDEO", "RTSP URL (the device's admin credentials)")]
-    for device in fleet:
+    for device in fleet[:STREAM_TABLE_DEVICES]:
         docs = stream_docs(device)
         for doc in docs[:2]:
             video = f"{doc['codec']} {doc['width']}x{doc['height']} {doc['fps']} fps"
@@ -320,7 +323,11 @@ def stream_table(fleet: Iterable[Device]) -> str:
         if len(docs) > 2:
             channels = len(docs) // 2
             rows.append((device.label, "", "", f"… and channels 2-{channels} likewise"))
-    return text_table(rows)
+    table = text_table(rows)
+    if len(fleet) > STREAM_TABLE_DEVICES:
+        more = len(fleet) - STREAM_TABLE_DEVICES
+        table += f"\n… and {more} more devices: `nvrsim ctl show NAME`, or the ready file"
+    return table
 
 
 def _web_apis(simulator: Simulator) -> list[tuple[str, str]]:

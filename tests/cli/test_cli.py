@@ -256,11 +256,16 @@ def test_the_stream_table_names_a_recorders_further_channels():
     from nvrsim.simulator.cli.run import stream_table
     from tests.conftest import hik_entry, make_fleet
 
-    table = stream_table(make_fleet(hik_entry("nvr", ip_channels=8)))
+    table = stream_table(make_fleet(hik_entry("nvr", ip_channels=8)).devices)
     assert re.search(
         r"^nvr +sub +H\.264 640x360 25 fps +rtsp://\S+/Streaming/Channels/102$", table, re.M
     )
     assert re.search(r"^nvr +… and channels 2-8 likewise$", table, re.M)
+
+    cameras = [hik_entry(f"cam-{n}", kind="ipc", ip_channels=1) for n in range(30)]
+    table = stream_table(make_fleet(*cameras).devices)
+    assert "cam-23 " in table and "cam-24 " not in table
+    assert table.endswith("… and 6 more devices: `nvrsim ctl show NAME`, or the ready file")
 
 
 def test_run_on_a_taken_port_says_which_and_exits(fleet_file):
