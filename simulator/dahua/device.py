@@ -102,6 +102,10 @@ class DahuaDevice(OnvifDevice, Device):
     def stream_path(self, channel: int, sub: bool = False) -> str:
         return f"/cam/realmonitor?channel={channel}&subtype={1 if sub else 0}"
 
+    def main_stream_path(self, channel: int) -> str:
+        # As Dahua's ONVIF GetStreamUri words it; the RTSP server ignores the extra query.
+        return f"{self.stream_path(channel)}&unicast=true&proto=Onvif"
+
     def factory_reset(self, now: float) -> None:
         """Back to "not initialised" (DevInit) with General's defaults."""
         self.dahua.restore_factory()
