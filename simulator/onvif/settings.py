@@ -137,10 +137,8 @@ class OnvifDevice:
 
     def stream_url(self, stream: VideoStream) -> str:
         """The stream's RTSP URL on the device's own address and RTSP port."""
-        network = getattr(self, "network")  # noqa: B009 - Device's, beside this mixin
-        return (
-            f"rtsp://{network.ip}:{network.rtsp_port}{self.stream_path(stream.channel, stream.sub)}"
-        )
+        net = self.network  # type: ignore[attr-defined]  # Device's, beside this mixin
+        return f"rtsp://{net.ip}:{net.rtsp_port}{self.stream_path(stream.channel, stream.sub)}"
 
     def stream_path(self, channel: int, sub: bool = False) -> str:
         """The RTSP path (and query) of a channel's stream; vendors have their own, and

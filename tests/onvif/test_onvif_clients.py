@@ -199,6 +199,6 @@ async def test_a_dahua_recorder_speaks_onvif_beside_rpc2():
             uri = await media.GetStreamUri(
                 {"StreamSetup": setup, "ProfileToken": profiles[0].token}
             )
-            assert uri.Uri.endswith("/cam/realmonitor?channel=1&subtype=0")
+            assert uri.Uri.endswith("/cam/realmonitor?channel=1&subtype=0&unicast=true&proto=Onvif")
         finally:
             await cam.close()
