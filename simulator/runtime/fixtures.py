@@ -78,6 +78,8 @@ class FaultsSpec(_Strict):
     auth_fail: bool = False
     cloud_offline: bool = False
     http_delay: Seconds = 0.0
+    event_drop: Annotated[float, Field(ge=0, le=100)] = 0.0
+    event_delay: Seconds = 0.0
 
     def faults(self) -> Faults:
         return Faults(**self.model_dump())
