@@ -148,10 +148,17 @@ class Subscriber:
             self._ready.clear()
         return taken
 
+    def put_back(self, events: list[DeviceEvent]) -> None:
+        """Return events taken but not sent, to be taken first next time."""
+        self._queue.extendleft(reversed(events))
+
     async def wait(self, timeout: float) -> bool:
-        """Wait up to `timeout` real seconds for an event; False when none came."""
+        """Wait up to `timeout` real seconds for an event (or a `wake`); False when none
+        came."""
         if self._queue:
             return True
+        if self.closed:
+            return False
         try:
             await asyncio.wait_for(self._ready.wait(), timeout)
         except TimeoutError:
@@ -166,6 +173,10 @@ class Subscriber:
             await self._ready.wait()
         [event] = self.take(1)
         return event
+
+    def wake(self) -> None:
+        """End a `wait` now: the subscriber's owner has something else to send."""
+        self._ready.set()
 
     def close(self) -> None:
         self.closed = True
