@@ -195,6 +195,7 @@ class EventService:
         self.clock: Clock = responder.clock
         self.subscriptions: dict[str, Subscription] = {}
         self._pushes: set[asyncio.Task] = set()
+        self.max_wait = MAX_WAIT  # real seconds a PullMessages may wait
 
     def now(self) -> float:
         return device_clock(self.device, self.clock)
@@ -317,7 +318,7 @@ class EventService:
             raise ArgumentError("MessageLimit is 1 to 1000")
         messages = self._messages(sub, limit)
         if not messages and timeout > 0:
-            await sub.events.wait(min(timeout, MAX_WAIT))
+            await sub.events.wait(min(timeout, self.max_wait))
             messages = self._messages(sub, limit)
         return onvif_events.pull_messages_response(_utc(self.now()), _utc(sub.terminates), messages)
 
