@@ -1,6 +1,6 @@
 """Home Assistant's ONVIF set-up and event sequence, driven with onvif-zeep-async against
 a running fleet: motion raised through the control API arrives by PullMessages and by
-a Basic Notification webhook."""
+a Basic Notification webhook; event_drop and event_delay as the client sees them."""
 
 from __future__ import annotations
 
@@ -173,3 +173,36 @@ async def test_a_webhook_subscription_receives_notify_for_motion(sim):
     finally:
         await cam.close()
         await runner.cleanup()
+
+
+MOTION = "tns1:VideoSource/MotionAlarm"
+
+
+async def test_dropped_and_delayed_motion_seen_by_a_pull_point(sim):
+    device = sim.fleet.devices[0]
+    net = device.network
+    faults = f"/api/devices/{device.serial}/faults"
+    cam = ONVIFCamera(net.ip, net.http_port, "admin", PASSWORD, no_cache=True)
+    try:
+        await cam.update_xaddrs()
+        manager = await cam.create_pullpoint_manager(dt.timedelta(seconds=600), lambda: None)
+        pullpoint = manager.get_service()
+        await pull(pullpoint, 0)  # the Initialized messages
+
+        await control(sim, "PUT", faults, {"event_drop": 100})
+        await raise_motion(sim, device, **{"for": 5})
+        assert states(await pull(pullpoint, 0.3)) == {}
+        await control(sim, "POST", "/api/clock/advance", {"seconds": 5})
+        assert states(await pull(pullpoint, 0.3)) == {}  # its stop is dropped too
+
+        await control(sim, "PUT", faults, {"event_drop": 0, "event_delay": 30})
+        await raise_motion(sim, device)
+        assert states(await pull(pullpoint, 0.3)) == {}
+        await control(sim, "POST", "/api/clock/advance", {"seconds": 30})
+        late = await pull(pullpoint)
+        assert states(late)[MOTION] == ("Changed", "State", "true")
+        [message] = [m for m in late.NotificationMessage if m.Topic._value_1 == MOTION]
+        assert late.CurrentTime - message.Message._value_1.UtcTime >= dt.timedelta(seconds=30)
+        await manager.shutdown()
+    finally:
+        await cam.close()
