@@ -366,7 +366,7 @@ def raise_event(
     except ValueError as exc:
         raise EventError(str(exc)) from None
     if type_ not in event_types(device):
-        raise EventError(f"a {device.kind} does not raise {type_}")
+        raise EventError(f"{device.kind.upper()} devices do not raise {type_}")
     if not 1 <= channel <= channels_of(device, type_):
         raise EventError(f"{type_} channel {channel}: the device has {channels_of(device, type_)}")
     if state is None:

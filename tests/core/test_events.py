@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -132,3 +134,32 @@ async def test_a_subscriber_waits_for_the_next_event(nvr):
     assert nvr.events.subscribers == 0
     assert await sub.next() is not None  # what was queued is still read
     assert await sub.next() is None
+
+
+def test_a_fixture_schedule_raises_motion_on_the_clock():
+    fleet = make_fleet(hik_entry("nvr", events={"motion": {"every": "30s", "for": "5s"}}))
+    nvr = fleet.devices[0]
+    assert nvr.events.schedules == [EventSchedule(EventType.MOTION, 30.0, 5.0, 1)]
+    with nvr.events.subscribe() as sub:
+        advance(nvr, 1000.0)
+        advance(nvr, 1030.0)
+        assert [e.state for e in sub.take()] == [EventState.START]
+        advance(nvr, 1035.0)
+        assert [e.state for e in sub.take()] == [EventState.STOP]
+
+
+@pytest.mark.parametrize(
+    ("events", "message"),
+    [
+        ({"motion": {"every": "soon"}}, "device 'nvr' (entry 1): events.motion.every: "),
+        ({"motion": {"every": 10, "for": 10}}, "events.motion: `for` must be shorter"),
+        ({"fire": {"every": 10}}, "events.fire.[key]: Input should be 'motion'"),
+        ({"motion": {"every": 10, "channel": 9}}, "events.motion.channel: 9, but the device"),
+        ({"storage_failure": {"every": 10}}, "events.storage_failure: IPC devices do not raise it"),
+    ],
+)
+def test_a_schedule_that_does_not_fit_names_file_device_and_field(events, message):
+    from nvrsim.simulator.core.fixture import FixtureError
+
+    with pytest.raises(FixtureError, match=re.escape(message)):
+        make_fleet(hik_entry("nvr", **CAMERA, events=events))
