@@ -120,17 +120,17 @@ async def attach(
         streams.add(events)
         try:
             with contextlib.suppress(ConnectionError):
-                while not events.closed:
-                    if heartbeat is None:
-                        event = await events.next()
-                        if event is None:
-                            break
-                        await response.write(part(event_line(event)))
-                    elif await events.wait(heartbeat):
+                quiet = 0.0  # seconds without a part
+                while not events.closed and request.transport is not None:
+                    # a second at a time: a client that left is noticed without a write
+                    if await events.wait(1.0):
                         for event in events.take():
                             await response.write(part(event_line(event)))
-                    elif not events.closed:
-                        await response.write(part("Heartbeat"))
+                        quiet = 0.0
+                    elif heartbeat is not None and (quiet := quiet + 1.0) >= heartbeat:
+                        if not events.closed:
+                            await response.write(part("Heartbeat"))
+                        quiet = 0.0
         finally:
             streams.discard(events)
     return response

@@ -112,9 +112,11 @@ async def alert_stream(
         try:
             if not posts:
                 await response.write(alert(ctx, None))
-            while not ctx.closing.is_set():
-                wait = REPOST if posts else ctx.heartbeat_interval
-                arrived = asyncio.ensure_future(events.wait(wait))
+            quiet = 0.0  # seconds since the last heartbeat or repost
+            step = min(REPOST, ctx.heartbeat_interval)
+            while not ctx.closing.is_set() and request.transport is not None:
+                # a second at most at a time: a client that left is noticed without a write
+                arrived = asyncio.ensure_future(events.wait(step))
                 await asyncio.wait({arrived, closing}, return_when=asyncio.FIRST_COMPLETED)
                 if not arrived.done():
                     arrived.cancel()
@@ -126,13 +128,17 @@ async def alert_stream(
                     else:
                         posts.pop(key, None)
                     await response.write(alert(ctx, event))
-                if not arrived.result():
-                    if posts:
-                        for key, (event, count) in list(posts.items()):
-                            posts[key] = (event, count + 1)
-                            await response.write(alert(ctx, event, count + 1))
-                    else:
-                        await response.write(alert(ctx, None))
+                if arrived.result():
+                    continue
+                quiet += step
+                if posts and quiet >= REPOST:
+                    for key, (event, count) in list(posts.items()):
+                        posts[key] = (event, count + 1)
+                        await response.write(alert(ctx, event, count + 1))
+                    quiet = 0.0
+                elif not posts and quiet >= ctx.heartbeat_interval:
+                    await response.write(alert(ctx, None))
+                    quiet = 0.0
         finally:
             closing.cancel()
     return response

@@ -64,6 +64,7 @@ async def test_amcrest_event_stream_hears_video_motion_start_and_stop(sim):
         ("VideoMotion", "Stop", "0"),
     ]
     assert await asyncio.to_thread(lambda: camera.is_motion_detected) == []
+    await until(lambda: device.events.subscribers == 0, "the stream noticed amcrest left")
 
 
 async def test_an_attach_with_unknown_codes_is_a_bad_request(sim):

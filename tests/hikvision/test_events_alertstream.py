@@ -66,3 +66,4 @@ async def test_pyhik_hears_motion_start_and_stop_raised_through_the_control_api(
         await until(lambda: camera.fetch_attributes("I/O", 1)[0], "pyhik saw the alarm input")
     finally:
         await asyncio.to_thread(camera.disconnect)
+    await until(lambda: device.events.subscribers == 0, "the stream noticed pyhik left")
