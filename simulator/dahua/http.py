@@ -113,6 +113,7 @@ def dahua_app(
     app.router.add_route("*", "/RPC2", _rpc)
     app.router.add_route("*", "/OutsideCmd", _rpc)
     app.router.add_route("*", "/cgi-bin/{name}", _cgi)
+    app.router.add_get(events.NOTIFY_PATH, _subscribe_notify)
     app.router.add_route("*", "/{path:.*}", _not_implemented)
     app[events.STREAMS] = set()
     app.on_shutdown.append(events.end_streams)
@@ -166,6 +167,17 @@ async def _cgi(request: web.Request) -> web.Response:
 
 
 EVENT_MANAGER = "eventManager.cgi"
+
+
+async def _subscribe_notify(request: web.Request) -> web.StreamResponse:
+    ctx = request.app[CONTEXT]
+    rpc = ctx.rpc
+
+    def alive(session: str) -> bool:
+        now = ctx.clock.now()
+        return rpc.sessions.get(session, now, ctx.device.dahua.session_timeout) is not None
+
+    return await events.subscribe_notify(request, rpc.events, alive)
 
 
 async def _event_manager(

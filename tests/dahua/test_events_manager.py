@@ -4,6 +4,7 @@ raised through the control API, on real sockets."""
 from __future__ import annotations
 
 import asyncio
+import json
 
 import aiohttp
 import pytest
@@ -12,6 +13,7 @@ from amcrest import AmcrestCamera
 from requests.auth import HTTPDigestAuth
 
 from nvrsim.simulator.core.clock import VirtualClock
+from nvrsim.simulator.dahua import hashes
 from nvrsim.simulator.dahua.events import CodesError, parse_codes
 from nvrsim.simulator.runtime.runner import ServiceConfig, Simulator
 from tests.conftest import PASSWORD, make_fleet, until
@@ -87,3 +89,48 @@ def test_codes_read_as_clients_write_them():
     assert {str(t) for t in parse_codes("[VideoMotion,SmartMotionHuman]")} == {"motion"}
     with pytest.raises(CodesError):
         parse_codes("[]")
+
+
+async def test_rpc2_attach_notifies_on_subscribe_notify_until_detach(sim):
+    device = sim.fleet.devices[0]
+    base = f"http://{device.network.ip}:{device.network.http_port}"
+    async with aiohttp.ClientSession() as session:
+
+        async def rpc(path: str, document: dict) -> dict:
+            async with session.post(base + path, data=json.dumps(document)) as reply:
+                return await reply.json(content_type=None)
+
+        step1 = {"method": "global.login", "params": {"userName": "admin", "password": ""}, "id": 1}
+        challenge = await rpc("/RPC2_Login", step1)
+        p = challenge["params"]
+        password = hashes.default_login_hash("admin", PASSWORD, p["realm"], p["random"])
+        step2 = {
+            "method": "global.login",
+            "params": {"userName": "admin", "password": password, "passwordType": "Default"},
+            "id": 2,
+            "session": challenge["session"],
+        }
+        sid = (await rpc("/RPC2_Login", step2))["session"]
+        call = {"method": "eventManager.attach", "id": 3, "session": sid}
+        refused = await rpc("/RPC2", call | {"params": {"codes": ["Nope"]}})
+        assert refused["result"] is False and device.events.subscribers == 0
+        attached = await rpc("/RPC2", call | {"params": {"codes": ["VideoMotion"]}})
+        assert attached["result"] is True and attached["params"]["SID"] >= 513
+        async with session.get(f"{base}/SubscribeNotify.cgi?sessionId={sid}") as stream:
+            assert stream.status == 200
+            await raise_event(sim, device, {"type": "motion"})
+            while not (line := await stream.content.readline()).startswith(b"{"):
+                pass
+            note = json.loads(line)
+            assert note["method"] == "client.notifyEventStream"
+            assert note["params"]["SID"] == attached["params"]["SID"]
+            [entry] = note["params"]["eventList"]
+            assert (entry["Code"], entry["Action"], entry["Index"]) == ("VideoMotion", "Start", 0)
+            detached = await rpc(
+                "/RPC2", {"method": "eventManager.detach", "id": 4, "session": sid}
+            )
+            assert detached["result"] is True
+            assert await stream.content.read() == b""  # the stream ends with the attachment
+        assert device.events.subscribers == 0
+        async with session.get(f"{base}/SubscribeNotify.cgi?sessionId={sid}") as gone:
+            assert gone.status == 400
