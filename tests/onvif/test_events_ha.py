@@ -4,6 +4,7 @@ a Basic Notification webhook; event_drop and event_delay as the client sees them
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import time
 import xml.etree.ElementTree as ET
@@ -14,6 +15,7 @@ from aiohttp import web
 from onvif import ONVIFCamera
 from zeep.exceptions import Fault
 
+from nvrsim.simulator.cli.main import main
 from nvrsim.simulator.core.clock import VirtualClock
 from nvrsim.simulator.runtime.runner import ServiceConfig, Simulator
 from tests.conftest import PASSWORD, hik_entry, make_fleet, until
@@ -103,7 +105,11 @@ async def test_home_assistant_set_up_then_motion_by_pull_point(sim):
         assert initial["tns1:VideoSource/MotionAlarm"] == ("Initialized", "State", "false")
         assert initial["tns1:RuleEngine/CellMotionDetector/Motion"][0] == "Initialized"
 
-        await raise_motion(sim, device, **{"for": 10})
+        # as a tester types it: `nvrsim ctl event cam motion --for 10s`
+        control_api = sim.services["control"]
+        api = f"http://{control_api.host}:{control_api.port}"
+        argv = ["ctl", "--api", api, "event", "cam", "motion", "--for", "10s"]
+        assert await asyncio.to_thread(main, argv) == 0
         started = states(await pull(pullpoint))
         assert started["tns1:VideoSource/MotionAlarm"] == ("Changed", "State", "true")
         assert started["tns1:RuleEngine/CellMotionDetector/Motion"] == (
