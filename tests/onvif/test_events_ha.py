@@ -212,3 +212,19 @@ async def test_dropped_and_delayed_motion_seen_by_a_pull_point(sim):
         await manager.shutdown()
     finally:
         await cam.close()
+
+
+async def test_the_event_addresses_answer_garbage_with_soap_faults(sim):
+    device = sim.fleet.devices[0]
+    base = f"http://{device.network.ip}:{device.network.http_port}/onvif"
+    async with aiohttp.ClientSession() as session:
+        for method, path, body in (
+            ("GET", "/events_service", b""),
+            ("POST", "/events_service", b"<not soap"),
+            ("POST", "/subscription/nope", b"\xff\xfe"),
+            ("PUT", "/subscription/nope", b""),
+        ):
+            async with session.request(method, base + path, data=body) as reply:
+                assert reply.status == 400, (method, path)
+                assert b"env:Fault" in await reply.read()
+    assert device.events.subscribers == 0
