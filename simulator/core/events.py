@@ -148,10 +148,6 @@ class Subscriber:
             self._ready.clear()
         return taken
 
-    def put_back(self, events: list[DeviceEvent]) -> None:
-        """Return events taken but not sent, to be taken first next time."""
-        self._queue.extendleft(reversed(events))
-
     async def wait(self, timeout: float) -> bool:
         """Wait up to `timeout` real seconds for an event (or a `wake`); False when none
         came."""
@@ -218,6 +214,8 @@ class EventBus:
         self.schedules: list[EventSchedule] = []
         self.started = False  # its schedules are running
         self.rng = random.Random()
+        # The device's faults as last told (a raise, an advance): what timers' events suffer.
+        self._faults: Faults | None = None
 
     # --- who listens -----------------------------------------------------------------
 
@@ -253,10 +251,11 @@ class EventBus:
         duration: float | None = None,
     ) -> DeviceEvent | None:
         """Record and deliver one event; None when it changes nothing (see the module)."""
+        self._faults = faults
         key = (type_, channel)
         if state is EventState.START and key in self.active:
             if duration is not None:
-                self._end_after(key, now + duration, faults)
+                self._end_after(key, now + duration)
             return None
         if state is EventState.STOP:
             if key not in self.active:
@@ -267,7 +266,7 @@ class EventBus:
         if state is EventState.START:
             self.active[key] = event
             if duration is not None:
-                self._end_after(key, now + duration, faults)
+                self._end_after(key, now + duration)
         self._deliver(event, faults)
         return event
 
@@ -296,12 +295,16 @@ class EventBus:
         heapq.heappush(self._timers, timer)
         return timer
 
-    def _end_after(self, key: tuple[EventType, int], due: float, faults: Faults) -> None:
+    def _later(self) -> Faults:
+        assert self._faults is not None  # set by the raise or advance that runs timers
+        return self._faults
+
+    def _end_after(self, key: tuple[EventType, int], due: float) -> None:
         self._cancel_end(key)
         type_, channel = key
 
         def end(when: float, _now: float) -> None:
-            self.raise_(type_, channel, EventState.STOP, when, faults)
+            self.raise_(type_, channel, EventState.STOP, when, self._later())
 
         self._ends[key] = self._at(due, end)
 
@@ -317,18 +320,19 @@ class EventBus:
         return self._timers[0].due if self._timers else None
 
     def advance(self, now: float, faults: Faults) -> None:
-        """Run every timer due by `now`, each at its own time."""
+        """Run every timer due by `now`, each at its own time, under the device's faults now."""
+        self._faults = faults
         if self.schedules and not self.started:
             self.started = True
             for schedule in self.schedules:
-                self._schedule(schedule, now + schedule.every, faults)
+                self._schedule(schedule, now + schedule.every)
         while (due := self.next_due) is not None and due <= now:
             timer = heapq.heappop(self._timers)
             timer.action(timer.due, now)
 
-    def _schedule(self, schedule: EventSchedule, due: float, faults: Faults) -> None:
+    def _schedule(self, schedule: EventSchedule, due: float) -> None:
         def fire(when: float) -> None:
-            type_, channel = schedule.type, schedule.channel
+            type_, channel, faults = schedule.type, schedule.channel, self._later()
             if type_ in PULSES or schedule.duration <= 0:
                 state = EventState.PULSE if type_ in PULSES else EventState.START
                 self.raise_(type_, channel, state, when, faults)
@@ -336,7 +340,7 @@ class EventBus:
                     self.raise_(type_, channel, EventState.STOP, when, faults)
             else:
                 self.raise_(type_, channel, EventState.START, when, faults, schedule.duration)
-            self._schedule(schedule, when + schedule.every, faults)
+            self._schedule(schedule, when + schedule.every)
 
         self._at(due, lambda _due, now: fire(_latest(due, schedule.every, now)))
 

@@ -252,6 +252,7 @@ class Simulator:
     async def remove_device(self, device: Device) -> None:
         if device.powered:
             await self._take_down(device)
+        device.events.close()  # whoever still listens hears the end
         self.fleet.remove(device)
         await durable(self.journal.removed(device, self.fleet))
 

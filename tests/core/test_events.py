@@ -163,3 +163,12 @@ def test_a_schedule_that_does_not_fit_names_file_device_and_field(events, messag
 
     with pytest.raises(FixtureError, match=re.escape(message)):
         make_fleet(hik_entry("nvr", **CAMERA, events=events))
+
+
+def test_a_timed_stop_suffers_the_faults_of_when_it_happens(nvr):
+    fates: list[tuple[str, str]] = []
+    nvr.events.observe("test", lambda event, fate: fates.append((str(event.state), fate)))
+    raise_event(nvr, "motion", 0.0, duration=10)
+    nvr.own_faults = Faults(event_drop=100)  # switched on while motion lasts
+    advance(nvr, 10.0)
+    assert fates == [("start", "delivered"), ("stop", "dropped")]
