@@ -282,21 +282,22 @@ def duration(text: str) -> float:
     return sum(float(v) * unit for v, unit in zip(m.groups(), _UNITS, strict=True) if v)
 
 
-def termination(text: str | None, now: float, default: float) -> float:
+def termination(text: str | None, now: float, default: float, longest: float) -> float:
     """An InitialTerminationTime or Renew TerminationTime (a duration from `now`, or an
-    absolute time) as epoch seconds; `default` seconds from now when absent."""
+    absolute time) as epoch seconds: `default` seconds from now when absent, and never
+    more than `longest` seconds from now (a device chooses the time it grants)."""
     if text is None or not text.strip():
         return now + default
     text = text.strip()
     if text.startswith("P"):
-        return now + duration(text)
+        return min(now + duration(text), now + longest)
     try:
         when = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
         raise ArgumentError(f"not a time: {text[:40]!r}") from None
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
-    return when.timestamp()
+    return min(when.timestamp(), now + longest)
 
 
 def topic_filter(request: SoapRequest) -> tuple[str, ...] | None:

@@ -19,7 +19,8 @@ Choices where the public record is silent:
   Storage_<n>.
 - A new subscription first gets an Initialized message for every property topic
   and channel, as SetSynchronizationPoint gives again.
-- InitialTerminationTime defaults to 60 s; at most 10 pull points and 10 push
+- InitialTerminationTime defaults to 60 s, and no subscription or renewal is
+  granted more than a day at once; at most 10 pull points and 10 push
   subscriptions live per device (expired ones are removed first), beyond which
   CreatePullPointSubscription and Subscribe answer Receiver/ter:Action/
   ter:TooManySubscriptions.
@@ -67,6 +68,7 @@ log = logging.getLogger(__name__)
 
 SUBSCRIPTION_PATH = "/onvif/subscription"
 DEFAULT_TERMINATION = 60.0
+LONGEST_TERMINATION = 86400.0  # what a subscription may be granted at once
 MAX_SUBSCRIPTIONS = 10  # of each kind
 MAX_WAIT = 60.0  # real seconds a PullMessages may wait
 MAX_MESSAGES = 1000
@@ -243,7 +245,10 @@ class EventService:
         expressions = onvif_events.topic_filter(request)
         now = self.now()
         terminates = onvif_events.termination(
-            request.params.child_text("InitialTerminationTime"), now, DEFAULT_TERMINATION
+            request.params.child_text("InitialTerminationTime"),
+            now,
+            DEFAULT_TERMINATION,
+            LONGEST_TERMINATION,
         )
         if terminates <= now:
             raise ArgumentError("the termination time has passed")
@@ -311,8 +316,8 @@ class EventService:
         assert sub is not None
         timeout = onvif_events.duration(request.params.child_text("Timeout") or "PT0S")
         limit_text = request.params.child_text("MessageLimit") or ""
-        if not (limit_text.isascii() and limit_text.isdigit()):
-            raise ArgumentError("MessageLimit is a number")
+        if not (limit_text.isascii() and limit_text.isdigit() and len(limit_text) <= 4):
+            raise ArgumentError("MessageLimit is a number from 1 to 1000")
         limit = int(limit_text)
         if not 1 <= limit <= MAX_MESSAGES:
             raise ArgumentError("MessageLimit is 1 to 1000")
@@ -326,7 +331,10 @@ class EventService:
         assert sub is not None
         now = self.now()
         terminates = onvif_events.termination(
-            request.params.child_text("TerminationTime"), now, DEFAULT_TERMINATION
+            request.params.child_text("TerminationTime"),
+            now,
+            DEFAULT_TERMINATION,
+            LONGEST_TERMINATION,
         )
         if terminates <= now:
             raise ArgumentError("the termination time has passed")

@@ -32,26 +32,27 @@ ARGUMENTS = (
     "Filter",
     "ConsumerReference",
 )
+BAD_VALUES = [
+    "PT",
+    "P",
+    "PT-5S",
+    "P99999999999Y",
+    "1970-01-01T00:00:00Z",
+    "0",
+    "1001",
+    "-1",
+    "tns1:Nope",
+    "foo:VideoSource/MotionAlarm",
+    "|",
+    "//.",
+    "ftp://x",
+    "not a url",
+    "9" * 5000,
+    "",
+]
 junk = st.one_of(
     st.text(max_size=40).map(lambda t: t.replace("&", "&amp;").replace("<", "&lt;")),
-    st.sampled_from(
-        [
-            "PT",
-            "P",
-            "PT-5S",
-            "P99999999999Y",
-            "1970-01-01T00:00:00Z",
-            "0",
-            "1001",
-            "-1",
-            "tns1:Nope",
-            "foo:VideoSource/MotionAlarm",
-            "|",
-            "//.",
-            "ftp://x",
-            "not a url",
-        ]
-    ),
+    st.sampled_from(BAD_VALUES),
 )
 
 
@@ -122,3 +123,34 @@ def test_hostile_event_soap_is_a_fault_and_changes_nothing(
         await service.close()
 
     asyncio.run(attempt())
+
+
+def test_every_operation_with_every_known_bad_argument():
+    """The sweep hypothesis samples from, in full: each operation, argument and value."""
+
+    async def sweep() -> None:
+        clock = VirtualClock()
+        device = make_fleet(hik_entry("cam", kind="ipc", model="DS-2CD2385G1-I")).devices[0]
+        for operation in SERVICE_OPERATIONS + SUBSCRIPTION_OPERATIONS:
+            for argument in ARGUMENTS:
+                for value in BAD_VALUES:
+                    service = EventService(OnvifResponder(device, clock))
+                    service.max_wait = 0.001
+                    security = token(created=clock.now())
+                    create = envelope("CreatePullPointSubscription", security, "")
+                    await service.handle("events", None, create, CLIENT)
+                    [key] = service.subscriptions
+                    before = snapshot(service)
+                    where = "events" if operation in SERVICE_OPERATIONS else "subscription"
+                    body = envelope(
+                        operation, token(created=clock.now()), params([(argument, value)])
+                    )
+                    reply = await service.handle(where, key, body, CLIENT)
+                    assert reply.status in (200, 400), (operation, argument, value)
+                    ET.fromstring(reply.body)
+                    if reply.status == 400:
+                        assert snapshot(service) == before
+                    await service.close()
+        assert device.events.subscribers == 0
+
+    asyncio.run(sweep())

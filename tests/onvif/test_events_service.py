@@ -169,3 +169,18 @@ async def test_at_most_ten_pull_points_and_an_absolute_termination_time():
     assert key not in service.subscriptions and len(service.subscriptions) == 10
     await service.close()
     assert service.device.events.subscribers == 0
+
+
+@pytest.mark.parametrize(
+    "asked", ["P99999999999Y", "PT99999999999999999999S", "9999-12-31T23:59:59Z", "PT1H"]
+)
+async def test_a_termination_time_is_granted_for_at_most_a_day(asked):
+    service, clock = service_for(hik_entry("cam", **CAMERA))
+    key = await subscribe(
+        service, clock, f"<tev:InitialTerminationTime>{asked}</tev:InitialTerminationTime>"
+    )
+    granted = service.subscriptions[key].terminates - clock.now()
+    assert granted == (3600 if asked == "PT1H" else 86400)
+    renew = f"<wsnt:TerminationTime>{asked}</wsnt:TerminationTime>"
+    status, _ = await call(service, clock, "Renew", renew, key)
+    assert status == 200 and service.subscriptions[key].terminates - clock.now() == granted
