@@ -94,7 +94,8 @@ def _simple_items(names: tuple[str, ...], values: tuple[str, ...]) -> list[Eleme
     return [empty("tt:SimpleItem", Name=n, Value=v) for n, v in zip(names, values, strict=True)]
 
 
-def notification_message(message: Message) -> Element:
+def notification_message(message: Message, subscription: str | None = None) -> Element:
+    """One wsnt:NotificationMessage; a pushed one names its `subscription` first."""
     topic = message.topic
     attrs = [("UtcTime", _iso(message.utc))]
     if message.operation is not None:
@@ -105,8 +106,10 @@ def notification_message(message: Message) -> Element:
         el("tt:Data", *_simple_items((topic.data[0],), (message.value,))),
         attrs=attrs,
     )
+    reference = [el("wsnt:SubscriptionReference", _reference(subscription))] if subscription else []
     return el(
         "wsnt:NotificationMessage",
+        *reference,
         el("wsnt:Topic", topic.name, Dialect=CONCRETE_SET),
         el("wsnt:Message", body),
     )
@@ -238,24 +241,8 @@ def synchronization_point_response() -> str:
 
 def notify(messages: list[Message], subscription: str) -> bytes:
     """The Notify a device POSTs to a Basic Notification consumer."""
-    header = el(
-        "env:Header",
-        el("wsa:Action", NOTIFY_ACTION),
-    )
-    body = el(
-        "wsnt:Notify",
-        *(
-            Markup(
-                write(notification_message(m)).replace(
-                    "<wsnt:NotificationMessage>",
-                    "<wsnt:NotificationMessage>"
-                    + write(el("wsnt:SubscriptionReference", _reference(subscription))),
-                    1,
-                )
-            )
-            for m in messages
-        ),
-    )
+    header = el("env:Header", el("wsa:Action", NOTIFY_ACTION))
+    body = el("wsnt:Notify", *(notification_message(m, subscription) for m in messages))
     return document(
         el("env:Envelope", header, el("env:Body", body), attrs=xmlns({"env": SOAP12}) + _NS)
     )
