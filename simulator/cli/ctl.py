@@ -327,6 +327,7 @@ def add_ctl_parser(subparsers) -> None:
     p.add_argument("serial", help="serial number or fixture name")
     p.add_argument(
         "type",
+        metavar="TYPE",
         choices=(
             "motion",
             "line_crossing",
@@ -338,7 +339,11 @@ def add_ctl_parser(subparsers) -> None:
         ),
     )
     p.add_argument("--channel", type=int, default=1, help="channel, input or disk (from 1)")
-    p.add_argument("--state", choices=("start", "stop", "pulse"), help="default: start")
+    p.add_argument(
+        "--state",
+        choices=("start", "stop", "pulse"),
+        help="default: start (a pulse for line_crossing)",
+    )
     p.add_argument(
         "--for", dest="duration", type=duration, help="a start that stops by itself, e.g. 10s"
     )
