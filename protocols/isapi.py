@@ -259,6 +259,7 @@ class EventTrigger:
     event_type: str  # VMD, videoloss, ...
     channel: int
     dynamic: bool = False  # an NVR's IP channel: dynVideoInputChannelID
+    channel_tag: str | None = None  # another channel element, e.g. inputIOPortID for IO
 
 
 _TRIGGER_DESCRIPTION = {"VMD": "VMD Event trigger Information"}
@@ -268,7 +269,9 @@ def event_triggers(triggers: list[EventTrigger], namespace: str, *, wrapped: boo
     """GET /ISAPI/Event/triggers; `wrapped` puts the list in an EventNotification root."""
     items = []
     for trigger in triggers:
-        channel_tag = "dynVideoInputChannelID" if trigger.dynamic else "videoInputChannelID"
+        channel_tag = trigger.channel_tag or (
+            "dynVideoInputChannelID" if trigger.dynamic else "videoInputChannelID"
+        )
         description = _TRIGGER_DESCRIPTION.get(trigger.event_type, f"{trigger.event_type} Event")
         items.append(
             el(
@@ -319,6 +322,7 @@ class Alert:
     event_state: str = "inactive"
     description: str = "videoloss alarm"
     active_post_count: int = 0
+    channel_tag: str = "channelID"  # inputIOPortID for an alarm input
 
 
 def event_alert(alert: Alert, namespace: str) -> bytes:
@@ -330,7 +334,7 @@ def event_alert(alert: Alert, namespace: str) -> bytes:
             el("portNo", alert.port),
             el("protocol", "HTTP"),
             el("macAddress", alert.mac),
-            el("channelID", alert.channel),
+            el(alert.channel_tag, alert.channel),
             el("dateTime", alert.date_time),
             el("activePostCount", alert.active_post_count),
             el("eventType", alert.event_type),

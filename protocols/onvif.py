@@ -299,7 +299,22 @@ def service_capabilities_response(prefix: str, capabilities: str) -> str:
     return _fragment(f"{prefix}:GetServiceCapabilitiesResponse", Markup(capabilities))
 
 
-def capabilities_response(device_xaddr: str, media_xaddr: str) -> str:
+def capabilities_response(
+    device_xaddr: str, media_xaddr: str, *, events_xaddr: str | None = None
+) -> str:
+    events = (
+        [
+            el(
+                "tt:Events",
+                el("tt:XAddr", events_xaddr),
+                el("tt:WSSubscriptionPolicySupport", False),
+                el("tt:WSPullPointSupport", True),
+                el("tt:WSPausableSubscriptionManagerInterfaceSupport", False),
+            )
+        ]
+        if events_xaddr
+        else []
+    )
     streaming = el(
         "tt:StreamingCapabilities",
         el("tt:RTPMulticast", False),
@@ -311,6 +326,7 @@ def capabilities_response(device_xaddr: str, media_xaddr: str) -> str:
         el(
             "tds:Capabilities",
             el("tt:Device", el("tt:XAddr", device_xaddr)),
+            *events,
             el("tt:Media", el("tt:XAddr", media_xaddr), streaming),
         ),
     )

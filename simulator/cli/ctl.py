@@ -151,13 +151,13 @@ def _add(api: Api, args) -> Any:
     return _table(added)
 
 
+_NUMERIC_FAULTS = ("discovery_drop", "discovery_delay", "http_delay", "event_drop", "event_delay")
+
+
 def _fault(api: Api, args) -> Any:
     path = "/api/faults" if args.target == "fleet" else api.device(args.target) + "/faults"
     if args.settings == ["clear"]:
-        body = {
-            k: 0 if k in ("discovery_drop", "discovery_delay", "http_delay") else False
-            for k in api.call("GET", path)
-        }
+        body = {k: 0 if k in _NUMERIC_FAULTS else False for k in api.call("GET", path)}
     else:
         body = assignments(args.settings)
     return api.call("PUT", path, body) if body else api.call("GET", path)
@@ -190,6 +190,16 @@ def _events(api: Api, args) -> Any:
     except KeyboardInterrupt:
         pass
     return None
+
+
+def _event(api: Api, args) -> Any:
+    """Raise one event on a device (simulator.core.events): what changed, and what is on."""
+    body: dict[str, Any] = {"type": args.type, "channel": args.channel}
+    if args.state:
+        body["state"] = args.state
+    if args.duration is not None:
+        body["for"] = args.duration
+    return api.call("POST", api.device(args.serial) + "/events", body)
 
 
 def _cloud(api: Api, args) -> Any:
@@ -294,7 +304,7 @@ def add_ctl_parser(subparsers) -> None:
         "fault",
         "show or set faults on a device or the whole fleet: discovery_drop=PERCENT, "
         "discovery_delay=S, discovery_malformed=true, auth_fail=true, cloud_offline=true, "
-        "http_delay=S; or `clear`",
+        "http_delay=S, event_drop=PERCENT, event_delay=S; or `clear`",
         _fault,
     )
     p.add_argument("target", metavar="SERIAL|fleet")
@@ -308,6 +318,35 @@ def add_ctl_parser(subparsers) -> None:
         lambda a, g: a.call("GET", f"/api/dmss/{g.what}"),
     )
     p.add_argument("what", choices=("accounts", "appeals", "outbox"))
+    p = action(
+        "event",
+        "raise an event on a device: motion, line_crossing, intrusion, tamper, "
+        "digital_input, video_loss, storage_failure (e.g. `event cam motion --for 10s`)",
+        _event,
+    )
+    p.add_argument("serial", help="serial number or fixture name")
+    p.add_argument(
+        "type",
+        metavar="TYPE",
+        choices=(
+            "motion",
+            "line_crossing",
+            "intrusion",
+            "tamper",
+            "digital_input",
+            "video_loss",
+            "storage_failure",
+        ),
+    )
+    p.add_argument("--channel", type=int, default=1, help="channel, input or disk (from 1)")
+    p.add_argument(
+        "--state",
+        choices=("start", "stop", "pulse"),
+        help="default: start (a pulse for line_crossing)",
+    )
+    p.add_argument(
+        "--for", dest="duration", type=duration, help="a start that stops by itself, e.g. 10s"
+    )
     p = action("events", "print the event stream as JSON lines until Ctrl-C", _events)
     p.add_argument("--serial", help="only this device's events")
     p = action(

@@ -22,10 +22,9 @@ from importlib import resources
 
 from aiohttp import web
 
-from nvrsim.simulator.control import clock, clouds, devices, faults, scenarios
+from nvrsim.simulator.control import clock, clouds, devices, events, faults, scenarios
 from nvrsim.simulator.control.common import MENUS, SIM, TOKEN, ApiError, json_reply
 from nvrsim.simulator.control.devices import device_state
-from nvrsim.simulator.control.events import events
 from nvrsim.simulator.control.menu import menu_session
 from nvrsim.simulator.control.schema import Operation, openapi
 from nvrsim.simulator.core.plugin import Service, SimulatorApi
@@ -43,6 +42,7 @@ def operations() -> tuple[Operation, ...]:
         *clock.OPERATIONS,
         *clouds.OPERATIONS,
         *scenarios.OPERATIONS,
+        *events.OPERATIONS,
     )
 
 
@@ -59,7 +59,7 @@ def control_app(sim: SimulatorApi, token: str = "") -> web.Application:
     for op in operations():
         app.router.add_route(op.method, op.path, op.handler)
     app.router.add_get("/api/openapi.json", openapi_document)
-    app.router.add_get("/api/events", events)
+    app.router.add_get("/api/events", events.events)
     app.router.add_get("/api/devices/{serial}/menu", menu_session)
     dashboard = resources.files("nvrsim.simulator.control") / "dashboard"
     app.router.add_get("/", _dashboard_page)

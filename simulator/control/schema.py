@@ -70,6 +70,44 @@ class FaultsChange(_Body):
     auth_fail: bool | None = None
     cloud_offline: bool | None = None
     http_delay: Seconds | None = None
+    event_drop: Annotated[float, Field(ge=0, le=100)] | None = None
+    event_delay: Seconds | None = None
+
+
+EventTypeName = Literal[
+    "motion",
+    "line_crossing",
+    "intrusion",
+    "tamper",
+    "digital_input",
+    "video_loss",
+    "storage_failure",
+]
+
+
+class EventRaise(_Body):
+    """POST …/events: raise one event on the device (simulator.core.events)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, populate_by_name=True)
+
+    type: EventTypeName
+    channel: Annotated[int, Field(ge=1, le=256)] = 1
+    # None: a pulse for line_crossing, else a start
+    state: Literal["start", "stop", "pulse"] | None = None
+    duration: Seconds | None = Field(None, alias="for")  # a start that stops by itself
+
+
+class DeviceEventDoc(BaseModel):
+    id: int  # per device, in the order raised
+    type: EventTypeName
+    channel: int
+    state: Literal["start", "stop", "pulse"]
+    time: float  # when it happened, on the simulation clock
+
+
+class EventRaised(BaseModel):
+    event: DeviceEventDoc | None  # None: it changed nothing (already active, or not active)
+    active: list[DeviceEventDoc]  # what is active on the device now
 
 
 class Reboot(_Body):

@@ -24,6 +24,7 @@ from nvrsim.simulator.core.auth import (
     Proof,
     is_risky_password,
 )
+from nvrsim.simulator.core.events import EventBus
 from nvrsim.simulator.core.faults import NO_FAULTS, Faults
 from nvrsim.simulator.core.firmware import CapabilityRow, FirmwareVersion, capabilities
 
@@ -99,6 +100,8 @@ class Device:
     fleet_faults: Faults = NO_FAULTS  # set on its whole fleet (Fleet.set_faults)
     powered: bool = True  # False while it reboots: it answers nothing
     pending_firmware: FirmwareVersion | None = None  # uploaded, runs after the next reboot
+    # What it raises (motion, tamper...) and who listens (simulator.core.events).
+    events: EventBus = field(default_factory=EventBus, compare=False, repr=False)
 
     @property
     def faults(self) -> Faults:

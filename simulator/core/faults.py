@@ -12,6 +12,8 @@ place, so every protocol of its kind shows it alike:
 - `cloud_offline`: `Device.cloud_online`, so the platform status, unbind and
   every page that shows it agree;
 - `http_delay`: the web server's first middleware (`simulator.runtime.web`);
+- `event_drop`, `event_delay`: `EventBus` (`simulator.core.events`), so every
+  protocol's event stream loses or holds back the same events;
 - a reboot is an action, not a state: `Simulator.reboot`.
 """
 
@@ -30,6 +32,8 @@ class Faults:
     auth_fail: bool = False  # every credential is refused, the right one too
     cloud_offline: bool = False  # the device's link to its vendor cloud is down
     http_delay: float = 0.0  # seconds before the web server starts to answer
+    event_drop: float = 0.0  # percent of raised events no client ever sees, 0 to 100
+    event_delay: float = 0.0  # simulated seconds before a raised event reaches clients
 
     def combine(self, other: Faults) -> Faults:
         """What a device suffers under both: the worse of each fault."""

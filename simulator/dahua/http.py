@@ -28,7 +28,7 @@ from nvrsim.simulator.core.auth import LoginResult
 from nvrsim.simulator.core.clock import Clock
 from nvrsim.simulator.core.device import Device
 from nvrsim.simulator.core.plugin import CHANGED
-from nvrsim.simulator.dahua import hashes
+from nvrsim.simulator.dahua import events, hashes
 from nvrsim.simulator.dahua.cgi import (
     BAD_REQUEST,
     CGIS,
@@ -113,7 +113,10 @@ def dahua_app(
     app.router.add_route("*", "/RPC2", _rpc)
     app.router.add_route("*", "/OutsideCmd", _rpc)
     app.router.add_route("*", "/cgi-bin/{name}", _cgi)
+    app.router.add_get(events.NOTIFY_PATH, _subscribe_notify)
     app.router.add_route("*", "/{path:.*}", _not_implemented)
+    app[events.STREAMS] = set()
+    app.on_shutdown.append(events.end_streams)
     return app
 
 
@@ -144,7 +147,8 @@ async def _rpc(request: web.Request) -> web.Response:
 async def _cgi(request: web.Request) -> web.Response:
     ctx = request.app[CONTEXT]
     device, now = ctx.device, ctx.clock.now()
-    if request.match_info["name"] not in CGIS:  # before any authentication, as ISAPI's 404
+    known = request.match_info["name"] in CGIS or request.match_info["name"] == EVENT_MANAGER
+    if not known:  # before any authentication, as ISAPI's 404
         return text(NOT_IMPLEMENTED)
     if request.method not in ("GET", "POST"):
         return text(BAD_REQUEST)
@@ -154,10 +158,44 @@ async def _cgi(request: web.Request) -> web.Response:
     if refusal is not None:
         return refusal
     query = {k: v for k, v in request.rel_url.query.items()}
+    if request.match_info["name"] == EVENT_MANAGER:
+        return await _event_manager(request, device, query)
     reply = handle_cgi(device, request.match_info["name"], query, now)
     if reply.changed:
         request[CHANGED] = True
     return text(reply)
+
+
+EVENT_MANAGER = "eventManager.cgi"
+
+
+async def _subscribe_notify(request: web.Request) -> web.StreamResponse:
+    ctx = request.app[CONTEXT]
+    rpc = ctx.rpc
+
+    def alive(session: str) -> bool:
+        now = ctx.clock.now()
+        return rpc.sessions.get(session, now, ctx.device.dahua.session_timeout) is not None
+
+    return await events.subscribe_notify(request, rpc.events, alive)
+
+
+async def _event_manager(
+    request: web.Request, device: Device, query: dict[str, str]
+) -> web.StreamResponse:
+    action = query.get("action")
+    if action == "getEventIndexes":
+        status, body = events.event_indexes(device, query.get("code"))
+        return web.Response(text=body, status=status, content_type=TEXT)
+    if action != "attach":
+        return text(BAD_REQUEST)
+    try:
+        wanted = events.parse_codes(query.get("codes"))
+        beat = query.get("heartbeat")
+        heartbeat = max(1.0, float(int(beat))) if beat is not None else None
+    except (events.CodesError, ValueError):
+        return text(BAD_REQUEST)
+    return await events.attach(request, device, wanted, heartbeat)
 
 
 def _authenticate(ctx: DahuaContext, request: web.Request) -> web.Response | None:

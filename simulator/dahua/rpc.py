@@ -47,6 +47,7 @@ from nvrsim.simulator.dahua.errors import (
     PASSWORD_NOT_VALID,
     RpcError,
 )
+from nvrsim.simulator.dahua.events import RpcEvents
 from nvrsim.simulator.dahua.info import build_date, device_class, software_version, system_info
 from nvrsim.simulator.dahua.rpac import DeviceKey, EnvelopeError
 
@@ -123,6 +124,7 @@ class DahuaRpc:
         self.sessions = Sessions()
         self._boot_time = device.boot_time
         self._key: DeviceKey | None = None  # made when a client first asks for it
+        self.events = RpcEvents(device)  # eventManager.attach's subscriptions
 
     @property
     def key(self) -> DeviceKey:
@@ -139,6 +141,7 @@ class DahuaRpc:
     def _fresh(self) -> None:
         if self._boot_time != self.device.boot_time:  # rebooted or reset: sessions end
             self.sessions.clear()
+            self.events.detach_all()
             self._boot_time = self.device.boot_time
 
     # --- /RPC2_Login ----------------------------------------------------------------
@@ -216,12 +219,15 @@ class DahuaRpc:
         session.last_used = now
         if method == "global.logout":
             self.sessions.close(session)
+            self.events.detach(session.id)
             return _ok(ident, session.id)
         if method == "global.keepAlive":
             asked = params.get("timeout", KEEP_ALIVE_INTERVAL)
             valid = isinstance(asked, int) and not isinstance(asked, bool) and 0 < asked <= 300
             granted = asked if valid else KEEP_ALIVE_INTERVAL
             return _ok(ident, session.id, {"timeout": granted})
+        if method.startswith("eventManager."):
+            return self.events.call(method, ident, session.id, params)
         handler = _METHODS.get(method)
         if handler is None:
             return _fail(METHOD_NOT_FOUND, ident, session.id)

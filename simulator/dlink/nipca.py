@@ -39,6 +39,7 @@ from nvrsim.simulator.core.auth import LoginResult
 from nvrsim.simulator.core.clock import Clock
 from nvrsim.simulator.core.device import Device
 from nvrsim.simulator.core.restart import Restart
+from nvrsim.simulator.dlink import events
 from nvrsim.simulator.dlink.nipca_handlers import ROUTES, Call, NipcaRequestError, text_response
 from nvrsim.simulator.runtime.http_auth import HttpAuthenticator
 from nvrsim.simulator.runtime.http_login import challenged, check_login
@@ -127,6 +128,8 @@ def nipca_app(
         app.add_subapp(prefix, sub_app)
     app.router.add_route("*", "/{path:.*}", _dispatch)
     app.on_response_prepare.append(_server_header)
+    app[events.STREAMS] = set()
+    app.on_shutdown.append(events.end_streams)
     return app
 
 
@@ -183,7 +186,9 @@ async def _dispatch(request: web.Request) -> web.StreamResponse:
             for key in ("sid", "ts"):
                 params.pop(key, None)
         host = request.host or f"{device.network.ip}:{device.network.http_port}"
-        call = Call(device, ctx.clock, params, request.method, f"http://{host}", ctx.reboot)
+        call = Call(
+            device, ctx.clock, params, request.method, f"http://{host}", ctx.reboot, request
+        )
         return await handler(call)
     except NipcaRequestError as exc:
         return error_response(exc.error)

@@ -27,7 +27,7 @@ from nvrsim.protocols.dlink_discovery import BasicDevice, device_description
 from nvrsim.simulator.core.clock import Clock
 from nvrsim.simulator.core.device import Device
 from nvrsim.simulator.core.restart import Restart, restart_after_reply
-from nvrsim.simulator.dlink import mydlink
+from nvrsim.simulator.dlink import events, mydlink
 from nvrsim.simulator.onvif.settings import StreamInfo, VideoFormat
 from nvrsim.simulator.runtime import testcard
 
@@ -51,6 +51,7 @@ class Call:
     method: str
     base_url: str  # http://ip:port as the client reached us
     restart: Restart | None = None  # how the simulator restarts the device
+    request: web.Request | None = None  # for a handler that streams its reply
 
 
 Handler = Callable[[Call], Awaitable[web.Response]]
@@ -298,6 +299,11 @@ async def system_reboot(call: Call) -> web.Response:
     return text_response({"reboot": "ok"})
 
 
+async def notify_stream(call: Call) -> web.StreamResponse:
+    assert call.request is not None
+    return await events.notify_stream(call.request, call.device)
+
+
 @dataclass(frozen=True)
 class Route:
     methods: Mapping[str, Handler]
@@ -320,6 +326,7 @@ ROUTES: dict[str, Route] = {
     "/upnp/BasicDevice.xml": _route(description, public=True),
     "/config/stream_info.cgi": _route(stream_info),
     "/config/motion.cgi": _route(motion, _GET_POST),
+    "/config/notify_stream.cgi": _route(notify_stream),  # type: ignore[arg-type]
     "/config/datetime.cgi": _route(datetime_info),
     "/config/rtspurl.cgi": _route(rtsp_url),
     "/image/jpeg.cgi": _route(snapshot),

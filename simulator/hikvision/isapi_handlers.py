@@ -8,13 +8,11 @@ vendor's ResponseStatus.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import re
 import secrets
 from datetime import UTC, datetime
 
-from aiohttp import BodyPartReader, hdrs, web
+from aiohttp import BodyPartReader
 from aiohttp.web import Request, Response
 
 from nvrsim.protocols import isapi
@@ -24,6 +22,7 @@ from nvrsim.simulator.core.device import Device
 from nvrsim.simulator.core.firmware import FirmwareError, FirmwareVersion
 from nvrsim.simulator.core.restart import restart_after_reply
 from nvrsim.simulator.hikvision import isapi_streaming
+from nvrsim.simulator.hikvision.alerts import alert_stream, event_triggers
 from nvrsim.simulator.hikvision.device import is_valid_verification_code, qr_content
 from nvrsim.simulator.hikvision.isapi_http import (
     IsapiContext,
@@ -192,20 +191,6 @@ async def activate(ctx: IsapiContext, request: Request, match: Match) -> Respons
 # ---------------------------------------------------------------- events
 
 
-def triggers(device: Device) -> list[isapi.EventTrigger]:
-    """Motion and video loss on every channel; a recorder's IP channels are dynamic."""
-    recorder = device.kind != "ipc"
-    return [
-        isapi.EventTrigger(event, channel, dynamic=recorder and channel > device.analog_channels)
-        for event in ("VMD", "videoloss")
-        for channel in range(1, device.channels + 1)
-    ]
-
-
-async def event_triggers(ctx: IsapiContext, request: Request, match: Match) -> Response:
-    return xml_response(isapi.event_triggers(triggers(ctx.device), ctx.namespace))
-
-
 def _channel(ctx: IsapiContext, match: re.Match[str]) -> int:
     text = match["channel"]
     if not (text.isascii() and text.isdigit() and 1 <= int(text) <= ctx.device.channels):
@@ -223,34 +208,6 @@ async def put_motion(ctx: IsapiContext, request: Request, match: Match) -> Respo
     enabled = isapi.parse_motion_detection(await read_body(request))
     (ctx.device.motion_detection.add if enabled else ctx.device.motion_detection.discard)(channel)
     return status_response(ctx, request, isapi.OK)
-
-
-def heartbeat(ctx: IsapiContext) -> bytes:
-    """The video-loss-inactive keep-alive that feeds pyhik's 300 s watchdog (§2.5)."""
-    device = ctx.device
-    alert = isapi.Alert(
-        ip=device.network.ip,
-        port=device.network.http_port,
-        mac=device.mac,
-        channel=1,
-        date_time=_iso(ctx.now()),
-    )
-    return isapi.multipart_part(isapi.event_alert(alert, ctx.namespace))
-
-
-async def alert_stream(ctx: IsapiContext, request: Request, match: Match) -> web.StreamResponse:
-    """An endless multipart stream of heartbeats, until the client leaves or the app stops."""
-    response = web.StreamResponse(
-        headers={hdrs.CONTENT_TYPE: f"multipart/mixed; boundary={isapi.ALERT_BOUNDARY}"}
-    )
-    response.force_close()  # devices close the connection when the stream ends
-    await response.prepare(request)
-    with contextlib.suppress(ConnectionError):
-        while not ctx.closing.is_set():
-            await response.write(heartbeat(ctx))
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(ctx.closing.wait(), ctx.heartbeat_interval)
-    return response
 
 
 # ---------------------------------------------------------------- Hik-Connect platform access

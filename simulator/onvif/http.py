@@ -16,6 +16,7 @@ from aiohttp import web
 from nvrsim.protocols import onvif
 from nvrsim.simulator.core.clock import Clock
 from nvrsim.simulator.core.device import Device
+from nvrsim.simulator.onvif.events import EventService
 from nvrsim.simulator.onvif.service import OnvifResponder, Service, SoapReply, profile_channel
 from nvrsim.simulator.onvif.settings import VideoStream
 from nvrsim.simulator.runtime.http_auth import HttpAuthenticator, device_realm
@@ -27,6 +28,7 @@ log = logging.getLogger(__name__)
 PREFIX = "/onvif"
 RESPONDER = web.AppKey("onvif", OnvifResponder)
 SNAPSHOT_AUTH = web.AppKey("onvif_snapshot_auth", HttpAuthenticator)
+EVENTS = web.AppKey("onvif_events", EventService)
 
 
 def onvif_mount(device: Device, clock: Clock) -> tuple[str, web.Application] | None:
@@ -34,11 +36,15 @@ def onvif_mount(device: Device, clock: Clock) -> tuple[str, web.Application] | N
     if not device.can("onvif"):
         return None
     app = web.Application(middlewares=[_soap_errors])
-    app[RESPONDER] = OnvifResponder(device, clock)
+    app[RESPONDER] = responder = OnvifResponder(device, clock)
+    app[EVENTS] = EventService(responder)
     app[SNAPSHOT_AUTH] = HttpAuthenticator(device_realm(device))
     app.router.add_post("/device_service", _soap("device"))
     app.router.add_post("/media_service", _soap("media"))
     app.router.add_get("/snapshot", _snapshot)
+    app.router.add_post("/events_service", _events)
+    app.router.add_post("/subscription/{key}", _events)
+    app.on_shutdown.append(_end_subscriptions)  # else a long PullMessages holds it up
     app.router.add_route("*", "/{tail:.*}", _not_here)
     return PREFIX, app
 
@@ -60,6 +66,17 @@ def _soap(service: Service):
         return _reply(reply)
 
     return handle
+
+
+async def _events(request: web.Request) -> web.Response:
+    body = await request.read()
+    key = request.match_info.get("key")
+    where = "events" if key is None else "subscription"
+    return _reply(await request.app[EVENTS].handle(where, key, body, request.remote or ""))
+
+
+async def _end_subscriptions(app: web.Application) -> None:
+    await app[EVENTS].close()
 
 
 async def _not_here(request: web.Request) -> web.Response:

@@ -39,7 +39,7 @@ from datetime import UTC, datetime
 from typing import Literal
 from urllib.parse import quote
 
-from nvrsim.protocols import onvif, wsdiscovery
+from nvrsim.protocols import onvif, onvif_events, wsdiscovery
 from nvrsim.protocols.onvif import Fault, SoapRequest
 from nvrsim.simulator.core.auth import LoginResult
 from nvrsim.simulator.core.clock import Clock
@@ -50,6 +50,7 @@ from nvrsim.simulator.runtime.http_auth import Attempt
 Service = Literal["device", "media"]
 DEVICE_PATH = "/onvif/device_service"
 MEDIA_PATH = "/onvif/media_service"
+EVENTS_PATH = "/onvif/events_service"  # simulator.onvif.events
 SNAPSHOT_PATH = "/onvif/snapshot"
 
 ONVIF_SCOPE = "onvif://www.onvif.org"
@@ -205,13 +206,18 @@ class OnvifResponder:
             if handler is None:
                 raise OnvifFault(onvif.ACTION_NOT_SUPPORTED)
             device_now = device_clock(self.device, self.clock)
-            if request.operation not in self.open_operations():
-                self._authenticate(request, client, device_now)
+            self.authorize(request, client)
             return SoapReply(200, onvif.envelope(handler(self.device, request, device_now)))
         except onvif.OnvifDecodeError as exc:
             return SoapReply(400, onvif.fault(exc.fault))
         except OnvifFault as exc:
             return SoapReply(400, onvif.fault(exc.fault))
+
+    def authorize(self, request: SoapRequest, client: str) -> None:
+        """Raise OnvifFault(NotAuthorized) unless the operation is open or the request's
+        token passes the device's login rule (every ONVIF service asks this)."""
+        if request.operation not in self.open_operations():
+            self._authenticate(request, client, device_clock(self.device, self.clock))
 
     def _authenticate(self, request: SoapRequest, client: str, device_now: float) -> None:
         examined = self.tokens.examine(request.token, device_now)
@@ -247,6 +253,13 @@ def _services(device: Device, request: SoapRequest, _now: float) -> str:
                 60,
                 onvif.media_service_capabilities(len(media_profiles(device))),
             ),
+            onvif.Service(
+                onvif_events.TEV,
+                base_url(device) + EVENTS_PATH,
+                2,
+                60,
+                onvif_events.service_capabilities(),
+            ),
         ],
         include_capability=include,
     )
@@ -263,7 +276,9 @@ def _media_service_capabilities(device: Device, _request: SoapRequest, _now: flo
 
 def _capabilities(device: Device, _request: SoapRequest, _now: float) -> str:
     base = base_url(device)
-    return onvif.capabilities_response(base + DEVICE_PATH, base + MEDIA_PATH)
+    return onvif.capabilities_response(
+        base + DEVICE_PATH, base + MEDIA_PATH, events_xaddr=base + EVENTS_PATH
+    )
 
 
 def _device_information(device: Device, _request: SoapRequest, _now: float) -> str:

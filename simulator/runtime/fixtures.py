@@ -30,6 +30,7 @@ from pydantic import (
 from nvrsim.simulator.core import identity
 from nvrsim.simulator.core.auth import Lockout, LockoutPolicy
 from nvrsim.simulator.core.device import LOCAL_LOCKOUT, Device, Network
+from nvrsim.simulator.core.events import EventSchedule, EventType, channels_of, event_types
 from nvrsim.simulator.core.faults import Faults
 from nvrsim.simulator.core.firmware import FirmwareError, FirmwareVersion
 from nvrsim.simulator.core.fixture import FixtureError, read_toml
@@ -78,9 +79,58 @@ class FaultsSpec(_Strict):
     auth_fail: bool = False
     cloud_offline: bool = False
     http_delay: Seconds = 0.0
+    event_drop: Annotated[float, Field(ge=0, le=100)] = 0.0
+    event_delay: Seconds = 0.0
 
     def faults(self) -> Faults:
         return Faults(**self.model_dump())
+
+
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?")
+_DURATION_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, None: 1}
+
+
+def _duration_text(value: object) -> object:
+    """ "30s", "5m", "1h", "500ms" or a number of seconds."""
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise ValueError('expected a duration such as "30s", "5m" or a number of seconds')
+    if isinstance(value, str):
+        m = _DURATION.fullmatch(value.strip())
+        if not m:
+            raise ValueError(f'not a duration: {value!r} (e.g. "30s", "5m", "1h")')
+        return float(m[1]) * _DURATION_UNITS[m[2]]
+    return float(value)
+
+
+Duration = Annotated[float, BeforeValidator(_duration_text), Strict(False)]
+
+
+class EventScheduleSpec(_Strict):
+    """One line of a device's `[device.events]`: `motion = { every = "30s", for = "5s" }`
+    raises motion every 30 s of the simulation clock, each lasting 5 s."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, populate_by_name=True)
+
+    every: Annotated[Duration, Field(gt=0, le=86400)]
+    duration: Annotated[Duration, Field(ge=0, le=86400)] = Field(0.0, alias="for")
+    channel: Annotated[int, Field(ge=1, le=256)] = 1
+
+    @model_validator(mode="after")
+    def _ends_before_the_next(self) -> EventScheduleSpec:
+        if self.duration >= self.every:
+            raise ValueError("`for` must be shorter than `every`")
+        return self
+
+
+EventTypeName = Literal[
+    "motion",
+    "line_crossing",
+    "intrusion",
+    "tamper",
+    "digital_input",
+    "video_loss",
+    "storage_failure",
+]
 
 
 class Ipv6Spec(_Strict):
@@ -138,6 +188,8 @@ class CommonDeviceSpec(_Strict):
     ipv6: Ipv6Spec = Field(default_factory=Ipv6Spec)
     motion_detection: list[Annotated[int, Field(ge=1)]] = Field(default_factory=list)
     pending_firmware: str | None = None  # uploaded, runs after the next reboot
+    # Events raised on the simulation clock (simulator.core.events), by type.
+    events: dict[EventTypeName, EventScheduleSpec] = Field(default_factory=dict)
 
     @field_validator("vendor")
     @classmethod
@@ -451,6 +503,7 @@ class _Builder:
             **{s.name: s.build(getattr(entry, s.name), ctx) for s in vendor.sections},
         )
         device.sync_lockout()  # vendors whose own settings set the lockout policy (Dahua)
+        device.events.schedules.extend(_schedules(device, entry.events, source))
         return device
 
     @staticmethod
@@ -460,6 +513,23 @@ class _Builder:
             if value not in taken:
                 return value
         raise FixtureError("could not generate a unique identity")  # pragma: no cover
+
+
+def _schedules(
+    device: Device, specs: dict[str, EventScheduleSpec], source: str
+) -> list[EventSchedule]:
+    """The device's event schedules; a type or channel it does not have is a FixtureError."""
+    found = []
+    for name, spec in specs.items():
+        type_ = EventType(name)
+        where = f"{source}: events.{name}"
+        if type_ not in event_types(device):
+            raise FixtureError(f"{where}: {device.kind.upper()} devices do not raise it")
+        if spec.channel > channels_of(device, type_):
+            have = channels_of(device, type_)
+            raise FixtureError(f"{where}.channel: {spec.channel}, but the device has {have}")
+        found.append(EventSchedule(type_, spec.every, spec.duration, spec.channel))
+    return found
 
 
 def _lockout(spec: LockoutSpec) -> Lockout:

@@ -18,6 +18,7 @@ from nvrsim.simulator.clouds.services import SERVICES as CLOUD_SERVICES
 from nvrsim.simulator.control.app import CONTROL
 from nvrsim.simulator.core.clock import Clock, RealClock
 from nvrsim.simulator.core.device import Device
+from nvrsim.simulator.core.events import keep_time
 from nvrsim.simulator.core.fleet import Fleet
 from nvrsim.simulator.core.plugin import (
     FleetService,
@@ -132,6 +133,7 @@ class Simulator:
         self._rtsp: dict[str, RtspServer] = {}  # by serial
         self.clips = ClipLibrary()  # the live video every device's RTSP server shares
         self._tasks: set[asyncio.Task] = set()  # moves and reboots under way
+        self._event_timers: asyncio.Task | None = None  # events' timers on the clock
         self.stuck: list[str] = []  # what did not stop in time at the last stop()
         if self.journal is None:
             self.journal = Journal(self.clock)
@@ -157,6 +159,7 @@ class Simulator:
             for device in self.fleet:
                 await self._bring_up(device)
                 self.journal.watch(device)  # as it listens: its port is known now
+            self._event_timers = asyncio.create_task(keep_time(self.fleet, self.clock))
         except BaseException:
             await self.stop()
             raise
@@ -164,10 +167,11 @@ class Simulator:
     async def stop(self) -> None:
         """Stop everything, each part within `config.stop_seconds`; what has not stopped
         by then is named in `stuck` and left behind."""
-        for task in list(self._tasks):
+        timers = [self._event_timers] if self._event_timers is not None else []
+        for task in [*timers, *self._tasks]:
             task.cancel()
         await self._within(
-            "moves and reboots", asyncio.gather(*self._tasks, return_exceptions=True)
+            "moves and reboots", asyncio.gather(*timers, *self._tasks, return_exceptions=True)
         )
         for device in self.fleet:
             if device.powered:
@@ -192,6 +196,7 @@ class Simulator:
 
     async def _bring_up(self, device: Device) -> None:
         net = device.network
+        device.events.observe(self.journal, self._journal_event(device))
         try:
             await self._serve_http(device)
         except OSError as exc:
@@ -204,6 +209,12 @@ class Simulator:
             where = f"rtsp {net.ip}:{net.rtsp_port}"
             raise cannot_listen(device.label or device.serial, where, exc) from None
         self._announce("device_up", device)
+
+    def _journal_event(self, device: Device):
+        def record(event, fate: str) -> None:
+            self.journal.publish("device.event", device.serial, **event.as_dict(), fate=fate)
+
+        return record
 
     async def _take_down(self, device: Device) -> None:
         self._announce("device_down", device)
@@ -241,6 +252,7 @@ class Simulator:
     async def remove_device(self, device: Device) -> None:
         if device.powered:
             await self._take_down(device)
+        device.events.close()  # whoever still listens hears the end
         self.fleet.remove(device)
         await durable(self.journal.removed(device, self.fleet))
 

@@ -66,6 +66,10 @@ def device_entry(device: Device) -> dict[str, Any]:
         "capabilities": dict(device.capability_overrides),
         "motion_detection": sorted(device.motion_detection),
         "faults": device.own_faults.as_dict(),
+        "events": {
+            str(s.type): {"every": s.every, "for": s.duration, "channel": s.channel}
+            for s in device.events.schedules
+        },
     } | {s.name: s.entry(getattr(device, s.name)) for s in vendor_of(device).sections}
 
 

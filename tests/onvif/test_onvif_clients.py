@@ -54,6 +54,7 @@ async def test_onvif_zeep_async_connects_offline(fleet_up):
         assert cam.xaddrs == {
             "http://www.onvif.org/ver10/device/wsdl": f"{base}/device_service",
             "http://www.onvif.org/ver10/media/wsdl": f"{base}/media_service",
+            "http://www.onvif.org/ver10/events/wsdl": f"{base}/events_service",
         }
         devicemgmt = await cam.create_devicemgmt_service()
         info = await devicemgmt.GetDeviceInformation()
@@ -161,11 +162,12 @@ async def test_services_with_their_capabilities_parse_in_zeep(fleet_up):
         await cam.update_xaddrs()
         devicemgmt = await cam.create_devicemgmt_service()
         bare = await devicemgmt.GetServices({"IncludeCapability": False})
-        assert [s.Capabilities for s in bare] == [None, None]
+        assert [s.Capabilities for s in bare] == [None, None, None]
         full = await devicemgmt.GetServices({"IncludeCapability": True})
         assert [s.Namespace for s in full] == [
             "http://www.onvif.org/ver10/device/wsdl",
             "http://www.onvif.org/ver10/media/wsdl",
+            "http://www.onvif.org/ver10/events/wsdl",
         ]
         assert all(s.Capabilities is not None for s in full)
         device_caps = await devicemgmt.GetServiceCapabilities()

@@ -1,0 +1,73 @@
+"""NIPCA's event stream from the device's one event model (simulator.core.events).
+
+`GET /config/notify_stream.cgi` is a long-lived response of `key=value` lines, as
+D-Link cameras send them (docs/protocols/onvif-dlink.md §3): first the state of every
+key, then a line each time one changes, and a `keep_alive` line while nothing does.
+
+Choices where the public record is silent:
+- Keys: motion `md<n>` and alarm input `input<n>` (`on`/`off`), the ones the notes
+  list; the other event types have no NIPCA key and are not sent.
+- The opening state lists `md1`..`md<channels>` and `input1`; `keep_alive=1` goes out
+  every `KEEP_ALIVE` real seconds without a change.
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+from aiohttp import web
+
+from nvrsim.protocols import nipca
+from nvrsim.simulator.core.device import Device
+from nvrsim.simulator.core.events import DeviceEvent, EventType, channels_of
+
+KEYS = {EventType.MOTION: "md", EventType.DIGITAL_INPUT: "input"}
+KEEP_ALIVE = 10.0
+STREAMS = web.AppKey("nipca_event_streams", set)  # open streams' subscribers
+
+
+def _line(key: str, on: bool) -> bytes:
+    return f"{key}={'on' if on else 'off'}\r\n".encode()
+
+
+def event_line(event: DeviceEvent) -> bytes:
+    return _line(f"{KEYS[event.type]}{event.channel}", event.active)
+
+
+def opening(device: Device) -> bytes:
+    """Every key's state now, as the stream opens."""
+    active = device.events.active
+    return b"".join(
+        _line(f"{key}{channel}", (type_, channel) in active)
+        for type_, key in KEYS.items()
+        for channel in range(1, channels_of(device, type_) + 1)
+    )
+
+
+async def notify_stream(request: web.Request, device: Device) -> web.StreamResponse:
+    response = web.StreamResponse(headers={"Content-Type": nipca.TEXT_CONTENT_TYPE})
+    await response.prepare(request)
+    streams: set = request.app[STREAMS]
+    with device.events.subscribe(lambda e: e.type in KEYS) as events:
+        streams.add(events)
+        try:
+            with contextlib.suppress(ConnectionError):
+                await response.write(opening(device))
+                quiet = 0.0  # seconds without a line
+                while not events.closed and request.transport is not None:
+                    # a second at a time: a client that left is noticed without a write
+                    if await events.wait(1.0):
+                        await response.write(b"".join(event_line(e) for e in events.take()))
+                        quiet = 0.0
+                    elif (quiet := quiet + 1.0) >= KEEP_ALIVE and not events.closed:
+                        await response.write(b"keep_alive=1\r\n")
+                        quiet = 0.0
+        finally:
+            streams.discard(events)
+    return response
+
+
+async def end_streams(app: web.Application) -> None:
+    """On shutdown: every stream ends, so none holds the server up."""
+    for events in list(app[STREAMS]):
+        events.close()
