@@ -70,6 +70,9 @@ class FaultsChange(_Body):
     auth_fail: bool | None = None
     cloud_offline: bool | None = None
     http_delay: Seconds | None = None
+    rtsp_refuse: bool | None = None
+    rtsp_packet_loss: Annotated[float, Field(ge=0, le=100)] | None = None
+    rtsp_stall: Seconds | None = None
 
 
 class Reboot(_Body):

@@ -78,6 +78,9 @@ class FaultsSpec(_Strict):
     auth_fail: bool = False
     cloud_offline: bool = False
     http_delay: Seconds = 0.0
+    rtsp_refuse: bool = False
+    rtsp_packet_loss: Annotated[float, Field(ge=0, le=100)] = 0.0
+    rtsp_stall: Seconds = 0.0
 
     def faults(self) -> Faults:
         return Faults(**self.model_dump())
