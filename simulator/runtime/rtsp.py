@@ -577,6 +577,9 @@ class _Exchange:
         self.reply(200, [self._session_header(session)])
 
     async def _get_parameter(self) -> None:
-        self._touch_session()
-        session = self.server.sessions.get(self.request.session or "")
-        self.reply(200, [self._session_header(session)] if session else [])
+        """A keep-alive: a session it names must exist (454 tells a client it ended);
+        without one it is a ping."""
+        if self.request.session is None:
+            self.reply(200)
+        elif session := self._session():
+            self.reply(200, [self._session_header(session)])
