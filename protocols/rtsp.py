@@ -151,7 +151,7 @@ def parse_head(head: bytes) -> tuple[str, str, Headers]:
             raise MalformedRequest("malformed header field")
         fields.append((name, value.strip()))
     headers = Headers(fields)
-    cseq = headers.get("CSeq")
+    cseq = _valid_cseq(headers.get("CSeq"))  # echoed in a refusal only when well-formed
     if not _METHOD.fullmatch(method):
         raise MalformedRequest("malformed method", cseq)
     if any(c.isspace() or not c.isprintable() for c in uri):
@@ -160,9 +160,15 @@ def parse_head(head: bytes) -> tuple[str, str, Headers]:
         if version.startswith("RTSP/"):
             raise UnsupportedVersion("only RTSP/1.0", cseq)
         raise MalformedRequest("not an RTSP request", cseq)
-    if cseq is None or not cseq.isascii() or not cseq.isdigit() or len(cseq) > 10:
-        raise MalformedRequest("missing or malformed CSeq", cseq if cseq else None)
+    if cseq is None:
+        raise MalformedRequest("missing or malformed CSeq")
     return method, uri, headers
+
+
+def _valid_cseq(value: str | None) -> str | None:
+    if value is None or not value.isascii() or not value.isdigit() or len(value) > 10:
+        return None
+    return value
 
 
 def parse_request(data: bytes) -> Request:
@@ -173,7 +179,9 @@ def parse_request(data: bytes) -> Request:
     method, uri, headers = parse_head(head)
     length = _content_length(headers)
     if len(body) != length:
-        raise MalformedRequest("body does not match Content-Length", headers.get("CSeq"))
+        raise MalformedRequest(
+            "body does not match Content-Length", _valid_cseq(headers.get("CSeq"))
+        )
     return Request(method, uri, headers, body)
 
 
@@ -182,7 +190,7 @@ def _content_length(headers: Headers) -> int:
     if value is None:
         return 0
     if not value.isascii() or not value.isdigit() or int(value) > MAX_BODY:
-        raise MalformedRequest("malformed Content-Length", headers.get("CSeq"))
+        raise MalformedRequest("malformed Content-Length", _valid_cseq(headers.get("CSeq")))
     return int(value)
 
 

@@ -349,6 +349,11 @@ class Connection(asyncio.Protocol):
             elif session.connection is self:
                 session.connection = None
 
+    def eof_received(self) -> bool:
+        """The client has done sending (a half-close): answer what it asked, then close."""
+        self._queue.put_nowait(None)
+        return True
+
     def data_received(self, data: bytes) -> None:
         self.buffer += data
         while True:
@@ -381,6 +386,7 @@ class Connection(asyncio.Protocol):
             except Exception:
                 log.exception("RTSP %s %s", item.method, item.uri)
                 self._reply(500, item.cseq, request=item)
+        self.transport.close()
 
     def _reply(
         self,
