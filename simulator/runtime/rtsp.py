@@ -9,8 +9,29 @@ and the packets come from a clip that every session of that size shares
 A session streams either interleaved in its RTSP connection (RTP/AVP/TCP, ending with
 it) or over UDP to the client's own address (never to an address the client names,
 so a request cannot aim the stream elsewhere); UDP sessions outlive their connection
-until TEARDOWN or their timeout. Frames are paced on the event loop at the clip's
-frame rate; sequence numbers and timestamps run on across the clip's loop.
+until TEARDOWN or their timeout. One timer per frame rate (`FramePacer`) sends every
+playing session its next frame; `RtspServer.send_frame` is the one place a frame goes
+out, so the stream faults act there. Sequence numbers and timestamps run on across the
+clip's loop.
+
+Choices where the public record is silent (docs/video.md says the same for users):
+- the session timeout is 60 s (`timeout=60` in every Session header); any request
+  naming the session, or an RTCP report from the client (UDP: from its RTCP port;
+  TCP: on the connection), keeps it alive; GET_PARAMETER naming an ended session
+  answers 454, as live555 does;
+- sender reports every 5 s (RFC 3550's minimum interval), the first with the first
+  frame; their wall-clock time is the device's clock, their CNAME its serial number;
+- a client locked out by the shared lockout, like one of a device not activated,
+  gets 403 without a challenge: no credential can succeed until the lock lifts;
+- `rtsp_refuse` answers DESCRIBE 503 once the client has authenticated (OPTIONS
+  still answers); `rtsp_packet_loss` drops single RTP packets, over TCP too (their
+  sequence numbers are skipped, as a lossy network shows them); `rtsp_stall` counts
+  from each PLAY, stops RTP and RTCP alike, and the picture resumes where it stopped
+  when the fault is cleared;
+- a frame that cannot go out at once (more than 2 MB waiting for a slow TCP reader) is
+  dropped, as a congested camera drops it; a pacer more than a second late (the
+  process starved) picks up from now rather than bursting;
+- a client that half-closes its connection is answered, then the connection closes.
 """
 
 from __future__ import annotations
