@@ -12,6 +12,7 @@ import pytest
 
 from nvrsim.protocols.rtsp import parse_sender_report
 from nvrsim.simulator.core.auth import LoginResult, plain
+from nvrsim.simulator.core.faults import NO_FAULTS, Faults
 from nvrsim.simulator.onvif.service import stream_uri
 from nvrsim.simulator.runtime import rtsp
 from nvrsim.simulator.runtime.runner import ServiceConfig, Simulator
@@ -364,3 +365,14 @@ async def test_wrong_passwords_get_fresh_challenges_until_the_shared_lockout_ans
         assert (await client.login(uri, device.admin_user, PASSWORD)).status == 200
     finally:
         await client.close()
+
+
+def test_stream_faults_combine_to_the_worse_and_the_sooner_stall():
+    device_own = Faults(rtsp_packet_loss=5, rtsp_stall=30)
+    fleet_wide = Faults(rtsp_refuse=True, rtsp_packet_loss=20, rtsp_stall=10)
+    assert device_own.combine(fleet_wide) == Faults(
+        rtsp_refuse=True, rtsp_packet_loss=20, rtsp_stall=10
+    )
+    # 0 is "never stalls", not the soonest stall.
+    assert Faults(rtsp_stall=10).combine(NO_FAULTS).rtsp_stall == 10
+    assert NO_FAULTS.combine(Faults(rtsp_stall=10)).rtsp_stall == 10
