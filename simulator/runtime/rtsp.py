@@ -129,8 +129,11 @@ class FramePacer:
             del group[server]
         if not group:
             self._groups.pop(fps, None)
-            timer = self._timers.pop(fps, None)
+            timer = self._timers.get(fps)
+            # A timer that emptied its own group (a session timed out) stays registered
+            # until it sees that, so a session added meanwhile does not get a second one.
             if timer is not None and timer is not asyncio.current_task():
+                del self._timers[fps]
                 timer.cancel()
 
     async def _run(self, fps: int) -> None:

@@ -376,3 +376,29 @@ def test_stream_faults_combine_to_the_worse_and_the_sooner_stall():
     # 0 is "never stalls", not the soonest stall.
     assert Faults(rtsp_stall=10).combine(NO_FAULTS).rtsp_stall == 10
     assert NO_FAULTS.combine(Faults(rtsp_stall=10)).rtsp_stall == 10
+
+
+async def test_a_session_played_after_the_last_one_timed_out_streams_at_the_frame_rate(
+    simulator, monkeypatch
+):
+    """The timer that ended the last session of its frame rate is the one that sends the
+    next session's frames: one timer, not two sending at twice the rate."""
+    device = camera(simulator, "dlink")
+    server = simulator._rtsp[device.serial]
+    monkeypatch.setattr(rtsp, "SESSION_TIMEOUT", 0.3)
+    first, first_id, _ = await playing(device, sub_stream_uri(device))
+    await until(lambda: first_id not in server.sessions, "the first session timed out")
+    monkeypatch.setattr(rtsp, "SESSION_TIMEOUT", 60)
+    loop = asyncio.get_running_loop()
+    second, _, _ = await playing(device, sub_stream_uri(device))
+    try:
+        start = loop.time()  # no later than the first frame went out
+        begin = Rtp.parse(await second.packet(0)).timestamp
+        streamed = 0.0
+        while streamed < 2.0:
+            timestamp = Rtp.parse(await second.packet(0)).timestamp
+            streamed = ((timestamp - begin) & 0xFFFFFFFF) / 90000
+        assert streamed / (loop.time() - start) < 1.3
+    finally:
+        await first.close()
+        await second.close()
