@@ -402,3 +402,22 @@ async def test_a_session_played_after_the_last_one_timed_out_streams_at_the_fram
     finally:
         await first.close()
         await second.close()
+
+
+async def test_pause_stops_and_play_resumes_where_it_stopped(simulator):
+    device = camera(simulator, "hikvision")
+    uri = sub_stream_uri(device)
+    client, session, _ = await playing(device, uri)
+    try:
+        last = Rtp.parse(await client.packet(0))
+        assert (await client.request("PAUSE", uri, f"Session: {session}")).status == 200
+        video = client.channel(0)
+        while not video.empty():  # what went out before the PAUSE was answered
+            last = Rtp.parse(video.get_nowait())
+        resumed = await client.request("PLAY", uri, f"Session: {session}")
+        assert resumed.status == 200
+        info = dict(p.split("=", 1) for p in resumed.headers["rtp-info"].split(";"))
+        assert int(info["seq"]) == (last.seq + 1) & 0xFFFF
+        assert Rtp.parse(await client.packet(0)).seq == int(info["seq"])
+    finally:
+        await client.close()
