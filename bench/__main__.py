@@ -2,11 +2,25 @@
 
 import asyncio
 
-from bench import dhip_search, event_fanout, hikconnect_online, isapi_digest, sadp_inquiry
+from bench import (
+    dhip_search,
+    event_fanout,
+    hikconnect_online,
+    isapi_digest,
+    rtsp_sessions,
+    sadp_inquiry,
+)
 
 
 async def main() -> None:
-    for bench in (sadp_inquiry, dhip_search, isapi_digest, hikconnect_online, event_fanout):
+    for bench in (
+        sadp_inquiry,
+        dhip_search,
+        isapi_digest,
+        hikconnect_online,
+        event_fanout,
+        rtsp_sessions,
+    ):
         print(await bench.run())
 
 

@@ -151,7 +151,7 @@ def parse_head(head: bytes) -> tuple[str, str, Headers]:
             raise MalformedRequest("malformed header field")
         fields.append((name, value.strip()))
     headers = Headers(fields)
-    cseq = headers.get("CSeq")
+    cseq = _valid_cseq(headers.get("CSeq"))  # echoed in a refusal only when well-formed
     if not _METHOD.fullmatch(method):
         raise MalformedRequest("malformed method", cseq)
     if any(c.isspace() or not c.isprintable() for c in uri):
@@ -160,9 +160,15 @@ def parse_head(head: bytes) -> tuple[str, str, Headers]:
         if version.startswith("RTSP/"):
             raise UnsupportedVersion("only RTSP/1.0", cseq)
         raise MalformedRequest("not an RTSP request", cseq)
-    if cseq is None or not cseq.isascii() or not cseq.isdigit() or len(cseq) > 10:
-        raise MalformedRequest("missing or malformed CSeq", cseq if cseq else None)
+    if cseq is None:
+        raise MalformedRequest("missing or malformed CSeq")
     return method, uri, headers
+
+
+def _valid_cseq(value: str | None) -> str | None:
+    if value is None or not value.isascii() or not value.isdigit() or len(value) > 10:
+        return None
+    return value
 
 
 def parse_request(data: bytes) -> Request:
@@ -173,7 +179,9 @@ def parse_request(data: bytes) -> Request:
     method, uri, headers = parse_head(head)
     length = _content_length(headers)
     if len(body) != length:
-        raise MalformedRequest("body does not match Content-Length", headers.get("CSeq"))
+        raise MalformedRequest(
+            "body does not match Content-Length", _valid_cseq(headers.get("CSeq"))
+        )
     return Request(method, uri, headers, body)
 
 
@@ -182,7 +190,7 @@ def _content_length(headers: Headers) -> int:
     if value is None:
         return 0
     if not value.isascii() or not value.isdigit() or int(value) > MAX_BODY:
-        raise MalformedRequest("malformed Content-Length", headers.get("CSeq"))
+        raise MalformedRequest("malformed Content-Length", _valid_cseq(headers.get("CSeq")))
     return int(value)
 
 
@@ -410,6 +418,111 @@ def rtp_packets(
 def interleaved(channel: int, packet: bytes) -> bytes:
     """A packet framed for the RTSP connection (§10.12)."""
     return b"$" + bytes((channel,)) + len(packet).to_bytes(2, "big") + packet
+
+
+_STAMP = struct.Struct("!HII")  # sequence number, timestamp, SSRC: bytes 2 to 12 of the header
+
+
+@dataclass(frozen=True)
+class PacketRun:
+    """The RTP packets of one access unit, made once for every session that sends it.
+
+    `data` holds each packet framed for the RTSP connection (§10.12, channel 0), its
+    sequence number, timestamp and SSRC left blank; a session `stamp`s a copy (one
+    memory copy and a fixed field write per packet) and writes it whole over TCP, or
+    sends the packets one by one (`packet_spans`) over UDP.
+    """
+
+    data: bytes
+    offsets: tuple[int, ...]  # where each packet's RTP header starts in `data`
+    payload_octets: int  # what an RTCP sender report counts (RFC 3550 §6.4.1)
+
+    @classmethod
+    def of(cls, payloads: Sequence[bytes], payload_type: int = 96) -> PacketRun:
+        parts, offsets, at = [], [], 0
+        last = len(payloads) - 1
+        for n, payload in enumerate(payloads):
+            header = rtp_header(
+                marker=n == last, payload_type=payload_type, seq=0, timestamp=0, ssrc=0
+            )
+            parts.append(interleaved(0, header + payload))
+            offsets.append(at + 4)
+            at += 4 + len(header) + len(payload)
+        return cls(b"".join(parts), tuple(offsets), sum(map(len, payloads)))
+
+    def __len__(self) -> int:
+        return len(self.offsets)
+
+    def stamp(self, *, seq: int, timestamp: int, ssrc: int, channel: int = 0) -> bytearray:
+        """The packets of one session: sequence numbers from `seq` on."""
+        data = bytearray(self.data)
+        pack = _STAMP.pack_into
+        for n, offset in enumerate(self.offsets):
+            pack(data, offset + 2, (seq + n) & 0xFFFF, timestamp, ssrc)
+        if channel:
+            for offset in self.offsets:
+                data[offset - 3] = channel
+        return data
+
+    def packet_spans(self) -> Iterator[tuple[int, int]]:
+        """(start, end) of each RTP packet in `data`, without its interleaved framing."""
+        ends = (*(o - 4 for o in self.offsets[1:]), len(self.data))
+        return zip(self.offsets, ends, strict=True)
+
+
+# --- RTCP (RFC 3550 §6) --------------------------------------------------------------------------
+
+RTCP_SR, RTCP_RR, RTCP_SDES, RTCP_BYE, RTCP_APP = 200, 201, 202, 203, 204
+NTP_UNIX_OFFSET = 2208988800  # seconds from 1900 (NTP's epoch) to 1970
+_SR = struct.Struct("!BBHIIIIII")
+
+
+@dataclass(frozen=True)
+class SenderReport:
+    ssrc: int
+    ntp_time: float  # Unix seconds, from the report's 64-bit NTP timestamp
+    rtp_timestamp: int  # the same instant on the RTP clock
+    packets: int
+    octets: int
+
+
+def rtcp_sender_report(report: SenderReport, cname: str) -> bytes:
+    """A compound RTCP packet (§6.1): a sender report without report blocks (we receive
+    nothing), then SDES with the CNAME every compound packet must carry (§6.5.1)."""
+    ntp = report.ntp_time + NTP_UNIX_OFFSET
+    mask = 0xFFFFFFFF
+    sr = _SR.pack(
+        0x80,
+        RTCP_SR,
+        6,  # length in 32-bit words, less one
+        report.ssrc & mask,
+        int(ntp) & mask,
+        int((ntp % 1) * 2**32) & mask,
+        report.rtp_timestamp & mask,
+        report.packets & mask,
+        report.octets & mask,
+    )
+    text = cname.encode()[:255]
+    chunk = struct.pack("!IBB", report.ssrc & mask, 1, len(text)) + text + b"\x00"
+    chunk += b"\x00" * (-len(chunk) % 4)  # the item list ends with a null, then pads (§6.5)
+    return sr + struct.pack("!BBH", 0x81, RTCP_SDES, len(chunk) // 4) + chunk
+
+
+def parse_sender_report(data: bytes) -> SenderReport:
+    """The sender report that opens a compound RTCP packet; ValueError if it does not."""
+    if len(data) < _SR.size:
+        raise ValueError("shorter than a sender report")
+    first, kind, _, ssrc, seconds, fraction, timestamp, packets, octets = _SR.unpack_from(data)
+    if first >> 6 != 2 or kind != RTCP_SR:
+        raise ValueError("not an RTCP sender report")
+    ntp_time = seconds - NTP_UNIX_OFFSET + fraction / 2**32
+    return SenderReport(ssrc, ntp_time, timestamp, packets, octets)
+
+
+def is_rtcp(data: bytes) -> bool:
+    """Whether `data` opens as a compound RTCP packet must (§6.1): version 2, then a
+    sender or receiver report. A client's reports keep its session alive; junk does not."""
+    return len(data) >= 8 and data[0] >> 6 == 2 and data[1] in (RTCP_SR, RTCP_RR)
 
 
 # --- SDP (RFC 4566) of one H.264 stream ----------------------------------------------------------

@@ -151,13 +151,11 @@ def _add(api: Api, args) -> Any:
     return _table(added)
 
 
-_NUMERIC_FAULTS = ("discovery_drop", "discovery_delay", "http_delay", "event_drop", "event_delay")
-
-
 def _fault(api: Api, args) -> Any:
     path = "/api/faults" if args.target == "fleet" else api.device(args.target) + "/faults"
     if args.settings == ["clear"]:
-        body = {k: 0 if k in _NUMERIC_FAULTS else False for k in api.call("GET", path)}
+        # Each fault back to off: switches to false, rates and seconds to 0.
+        body = {k: False if isinstance(v, bool) else 0 for k, v in api.call("GET", path).items()}
     else:
         body = assignments(args.settings)
     return api.call("PUT", path, body) if body else api.call("GET", path)
@@ -304,7 +302,8 @@ def add_ctl_parser(subparsers) -> None:
         "fault",
         "show or set faults on a device or the whole fleet: discovery_drop=PERCENT, "
         "discovery_delay=S, discovery_malformed=true, auth_fail=true, cloud_offline=true, "
-        "http_delay=S, event_drop=PERCENT, event_delay=S; or `clear`",
+        "http_delay=S, event_drop=PERCENT, event_delay=S, rtsp_refuse=true,"
+        " rtsp_packet_loss=PERCENT, rtsp_stall=S; or `clear`",
         _fault,
     )
     p.add_argument("target", metavar="SERIAL|fleet")

@@ -72,6 +72,9 @@ class FaultsChange(_Body):
     http_delay: Seconds | None = None
     event_drop: Annotated[float, Field(ge=0, le=100)] | None = None
     event_delay: Seconds | None = None
+    rtsp_refuse: bool | None = None
+    rtsp_packet_loss: Annotated[float, Field(ge=0, le=100)] | None = None
+    rtsp_stall: Seconds | None = None
 
 
 EventTypeName = Literal[

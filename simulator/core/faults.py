@@ -14,6 +14,8 @@ place, so every protocol of its kind shows it alike:
 - `http_delay`: the web server's first middleware (`simulator.runtime.web`);
 - `event_drop`, `event_delay`: `EventBus` (`simulator.core.events`), so every
   protocol's event stream loses or holds back the same events;
+- `rtsp_refuse`, `rtsp_packet_loss`, `rtsp_stall`: the RTSP server
+  (`simulator.runtime.rtsp`): its DESCRIBE and the one place it sends a frame;
 - a reboot is an action, not a state: `Simulator.reboot`.
 """
 
@@ -34,12 +36,18 @@ class Faults:
     http_delay: float = 0.0  # seconds before the web server starts to answer
     event_drop: float = 0.0  # percent of raised events no client ever sees, 0 to 100
     event_delay: float = 0.0  # simulated seconds before a raised event reaches clients
+    rtsp_refuse: bool = False  # DESCRIBE answered 503 Service Unavailable
+    rtsp_packet_loss: float = 0.0  # percent of RTP packets never sent, 0 to 100
+    # Seconds a session streams after PLAY before the video stops (the session and its
+    # connection stay up, answering requests); 0: never stalls.
+    rtsp_stall: float = 0.0
 
     def combine(self, other: Faults) -> Faults:
-        """What a device suffers under both: the worse of each fault."""
-        return Faults(
-            **{f.name: max(getattr(self, f.name), getattr(other, f.name)) for f in fields(self)}
-        )
+        """What a device suffers under both: the worse of each fault (for a stall, the
+        sooner)."""
+        worse = {f.name: max(getattr(self, f.name), getattr(other, f.name)) for f in fields(self)}
+        stalls = [s for s in (self.rtsp_stall, other.rtsp_stall) if s]
+        return Faults(**worse | {"rtsp_stall": min(stalls, default=0.0)})
 
     def update(self, changes: dict[str, Any]) -> Faults:
         return replace(self, **changes)

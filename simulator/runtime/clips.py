@@ -26,6 +26,7 @@ from nvrsim.protocols.rtsp import (
     NAL_IDR,
     NAL_PPS,
     NAL_SPS,
+    PacketRun,
     h264_payloads,
     nal_type,
     split_annexb,
@@ -59,11 +60,13 @@ class ClipSpec:
 
 @dataclass(frozen=True)
 class AccessUnit:
-    """One frame: its NAL units and the RTP payloads they make (`RTP_MTU`)."""
+    """One frame: its NAL units, the RTP payloads they make (`RTP_MTU`) and those as
+    packets every session stamps with its own header fields."""
 
     units: tuple[bytes, ...]
     payloads: tuple[bytes, ...]
     key: bool
+    packets: PacketRun
 
 
 @dataclass(frozen=True)
@@ -130,17 +133,14 @@ def parse_clip(spec: ClipSpec, stream: bytes) -> Clip:
     pps = next((u for u in units if nal_type(u) == NAL_PPS), None)
     if sps is None or pps is None or len(frames) != spec.frames:
         raise ValueError(f"not a {spec.frames}-frame H.264 clip with SPS and PPS")
-    access_units = tuple(
-        AccessUnit(
-            tuple(frame),
-            tuple(h264_payloads(frame, RTP_MTU)),
-            any(nal_type(u) == NAL_IDR for u in frame),
-        )
-        for frame in frames
-    )
+    access_units = []
+    for frame in frames:
+        payloads = tuple(h264_payloads(frame, RTP_MTU))
+        key = any(nal_type(u) == NAL_IDR for u in frame)
+        access_units.append(AccessUnit(tuple(frame), payloads, key, PacketRun.of(payloads)))
     if not access_units[0].key:
         raise ValueError("a clip starts on a key frame")
-    return Clip(spec, access_units, sps, pps)
+    return Clip(spec, tuple(access_units), sps, pps)
 
 
 def load_clip(spec: ClipSpec, directory: Path | None = None) -> Clip:

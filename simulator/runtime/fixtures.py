@@ -81,6 +81,9 @@ class FaultsSpec(_Strict):
     http_delay: Seconds = 0.0
     event_drop: Annotated[float, Field(ge=0, le=100)] = 0.0
     event_delay: Seconds = 0.0
+    rtsp_refuse: bool = False
+    rtsp_packet_loss: Annotated[float, Field(ge=0, le=100)] = 0.0
+    rtsp_stall: Seconds = 0.0
 
     def faults(self) -> Faults:
         return Faults(**self.model_dump())

@@ -9,8 +9,29 @@ and the packets come from a clip that every session of that size shares
 A session streams either interleaved in its RTSP connection (RTP/AVP/TCP, ending with
 it) or over UDP to the client's own address (never to an address the client names,
 so a request cannot aim the stream elsewhere); UDP sessions outlive their connection
-until TEARDOWN or their timeout. Frames are paced on the event loop at the clip's
-frame rate; sequence numbers and timestamps run on across the clip's loop.
+until TEARDOWN or their timeout. One timer per frame rate (`FramePacer`) sends every
+playing session its next frame; `RtspServer.send_frame` is the one place a frame goes
+out, so the stream faults act there. Sequence numbers and timestamps run on across the
+clip's loop.
+
+Choices where the public record is silent (docs/video.md says the same for users):
+- the session timeout is 60 s (`timeout=60` in every Session header); any request
+  naming the session, or an RTCP report from the client (UDP: from its RTCP port;
+  TCP: on the connection), keeps it alive; GET_PARAMETER naming an ended session
+  answers 454, as live555 does;
+- sender reports every 5 s (RFC 3550's minimum interval), the first with the first
+  frame; their wall-clock time is the device's clock, their CNAME its serial number;
+- a client locked out by the shared lockout, like one of a device not activated,
+  gets 403 without a challenge: no credential can succeed until the lock lifts;
+- `rtsp_refuse` answers DESCRIBE 503 once the client has authenticated (OPTIONS
+  still answers); `rtsp_packet_loss` drops single RTP packets, over TCP too (their
+  sequence numbers are skipped, as a lossy network shows them); `rtsp_stall` counts
+  from each PLAY, stops RTP and RTCP alike, and the picture resumes where it stopped
+  when the fault is cleared;
+- a frame that cannot go out at once (more than 2 MB waiting for a slow TCP reader) is
+  dropped, as a congested camera drops it; a pacer more than a second late (the
+  process starved) picks up from now rather than bursting;
+- a client that half-closes its connection is answered, then the connection closes.
 """
 
 from __future__ import annotations
@@ -28,6 +49,7 @@ from nvrsim.protocols.rtsp import InterleavedFrame, Request, RtspError, Transpor
 from nvrsim.simulator.core.auth import LoginResult
 from nvrsim.simulator.core.clock import Clock
 from nvrsim.simulator.core.device import Device
+from nvrsim.simulator.core.faults import Faults
 from nvrsim.simulator.core.plugin import ExchangeHook
 from nvrsim.simulator.onvif.settings import VideoStream
 from nvrsim.simulator.runtime.clips import Clip, ClipLibrary, ClipSpec
@@ -37,11 +59,14 @@ from nvrsim.simulator.runtime.http_login import challenges, check_credentials
 log = logging.getLogger(__name__)
 
 SESSION_TIMEOUT = 60  # seconds without a request or RTCP report before a session ends
+RTCP_INTERVAL = 5.0  # seconds between sender reports: RFC 3550 §6.2's minimum
 SERVED = ("OPTIONS", "DESCRIBE", "SETUP", "PLAY", "PAUSE", "TEARDOWN", "GET_PARAMETER")
 PUBLIC = ", ".join(SERVED)
 # RFC 2326 methods a camera does not serve: 405 with Allow; anything else is 501.
 _NOT_ALLOWED = frozenset({"ANNOUNCE", "RECORD", "REDIRECT", "SET_PARAMETER"})
 _TRACK = re.compile(r"/trackID=\d+$", re.IGNORECASE)
+# Refusals no credential can turn around: answered 403 without a challenge.
+_NO_PASSWORD_CAN_DO = frozenset({LoginResult.NOT_ACTIVATED, LoginResult.LOCKED})
 # A client that reads slower than the stream loses frames rather than growing our buffers.
 _MAX_BACKLOG = 2 * 1024 * 1024
 
@@ -71,11 +96,62 @@ class Session:
     timestamp: int = field(default_factory=lambda: random.getrandbits(32))
     position: int = 0  # the next access unit; 0 is a key frame
     last_seen: float = 0.0
-    player: asyncio.Task | None = None
+    playing: bool = False
+    started: float = 0.0  # when PLAY last started it (loop time), for rtsp_stall
+    packets: int = 0  # RTP packets and payload octets sent, for the sender reports
+    octets: int = 0
+    next_report: float = 0.0
 
-    @property
-    def playing(self) -> bool:
-        return self.player is not None and not self.player.done()
+
+class FramePacer:
+    """One timer per frame rate for every playing session of every device: a tick sends
+    each session its next frame, so a thousand sessions cost one wake-up a frame, not a
+    thousand. Sessions are grouped by server so a device's faults are read once a tick."""
+
+    def __init__(self) -> None:
+        self._groups: dict[int, dict[RtspServer, set[Session]]] = {}
+        self._timers: dict[int, asyncio.Task] = {}
+
+    def add(self, server: RtspServer, session: Session) -> None:
+        fps = session.clip.spec.fps
+        self._groups.setdefault(fps, {}).setdefault(server, set()).add(session)
+        if fps not in self._timers:
+            self._timers[fps] = asyncio.get_running_loop().create_task(self._run(fps))
+
+    def remove(self, server: RtspServer, session: Session) -> None:
+        fps = session.clip.spec.fps
+        group = self._groups.get(fps, {})
+        sessions = group.get(server)
+        if sessions is None:
+            return
+        sessions.discard(session)
+        if not sessions:
+            del group[server]
+        if not group:
+            self._groups.pop(fps, None)
+            timer = self._timers.get(fps)
+            # A timer that emptied its own group (a session timed out) stays registered
+            # until it sees that, so a session added meanwhile does not get a second one.
+            if timer is not None and timer is not asyncio.current_task():
+                del self._timers[fps]
+                timer.cancel()
+
+    async def _run(self, fps: int) -> None:
+        loop = asyncio.get_running_loop()
+        start, ticks = loop.time(), 0
+        while group := self._groups.get(fps):
+            now = loop.time()
+            for server, sessions in list(group.items()):
+                faults = server.device.faults
+                for session in list(sessions):
+                    server.send_frame(session, now, faults)
+            ticks += 1
+            delay = start + ticks / fps - loop.time()
+            if delay < -1.0:  # the loop was starved: pick up from now rather than burst
+                start, ticks = loop.time(), 0
+            await asyncio.sleep(max(0.0, delay))
+        if self._timers.get(fps) is asyncio.current_task():
+            del self._timers[fps]
 
 
 class RtspServer:
@@ -87,13 +163,16 @@ class RtspServer:
         clock: Clock,
         clips: ClipLibrary,
         on_exchange: ExchangeHook | None = None,
+        pacer: FramePacer | None = None,  # shared by the fleet's servers
     ) -> None:
         self.device = device
         self.clock = clock
         self.clips = clips
         self.on_exchange = on_exchange
+        self.pacer = pacer or FramePacer()
         self.auth = HttpAuthenticator(device_realm(device))
         self.sessions: dict[str, Session] = {}
+        self.rng = random.Random()
         self._server: asyncio.Server | None = None
         self._connections: set[Connection] = set()
         self._rtp: asyncio.DatagramTransport | None = None
@@ -135,8 +214,21 @@ class RtspServer:
 
     def end(self, session: Session) -> None:
         self.sessions.pop(session.id, None)
-        if session.player is not None:
-            session.player.cancel()
+        self.stop(session)
+
+    def start(self, session: Session) -> None:
+        """PLAY: its first frame (a key frame) at once, then one a tick."""
+        if session.playing:
+            return
+        now = asyncio.get_running_loop().time()
+        session.playing, session.started, session.next_report = True, now, now
+        self.send_frame(session, now, self.device.faults)
+        if session.playing:  # not timed out in between
+            self.pacer.add(self, session)
+
+    def stop(self, session: Session) -> None:
+        session.playing = False
+        self.pacer.remove(self, session)
 
     async def udp_ports(self) -> tuple[int, int]:
         """The device's RTP and RTCP sockets, shared by its UDP sessions, made on first use."""
@@ -158,56 +250,89 @@ class RtspServer:
             if port and session.client == address[0] and port[1] == address[1]:
                 session.last_seen = now
 
-    # --- streaming ---------------------------------------------------------------------
+    # --- streaming: the one place a frame is sent, and where the stream faults act ---------
 
-    async def play(self, session: Session) -> None:
-        """Send the clip's frames at its frame rate until paused, torn down or timed out."""
-        loop = asyncio.get_running_loop()
-        units = session.clip.access_units
-        fps = session.clip.spec.fps
-        tick = rtsp.H264_CLOCK // fps
-        start, sent = loop.time(), 0
-        while True:
-            if loop.time() - session.last_seen > SESSION_TIMEOUT:
-                log.info("%s: RTSP session %s timed out", self.device.serial, session.id)
-                self.end(session)
-                return
-            unit = units[session.position]
-            self._send(session, unit.payloads)
+    def send_frame(self, session: Session, now: float, faults: Faults) -> None:
+        """The session's next frame, unless it timed out (ended) or the device stalls."""
+        if now - session.last_seen > SESSION_TIMEOUT:
+            log.info("%s: RTSP session %s timed out", self.device.serial, session.id)
+            self.end(session)
+            return
+        clip = session.clip
+        tick = rtsp.H264_CLOCK // clip.spec.fps
+        if faults.rtsp_stall and now - session.started >= faults.rtsp_stall:
+            # Stalled: nothing goes out, the clock runs on, the picture resumes where it was.
             session.timestamp = (session.timestamp + tick) & 0xFFFFFFFF
-            session.position = (session.position + 1) % len(units)
-            sent += 1
-            delay = start + sent / fps - loop.time()
-            if delay < -1.0:  # the loop was starved: pick up from now rather than burst
-                start, sent = loop.time(), 0
-            await asyncio.sleep(max(0.0, delay))
+            return
+        run = clip.access_units[session.position].packets
+        tcp = session.transport.tcp
+        channel = (session.transport.interleaved or (0, 1))[0] if tcp else 0
+        data = run.stamp(
+            seq=session.seq, timestamp=session.timestamp, ssrc=session.ssrc, channel=channel
+        )
+        if faults.rtsp_packet_loss:
+            kept = [
+                span
+                for span in run.packet_spans()
+                if self.rng.random() * 100 >= faults.rtsp_packet_loss
+            ]
+        else:
+            kept = None  # all of them
+        if self._transmit(session, data, run, kept):
+            session.packets += len(run) if kept is None else len(kept)
+            session.octets += run.payload_octets  # close enough under loss: a report is a hint
+        session.seq = (session.seq + len(run)) & 0xFFFF
+        session.position = (session.position + 1) % len(clip.access_units)
+        if now >= session.next_report:
+            session.next_report = now + RTCP_INTERVAL
+            self._report(session)
+        session.timestamp = (session.timestamp + tick) & 0xFFFFFFFF
 
-    def _send(self, session: Session, payloads: tuple[bytes, ...]) -> None:
-        last = len(payloads) - 1
-        packets = []
-        for n, payload in enumerate(payloads):
-            header = rtsp.rtp_header(
-                marker=n == last,
-                payload_type=96,
-                seq=session.seq,
-                timestamp=session.timestamp,
-                ssrc=session.ssrc,
-            )
-            session.seq = (session.seq + 1) & 0xFFFF
-            packets.append(header + payload)
+    def _transmit(
+        self,
+        session: Session,
+        data: bytearray,
+        run: rtsp.PacketRun,
+        kept: list[tuple[int, int]] | None,
+    ) -> bool:
+        """Write a stamped frame: whole into the TCP connection, or packet by packet to the
+        UDP client. False when it could not go out (connection gone or backed up)."""
+        if session.transport.tcp:
+            connection = session.connection
+            if connection is None or connection.transport.is_closing():
+                return False
+            if connection.transport.get_write_buffer_size() > _MAX_BACKLOG:
+                return False  # a frame lost, as a congested camera loses it
+            if kept is None:
+                connection.transport.write(data)
+            else:
+                view = memoryview(data)
+                connection.transport.writelines([view[a - 4 : b] for a, b in kept])
+            return True
+        port = session.transport.client_port
+        if self._rtp is None or port is None:
+            return False
+        view, destination = memoryview(data), (session.client, port[0])
+        for a, b in run.packet_spans() if kept is None else kept:
+            self._rtp.sendto(view[a:b], destination)
+        return True
+
+    def _report(self, session: Session) -> None:
+        """An RTCP sender report (RFC 3550 §6.4.1), the instant the last frame was sent at:
+        its wall-clock time from the device's clock, which clients use to put a time on
+        the picture."""
+        report = rtsp.SenderReport(
+            session.ssrc, self.clock.now(), session.timestamp, session.packets, session.octets
+        )
+        packet = rtsp.rtcp_sender_report(report, cname=self.device.serial)
         transport = session.transport
         if transport.tcp:
             connection = session.connection
-            if connection is None or connection.transport.is_closing():
-                return
-            if connection.transport.get_write_buffer_size() > _MAX_BACKLOG:
-                return  # a frame lost, as a congested camera loses it
-            channel = (transport.interleaved or (0, 1))[0]
-            connection.transport.write(b"".join(rtsp.interleaved(channel, p) for p in packets))
-        elif self._rtp is not None and transport.client_port:
-            destination = (session.client, transport.client_port[0])
-            for packet in packets:
-                self._rtp.sendto(packet, destination)
+            if connection is not None and not connection.transport.is_closing():
+                channel = (transport.interleaved or (0, 1))[1]
+                connection.transport.write(rtsp.interleaved(channel, packet))
+        elif self._rtcp is not None and transport.client_port:
+            self._rtcp.sendto(packet, (session.client, transport.client_port[1]))
 
 
 class _RtcpReceiver(asyncio.DatagramProtocol):
@@ -215,7 +340,8 @@ class _RtcpReceiver(asyncio.DatagramProtocol):
         self.server = server
 
     def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
-        self.server.heard_from(addr)
+        if rtsp.is_rtcp(data):
+            self.server.heard_from(addr)
 
 
 class Connection(asyncio.Protocol):
@@ -247,6 +373,11 @@ class Connection(asyncio.Protocol):
             elif session.connection is self:
                 session.connection = None
 
+    def eof_received(self) -> bool:
+        """The client has done sending (a half-close): answer what it asked, then close."""
+        self._queue.put_nowait(None)
+        return True
+
     def data_received(self, data: bytes) -> None:
         self.buffer += data
         while True:
@@ -258,7 +389,8 @@ class Connection(asyncio.Protocol):
             if message is None:
                 return
             if isinstance(message, InterleavedFrame):
-                self._keep_alive()  # RTCP receiver reports of a TCP session
+                if rtsp.is_rtcp(message.data):
+                    self._keep_alive()  # RTCP receiver reports of a TCP session
             else:
                 self._queue.put_nowait(message)
 
@@ -278,6 +410,7 @@ class Connection(asyncio.Protocol):
             except Exception:
                 log.exception("RTSP %s %s", item.method, item.uri)
                 self._reply(500, item.cseq, request=item)
+        self.transport.close()
 
     def _reply(
         self,
@@ -342,8 +475,8 @@ class _Exchange:
         if check.granted:
             self.connection.authenticated = True
             return True
-        if check.outcome is not None and check.outcome.result is LoginResult.NOT_ACTIVATED:
-            self.reply(403)  # no password can succeed until the device is activated
+        if check.outcome is not None and check.outcome.result in _NO_PASSWORD_CAN_DO:
+            self.reply(403)  # not activated, or this client locked out: no challenge helps
             return False
         values = challenges(self.server.auth, self.device, now, check)
         self.reply(401, [("WWW-Authenticate", value) for value in values])
@@ -386,6 +519,9 @@ class _Exchange:
     async def _describe(self) -> None:
         stream = self._stream()
         if stream is None:
+            return
+        if self.device.faults.rtsp_refuse:
+            self.reply(503)
             return
         clip = await self._clip(stream)
         base = self._base_url()
@@ -453,17 +589,14 @@ class _Exchange:
             200,
             [self._session_header(session), ("Range", "npt=0.000-"), ("RTP-Info", info)],
         )
-        if not session.playing:
-            session.connection = session.connection or self.connection
-            session.player = asyncio.get_running_loop().create_task(self.server.play(session))
+        session.connection = session.connection or self.connection
+        self.server.start(session)
 
     async def _pause(self) -> None:
         session = self._session()
         if session is None:
             return
-        if session.player is not None:
-            session.player.cancel()
-            session.player = None
+        self.server.stop(session)
         self.reply(200, [self._session_header(session)])
 
     async def _teardown(self) -> None:
@@ -474,6 +607,9 @@ class _Exchange:
         self.reply(200, [self._session_header(session)])
 
     async def _get_parameter(self) -> None:
-        self._touch_session()
-        session = self.server.sessions.get(self.request.session or "")
-        self.reply(200, [self._session_header(session)] if session else [])
+        """A keep-alive: a session it names must exist (454 tells a client it ended);
+        without one it is a ping."""
+        if self.request.session is None:
+            self.reply(200)
+        elif session := self._session():
+            self.reply(200, [self._session_header(session)])

@@ -34,7 +34,7 @@ from nvrsim.simulator.runtime.fixtures import build_devices
 from nvrsim.simulator.runtime.journal import Journal, durable
 from nvrsim.simulator.runtime.limits import make_room
 from nvrsim.simulator.runtime.quiet import quiet_bad_requests
-from nvrsim.simulator.runtime.rtsp import RtspServer
+from nvrsim.simulator.runtime.rtsp import FramePacer, RtspServer
 from nvrsim.simulator.runtime.web import WebOptions, device_app
 from nvrsim.simulator.vendors import vendor_of, vendors
 
@@ -132,6 +132,7 @@ class Simulator:
         self._http: dict[str, web.AppRunner] = {}  # by serial
         self._rtsp: dict[str, RtspServer] = {}  # by serial
         self.clips = ClipLibrary()  # the live video every device's RTSP server shares
+        self.pacer = FramePacer()  # and the one timer a frame rate that sends it
         self._tasks: set[asyncio.Task] = set()  # moves and reboots under way
         self._event_timers: asyncio.Task | None = None  # events' timers on the clock
         self.stuck: list[str] = []  # what did not stop in time at the last stop()
@@ -325,7 +326,7 @@ class Simulator:
         it reports (GetStreamUri, the ready file)."""
         if not isinstance(device, OnvifDevice):
             return  # a vendor without stream paths has no video
-        server = RtspServer(device, self.clock, self.clips, self.journal.exchange)
+        server = RtspServer(device, self.clock, self.clips, self.journal.exchange, self.pacer)
         try:
             port = await self._on_device_port(device, device.network.rtsp_port, server.listen)
         except OSError:

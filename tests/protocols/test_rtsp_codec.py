@@ -11,16 +11,21 @@ from hypothesis import strategies as st
 from nvrsim.protocols.rtsp import (
     InterleavedFrame,
     MalformedRequest,
+    PacketRun,
     Request,
     RtspError,
+    SenderReport,
     UnsupportedTransport,
     UnsupportedVersion,
     build_response,
     h264_payloads,
     h264_sdp,
     interleaved,
+    is_rtcp,
     parse_request,
+    parse_sender_report,
     parse_transport,
+    rtcp_sender_report,
     rtp_packets,
     session_header,
     split_annexb,
@@ -223,3 +228,50 @@ def test_the_sdp_describes_one_h264_stream():
         in lines
     )
     assert {"a=control:trackID=1", "a=range:npt=0-", "a=framerate:25"} <= set(lines)
+
+
+# --- packets built once, stamped per session; RTCP -----------------------------------------------
+
+
+@given(
+    st.lists(st.binary(min_size=1, max_size=3000), min_size=1, max_size=4),
+    st.integers(0, 0xFFFF),
+    st.integers(0, 0xFFFFFFFF),
+    st.integers(0, 0xFFFFFFFF),
+    st.integers(0, 255),
+)
+def test_a_stamped_packet_run_is_the_packets_rtp_packets_builds(
+    units, seq, timestamp, ssrc, channel
+):
+    units = [bytes([0x41]) + u for u in units]
+    payloads = h264_payloads(units)
+    run = PacketRun.of(payloads)
+    expected = rtp_packets(units, seq=seq, timestamp=timestamp, ssrc=ssrc)
+    data = run.stamp(seq=seq, timestamp=timestamp, ssrc=ssrc, channel=channel)
+    assert bytes(data) == b"".join(interleaved(channel, p) for p in expected)
+    assert [bytes(data[a:b]) for a, b in run.packet_spans()] == expected
+    assert len(run) == len(expected)
+    assert run.payload_octets == sum(map(len, payloads))
+
+
+def test_a_sender_report_carries_the_ntp_time_and_counts_and_a_cname():
+    report = SenderReport(0xDEADBEEF, 1_700_000_000.25, 123456, 10, 12000)
+    packet = rtcp_sender_report(report, cname="DS-2CD2385G1-I20230322CCWR")
+    assert parse_sender_report(packet) == report
+    assert is_rtcp(packet)
+    # Sender report of 28 bytes (length 6), then an SDES chunk padded to 32 bits.
+    assert struct.unpack_from("!BBH", packet) == (0x80, 200, 6)
+    assert struct.unpack_from("!II", packet, 8) == (1_700_000_000 + 2208988800, 2**30)
+    version, kind, length = struct.unpack_from("!BBH", packet, 28)
+    assert (version, kind) == (0x81, 202) and len(packet) == 28 + 4 + 4 * length
+    assert packet[36:38] == bytes([1, 26]) and packet[38:64] == b"DS-2CD2385G1-I20230322CCWR"
+
+
+@given(st.binary(max_size=40))
+def test_junk_is_not_rtcp_and_does_not_parse_as_a_sender_report(data):
+    rtcp = len(data) >= 8 and data[0] >> 6 == 2 and data[1] in (200, 201)
+    assert is_rtcp(data) == rtcp
+    if not (rtcp and data[1] == 200 and len(data) >= 28):
+        with contextlib.suppress(ValueError):
+            parse_sender_report(data)
+            raise AssertionError("parsed")

@@ -138,11 +138,11 @@ async def test_the_sub_stream_has_the_sub_stream_size(simulator):
     assert (stream["width"], stream["height"]) == (sub.width, sub.height)
 
 
-@needs_ffmpeg
-@pytest.mark.parametrize("transport", ["tcp", "udp"])
-async def test_ffmpeg_decodes_three_seconds_across_the_loop_without_errors(simulator, transport):
-    device = camera(simulator, "hikvision")
-    code, _, err = await run(
+async def decode(url: str, transport: str, seconds: float) -> tuple[int, int, str]:
+    """ffmpeg decodes `seconds` of the stream to nothing: its exit code, the frames it
+    decoded (its -progress report) and what it said at level error (any decoding or
+    timestamp error shows there)."""
+    code, out, err = await run(
         "ffmpeg",
         "-nostdin",
         "-v",
@@ -150,15 +150,31 @@ async def test_ffmpeg_decodes_three_seconds_across_the_loop_without_errors(simul
         "-rtsp_transport",
         transport,
         "-i",
-        credentialed(device),
+        url,
         "-t",
-        "3",  # the clip is 2 s long: this crosses its loop point
+        str(seconds),
         "-f",
         "null",
+        "-progress",
+        "pipe:1",
         "-",
     )
-    assert code == 0
-    assert err.strip() == ""  # -v error: any decoding or timestamp error would show
+    frames = [int(line[6:]) for line in out.splitlines() if line.startswith("frame=")]
+    return code, (frames[-1] if frames else 0), err
+
+
+@needs_ffmpeg
+@pytest.mark.parametrize("transport", ["tcp", "udp"])
+async def test_ffmpeg_decodes_five_seconds_of_each_vendor_across_the_loop_without_errors(
+    simulator, transport
+):
+    """The test card loops every 2 s, so 5 s cross its loop point twice."""
+    devices = [camera(simulator, vendor) for vendor in CAMERAS]
+    results = await asyncio.gather(*(decode(credentialed(d), transport, 5) for d in devices))
+    for device, (code, frames, err) in zip(devices, results, strict=True):
+        assert code == 0, (device.vendor, err)
+        assert err.strip() == "", (device.vendor, err)
+        assert frames >= 4.5 * device.main_stream.fps, (device.vendor, frames)
 
 
 @needs_ffmpeg
@@ -266,3 +282,28 @@ async def test_a_reboot_ends_the_connections_and_the_device_streams_again_after(
         assert (await again.request("OPTIONS", "*"))[0] == 200
     finally:
         await again.close()
+
+
+async def test_a_pyav_client_decodes_frames_as_home_assistant_streams(simulator):
+    """Home Assistant's stream component opens the camera's URL with PyAV over TCP."""
+    import av
+
+    device = camera(simulator, "dahua")
+
+    def first_frames(count: int) -> list[tuple[int, int, bool]]:
+        options = {"rtsp_transport": "tcp"}
+        with av.open(credentialed(device), options=options, timeout=10) as container:
+            stream = container.streams.video[0]
+            assert stream.codec_context.name == "h264"
+            frames = []
+            for frame in container.decode(stream):
+                frames.append((frame.width, frame.height, frame.key_frame))
+                if len(frames) == count:
+                    return frames
+        return frames
+
+    frames = await asyncio.to_thread(first_frames, 30)
+    main = device.main_stream
+    assert len(frames) == 30
+    assert frames[0] == (main.width, main.height, True)  # a picture from the first frame
+    assert all((w, h) == (main.width, main.height) for w, h, _ in frames)
