@@ -133,6 +133,7 @@ class Simulator:
         self.clips = ClipLibrary()  # the live video every device's RTSP server shares
         self._tasks: set[asyncio.Task] = set()  # moves and reboots under way
         self.stuck: list[str] = []  # what did not stop in time at the last stop()
+        self.serving = False  # every device listens: start() done, stop() not begun
         if self.journal is None:
             self.journal = Journal(self.clock)
         self._web = WebOptions(
@@ -160,10 +161,12 @@ class Simulator:
         except BaseException:
             await self.stop()
             raise
+        self.serving = True
 
     async def stop(self) -> None:
         """Stop everything, each part within `config.stop_seconds`; what has not stopped
         by then is named in `stuck` and left behind."""
+        self.serving = False
         for task in list(self._tasks):
             task.cancel()
         await self._within(
