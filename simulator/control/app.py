@@ -138,7 +138,7 @@ def _authorised(public: set[str]):
             scheme, _, sent = request.headers.get("Authorization", "").partition(" ")
             if scheme.lower() != "bearer":  # RFC 6750: the scheme is not optional
                 sent = request.query.get("token", "")
-            if not hmac.compare_digest(sent.encode(), token.encode()):
+            if not hmac.compare_digest(sent.strip().encode(), token.encode()):
                 raise ApiError(401, "a token is required: Authorization: Bearer <token>")
         return await handler(request)
 

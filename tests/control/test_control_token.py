@@ -64,9 +64,9 @@ async def test_with_a_token_every_route_but_health_wants_it(clock):
             async with api.delete("/api/devices/nvr") as reply:
                 assert reply.status == 401
             assert sim.fleet.find("nvr") is not None  # refused, and nothing changed
-            bearer = {"Authorization": f"Bearer {TOKEN}"}
-            async with api.get("/api/fleet", headers=bearer) as reply:
-                assert reply.status == 200
+            for bearer in (f"Bearer {TOKEN}", f"bearer  {TOKEN}"):  # RFC 7235: any case
+                async with api.get("/api/fleet", headers={"Authorization": bearer}) as reply:
+                    assert reply.status == 200
 
 
 async def test_health_is_503_until_every_device_listens_and_once_stopping(clock):
