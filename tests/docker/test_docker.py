@@ -112,6 +112,18 @@ def test_what_the_image_copies_is_in_its_build_context():
         assert (ROOT / allowed_path).exists(), allowed_path
 
 
+def test_the_build_context_holds_what_the_wheel_is_built_from():
+    """The wheel is built from pyproject.toml, its readme and the folders nvrsim/ maps."""
+    allowed = {
+        line[1:].rstrip("/")
+        for line in (DOCKER / "Dockerfile.dockerignore").read_text().splitlines()
+        if line.startswith("!")
+    }
+    mapped = {p.readlink().name for p in (ROOT / "nvrsim").iterdir() if p.is_symlink()}
+    assert mapped  # the layout this test knows: nvrsim/simulator -> ../simulator, …
+    assert {"pyproject.toml", "README.md", "nvrsim", *mapped} <= allowed
+
+
 async def test_the_health_check_command_fails_until_the_fleet_serves(clock):
     from nvrsim.simulator.control.app import start_control
     from nvrsim.simulator.runtime.runner import ServiceConfig, Simulator
@@ -263,6 +275,20 @@ def test_a_name_with_no_replica_number_is_refused(name):
 def test_kubernetes_gives_the_index_outright(monkeypatch):
     monkeypatch.setenv("NVRSIM_SHARD_INDEX", "4")
     assert shard_module().shard_index() == 4
+
+
+def test_nvrsim_shard_runs_its_shard_with_the_rest_of_the_arguments(monkeypatch):
+    module = shard_module()
+    ran = []
+    monkeypatch.setattr(module.os, "execvp", lambda file, argv: ran.append((file, argv)))
+    monkeypatch.setattr(module.sys, "argv", ["nvrsim-shard", "/etc/nvrsim/fleet.toml", "-v"])
+    monkeypatch.setenv("NVRSIM_SHARDS", "3")
+    monkeypatch.setenv("NVRSIM_SHARD_INDEX", "2")
+    module.main()
+    assert ran == [("nvrsim", ["nvrsim", "run", "--shard", "2/3", "/etc/nvrsim/fleet.toml", "-v"])]
+    monkeypatch.setenv("NVRSIM_SHARD_INDEX", "3")  # a fourth replica of three shards
+    with pytest.raises(SystemExit, match="shard 3 of 3: NVRSIM_SHARDS is below the replicas"):
+        module.main()
 
 
 # --- the CI examples in docs/docker.md -----------------------------------------------------
