@@ -14,6 +14,7 @@ from collections.abc import Sequence
 
 from nvrsim.simulator.cli import scenario as scenario_cli
 from nvrsim.simulator.control import scenarios
+from nvrsim.simulator.control.app import control_token
 from nvrsim.simulator.core.clock import ScaledClock
 from nvrsim.simulator.core.device import Device
 from nvrsim.simulator.core.plugin import CannotListen, ServiceError, parse_address
@@ -122,9 +123,12 @@ def add_run_parser(sub: argparse._SubParsersAction) -> None:
         help="port of the control API and dashboard (default 8321; 0: any free port; -1: none)",
     )
     run.add_argument(
+        "--control-token",
         "--token",
-        help="token the control API requires (Authorization: Bearer TOKEN); made up and "
-        "printed when the API listens beyond loopback without one",
+        dest="token",
+        metavar="TOKEN",
+        help="token the control API requires (Authorization: Bearer TOKEN; default: "
+        "$NVRSIM_CONTROL_TOKEN); without one it will not listen beyond loopback",
     )
     run.add_argument(
         "--state",
@@ -162,11 +166,18 @@ def _hikconnect_options(run: argparse.ArgumentParser) -> None:
         help="port of the embedded broker on 127.0.0.1 (default 1883; 0: any free port)",
     )
     hik.add_argument(
+        "--cloud-host",
+        default="127.0.0.1",
+        metavar="ADDR",
+        help="address of the Hik-Connect cloud API (default 127.0.0.1; 0.0.0.0 where the "
+        "cloud runs as its own container)",
+    )
+    hik.add_argument(
         "--cloud-port",
         type=int,
         default=8088,
         metavar="PORT",
-        help="port of the Hik-Connect cloud API on 127.0.0.1 (default 8088; 0: any free port; "
+        help="port of the Hik-Connect cloud API (default 8088; 0: any free port; "
         "-1: no cloud in this process, e.g. when another process serves it)",
     )
     hik.add_argument(
@@ -191,6 +202,13 @@ def _hikconnect_options(run: argparse.ArgumentParser) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
+    args.token = args.token or os.environ.get("NVRSIM_CONTROL_TOKEN") or None
+    if args.control_port >= 0:
+        try:  # before anything is read or listens
+            control_token(args.control_host, args.token)
+        except ServiceError as exc:
+            print(f"nvrsim: {exc}", file=sys.stderr)
+            return 2
     clock = ScaledClock()
     briefing, scenario = "", None
     store = StateDir(args.state) if args.state else None
@@ -231,6 +249,7 @@ def _run(args: argparse.Namespace) -> int:
         reboot_seconds=args.reboot_seconds,
         broker=None if args.broker == "none" else args.broker,
         broker_port=args.broker_port,
+        cloud_host=args.cloud_host,
         cloud_port=None if args.cloud_port < 0 else args.cloud_port,
         mqtt_keepalive=args.mqtt_keepalive,
         mqtt_per_device=args.mqtt_connections == "per-device",
@@ -287,9 +306,9 @@ async def _serve_until(
         print()
         rows = []
         for name, service in simulator.services.items():
-            token = getattr(service, "token", "")
+            guarded = "  (token required)" if getattr(service, "token", "") else ""
             where = f"{fleet_services()[name].scheme}://{service.host}:{service.port}"
-            rows.append((name.upper(), where + (f"  (token {token})" if token else "")))
+            rows.append((name.upper(), where + guarded))
         if "control" in simulator.services:
             control = simulator.services["control"]
             rows.append(("DASHBOARD", f"http://{control.host}:{control.port}/"))

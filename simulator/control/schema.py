@@ -299,6 +299,11 @@ class ScenarioDoc(BaseModel):
     goals: list[GoalDoc]
 
 
+class Health(BaseModel):
+    status: str  # "serving": every device of the fleet listens
+    devices: int
+
+
 class Error(BaseModel):
     error: str
     detail: list[str] = Field(default_factory=list)
@@ -319,6 +324,7 @@ class Operation:
     ok: int = 200
     returns: Any = None  # a model, [model], or None for no body
     errors: tuple[int, ...] = ()
+    public: bool = False  # answered without the token (the container's health check)
 
     @property
     def operation_id(self) -> str:
@@ -358,7 +364,8 @@ def openapi(operations: tuple[Operation, ...], *, token: bool) -> dict[str, Any]
                 else {}
             )
         }
-        errors = set(op.errors) | ({400} if op.body else set()) | ({401} if token else set())
+        guarded = token and not op.public
+        errors = set(op.errors) | ({400} if op.body else set()) | ({401} if guarded else set())
         parameters = re.findall(r"{(\w+)}", op.path)
         if parameters:
             errors.add(404)
@@ -372,6 +379,8 @@ def openapi(operations: tuple[Operation, ...], *, token: bool) -> dict[str, Any]
             "summary": op.summary,
             "responses": responses,
         }
+        if token and op.public:
+            spec["security"] = []
         if parameters:
             spec["parameters"] = [
                 {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
@@ -404,4 +413,5 @@ _REASONS = {
     401: "a token is required",
     404: "no such device (or cloud, captcha or scenario)",
     409: "conflicts with the fleet as it is; nothing changed",
+    503: "not serving yet (starting) or any more (stopping)",
 }

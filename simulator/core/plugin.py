@@ -105,6 +105,7 @@ class SimulatorApi(ServiceContext, Protocol):
     """What the control API changes at run time, beyond what every service gets."""
 
     scenario: Any  # the training scenario the fleet runs, or None
+    serving: bool  # every device listens (what the control API's health check reports)
 
     async def add_devices(self, entries: list, source: str = ...) -> list[Device]: ...
 

@@ -136,6 +136,7 @@ class Simulator:
         self._tasks: set[asyncio.Task] = set()  # moves and reboots under way
         self._event_timers: asyncio.Task | None = None  # events' timers on the clock
         self.stuck: list[str] = []  # what did not stop in time at the last stop()
+        self.serving = False  # every device listens: start() done, stop() not begun
         if self.journal is None:
             self.journal = Journal(self.clock)
         self._web = WebOptions(
@@ -164,10 +165,12 @@ class Simulator:
         except BaseException:
             await self.stop()
             raise
+        self.serving = True
 
     async def stop(self) -> None:
         """Stop everything, each part within `config.stop_seconds`; what has not stopped
         by then is named in `stuck` and left behind."""
+        self.serving = False
         timers = [self._event_timers] if self._event_timers is not None else []
         for task in [*timers, *self._tasks]:
             task.cancel()
