@@ -225,13 +225,15 @@ def _date_time(when: datetime) -> tuple[Element, Element]:
     )
 
 
-def system_date_and_time_response(utc: datetime, time_zone: str = "UTC0") -> str:
-    """The device clock, set by hand, in UTC (local time is UTC too)."""
+def system_date_and_time_response(
+    utc: datetime, time_zone: str = "UTC0", date_time_type: str = "Manual"
+) -> str:
+    """The device clock, set by hand or by NTP, in UTC (local time is UTC too)."""
     return _fragment(
         "tds:GetSystemDateAndTimeResponse",
         el(
             "tds:SystemDateAndTime",
-            el("tt:DateTimeType", "Manual"),
+            el("tt:DateTimeType", date_time_type),
             el("tt:DaylightSavings", False),
             el("tt:TimeZone", el("tt:TZ", time_zone)),
             el("tt:UTCDateTime", *_date_time(utc)),

@@ -294,7 +294,7 @@ def add_ctl_parser(subparsers) -> None:
         "fault",
         "show or set faults on a device or the whole fleet: discovery_drop=PERCENT, "
         "discovery_delay=S, discovery_malformed=true, auth_fail=true, cloud_offline=true, "
-        "http_delay=S; or `clear`",
+        "http_delay=S, disk_failure=true; or `clear`",
         _fault,
     )
     p.add_argument("target", metavar="SERIAL|fleet")

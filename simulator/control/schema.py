@@ -70,6 +70,7 @@ class FaultsChange(_Body):
     auth_fail: bool | None = None
     cloud_offline: bool | None = None
     http_delay: Seconds | None = None
+    disk_failure: bool | None = None
 
 
 class Reboot(_Body):

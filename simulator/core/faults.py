@@ -12,6 +12,8 @@ place, so every protocol of its kind shows it alike:
 - `cloud_offline`: `Device.cloud_online`, so the platform status, unbind and
   every page that shows it agree;
 - `http_delay`: the web server's first middleware (`simulator.runtime.web`);
+- `disk_failure`: the storage documents (ISAPI ContentMgmt/Storage, Dahua
+  storageDevice): the recorder's first disk reports an error;
 - a reboot is an action, not a state: `Simulator.reboot`.
 """
 
@@ -30,6 +32,7 @@ class Faults:
     auth_fail: bool = False  # every credential is refused, the right one too
     cloud_offline: bool = False  # the device's link to its vendor cloud is down
     http_delay: float = 0.0  # seconds before the web server starts to answer
+    disk_failure: bool = False  # the first disk reports an error
 
     def combine(self, other: Faults) -> Faults:
         """What a device suffers under both: the worse of each fault."""

@@ -24,6 +24,7 @@ from nvrsim.simulator.core.device import Device
 from nvrsim.simulator.core.firmware import FirmwareError, FirmwareVersion
 from nvrsim.simulator.core.restart import restart_after_reply
 from nvrsim.simulator.hikvision.device import is_valid_verification_code, qr_content
+from nvrsim.simulator.hikvision.isapi_breadth import ROUTES as BREADTH_ROUTES
 from nvrsim.simulator.hikvision.isapi_http import (
     IsapiContext,
     Route,
@@ -191,39 +192,6 @@ async def activate(ctx: IsapiContext, request: Request, match: Match) -> Respons
 # ---------------------------------------------------------------- events
 
 
-def triggers(device: Device) -> list[isapi.EventTrigger]:
-    """Motion and video loss on every channel; a recorder's IP channels are dynamic."""
-    recorder = device.kind != "ipc"
-    return [
-        isapi.EventTrigger(event, channel, dynamic=recorder and channel > device.analog_channels)
-        for event in ("VMD", "videoloss")
-        for channel in range(1, device.channels + 1)
-    ]
-
-
-async def event_triggers(ctx: IsapiContext, request: Request, match: Match) -> Response:
-    return xml_response(isapi.event_triggers(triggers(ctx.device), ctx.namespace))
-
-
-def _channel(ctx: IsapiContext, match: re.Match[str]) -> int:
-    text = match["channel"]
-    if not (text.isascii() and text.isdigit() and 1 <= int(text) <= ctx.device.channels):
-        raise isapi.IsapiRequestError("no such channel", isapi.INVALID_ID)
-    return int(text)
-
-
-async def get_motion(ctx: IsapiContext, request: Request, match: Match) -> Response:
-    enabled = _channel(ctx, match) in ctx.device.motion_detection
-    return xml_response(isapi.motion_detection(enabled=enabled, namespace=ctx.namespace))
-
-
-async def put_motion(ctx: IsapiContext, request: Request, match: Match) -> Response:
-    channel = _channel(ctx, match)
-    enabled = isapi.parse_motion_detection(await read_body(request))
-    (ctx.device.motion_detection.add if enabled else ctx.device.motion_detection.discard)(channel)
-    return status_response(ctx, request, isapi.OK)
-
-
 def heartbeat(ctx: IsapiContext) -> bytes:
     """The video-loss-inactive keep-alive that feeds pyhik's 300 s watchdog (§2.5)."""
     device = ctx.device
@@ -301,11 +269,6 @@ ROUTES: tuple[Route, ...] = (
     Route("/ISAPI/System/updateFirmware", {"PUT": update_firmware, "POST": update_firmware}),
     Route("/ISAPI/System/upgradeStatus", {"GET": upgrade_status}),
     Route("/ISAPI/System/reboot", {"PUT": reboot}),
-    Route("/ISAPI/Event/triggers", {"GET": event_triggers}),
-    Route(
-        "/ISAPI/System/Video/inputs/channels/(?P<channel>[^/]+)/motionDetection",
-        {"GET": get_motion, "PUT": put_motion},
-    ),
     Route("/ISAPI/Event/notification/alertStream", {"GET": alert_stream}),
     Route(
         "/ISAPI/System/Network/EZVIZ",
@@ -328,4 +291,5 @@ ROUTES: tuple[Route, ...] = (
     Route("/ISAPI/System/activateStatus", {"GET": activate_status}, public=True),
     Route("/ISAPI/Security/challenge", {"POST": security_challenge}, public=True),
     Route("/ISAPI/System/activate", {"PUT": activate}, public=True),
+    *BREADTH_ROUTES,
 )

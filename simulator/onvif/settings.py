@@ -52,6 +52,10 @@ class OnvifDevice:
     sub_stream: ClassVar[VideoFormat] = VideoFormat(640, 360, 25)
     onvif: Onvif = field(default_factory=Onvif)
 
+    def clock_skew(self) -> float:
+        """The fixture's skew (`Device.local_now` adds it to every protocol's clock)."""
+        return self.onvif.clock_skew
+
     def stream_path(self, channel: int, sub: bool = False) -> str:
         """The RTSP path (and query) of a channel's stream; vendors have their own, and
         `stream_at` recognises whatever this returns."""

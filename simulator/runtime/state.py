@@ -65,7 +65,18 @@ def device_entry(device: Device) -> dict[str, Any]:
         "local_lockout": _policy(device.local_lockout.policy),
         "capabilities": dict(device.capability_overrides),
         "motion_detection": sorted(device.motion_detection),
+        "motion_sensitivity": {str(c): v for c, v in sorted(device.motion_sensitivity.items())},
         "faults": device.own_faults.as_dict(),
+        "users": [
+            {"name": u.name, "password": u.password, "level": u.level.value}
+            | {"enabled": u.enabled, "id": u.id}
+            for u in device.accounts
+        ],
+        "clock": {
+            "offset": device.clock_offset,
+            "mode": device.time_mode,
+            "ntp_servers": list(device.ntp_servers),
+        },
     } | {s.name: s.entry(getattr(device, s.name)) for s in vendor_of(device).sections}
 
 
