@@ -270,11 +270,19 @@ def services_response(services: list[Service], include_capability: bool = False)
 
 
 def device_service_capabilities() -> str:
-    """tds:Capabilities (DeviceServiceCapabilities) of what the simulator answers."""
+    """tds:Capabilities (DeviceServiceCapabilities) of what the simulator answers: up to 4
+    NTP servers (SetNTP), 32 accounts (simulator.core.users)."""
     return _fragment(
         "tds:Capabilities",
-        el("tds:Network", NTP=0, HostnameFromDHCP=False, DynDNS=False, IPVersion6=False),
-        el("tds:Security", UsernameToken=True, HttpDigest=True),
+        el("tds:Network", NTP=4, HostnameFromDHCP=False, DynDNS=False, IPVersion6=False),
+        el(
+            "tds:Security",
+            UsernameToken=True,
+            HttpDigest=True,
+            MaxUsers=32,
+            MaxUserNameLength=32,
+            MaxPasswordLength=64,
+        ),
         el(
             "tds:System",
             DiscoveryResolve=True,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from nvrsim.simulator.control.devices import device_state
 from nvrsim.simulator.core.users import MAX_USERS, UserError, UserLevel, UserProblem
 from nvrsim.simulator.runtime.state import StateDir
 from tests.conftest import PASSWORD, hik_entry, make_fleet
@@ -128,3 +129,12 @@ def test_fixtures_declare_users(clock):
     assert device.login("10.0.0.4", proof("weak"), clock.now(), user="guard").granted
     with pytest.raises(Exception, match="admin is built in"):
         make_fleet(hik_entry(users=[{"name": "admin", "password": "x"}]), clock=clock)
+
+
+def test_the_control_api_shows_the_users_and_the_clock(device, clock):
+    device.add_users([OP])
+    state = device_state(device, clock.now())
+    assert state["users"] == [
+        {"name": "op1", "password": "Operat0r1", "level": "Operator", "enabled": True, "id": 2}
+    ]
+    assert state["clock"] == {"offset": 0.0, "mode": "Manual", "ntp_servers": []}
