@@ -197,6 +197,11 @@ class Device:
     def user(self, name: str) -> User | None:
         return self.admin if name == self.admin_user else self.accounts.get(name)
 
+    def administers(self, name: str) -> bool:
+        """Whether `name` may manage accounts, the clock and the device (an Administrator)."""
+        user = self.user(name)
+        return user is not None and user.level is UserLevel.ADMINISTRATOR
+
     def add_users(self, users: list[tuple[str, str, UserLevel]]) -> list[User]:
         """Add all or none (UserError names the first that cannot be added)."""
         names = [name for name, _, _ in users]

@@ -9,6 +9,9 @@ and ISAPI. A request that is refused raises `MethodFailed` before any change.
 Choices where the public record is silent:
 - Groups: Administrator accounts are "admin", Operator and User are "user"; an
   account added to "user" is an Operator. AuthorityList is the group's, fixed.
+- Adding and deleting users, another's password and the clock are an
+  Administrator's: others get 268894209 "Invalid request!" over RPC2 and 403
+  `Authority:check failure.` over the CGI.
 - Refusals are 268894211 "Invalid param!" (a taken name, a weak password, an
   unknown user, a wrong old password, deleting admin), as firmware words most.
 - Passwords are taken in plain text (the newer firmware's RPAC envelope around
@@ -200,6 +203,30 @@ RPC_METHODS: dict[str, Method] = {
     "netApp.getNetInterfaces": _net_interfaces,
     "storageDevice.getDeviceAllInfo": _storage_all,
 }
+# Only an Administrator calls these; anyone may change their own password.
+ADMIN_ONLY = frozenset(
+    {
+        "userManager.addUser",
+        "userManager.deleteUser",
+        "userManager.modifyPassword",
+        "global.setCurrentTime",
+    }
+)
+ADMIN_ONLY_CGI = {
+    "userManager.cgi": {"addUser", "deleteUser", "modifyPassword"},
+    "global.cgi": {"setCurrentTime"},
+}
+
+
+def permitted(device: Device, user: str, method: str, params: dict[str, Any]) -> bool:
+    """May `user` call `method` (RPC2, or CGI as `name.cgi?action`) with these params?"""
+    if method.endswith("modifyPassword") and params.get("name") == user:
+        return True
+    cgi, _, action = method.partition("?")
+    admin_only = method in ADMIN_ONLY or action in ADMIN_ONLY_CGI.get(cgi, ())
+    return not admin_only or device.administers(user)
+
+
 RECORDER_ONLY = frozenset({"storageDevice.getDeviceAllInfo"})  # a camera's SD card is not
 
 

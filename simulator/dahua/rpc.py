@@ -47,7 +47,13 @@ from nvrsim.simulator.dahua.errors import (
     RpcError,
 )
 from nvrsim.simulator.dahua.info import build_date, device_class, software_version, system_info
-from nvrsim.simulator.dahua.manage import MethodFailed, group, local_time, offered
+from nvrsim.simulator.dahua.manage import (
+    MethodFailed,
+    group,
+    local_time,
+    offered,
+    permitted,
+)
 from nvrsim.simulator.dahua.rpac import DeviceKey, EnvelopeError
 
 KEEP_ALIVE_INTERVAL = 60
@@ -224,6 +230,8 @@ class DahuaRpc:
             granted = asked if valid else KEEP_ALIVE_INTERVAL
             return _ok(ident, session.id, {"timeout": granted})
         if method in (methods := offered(self.device)):
+            if not permitted(self.device, session.user, method, params):
+                return _fail(INVALID_REQUEST, ident, session.id)
             try:
                 return _ok(ident, session.id, methods[method](self.device, params, now))
             except MethodFailed as exc:

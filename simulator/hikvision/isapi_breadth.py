@@ -6,6 +6,8 @@ Handlers translate, as in isapi_handlers: the accounts are the device's one stor
 the same. Each request document is read in full before anything changes.
 
 Choices where the public record is silent:
+- Only an Administrator changes users and the time (others: 403 lowPrivilege);
+  every account reads them.
 - User ids are the store's (admin 1); levels are Administrator, Operator and
   Viewer (ONVIF's User). GET never shows passwords. Refusals: a taken name
   400 userNameExist, a weak password 400 riskPassword, 32 accounts 400
@@ -48,6 +50,7 @@ from nvrsim.simulator.hikvision.isapi_http import (
 
 Match = re.Match[str]
 
+LOW_PRIVILEGE = IsapiStatus(403, 4, "lowPrivilege")
 USER_NAME_EXIST = IsapiStatus(400, 6, "userNameExist")
 USER_NUM_LIMITED = IsapiStatus(400, 6, "userNumLimited")
 INVALID_OPERATION = IsapiStatus(400, 4, "invalidOperation")
@@ -440,12 +443,13 @@ async def event_triggers(ctx: IsapiContext, request: Request, match: Match) -> R
 _CHANNEL = "/ISAPI/System/Video/inputs/channels/(?P<channel>[^/]+)/motionDetection"
 
 ROUTES: tuple[Route, ...] = (
-    Route("/ISAPI/Security/users", {"GET": list_users, "POST": add_user}),
+    Route("/ISAPI/Security/users", {"GET": list_users, "POST": add_user}, administrator=True),
     Route(
         "/ISAPI/Security/users/(?P<id>[^/]+)",
         {"GET": get_user, "PUT": change_user, "DELETE": delete_user},
+        administrator=True,
     ),
-    Route("/ISAPI/System/time", {"GET": get_time, "PUT": put_time}),
+    Route("/ISAPI/System/time", {"GET": get_time, "PUT": put_time}, administrator=True),
     Route("/ISAPI/System/Network/interfaces", {"GET": network_interfaces}),
     Route("/ISAPI/System/Network/interfaces/(?P<id>[^/]+)", {"GET": network_interface}),
     Route("/ISAPI/ContentMgmt/Storage", {"GET": storage}),

@@ -80,8 +80,7 @@ def _reply(tag: str, *content: Element) -> str:
 
 
 def _administrator(device: Device, request: SoapRequest) -> None:
-    user = device.user(request.token.username) if request.token else None
-    if user is None or user.level is not UserLevel.ADMINISTRATOR:
+    if request.token is None or not device.administers(request.token.username):
         raise _refuse(onvif.NOT_AUTHORIZED)
 
 

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from requests.auth import HTTPDigestAuth
 
 from nvrsim.simulator.core.faults import Faults
+from nvrsim.simulator.core.users import UserLevel
 from nvrsim.simulator.dahua.http import dahua_app
 from nvrsim.simulator.dahua.manage import RPC_METHODS
 from nvrsim.simulator.dahua.rpc import DahuaRpc
@@ -140,6 +141,33 @@ async def test_clock_network_storage_and_upgrader(fleet, clock, nvr_rpc):
     assert state == {"Progress": 0, "State": "Inexistence"}
 
 
+async def test_only_administrators_manage_users_and_the_clock(fleet, clock):
+    nvr = fleet.find("nvr")
+    nvr.add_users([("guard", "Guard1234", UserLevel.OPERATOR)])
+    async with TestClient(TestServer(dahua_app(nvr, clock))) as client:
+        guard = await connect(client, "guard", "Guard1234")
+        for method, params in [
+            (
+                "userManager.addUser",
+                {"user": {"Name": "x1", "Password": "Xx123456", "Group": "user"}},
+            ),
+            ("userManager.deleteUser", {"name": "admin"}),
+            (
+                "userManager.modifyPassword",
+                {"name": "admin", "pwd": "Aa123456", "pwdOld": PASSWORD},
+            ),
+            ("global.setCurrentTime", {"time": "2030-01-01 00:00:00"}),
+        ]:
+            reply = await guard(method, **params)
+            assert reply["error"]["code"] == 268894209, method
+        own = await guard(
+            "userManager.modifyPassword", name="guard", pwd="Guard5678", pwdOld="Guard1234"
+        )
+        assert own["result"] is True
+    assert [u.name for u in nvr.users()] == ["admin", "guard"]
+    assert nvr.admin_password == PASSWORD and nvr.clock_offset == 0.0
+
+
 def test_the_cgi_counterparts(fleet, clock):
     nvr = fleet.find("nvr")
     with ServerThread(dahua_app(nvr, clock)) as url:
@@ -168,6 +196,10 @@ def test_the_cgi_counterparts(fleet, clock):
         assert get("global.cgi?action=setCurrentTime&time=2029-01-01%2000:00:00").text == "OK\r\n"
         assert get("global.cgi?action=getCurrentTime").text == "result=2029-01-01 00:00:00\r\n"
         assert get("magicBox.cgi?action=getLanguageCaps").text == "Languages=English\r\n"
+        nvr.add_users([("op", "Operat0r1", UserLevel.OPERATOR)])
+        denied = get("userManager.cgi?action=deleteUser&name=admin", "op", "Operat0r1")
+        assert (denied.status_code, denied.text) == (403, "Authority:check failure.\r\n")
+        assert get("global.cgi?action=getCurrentTime", "op", "Operat0r1").status_code == 200
 
 
 _json = st.recursive(

@@ -14,6 +14,7 @@ from requests.auth import HTTPDigestAuth
 
 from nvrsim.protocols.isapi import HIKVISION_NAMESPACE
 from nvrsim.simulator.core.faults import Faults
+from nvrsim.simulator.core.users import UserLevel
 from nvrsim.simulator.hikvision.isapi import isapi_app
 from nvrsim.simulator.runtime.state import device_entry
 from tests.conftest import PASSWORD, hik_entry, make_fleet
@@ -298,3 +299,17 @@ def test_hostile_documents_get_vendor_statuses_never_a_500(nvr, clock):
             nvr.clock_offset, nvr.time_mode = 0.0, "Manual"
 
         check()
+
+
+async def test_only_administrators_change_users_and_time(nvr, clock):
+    nvr.add_users([("viewer", "Viewer123", UserLevel.USER)])
+    async with serve(isapi_app(nvr, clock)) as base, Isapi(base, "viewer", "Viewer123") as viewer:
+        assert (await viewer.call("GET", "/ISAPI/Security/users"))[0] == 200
+        for method, path, body in [
+            ("POST", "/ISAPI/Security/users", user_doc()),
+            ("DELETE", "/ISAPI/Security/users/2", ""),
+            ("PUT", "/ISAPI/System/time", "<Time><timeMode>NTP</timeMode></Time>"),
+        ]:
+            status, root = await viewer.call(method, path, body)
+            assert (status, status_of(root)) == (403, "lowPrivilege")
+    assert [u.name for u in nvr.users()] == ["admin", "viewer"] and nvr.time_mode == "Manual"
