@@ -2,7 +2,8 @@
 
 onvif-zeep-async creates users and sets the clock; ISAPI (aiohttp with HTTP Digest)
 and Dahua RPC2 log in as those users and list them; ISAPI deletes one and ONVIF
-no longer lists it; the fleet's devices run in a Simulator on loopback, port 0.
+no longer lists it; ffprobe plays the RTSP stream as an ONVIF-made user. The fleet's
+devices run in a Simulator on loopback, port 0.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import time
 import xml.etree.ElementTree as ET
 from datetime import UTC, datetime
+from urllib.parse import quote
 
 import aiohttp
 import pytest
@@ -18,10 +20,12 @@ from zeep.exceptions import Fault
 
 from nvrsim.protocols.isapi import HIKVISION_NAMESPACE
 from nvrsim.simulator.core.clock import VirtualClock
+from nvrsim.simulator.onvif.service import stream_uri
 from nvrsim.simulator.runtime.runner import ServiceConfig, Simulator
 from tests.conftest import PASSWORD, hik_entry, make_fleet
 from tests.dahua.test_dahua_http import login as rpc2_login
 from tests.dahua.test_dhip import dahua_camera, dahua_entry
+from tests.runtime.test_rtsp import ffprobe, needs_ffmpeg
 
 NEW_USER, NEW_PASSWORD = "installer", "Install3r!"
 HIK = {"ns": HIKVISION_NAMESPACE}
@@ -175,3 +179,20 @@ async def test_set_system_date_and_time_moves_onvif_isapi_and_dahua(sim):
     assert local.startswith(target.strftime("%Y-%m-%dT%H:%M"))
     reply = await rpc2(dahua, "global.getCurrentTime", ("admin", PASSWORD))
     assert reply["params"]["time"].startswith("2031-05-06 07:08")
+
+
+@needs_ffmpeg
+async def test_an_onvif_user_plays_the_rtsp_stream_with_ffprobe(sim):
+    hik = sim.fleet.find("hik")
+    camera, mgmt = await devicemgmt(hik)
+    try:
+        await mgmt.CreateUsers({"User": [onvif_user(level="User")]})
+    finally:
+        await camera.close()
+    secret = f"{NEW_USER}:{quote(NEW_PASSWORD, safe='')}@"
+    url = stream_uri(hik, 1).replace("rtsp://", f"rtsp://{secret}", 1)
+    code, stream, err = await ffprobe(url, "tcp")
+    assert code == 0, err
+    assert stream["codec_name"] == "h264"
+    code, _, err = await ffprobe(url.replace(quote(NEW_PASSWORD, safe=""), "Wrong1234"), "tcp")
+    assert code != 0 and "401" in err
