@@ -15,6 +15,7 @@ from requests.auth import HTTPDigestAuth
 
 from nvrsim.simulator.core.faults import Faults
 from nvrsim.simulator.core.users import UserLevel
+from nvrsim.simulator.dahua.cgi import handle_cgi
 from nvrsim.simulator.dahua.http import dahua_app
 from nvrsim.simulator.dahua.manage import RPC_METHODS
 from nvrsim.simulator.dahua.rpc import DahuaRpc
@@ -246,6 +247,45 @@ def test_hostile_params_get_rpc_errors_never_a_change(fleet, clock, method, para
     if reply["result"] is False:
         assert reply["error"]["code"] == INVALID_PARAM
         assert device_entry(nvr) == before
+    nvr.accounts.clear()
+    nvr.admin_password = PASSWORD
+    nvr.clock_offset = 0.0
+
+
+_cgi_text = st.text(st.characters(blacklist_categories=("Cs",)), max_size=24)
+
+
+@given(
+    name=st.sampled_from(["userManager.cgi", "global.cgi", "magicBox.cgi"]),
+    query=st.fixed_dictionaries(
+        {
+            "action": st.sampled_from(
+                [
+                    "getUserInfoAll",
+                    "addUser",
+                    "deleteUser",
+                    "modifyPassword",
+                    "setCurrentTime",
+                    "getCurrentTime",
+                    "getLanguageCaps",
+                    "nope",
+                ]
+            )
+        },
+        optional={
+            k: _cgi_text
+            for k in ("user.Name", "user.Password", "user.Group", "name", "pwd", "pwdOld", "time")
+        },
+    ),
+)
+@settings(max_examples=200, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_hostile_cgi_queries_get_the_vendor_error_never_a_change(fleet, clock, name, query):
+    nvr = fleet.find("nvr")
+    before = device_entry(nvr)
+    reply = handle_cgi(nvr, name, query, clock.now())
+    assert reply.status in (200, 400)
+    if reply.status == 400:
+        assert reply.body == "Error\r\nBad Request!\r\n" and device_entry(nvr) == before
     nvr.accounts.clear()
     nvr.admin_password = PASSWORD
     nvr.clock_offset = 0.0
