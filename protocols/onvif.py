@@ -225,13 +225,15 @@ def _date_time(when: datetime) -> tuple[Element, Element]:
     )
 
 
-def system_date_and_time_response(utc: datetime, time_zone: str = "UTC0") -> str:
-    """The device clock, set by hand, in UTC (local time is UTC too)."""
+def system_date_and_time_response(
+    utc: datetime, time_zone: str = "UTC0", date_time_type: str = "Manual"
+) -> str:
+    """The device clock, set by hand or by NTP, in UTC (local time is UTC too)."""
     return _fragment(
         "tds:GetSystemDateAndTimeResponse",
         el(
             "tds:SystemDateAndTime",
-            el("tt:DateTimeType", "Manual"),
+            el("tt:DateTimeType", date_time_type),
             el("tt:DaylightSavings", False),
             el("tt:TimeZone", el("tt:TZ", time_zone)),
             el("tt:UTCDateTime", *_date_time(utc)),
@@ -268,11 +270,19 @@ def services_response(services: list[Service], include_capability: bool = False)
 
 
 def device_service_capabilities() -> str:
-    """tds:Capabilities (DeviceServiceCapabilities) of what the simulator answers."""
+    """tds:Capabilities (DeviceServiceCapabilities) of what the simulator answers: up to 4
+    NTP servers (SetNTP), 32 accounts (simulator.core.users)."""
     return _fragment(
         "tds:Capabilities",
-        el("tds:Network", NTP=0, HostnameFromDHCP=False, DynDNS=False, IPVersion6=False),
-        el("tds:Security", UsernameToken=True, HttpDigest=True),
+        el("tds:Network", NTP=4, HostnameFromDHCP=False, DynDNS=False, IPVersion6=False),
+        el(
+            "tds:Security",
+            UsernameToken=True,
+            HttpDigest=True,
+            MaxUsers=32,
+            MaxUserNameLength=32,
+            MaxPasswordLength=64,
+        ),
         el(
             "tds:System",
             DiscoveryResolve=True,

@@ -303,7 +303,7 @@ def add_ctl_parser(subparsers) -> None:
         "show or set faults on a device or the whole fleet: discovery_drop=PERCENT, "
         "discovery_delay=S, discovery_malformed=true, auth_fail=true, cloud_offline=true, "
         "http_delay=S, event_drop=PERCENT, event_delay=S, rtsp_refuse=true,"
-        " rtsp_packet_loss=PERCENT, rtsp_stall=S; or `clear`",
+        " rtsp_packet_loss=PERCENT, rtsp_stall=S, disk_failure=true; or `clear`",
         _fault,
     )
     p.add_argument("target", metavar="SERIAL|fleet")

@@ -75,6 +75,7 @@ class FaultsChange(_Body):
     rtsp_refuse: bool | None = None
     rtsp_packet_loss: Annotated[float, Field(ge=0, le=100)] | None = None
     rtsp_stall: Seconds | None = None
+    disk_failure: bool | None = None
 
 
 EventTypeName = Literal[

@@ -1,7 +1,8 @@
 """One simulated device, described once and shared by every protocol.
 
-Everything here is vendor-neutral: identity, network, the admin account and its
-lockouts, power, faults, firmware and its capabilities. Each vendor's state is a
+Everything here is vendor-neutral: identity, network, the user accounts (admin
+first, simulator.core.users) and their lockouts, the device's own clock, power,
+faults, firmware and its capabilities. Each vendor's state is a
 section its own device class adds (simulator/<vendor>/device.py), beside the
 hooks below that it overrides (restore defaults, factory reset, the cloud it shows).
 """
@@ -27,6 +28,15 @@ from nvrsim.simulator.core.auth import (
 from nvrsim.simulator.core.events import EventBus
 from nvrsim.simulator.core.faults import NO_FAULTS, Faults
 from nvrsim.simulator.core.firmware import CapabilityRow, FirmwareVersion, capabilities
+from nvrsim.simulator.core.users import (
+    ADMIN_ID,
+    Accounts,
+    User,
+    UserError,
+    UserLevel,
+    UserProblem,
+    check_password,
+)
 
 # The client address of the recorder's own screen, mouse and keyboard.
 LOCAL_CONSOLE = "local"
@@ -94,6 +104,7 @@ class Device:
     client_networks: tuple[IPv4Network, ...] = ()
     capability_overrides: dict[str, bool] = field(default_factory=dict)
     motion_detection: set[int] = field(default_factory=set)  # channels where it is on
+    motion_sensitivity: dict[int, int] = field(default_factory=dict)  # channel: 0 to 100
     label: str = ""  # the fixture's name for it, e.g. nvr-4x-bound-online or cam-007
     source: str = ""  # fixture file and entry, for messages
     own_faults: Faults = NO_FAULTS  # set on this device
@@ -102,6 +113,11 @@ class Device:
     pending_firmware: FirmwareVersion | None = None  # uploaded, runs after the next reboot
     # What it raises (motion, tamper...) and who listens (simulator.core.events).
     events: EventBus = field(default_factory=EventBus, compare=False, repr=False)
+    accounts: Accounts = field(default_factory=Accounts)  # every user but the built-in admin
+    # The device's clock as its users set it: seconds ahead of the simulation clock.
+    clock_offset: float = 0.0
+    time_mode: str = "Manual"  # or "NTP": then the clock follows the simulation clock
+    ntp_servers: tuple[str, ...] = ()
 
     @property
     def faults(self) -> Faults:
@@ -157,17 +173,97 @@ class Device:
         return self.analog_channels + self.ip_channels
 
     def login(self, client: str, proof: Proof, now: float, user: str = "admin") -> LoginOutcome:
-        """The one admin login rule: activation, lockout per client address, password.
+        """The one login rule: activation, lockout per client address, the user's password.
 
         `client` is an IP address, or LOCAL_CONSOLE for the recorder's own screen,
-        which has its own, shorter lockout.
+        which has its own, shorter lockout. An unknown or disabled user fails like a
+        wrong password, and counts like one.
         """
         lockout = self.local_lockout if client == LOCAL_CONSOLE else self.lockout
         if not self.activated:
             return LoginOutcome(LoginResult.NOT_ACTIVATED, lockout.policy.max_failures, 0)
-        if user != self.admin_user or self.faults.auth_fail:
+        account = self.user(user)
+        if account is None or not account.enabled or self.faults.auth_fail:
             proof = _refuse
-        return lockout.attempt(client, now, proof, self.admin_password or "")
+        return lockout.attempt(client, now, proof, account.password if account else "")
+
+    # --- user accounts (rules in simulator.core.users) ------------------------------------
+
+    @property
+    def admin(self) -> User:
+        return User(ADMIN_ID, self.admin_user, self.admin_password or "", UserLevel.ADMINISTRATOR)
+
+    def users(self) -> list[User]:
+        """Every account, the built-in admin first."""
+        return [self.admin, *self.accounts]
+
+    def user(self, name: str) -> User | None:
+        return self.admin if name == self.admin_user else self.accounts.get(name)
+
+    def administers(self, name: str) -> bool:
+        """Whether `name` may manage accounts, the clock and the device (an Administrator)."""
+        user = self.user(name)
+        return user is not None and user.level is UserLevel.ADMINISTRATOR
+
+    def add_users(self, users: list[tuple[str, str, UserLevel]]) -> list[User]:
+        """Add all or none (UserError names the first that cannot be added)."""
+        names = [name for name, _, _ in users]
+        for name in names:
+            if name == self.admin_user or names.count(name) > 1:
+                raise UserError(UserProblem.DUPLICATE, name)
+        scratch = Accounts(tuple(self.accounts))
+        for name, password, level in users:
+            scratch.add(name, password, level, True, taken=1)
+        return [self.accounts.add(n, p, lv, True, taken=1) for n, p, lv in users]
+
+    def change_user(
+        self,
+        name: str,
+        *,
+        password: str | None = None,
+        level: UserLevel | None = None,
+        enabled: bool | None = None,
+    ) -> User:
+        if name != self.admin_user:
+            return self.accounts.change(name, password=password, level=level, enabled=enabled)
+        if level not in (None, UserLevel.ADMINISTRATOR) or enabled is False:
+            raise UserError(UserProblem.FIXED, name)
+        if password is not None:
+            check_password(name, password)
+            self.set_password(password)
+        return self.admin
+
+    def delete_users(self, names: list[str]) -> None:
+        """Delete all or none; the built-in admin never."""
+        for name in names:
+            if name == self.admin_user:
+                raise UserError(UserProblem.FIXED, name)
+            if self.accounts.get(name) is None:
+                raise UserError(UserProblem.UNKNOWN, name)
+        for name in dict.fromkeys(names):
+            self.accounts.delete(name)
+
+    # --- the device's own clock ------------------------------------------------------------
+
+    def clock_skew(self) -> float:
+        """How far the fixture sets the clock off; vendors with ONVIF settings say."""
+        return 0.0
+
+    def local_now(self, now: float) -> float:
+        """The device's idea of `now` (the simulation clock's)."""
+        return now + self.clock_offset + self.clock_skew()
+
+    def set_local_time(self, when: float, local_now: float) -> None:
+        """Set the clock by hand to `when`, when it reads `local_now`."""
+        self.time_mode = "Manual"
+        self.clock_offset += when - local_now
+
+    def sync_time(self, servers: tuple[str, ...] | None = None) -> None:
+        """NTP: the clock follows the simulation clock, the time every NTP server agrees on."""
+        self.time_mode = "NTP"
+        self.clock_offset = -self.clock_skew()
+        if servers is not None:
+            self.ntp_servers = servers
 
     def activate(self, password: str) -> ActivationResult:
         if self.activated:
@@ -205,6 +301,7 @@ class Device:
         own settings first.
         """
         self.motion_detection.clear()
+        self.motion_sensitivity.clear()
         self.reboot(now)
 
     @property
@@ -214,12 +311,14 @@ class Device:
 
     def factory_reset(self, now: float) -> None:
         """The reset button (or the vendor's reset call): the admin password goes back to
-        the model's default (None: not activated), then as `restore_defaults`.
+        the model's default (None: not activated) and the other accounts go, then as
+        `restore_defaults`.
 
         The address stays, so the simulated device remains reachable where it was
         (a real one falls back to 192.168.0.20/192.168.1.64 or DHCP).
         """
         self.admin_password = self.factory_password
+        self.accounts.clear()
         self.restore_defaults(now)
 
     def same_lan(self, client: str) -> bool:

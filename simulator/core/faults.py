@@ -16,6 +16,8 @@ place, so every protocol of its kind shows it alike:
   protocol's event stream loses or holds back the same events;
 - `rtsp_refuse`, `rtsp_packet_loss`, `rtsp_stall`: the RTSP server
   (`simulator.runtime.rtsp`): its DESCRIBE and the one place it sends a frame;
+- `disk_failure`: the storage documents (ISAPI ContentMgmt/Storage, Dahua
+  storageDevice): the recorder's first disk reports an error;
 - a reboot is an action, not a state: `Simulator.reboot`.
 """
 
@@ -41,6 +43,7 @@ class Faults:
     # Seconds a session streams after PLAY before the video stops (the session and its
     # connection stay up, answering requests); 0: never stalls.
     rtsp_stall: float = 0.0
+    disk_failure: bool = False  # the first disk reports an error
 
     def combine(self, other: Faults) -> Faults:
         """What a device suffers under both: the worse of each fault (for a stall, the

@@ -21,7 +21,15 @@ from nvrsim.simulator.core.device import Device
 from nvrsim.simulator.dahua import config
 from nvrsim.simulator.dahua.config import ConfigError
 from nvrsim.simulator.dahua.info import build_date, device_class, software_version, system_info
-from nvrsim.simulator.dahua.rpc import local_time
+from nvrsim.simulator.dahua.manage import (
+    MethodFailed,
+    add_user,
+    delete_user,
+    local_time,
+    modify_password,
+    parse_time,
+    user_info,
+)
 from nvrsim.simulator.onvif.settings import VideoStream
 from nvrsim.simulator.runtime import testcard
 
@@ -63,6 +71,8 @@ def _magic_box(device: Device, query: dict[str, str], now: float) -> CgiReply:
         return lines([simple[action](device)])
     if action == "getSystemInfo":
         return lines(list(system_info(device).items()))
+    if action == "getLanguageCaps":
+        return lines([("Languages", "English")])
     if action == "getProductDefinition":
         name = query.get("name", "MaxExtraStream")
         definitions = {"MaxExtraStream": 2 if device.kind == "ipc" else 1}
@@ -73,8 +83,54 @@ def _magic_box(device: Device, query: dict[str, str], now: float) -> CgiReply:
 
 
 def _global(device: Device, query: dict[str, str], now: float) -> CgiReply:
-    if query.get("action") == "getCurrentTime":
-        return lines([("result", local_time(now))])
+    action = query.get("action")
+    if action == "getCurrentTime":
+        return lines([("result", local_time(device.local_now(now)))])
+    if action == "setCurrentTime":
+        return _done(
+            lambda: device.set_local_time(parse_time(query.get("time")), device.local_now(now))
+        )
+    return BAD_REQUEST
+
+
+def _set_time(device: Device, text: str | None, now: float) -> None:
+    device.set_local_time(parse_time(text), device.local_now(now))
+
+
+def _done(change: Callable[[], None]) -> CgiReply:
+    """`OK` once `change` is made; 400 when its rule refuses (and nothing changed)."""
+    try:
+        change()
+    except MethodFailed:
+        return BAD_REQUEST
+    return CgiReply(200, "OK\r\n", changed=True)
+
+
+def _user_manager(device: Device, query: dict[str, str], now: float) -> CgiReply:
+    action = query.get("action")
+    if action == "getUserInfoAll":
+        return lines(
+            [
+                (f"users[{n}].{key}", value)
+                for n, user in enumerate(device.users())
+                for key, value in user_info(user).items()
+                if key != "AuthorityList"
+            ]
+            + [
+                (f"users[{n}].AuthorityList[{i}]", authority)
+                for n, user in enumerate(device.users())
+                for i, authority in enumerate(user_info(user)["AuthorityList"])
+            ]
+        )
+    if action == "addUser":
+        name, password = query.get("user.Name"), query.get("user.Password")
+        group = query.get("user.Group")
+        return _done(lambda: add_user(device, name, password, group))
+    if action == "deleteUser":
+        return _done(lambda: delete_user(device, query.get("name")))
+    if action == "modifyPassword":
+        name, new, old = query.get("name"), query.get("pwd"), query.get("pwdOld")
+        return _done(lambda: modify_password(device, name, new, old))
     return BAD_REQUEST
 
 
@@ -139,6 +195,7 @@ CGIS: dict[str, Callable[[Device, dict[str, str], float], CgiReply]] = {
     "magicBox.cgi": _magic_box,
     "global.cgi": _global,
     "configManager.cgi": _config_manager,
+    "userManager.cgi": _user_manager,
 }
 
 

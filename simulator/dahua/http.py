@@ -8,7 +8,9 @@
   opaque="<40 hex>"`. A device not initialised answers every CGI with 401
   `Invalid Authority!`; a wrong password 401 `Invalid Authority!` with a new
   challenge; a locked client 403
-  `{"ErrorCode":268632081,"Result":false,"RmLock":…,"RmLogin":0}`.
+  `{"ErrorCode":268632081,"Result":false,"RmLock":…,"RmLogin":0}`; an account
+  that is not an Administrator changing users or the clock 403
+  `Authority:check failure.`.
 - Anything else: 501 `Error\\r\\nNot Implemented!`; nothing ever answers 500.
 """
 
@@ -39,6 +41,7 @@ from nvrsim.simulator.dahua.cgi import (
     handle_cgi,
 )
 from nvrsim.simulator.dahua.errors import LOCKED
+from nvrsim.simulator.dahua.manage import permitted
 from nvrsim.simulator.dahua.rpc import DahuaRpc
 from nvrsim.simulator.runtime.http_auth import HttpAuthenticator, NonceState
 from nvrsim.simulator.runtime.http_login import challenged, check_login
@@ -89,6 +92,8 @@ class DahuaContext:
 
 
 CONTEXT = web.AppKey("dahua", DahuaContext)
+USER = web.RequestKey("dahua_user", str)  # who the CGI request's credential named
+NO_PERMISSION = "Authority:check failure.\r\n"
 
 
 def dahua_app(
@@ -158,6 +163,9 @@ async def _cgi(request: web.Request) -> web.Response:
     if refusal is not None:
         return refusal
     query = {k: v for k, v in request.rel_url.query.items()}
+    method = f"{request.match_info['name']}?{query.get('action', '')}"
+    if not permitted(device, request[USER], method, query):
+        return web.Response(text=NO_PERMISSION, status=403, content_type=TEXT)
     if request.match_info["name"] == EVENT_MANAGER:
         return await _event_manager(request, device, query)
     reply = handle_cgi(device, request.match_info["name"], query, now)
@@ -202,6 +210,7 @@ def _authenticate(ctx: DahuaContext, request: web.Request) -> web.Response | Non
     device, now = ctx.device, ctx.clock.now()
     check = check_login(ctx.auth, device, request, now)
     if check.granted:
+        request[USER] = check.user
         return None
     if check.outcome is not None and check.outcome.result is LoginResult.LOCKED:
         body = {

@@ -28,7 +28,6 @@ from __future__ import annotations
 import secrets
 from collections import OrderedDict
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from nvrsim.simulator.core.auth import LoginResult
@@ -49,6 +48,13 @@ from nvrsim.simulator.dahua.errors import (
 )
 from nvrsim.simulator.dahua.events import RpcEvents
 from nvrsim.simulator.dahua.info import build_date, device_class, software_version, system_info
+from nvrsim.simulator.dahua.manage import (
+    MethodFailed,
+    group,
+    local_time,
+    offered,
+    permitted,
+)
 from nvrsim.simulator.dahua.rpac import DeviceKey, EnvelopeError
 
 KEEP_ALIVE_INTERVAL = 60
@@ -62,6 +68,7 @@ class Session:
     client: str
     last_used: float
     authorised: bool = False
+    login_time: float = 0.0  # on the device's clock, once authorised
 
 
 class Sessions:
@@ -92,6 +99,9 @@ class Sessions:
     def clear(self) -> None:
         self._by_id.clear()
 
+    def active(self) -> list[Session]:
+        return [s for s in self._by_id.values() if s.authorised]
+
     def __len__(self) -> int:
         return len(self._by_id)
 
@@ -110,10 +120,6 @@ def _fail(error: RpcError, ident: Any, session: Any = None, params: Any = None) 
 
 def _ok(ident: Any, session: Any, params: Any = None, result: Any = True) -> dict[str, Any]:
     return {"id": ident, "params": params, "result": result, "session": session}
-
-
-def local_time(now: float) -> str:
-    return datetime.fromtimestamp(now, tz=UTC).strftime("%Y-%m-%d %H:%M:%S")
 
 
 class DahuaRpc:
@@ -176,6 +182,7 @@ class DahuaRpc:
         outcome = device.login(client, proof, now, user=pending.user)
         if outcome.granted:
             pending.authorised, pending.last_used = True, now
+            pending.login_time = device.local_now(now)
             return _ok(ident, pending.id, {"keepAliveInterval": KEEP_ALIVE_INTERVAL})
         self.sessions.close(pending)  # a challenge answers one step 2
         if outcome.result is LoginResult.NOT_ACTIVATED:
@@ -228,6 +235,17 @@ class DahuaRpc:
             return _ok(ident, session.id, {"timeout": granted})
         if method.startswith("eventManager."):
             return self.events.call(method, ident, session.id, params)
+        if method in (methods := offered(self.device)):
+            if not permitted(self.device, session.user, method, params):
+                return _fail(INVALID_REQUEST, ident, session.id)
+            try:
+                return _ok(ident, session.id, methods[method](self.device, params, now))
+            except MethodFailed as exc:
+                return _fail(exc.error, ident, session.id)
+        if method == "userManager.getActiveUserInfoAll":
+            return _ok(ident, session.id, {"users": self._active_users()})
+        if method in (listing := self.listing()):
+            return _ok(ident, session.id, listing[method])
         handler = _METHODS.get(method)
         if handler is None:
             return _fail(METHOD_NOT_FOUND, ident, session.id)
@@ -235,6 +253,40 @@ class DahuaRpc:
             return handler(self.device, ident, session.id, params, now)
         except ConfigError:
             return _fail(INVALID_PARAM, ident, session.id)
+
+    def answered(self) -> list[str]:
+        """Every /RPC2 method this device answers, the listings included."""
+        methods = {*SESSION_METHODS, *_METHODS, *offered(self.device)}
+        services = {m.partition(".")[0] for m in methods} | {"system"}
+        methods |= {f"{s}.listMethod" for s in services} | {"system.listService"}
+        return sorted(methods)
+
+    def listing(self) -> dict[str, dict[str, list[str]]]:
+        """`<service>.listMethod` (system's: all), `system.listService`."""
+        methods = self.answered()
+        services = sorted({m.partition(".")[0] for m in methods})
+        lists = {
+            f"{s}.listMethod": {"method": [m for m in methods if m.startswith(f"{s}.")]}
+            for s in services
+        }
+        return lists | {
+            "system.listMethod": {"method": methods},
+            "system.listService": {"service": services},
+        }
+
+    def _active_users(self) -> list[dict[str, Any]]:
+        users = {u.name: u for u in self.device.users()}
+        return [
+            {
+                "ClientAddress": s.client,
+                "ClientType": "RPC2",
+                "Group": group(users[s.user]) if s.user in users else "user",
+                "Id": n,
+                "LoginTime": local_time(s.login_time),
+                "Name": s.user,
+            }
+            for n, s in enumerate(self.sessions.active(), 1)
+        ]
 
     # --- /OutsideCmd --------------------------------------------------------------------
 
@@ -261,7 +313,7 @@ class DahuaRpc:
         if method in ("DevInit.setProtocolAgree", "DevInit.setCurrentTime"):
             return _ok(ident, 0)
         if method == "global.getCurrentTime":
-            return _ok(ident, 0, {"time": local_time(now)})
+            return _ok(ident, 0, {"time": local_time(device.local_now(now))})
         if method == "DevInit.account":
             if device.activated:
                 return _fail(ALREADY_INITIALISED, ident)
@@ -336,10 +388,6 @@ def _turn_status(device: Device, ident: Any, session: str, params: dict, now: fl
     return _ok(ident, session, turn_status(device))
 
 
-def _current_time(device: Device, ident: Any, session: str, params: dict, now: float):
-    return _ok(ident, session, {"time": local_time(now)})
-
-
 _METHODS = {
     "magicBox.getSerialNo": _magic("sn", lambda d: d.serial),
     "magicBox.getDeviceType": _magic("type", lambda d: d.model),
@@ -353,5 +401,11 @@ _METHODS = {
     "configManager.getConfig": _get_config,
     "configManager.setConfig": _set_config,
     "Nat.getTurnStatus": _turn_status,
-    "global.getCurrentTime": _current_time,
 }
+# Answered by `DahuaRpc.call` itself, before the tables.
+SESSION_METHODS = (
+    "Security.getEncryptInfo",
+    "global.logout",
+    "global.keepAlive",
+    "userManager.getActiveUserInfoAll",
+)

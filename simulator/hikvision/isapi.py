@@ -10,7 +10,9 @@ A thin transport. Every request goes through one dispatcher, in this order:
    authenticated resource with 403 notActivated [I: HTTP code];
 4. authentication: Digest, plus Basic where web_auth is "digest/basic"; the
    credential goes through the device's one login rule and its lockout, and
-   every failure is the 401 userCheck document of §2.1;
+   every failure is the 401 userCheck document of §2.1; a change to a
+   resource only administrators manage (users, time) by another account is
+   403 lowPrivilege;
 5. the handler; a body it cannot accept is 400 badXmlFormat/badXmlContent
    (413 past 64 KiB) and changes nothing.
 
@@ -32,6 +34,7 @@ from nvrsim.simulator.core.auth import LoginResult
 from nvrsim.simulator.core.clock import Clock
 from nvrsim.simulator.core.device import Device
 from nvrsim.simulator.core.restart import Restart
+from nvrsim.simulator.hikvision.isapi_breadth import LOW_PRIVILEGE
 from nvrsim.simulator.hikvision.isapi_handlers import ROUTES
 from nvrsim.simulator.hikvision.isapi_http import (
     MAX_BODY,
@@ -46,6 +49,7 @@ from nvrsim.simulator.runtime.http_login import challenged, check_login
 log = logging.getLogger(__name__)
 
 CONTEXT = web.AppKey("isapi", IsapiContext)
+USER = web.RequestKey("isapi_user", str)  # who the request's credential named
 
 
 def isapi_app(
@@ -100,6 +104,12 @@ async def _dispatch(request: web.Request) -> web.StreamResponse:
         refusal = _authenticate(ctx, request)
         if refusal is not None:
             return refusal
+        if (
+            route.administrator
+            and request.method != "GET"
+            and not ctx.device.administers(request[USER])
+        ):
+            return status_response(ctx, request, LOW_PRIVILEGE)
     try:
         return await handler(ctx, request, match)
     except isapi.IsapiRequestError as exc:
@@ -111,6 +121,7 @@ def _authenticate(ctx: IsapiContext, request: web.Request) -> web.Response | Non
     device, now = ctx.device, ctx.now()
     check = check_login(ctx.auth, device, request, now)
     if check.granted:
+        request[USER] = check.user
         return None
     if (outcome := check.outcome) is not None:
         if outcome.result is LoginResult.NOT_ACTIVATED:

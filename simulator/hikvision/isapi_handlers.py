@@ -24,6 +24,7 @@ from nvrsim.simulator.core.restart import restart_after_reply
 from nvrsim.simulator.hikvision import isapi_streaming
 from nvrsim.simulator.hikvision.alerts import alert_stream, event_triggers
 from nvrsim.simulator.hikvision.device import is_valid_verification_code, qr_content
+from nvrsim.simulator.hikvision.isapi_breadth import ROUTES as BREADTH_ROUTES
 from nvrsim.simulator.hikvision.isapi_http import (
     IsapiContext,
     Route,
@@ -191,25 +192,6 @@ async def activate(ctx: IsapiContext, request: Request, match: Match) -> Respons
 # ---------------------------------------------------------------- events
 
 
-def _channel(ctx: IsapiContext, match: re.Match[str]) -> int:
-    text = match["channel"]
-    if not (text.isascii() and text.isdigit() and 1 <= int(text) <= ctx.device.channels):
-        raise isapi.IsapiRequestError("no such channel", isapi.INVALID_ID)
-    return int(text)
-
-
-async def get_motion(ctx: IsapiContext, request: Request, match: Match) -> Response:
-    enabled = _channel(ctx, match) in ctx.device.motion_detection
-    return xml_response(isapi.motion_detection(enabled=enabled, namespace=ctx.namespace))
-
-
-async def put_motion(ctx: IsapiContext, request: Request, match: Match) -> Response:
-    channel = _channel(ctx, match)
-    enabled = isapi.parse_motion_detection(await read_body(request))
-    (ctx.device.motion_detection.add if enabled else ctx.device.motion_detection.discard)(channel)
-    return status_response(ctx, request, isapi.OK)
-
-
 # ---------------------------------------------------------------- Hik-Connect platform access
 
 
@@ -259,12 +241,8 @@ ROUTES: tuple[Route, ...] = (
     Route("/ISAPI/System/updateFirmware", {"PUT": update_firmware, "POST": update_firmware}),
     Route("/ISAPI/System/upgradeStatus", {"GET": upgrade_status}),
     Route("/ISAPI/System/reboot", {"PUT": reboot}),
-    Route("/ISAPI/Event/triggers", {"GET": event_triggers}),
-    Route(
-        "/ISAPI/System/Video/inputs/channels/(?P<channel>[^/]+)/motionDetection",
-        {"GET": get_motion, "PUT": put_motion},
-    ),
     Route("/ISAPI/Event/notification/alertStream", {"GET": alert_stream}),
+    Route("/ISAPI/Event/triggers", {"GET": event_triggers}),
     Route(
         "/ISAPI/System/Network/EZVIZ",
         {"GET": get_ezviz, "PUT": put_ezviz},
@@ -287,4 +265,5 @@ ROUTES: tuple[Route, ...] = (
     Route("/ISAPI/Security/challenge", {"POST": security_challenge}, public=True),
     Route("/ISAPI/System/activate", {"PUT": activate}, public=True),
     *isapi_streaming.ROUTES,
+    *BREADTH_ROUTES,
 )

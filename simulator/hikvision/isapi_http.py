@@ -79,6 +79,7 @@ class Route:
     methods: Mapping[str, Handler]
     public: bool = False  # answered without authentication (activation)
     capability: str | None = None  # answered only by devices with this capability
+    administrator: bool = False  # only an Administrator may change it (GET is anyone's)
     pattern: re.Pattern[str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:

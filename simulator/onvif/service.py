@@ -44,6 +44,7 @@ from nvrsim.protocols.onvif import Fault, SoapRequest
 from nvrsim.simulator.core.auth import LoginResult
 from nvrsim.simulator.core.clock import Clock
 from nvrsim.simulator.core.device import Device
+from nvrsim.simulator.onvif.device_mgmt import DEVICE_MANAGEMENT
 from nvrsim.simulator.onvif.wsse import UsernameTokenChecker
 from nvrsim.simulator.runtime.http_auth import Attempt
 
@@ -104,8 +105,8 @@ def discovery_target(device: Device) -> wsdiscovery.Target:
 
 
 def device_clock(device: Device, clock: Clock) -> float:
-    """The device's own idea of now: the simulation clock plus the device's skew."""
-    return clock.now() + device.onvif.clock_skew
+    """The device's own idea of now: the simulation clock, its skew and the time set on it."""
+    return device.local_now(clock.now())
 
 
 def hostname(device: Device) -> str:
@@ -185,6 +186,7 @@ class OnvifResponder:
                 "GetNetworkInterfaces": _network_interfaces,
                 "GetScopes": _scopes,
                 "GetHostname": _hostname,
+                **DEVICE_MANAGEMENT,
             },
             "media": {
                 "GetServiceCapabilities": _media_service_capabilities,
@@ -232,7 +234,8 @@ class OnvifResponder:
 
 
 def _system_date_and_time(device: Device, _request: SoapRequest, now: float) -> str:
-    return onvif.system_date_and_time_response(datetime.fromtimestamp(int(now), UTC))
+    utc = datetime.fromtimestamp(int(now), UTC)
+    return onvif.system_date_and_time_response(utc, date_time_type=device.time_mode)
 
 
 def _services(device: Device, request: SoapRequest, _now: float) -> str:

@@ -140,6 +140,10 @@ class OnvifDevice:
         net = self.network  # type: ignore[attr-defined]  # Device's, beside this mixin
         return f"rtsp://{net.ip}:{net.rtsp_port}{self.stream_path(stream.channel, stream.sub)}"
 
+    def clock_skew(self) -> float:
+        """The fixture's skew (`Device.local_now` adds it to every protocol's clock)."""
+        return self.onvif.clock_skew
+
     def stream_path(self, channel: int, sub: bool = False) -> str:
         """The RTSP path (and query) of a channel's stream; vendors have their own, and
         `stream_at` recognises whatever this returns."""

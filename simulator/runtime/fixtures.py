@@ -36,6 +36,7 @@ from nvrsim.simulator.core.firmware import FirmwareError, FirmwareVersion
 from nvrsim.simulator.core.fixture import FixtureError, read_toml
 from nvrsim.simulator.core.fleet import Fleet, FleetError
 from nvrsim.simulator.core.plugin import BuildContext, Section, Vendor
+from nvrsim.simulator.core.users import ADMIN_ID, Accounts, User, UserLevel
 from nvrsim.simulator.vendors import VENDORS, vendors
 
 
@@ -84,6 +85,7 @@ class FaultsSpec(_Strict):
     rtsp_refuse: bool = False
     rtsp_packet_loss: Annotated[float, Field(ge=0, le=100)] = 0.0
     rtsp_stall: Seconds = 0.0
+    disk_failure: bool = False
 
     def faults(self) -> Faults:
         return Faults(**self.model_dump())
@@ -155,6 +157,23 @@ class LockoutSpec(_Strict):
     lock_seconds: Annotated[float, Field(ge=0)] = 1800.0
 
 
+class UserSpec(_Strict):
+    """An account besides the built-in admin; the password is taken as is (a tester may
+    want a weak one)."""
+
+    name: Annotated[str, Field(min_length=1, max_length=32, pattern=r"^[!-~]+$")]
+    password: str
+    level: Literal["Administrator", "Operator", "User"] = "User"
+    enabled: bool = True
+    id: Annotated[int, Field(ge=2)] | None = None  # ISAPI's id; absent: the next free one
+
+
+class DeviceClockSpec(_Strict):
+    offset: Annotated[float, Strict(False)] = 0.0  # seconds ahead of the simulation clock
+    mode: Literal["Manual", "NTP"] = "Manual"
+    ntp_servers: list[str] = Field(default_factory=list)
+
+
 class CommonDeviceSpec(_Strict):
     """What every `[[device]]` entry has; each vendor's sections are added beside it
     (`device_spec`), so one model validates fixtures, `--state` and the control API."""
@@ -193,6 +212,30 @@ class CommonDeviceSpec(_Strict):
     pending_firmware: str | None = None  # uploaded, runs after the next reboot
     # Events raised on the simulation clock (simulator.core.events), by type.
     events: dict[EventTypeName, EventScheduleSpec] = Field(default_factory=dict)
+    # channel (as text, as TOML and JSON keys are) → sensitivityLevel
+    motion_sensitivity: dict[str, Annotated[int, Field(ge=0, le=100)]] = Field(default_factory=dict)
+    users: list[UserSpec] = Field(default_factory=list)  # besides the built-in admin
+    clock: DeviceClockSpec = Field(default_factory=DeviceClockSpec)
+
+    @field_validator("motion_sensitivity")
+    @classmethod
+    def _channel_keys(cls, levels: dict[str, int]) -> dict[str, int]:
+        for channel in levels:
+            if not (channel.isascii() and channel.isdigit() and 1 <= int(channel) <= 512):
+                raise ValueError(f"{channel!r} is not a channel number")
+        return levels
+
+    @field_validator("users")
+    @classmethod
+    def _distinct_users(cls, users: list[UserSpec]) -> list[UserSpec]:
+        names = [u.name for u in users]
+        for name in names:
+            if name == "admin" or names.count(name) > 1:
+                raise ValueError(f"user {name!r} is named twice (admin is built in)")
+        ids = [u.id for u in users if u.id is not None]
+        if len(ids) != len(set(ids)):
+            raise ValueError("two users have the same id")
+        return users
 
     @field_validator("vendor")
     @classmethod
@@ -497,6 +540,11 @@ class _Builder:
             client_networks=tuple(self.spec.fleet.client_networks),
             capability_overrides=dict(entry.capabilities),
             motion_detection=set(entry.motion_detection),
+            motion_sensitivity={int(c): v for c, v in entry.motion_sensitivity.items()},
+            accounts=_accounts(entry.users),
+            clock_offset=entry.clock.offset,
+            time_mode=entry.clock.mode,
+            ntp_servers=tuple(entry.clock.ntp_servers),
             own_faults=entry.faults.faults(),
             pending_firmware=(
                 FirmwareVersion.parse(entry.pending_firmware) if entry.pending_firmware else None
@@ -560,3 +608,15 @@ __all__ = [
     "load_fleet",
     "read_toml",
 ]
+
+
+def _accounts(users: list[UserSpec]) -> Accounts:
+    next_id = max((u.id or 0 for u in users), default=0)
+    made = []
+    for user in users:
+        if user.id is None:
+            next_id = max(next_id, ADMIN_ID) + 1
+        made.append(
+            User(user.id or next_id, user.name, user.password, UserLevel(user.level), user.enabled)
+        )
+    return Accounts(tuple(made))

@@ -22,6 +22,7 @@ from nvrsim.simulator.runtime.http_auth import HttpAuthenticator, Refused
 class Check:
     outcome: LoginOutcome | None  # None: refused before the password was looked at
     stale: bool = False  # the nonce had expired: the client retries with a fresh one
+    user: str = ""  # who the credential names, for rules that depend on the user's level
 
     @property
     def granted(self) -> bool:
@@ -60,7 +61,8 @@ def check_credentials(
     )
     if isinstance(examined, Refused):
         return Check(None, examined.stale)
-    return Check(device.login(client, examined.proof, now, user=examined.user))
+    outcome = device.login(client, examined.proof, now, user=examined.user)
+    return Check(outcome, user=examined.user)
 
 
 def challenges(auth: HttpAuthenticator, device: Device, now: float, check: Check) -> list[str]:

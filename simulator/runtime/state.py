@@ -65,10 +65,21 @@ def device_entry(device: Device) -> dict[str, Any]:
         "local_lockout": _policy(device.local_lockout.policy),
         "capabilities": dict(device.capability_overrides),
         "motion_detection": sorted(device.motion_detection),
+        "motion_sensitivity": {str(c): v for c, v in sorted(device.motion_sensitivity.items())},
         "faults": device.own_faults.as_dict(),
         "events": {
             str(s.type): {"every": s.every, "for": s.duration, "channel": s.channel}
             for s in device.events.schedules
+        },
+        "users": [
+            {"name": u.name, "password": u.password, "level": u.level.value}
+            | {"enabled": u.enabled, "id": u.id}
+            for u in device.accounts
+        ],
+        "clock": {
+            "offset": device.clock_offset,
+            "mode": device.time_mode,
+            "ntp_servers": list(device.ntp_servers),
         },
     } | {s.name: s.entry(getattr(device, s.name)) for s in vendor_of(device).sections}
 
