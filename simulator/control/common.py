@@ -13,7 +13,8 @@ from nvrsim.simulator.core.plugin import SimulatorApi
 
 SIM = web.AppKey("simulator", SimulatorApi)
 TOKEN = web.AppKey("token", str)
-MENUS = web.AppKey("menus", set)  # the open menu sessions' sockets
+MENUS = web.AppKey("menus", set)  # the open menu sessions' sockets, watchers' too
+MENU_SESSIONS = web.AppKey("menu_sessions", dict)  # session id -> MenuSession, to watch
 
 
 class ApiError(Exception):
