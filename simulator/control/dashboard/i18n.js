@@ -20,7 +20,6 @@ function setLanguage(lang) {
   i18n.lang = lang;
   localStorage.setItem("nvrsim.lang", lang);
   document.documentElement.lang = lang;
-  document.title = t("title");
   document.getElementById("language").value = lang;
   for (const el of document.querySelectorAll("[data-i18n]")) el.textContent = t(el.dataset.i18n);
   for (const el of document.querySelectorAll("[data-i18n-placeholder]")) el.placeholder = t(el.dataset.i18nPlaceholder);

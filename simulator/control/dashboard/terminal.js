@@ -83,7 +83,7 @@ async function showMenuSessions(serial) {
     button.className = "watch";
     button.dataset.session = s.id;
     button.textContent = t("menu.watch", { id: s.id });
-    button.onclick = () => openMenu(serial, s.id);
+    button.onclick = () => { openMenu(serial, s.id); showMenuSessions(serial); };
     return button;
   });
   if (buttons.length) list.replaceChildren(...buttons);

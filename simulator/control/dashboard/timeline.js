@@ -65,11 +65,19 @@ function summary(e) {
   const d = e.data || {};
   if (e.kind === "exchange") return `${d.protocol} ${d.client}: ${d.request} → ${d.reply}`;
   if (e.kind === "device.changed") {
-    return Object.entries(d.changes || {}).map(([k, [a, b]]) => `${k}: ${JSON.stringify(a)} → ${JSON.stringify(b)}`).join("; ");
+    const changes = Object.entries(d.changes || {});
+    const shown = changes.slice(0, 6).map(([k, [a, b]]) => `${k}: ${brief(a)} → ${brief(b)}`);
+    return shown.join("; ") + (changes.length > 6 ? `; … (+${changes.length - 6})` : "");
   }
   if (e.kind === "clock") return d.iso || "";
   const rest = Object.entries(d).filter(([k]) => k !== "serial").map(([k, v]) => `${k}=${typeof v === "object" ? JSON.stringify(v) : v}`);
   return rest.join(", ");
+}
+
+// A changed value in a few characters (a whole section, first seen, would fill the line).
+function brief(value) {
+  const text = JSON.stringify(value);
+  return text.length > 40 ? text.slice(0, 39) + "…" : text;
 }
 
 function kindLabel(kind) {
