@@ -10,18 +10,25 @@ import json
 import threading
 import urllib.request
 from pathlib import Path
+from typing import Annotated, Literal
 
 import pytest
+from aiohttp import web
+from pydantic import BaseModel, ConfigDict, Field
 
 from nvrsim.firmware_menu.i18n import translate
 from nvrsim.protocols.sadp import Probe, ProbeType
-from nvrsim.simulator.control.common import MENU_SESSIONS
+from nvrsim.simulator.control import app
+from nvrsim.simulator.control.common import MENU_SESSIONS, SIM
+from nvrsim.simulator.control.schema import FaultsChange, Operation
 from nvrsim.simulator.core.clock import ScaledClock
 from nvrsim.simulator.runtime.runner import ServiceConfig, Simulator
 from tests.clouds.test_dlink_portal_browser import CHROMIUM_ARGS
-from tests.conftest import PASSWORD, hik_entry, make_fleet
+from tests.conftest import PASSWORD, hik_entry, make_fleet, until
 from tests.control.test_dashboard import ARTIFACTS, CHROMIUM
-from tests.runtime.test_runner import sadp_ask
+from tests.runtime.test_runner import isapi_get, sadp_ask
+
+OPERATIONS = app.operations
 
 XTERM = Path(__file__).resolve().parents[2] / "simulator/control/dashboard/vendor/xterm.js"
 pytestmark = [
@@ -68,15 +75,19 @@ class RunningSimulator:
         self.loop.close()
 
 
-@pytest.fixture
-def running():
+def one_recorder() -> RunningSimulator:
     fleet = make_fleet(
         hik_entry("lobby-nvr", ports={"http": 0, "rtsp": 0}),
         address_pool="127.86.0.0/24",
         client_networks=["127.0.0.0/8"],
     )
     config = ServiceConfig(sadp_port=0, wsd_port=0, control_port=0, reboot_seconds=0.3)
-    running = RunningSimulator(Simulator(fleet, ScaledClock(), config))
+    return RunningSimulator(Simulator(fleet, ScaledClock(), config))
+
+
+@pytest.fixture
+def running():
+    running = one_recorder()
     with running as url:
         yield running, url
 
@@ -104,9 +115,7 @@ def shot(page, name: str) -> None:
     page.screenshot(path=str(ARTIFACTS / name))
 
 
-def test_the_trainer_unbinds_in_the_page_menu_while_a_watcher_follows_read_only(
-    running, browser
-):
+def test_the_trainer_unbinds_in_the_page_menu_while_a_watcher_follows_read_only(running, browser):
     from playwright.sync_api import expect
 
     simulator, url = running
@@ -121,7 +130,11 @@ def test_the_trainer_unbinds_in_the_page_menu_while_a_watcher_follows_read_only(
 
     watcher = projector_page(browser, device_page)
     sent_by_watcher: list[object] = []
-    watcher.on("websocket", lambda ws: ws.on("framesent", lambda frame: sent_by_watcher.append(frame)))
+
+    def record(ws) -> None:
+        ws.on("framesent", lambda frame: sent_by_watcher.append(frame))
+
+    watcher.on("websocket", record)
     watch = watcher.locator("#menu-sessions button.watch")
     expect(watch).to_have_count(1)
     watch.click()
@@ -251,3 +264,63 @@ def test_the_timeline_shows_each_event_once_across_a_dropped_stream(running, bro
     recent = page.locator("#device-timeline li")
     expect(recent.filter(has_text="faults.http_delay: 0 → 2")).to_have_count(1)
     shot(page, "32-device-recent-events.png")
+
+
+class EventRaise(BaseModel):
+    """A stand-in for the control API's call that raises a device event (another part of
+    the tree adds it): the dashboard finds it in the schema and draws its form."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+    type: Literal["motion", "tamper"]
+    channel: Annotated[int, Field(ge=1, le=16)] = 1
+
+
+def test_the_device_page_offers_every_fault_and_event_of_the_schema_and_a_live_snapshot(
+    browser, monkeypatch
+):
+    from playwright.sync_api import expect
+
+    raised: list[dict] = []
+
+    async def raise_device_event(request: web.Request) -> web.Response:
+        body = EventRaise.model_validate(await request.json()).model_dump()
+        raised.append(body)
+        serial = request.match_info["serial"]
+        request.app[SIM].journal.publish("device.event", serial, **body)
+        return web.json_response(body, status=201)
+
+    stand_in = Operation(
+        "POST", "/api/devices/{serial}/events", "Raise", raise_device_event, EventRaise, 201
+    )
+    monkeypatch.setattr(app, "operations", lambda: (*OPERATIONS(), stand_in))
+    simulator = one_recorder()
+    with simulator as url:
+        nvr = simulator.sim.fleet.find("lobby-nvr")
+        page = projector_page(browser, f"{url}/#/device/{nvr.serial}")
+        fields = page.locator("#fault-fields label")
+        expect(fields).to_have_count(len(FaultsChange.model_fields))
+        for name in FaultsChange.model_fields:
+            expect(page.locator(f"#fault-fields label[data-field={name}]")).to_have_count(1)
+        page.wait_for_function("document.getElementById('snapshot').naturalWidth === 320")
+
+        # A fault set from the page is what a client sees: ISAPI refuses the right password.
+        assert simulator.call(isapi_get(nvr, "/ISAPI/System/deviceInfo"))[0] == 200
+        page.locator("#fault-fields input[name=auth_fail]").check()
+        page.locator("#faults button[type=submit]").click()
+        simulator.call(until(lambda: nvr.own_faults.auth_fail, "auth_fail set"))
+        assert simulator.call(isapi_get(nvr, "/ISAPI/System/deviceInfo"))[0] == 401
+
+        # An event raised from the page's form, drawn from the schema.
+        page.select_option("#raise-fields select[name=type]", "tamper")
+        page.fill("#raise-fields input[name=channel]", "2")
+        page.locator("#raise-form button[type=submit]").click()
+        recent = page.locator("#device-timeline li", has_text="type=tamper")
+        expect(recent).to_have_count(1)
+        expect(recent.locator(".kind")).to_have_text("device event")
+        assert raised == [{"type": "tamper", "channel": 2}]
+        shot(page, "40-device-faults-events-snapshot.png")
+
+        # While the device reboots its snapshot is gone (the page asks every 5 s).
+        api(url, "POST", f"/api/devices/{nvr.serial}/reboot", {"downtime": 60})
+        expect(page.locator("#snapshot-missing")).to_be_visible(timeout=15_000)
+        expect(page.locator("#snapshot")).to_be_hidden()

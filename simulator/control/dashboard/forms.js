@@ -24,8 +24,10 @@ function drawFields(container, schema, prefix) {
     const caption = document.createElement("span");
     caption.className = "caption";
     let input;
+    const required = (schema.required || []).includes(name);
     if (s.enum) {
       input = document.createElement("select");
+      if (!required) input.append(new Option("", "")); // left out: the API's default
       for (const v of s.enum) input.append(new Option(v, v));
     } else {
       input = document.createElement("input");
@@ -36,7 +38,7 @@ function drawFields(container, schema, prefix) {
     }
     input.name = name;
     input.dataset.type = s.type || "string";
-    if ((schema.required || []).includes(name) && input.type !== "checkbox") input.required = true;
+    if (required && input.type !== "checkbox") input.required = true;
     if (property.description || s.description) label.title = property.description || s.description;
     const caption_ = () => { caption.textContent = t(prefix + name) !== prefix + name ? t(prefix + name) : (property.title || name); };
     caption_();
@@ -46,14 +48,15 @@ function drawFields(container, schema, prefix) {
   }
 }
 
-// The body a drawn form sends: checkboxes as booleans, numbers as numbers, empty text left out.
+// The body a drawn form sends: checkboxes as booleans, numbers as numbers, an empty field
+// left out (the API keeps or defaults it).
 function formBody(container) {
   const body = {};
   for (const input of container.querySelectorAll("input, select")) {
     const type = input.dataset.type;
     if (input.type === "checkbox") body[input.name] = input.checked;
-    else if (type === "number" || type === "integer") body[input.name] = Number(input.value || 0);
-    else if (input.value !== "") body[input.name] = input.value;
+    else if (input.value === "") continue;
+    else body[input.name] = type === "number" || type === "integer" ? Number(input.value) : input.value;
   }
   return body;
 }
