@@ -185,15 +185,36 @@ def test_french_translates_the_dashboard_and_the_menu_in_its_terminal(running, b
     page.locator("#menu-open").click()
     screen = page.locator(SCREEN)
     expect(screen).to_contain_text("Login")
+    (session,) = simulator.sim.services["control"].runner.app[MENU_SESSIONS].values()
+
+    # The terminal follows the window's size, and the session with it.
+    columns = session.size.columns
+    page.set_viewport_size({"width": 900, "height": 720})
+    simulator.call(until(lambda: session.size.columns < columns, "the session narrower"))
+
+    # A click on the screen is a click in the menu: log in, then click a tile.
+    page.keyboard.type(PASSWORD)
+    page.keyboard.press("Enter")
+    expect(screen).to_contain_text("Maintenance")
+    expect(screen).not_to_contain_text("Reboot")
+    tile = page.locator(".xterm-rows span", has_text="Maintenance").first
+    tile.scroll_into_view_if_needed()
+    box = tile.bounding_box()  # xterm.js's own layer takes the pointer: click where it is
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    expect(screen).to_contain_text("Reboot")
+    page.set_viewport_size({"width": 1280, "height": 720})
+    page.keyboard.press("Escape")
+    expect(screen).not_to_contain_text("Reboot")
+    expect(screen).to_contain_text("Main Menu")
+
     page.select_option("#language", "fr")
     expect(page.locator("#back")).to_have_text("← Parc")
     expect(page.locator("#menu h3")).to_have_text("Menu de l'enregistreur")
     expect(page.locator("#device-state")).to_contain_text("Associé à")
     expect(page.locator("#faults button[type=submit]")).to_have_text("Appliquer les pannes")
     expect(page.locator("#fault-fields")).to_contain_text("Toujours refuser l'authentification")
-    expect(screen).to_contain_text(translate("fr", "Login"))
-    expect(screen).to_contain_text(translate("fr", "Password"))
-    (session,) = simulator.sim.services["control"].runner.app[MENU_SESSIONS].values()
+    expect(screen).to_contain_text(translate("fr", "Main Menu"))
+    expect(screen).not_to_contain_text("Main Menu")
     assert session.model.lang == "fr"
     page.locator("#terminal").scroll_into_view_if_needed()
     shot(page, "20-french-menu.png")
