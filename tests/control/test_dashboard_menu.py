@@ -5,18 +5,25 @@ resumed from Last-Event-ID."""
 from __future__ import annotations
 
 import json
+import urllib.error
+import urllib.parse
+import urllib.request
 
 import aiohttp
 import pytest
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from nvrsim.firmware_menu.live import parse_language, parse_resize
 from nvrsim.firmware_menu.model import Screen
+from nvrsim.simulator.control.app import control_app
 from nvrsim.simulator.control.common import MENU_SESSIONS
+from nvrsim.simulator.core.clock import ScaledClock
 from nvrsim.simulator.runtime.runner import ServiceConfig, Simulator
-from tests.conftest import PASSWORD, until
+from nvrsim.simulator.runtime.state import device_entry
+from tests.conftest import PASSWORD, hik_entry, make_fleet, until
 from tests.runtime.test_runner import small_fleet
+from tests.strategies_isapi import ServerThread
 
 ENTER = b"\r"
 
@@ -180,3 +187,38 @@ async def test_the_event_stream_resumes_after_the_last_id_without_loss_or_duplic
     sim.journal.publish("test.marker")  # the replay ends on it
     replayed = await ids_after(first, "test.marker")
     assert replayed == [*everything[1:], everything[-1] + 1]
+
+
+@pytest.fixture(scope="module")
+def served_fleet():
+    fleet = make_fleet(hik_entry("nvr", ports={"http": 0, "rtsp": 0}))
+    sim = Simulator(fleet, ScaledClock(), ServiceConfig())
+    app = control_app(sim)
+    with ServerThread(app) as url:
+        yield sim, app, url
+
+
+@settings(max_examples=60, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    route=st.sampled_from(
+        ["/api/menu-sessions", "/api/devices/nvr/menu", "/api/devices/nvr/snapshot"]
+    ),
+    query=st.dictionaries(
+        st.sampled_from(["serial", "watch", "lang", "columns", "rows", "t"]), st.text(), max_size=4
+    ),
+)
+def test_hostile_queries_get_the_apis_error_document_and_change_nothing(served_fleet, route, query):
+    sim, app, url = served_fleet
+    nvr = sim.fleet.find("nvr")
+    before = device_entry(nvr)
+    request = urllib.request.Request(f"{url}{route}?{urllib.parse.urlencode(query)}")
+    try:
+        with urllib.request.urlopen(request, timeout=10) as reply:
+            status, body = reply.status, reply.read()
+    except urllib.error.HTTPError as refused:
+        status, body = refused.code, refused.read()
+    assert status in (200, 400, 404)  # a plain GET is no WebSocket: no session opens
+    if status != 200:
+        document = json.loads(body)
+        assert document["error"] and isinstance(document["detail"], list)
+    assert device_entry(nvr) == before and app[MENU_SESSIONS] == {}
