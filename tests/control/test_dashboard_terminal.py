@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from nvrsim.firmware_menu.i18n import translate
 from nvrsim.protocols.sadp import Probe, ProbeType
-from nvrsim.simulator.control import app
+from nvrsim.simulator.control import app, devices
 from nvrsim.simulator.control.common import MENU_SESSIONS, SIM
 from nvrsim.simulator.control.schema import FaultsChange, Operation
 from nvrsim.simulator.core.clock import ScaledClock
@@ -168,6 +168,17 @@ def test_the_trainer_unbinds_in_the_page_menu_while_a_watcher_follows_read_only(
     shot(trainer, "12-trainer-unbound.png")
     shot(watcher, "13-watcher-sees-the-unbind.png")
 
+    # A trainee opens a session of their own beside the trainer's, and types into it.
+    watcher.locator("#menu-open").click()
+    expect(watched).to_contain_text("Login")
+    sessions = simulator.sim.services["control"].runner.app[MENU_SESSIONS]
+    simulator.call(until(lambda: len(sessions) == 2, "two sessions"))
+    trainers = trainer.locator("#menu-status").inner_text().split()[-1]
+    (own,) = (s for s in sessions.values() if s.id != trainers)
+    watcher.keyboard.type("1")
+    simulator.call(until(lambda: own.model.password == "1", "the trainee's key in their box"))
+    expect(screen).to_contain_text("Unbinding succeeded")  # the trainer's screen stays
+
     # The device is unbound for SADP and the fleet table too.
     probe = Probe("U-1", ProbeType.GET_UNBIND_STATUS, mac=nvr.mac)
     assert simulator.call(sadp_ask(simulator.sim.sadp.port, probe)).result == "notBind"
@@ -314,6 +325,13 @@ def test_the_device_page_offers_every_fault_and_event_of_the_schema_and_a_live_s
         "POST", "/api/devices/{serial}/events", "Raise", raise_device_event, EventRaise, 201
     )
     monkeypatch.setattr(app, "operations", lambda: (*OPERATIONS(), stand_in))
+    # and for the document's `streams` list, which another part adds
+    stream = {"channel": 1, "stream": "main", "url": "rtsp://127.86.0.2:554/Streaming/Channels/101"}
+    stream |= {"codec": "H.264", "width": 1920, "height": 1080, "fps": 25, "bitrate_kbps": 4096}
+    described = devices.device_state
+    monkeypatch.setattr(
+        devices, "device_state", lambda d, now: described(d, now) | {"streams": [stream]}
+    )
     simulator = one_recorder()
     with simulator as url:
         nvr = simulator.sim.fleet.find("lobby-nvr")
@@ -323,6 +341,10 @@ def test_the_device_page_offers_every_fault_and_event_of_the_schema_and_a_live_s
         for name in FaultsChange.model_fields:
             expect(page.locator(f"#fault-fields label[data-field={name}]")).to_have_count(1)
         page.wait_for_function("document.getElementById('snapshot').naturalWidth === 320")
+        expect(page.locator("#streams tbody tr")).to_have_text(
+            "1main" + stream["url"] + "H.264 1920\N{MULTIPLICATION SIGN}1080 25 fps 4096 kbit/s"
+        )
+        expect(page.locator("#streams-none")).to_be_hidden()
 
         # A fault set from the page is what a client sees: ISAPI refuses the right password.
         assert simulator.call(isapi_get(nvr, "/ISAPI/System/deviceInfo"))[0] == 200
