@@ -102,8 +102,12 @@ class MenuSession:
     model: MenuModel
     size: Size = DEFAULT_SIZE
     id: str = field(default_factory=lambda: secrets.token_urlsafe(6))
-    watchers: set[web.WebSocketResponse] = field(default_factory=set)
+    # each watcher's frames still to send: a watcher never holds up the session's owner
+    watchers: dict[web.WebSocketResponse, asyncio.Queue[bytes | str | None]] = field(
+        default_factory=dict
+    )
     redraw: Callable[[], None] = lambda: None  # a full redraw, set while it runs
+    ended: bool = False
 
     def as_dict(self) -> dict:
         return {
@@ -115,26 +119,44 @@ class MenuSession:
             "watchers": len(self.watchers),
         }
 
-    async def broadcast(self, frame: bytes | str) -> None:
-        for watcher in list(self.watchers):
+    def broadcast(self, frame: bytes | str | None) -> None:
+        """Queue `frame` for every watcher (None: the session has ended). A watcher too
+        far behind is dropped, as the event stream drops a slow listener: watching
+        again gets it a whole screen."""
+        self.ended = self.ended or frame is None
+        for queue in list(self.watchers.values()):
             try:
-                await (watcher.send_bytes if isinstance(frame, bytes) else watcher.send_str)(frame)
-            except ConnectionError:
-                self.watchers.discard(watcher)
+                queue.put_nowait(frame)
+            except asyncio.QueueFull:
+                queue.get_nowait()  # room for the end, which closes its socket
+                queue.put_nowait(None)
 
     def size_message(self) -> str:
         return json.dumps({"columns": self.size.columns, "rows": self.size.rows})
 
     async def watch(self, ws: web.WebSocketResponse) -> None:
         """Show `ws` this session until it leaves or the session ends; drop what it sends."""
-        await ws.send_str(self.size_message())
-        self.watchers.add(ws)
+        queue: asyncio.Queue[bytes | str | None] = asyncio.Queue(WATCHER_BACKLOG)
+        queue.put_nowait(None if self.ended else self.size_message())
+        self.watchers[ws] = queue
         self.redraw()
+        sending = asyncio.ensure_future(_send_queued(ws, queue))
         try:
             async for _message in ws:
                 pass  # read-only: a watcher's keys and clicks go nowhere
         finally:
-            self.watchers.discard(ws)
+            self.watchers.pop(ws, None)
+            sending.cancel()
+
+
+WATCHER_BACKLOG = 1000  # frames a watcher may lag behind before it is dropped
+
+
+async def _send_queued(ws: web.WebSocketResponse, queue: asyncio.Queue[bytes | str | None]) -> None:
+    with contextlib.suppress(ConnectionError):
+        while (frame := await queue.get()) is not None:
+            await (ws.send_bytes(frame) if isinstance(frame, bytes) else ws.send_str(frame))
+        await ws.close(message=b"the session has ended")
 
 
 async def serve_menu(
@@ -155,7 +177,7 @@ async def serve_menu(
         await ws.send_str(json.dumps({"session": session.id}))
         while (frame := await stdout.frames.get()) is not None:
             await ws.send_bytes(frame)
-            await session.broadcast(frame)
+            session.broadcast(frame)
 
     async def receive(keys: PipeInput, app: Application[None]) -> None:
         async for message in ws:
@@ -165,7 +187,7 @@ async def serve_menu(
                 continue
             elif resized := parse_resize(message.data):
                 session.size = resized
-                await session.broadcast(session.size_message())
+                session.broadcast(session.size_message())
                 app._on_resize()  # what prompt_toolkit's telnet server calls on NAWS
             elif lang := parse_language(message.data):
                 model.lang = lang
@@ -196,6 +218,5 @@ async def serve_menu(
             with contextlib.suppress(ConnectionError):
                 await sender
             session.redraw = lambda: None
+            session.broadcast(None)
             await ws.close()
-            for watcher in list(session.watchers):
-                await watcher.close(message=b"the session has ended")

@@ -4,6 +4,7 @@ resumed from Last-Event-ID."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import urllib.error
 import urllib.parse
@@ -222,3 +223,19 @@ def test_hostile_queries_get_the_apis_error_document_and_change_nothing(served_f
         document = json.loads(body)
         assert document["error"] and isinstance(document["detail"], list)
     assert device_entry(nvr) == before and app[MENU_SESSIONS] == {}
+
+
+def test_a_watcher_too_far_behind_is_ended_not_waited_for(clock):
+    from nvrsim.firmware_menu.live import MenuSession
+    from nvrsim.firmware_menu.model import MenuModel
+
+    nvr = small_fleet(clock).find("nvr")
+    session = MenuSession(nvr.serial, MenuModel(nvr, clock))
+    slow: asyncio.Queue = asyncio.Queue(3)
+    session.watchers[object()] = slow  # type: ignore[index]
+    for frame in (b"1", b"2", b"3", b"4"):
+        session.broadcast(frame)
+    assert [slow.get_nowait() for _ in range(slow.qsize())] == [b"2", b"3", None]
+    assert not session.ended  # only that watcher is ended
+    session.broadcast(None)
+    assert session.ended  # a watcher that comes now is told at once
