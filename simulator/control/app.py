@@ -23,17 +23,10 @@ from importlib import resources
 from aiohttp import web
 
 from nvrsim.simulator.control import clock, clouds, devices, faults, scenarios
-from nvrsim.simulator.control.common import (
-    MENU_SESSIONS,
-    MENUS,
-    SIM,
-    TOKEN,
-    ApiError,
-    json_reply,
-)
+from nvrsim.simulator.control.common import MENUS, SIM, TOKEN, ApiError, json_reply
 from nvrsim.simulator.control.devices import device_state
 from nvrsim.simulator.control.events import events
-from nvrsim.simulator.control.menu import menu_session, menu_sessions, snapshot
+from nvrsim.simulator.control.menu import add_dashboard_routes, menu_session
 from nvrsim.simulator.control.schema import Operation, openapi
 from nvrsim.simulator.core.plugin import Service, SimulatorApi
 from nvrsim.simulator.runtime.http_service import HttpService, listen
@@ -62,14 +55,13 @@ async def openapi_document(request: web.Request) -> web.Response:
 
 def control_app(sim: SimulatorApi, token: str = "") -> web.Application:
     app = web.Application(middlewares=[_errors, _authorised], client_max_size=1 << 20)
-    app[SIM], app[TOKEN], app[MENUS], app[MENU_SESSIONS] = sim, token, set(), {}
+    app[SIM], app[TOKEN], app[MENUS] = sim, token, set()
     for op in operations():
         app.router.add_route(op.method, op.path, op.handler)
     app.router.add_get("/api/openapi.json", openapi_document)
     app.router.add_get("/api/events", events)
     app.router.add_get("/api/devices/{serial}/menu", menu_session)
-    app.router.add_get("/api/menu-sessions", menu_sessions)
-    app.router.add_get("/api/devices/{serial}/snapshot", snapshot)
+    add_dashboard_routes(app)
     dashboard = resources.files("nvrsim.simulator.control") / "dashboard"
     app.router.add_get("/", _dashboard_page)
     app.router.add_static("/static", str(dashboard))

@@ -13,8 +13,7 @@ from nvrsim.simulator.core.plugin import SimulatorApi
 
 SIM = web.AppKey("simulator", SimulatorApi)
 TOKEN = web.AppKey("token", str)
-MENUS = web.AppKey("menus", set)  # the open menu sessions' sockets, watchers' too
-MENU_SESSIONS = web.AppKey("menu_sessions", dict)  # session id -> MenuSession, to watch
+MENUS = web.AppKey("menus", set)  # the open menu sessions' sockets
 
 
 class ApiError(Exception):

@@ -15,15 +15,18 @@ from aiohttp import web
 from nvrsim.firmware_menu.i18n import DEFAULT, LANGUAGES
 from nvrsim.firmware_menu.live import DEFAULT_SIZE, MenuSession, serve_menu, terminal_size
 from nvrsim.firmware_menu.model import MenuModel, Screen
-from nvrsim.simulator.control.common import (
-    MENU_SESSIONS,
-    MENUS,
-    ApiError,
-    device_of,
-    json_reply,
-    simulator_of,
-)
+from nvrsim.simulator.control.common import MENUS, ApiError, device_of, json_reply, simulator_of
 from nvrsim.simulator.onvif.http import snapshot_jpeg
+
+MENU_SESSIONS = web.AppKey("menu_sessions", dict)  # session id -> MenuSession, to watch
+
+
+def add_dashboard_routes(app: web.Application) -> None:
+    """What the dashboard's device page needs beside the API's resources: the open menu
+    sessions to watch, and the device's snapshot."""
+    app[MENU_SESSIONS] = {}
+    app.router.add_get("/api/menu-sessions", menu_sessions)
+    app.router.add_get("/api/devices/{serial}/snapshot", snapshot)
 
 
 async def menu_session(request: web.Request) -> web.StreamResponse:

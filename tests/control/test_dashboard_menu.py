@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from nvrsim.firmware_menu.live import parse_language, parse_resize
 from nvrsim.firmware_menu.model import Screen
 from nvrsim.simulator.control.app import control_app
-from nvrsim.simulator.control.common import MENU_SESSIONS
+from nvrsim.simulator.control.menu import MENU_SESSIONS
 from nvrsim.simulator.core.clock import ScaledClock
 from nvrsim.simulator.runtime.runner import ServiceConfig, Simulator
 from nvrsim.simulator.runtime.state import device_entry

@@ -19,7 +19,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from nvrsim.firmware_menu.i18n import translate
 from nvrsim.protocols.sadp import Probe, ProbeType
 from nvrsim.simulator.control import app, devices
-from nvrsim.simulator.control.common import MENU_SESSIONS, SIM
+from nvrsim.simulator.control.common import SIM
+from nvrsim.simulator.control.menu import MENU_SESSIONS
 from nvrsim.simulator.control.schema import FaultsChange, Operation
 from nvrsim.simulator.core.clock import ScaledClock
 from nvrsim.simulator.runtime.runner import ServiceConfig, Simulator
