@@ -355,6 +355,7 @@ def test_the_device_page_offers_every_fault_and_event_of_the_schema_and_a_live_s
         assert simulator.call(isapi_get(nvr, "/ISAPI/System/deviceInfo"))[0] == 401
 
         # An event raised from the page's form, drawn from the schema.
+        expect(page.locator("#raise-fields input[name=channel]")).to_have_value("1")  # default
         page.select_option("#raise-fields select[name=type]", "tamper")
         page.fill("#raise-fields input[name=channel]", "2")
         page.locator("#raise-form button[type=submit]").click()

@@ -37,6 +37,8 @@ function drawFields(container, schema, prefix) {
       input.step = s.type === "integer" ? "1" : "any";
     }
     input.name = name;
+    const initial = property.default ?? s.default;
+    if (initial !== undefined && initial !== null && input.type !== "checkbox") input.value = initial;
     input.dataset.type = s.type || "string";
     if (required && input.type !== "checkbox") input.required = true;
     if (property.description || s.description) label.title = property.description || s.description;
