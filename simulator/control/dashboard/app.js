@@ -179,7 +179,7 @@ function route() {
   if (serial !== shownSerial) {
     closeMenu();
     document.getElementById("device-timeline").replaceChildren(
-      ...[...document.querySelectorAll("#timeline li")].filter((li) => li.dataset.serial === serial).map((li) => li.cloneNode(true)));
+      ...(recent.get(serial) || []).map((e) => timelineItem(e, deviceName)).reverse());
   }
   shownSerial = serial;
   if (serial) {
@@ -210,11 +210,20 @@ function connection(state) {
   badge.className = state === "live" ? "badge live" : "badge";
 }
 
+// Each device's last events, for its page (the fleet's timeline keeps only the last 200).
+const recent = new Map();
+const RECENT_PER_DEVICE = 50;
+
 // Each event: into the timeline (and the device page's recent events), then what it changes.
 function onEvent(e) {
   const item = timelineItem(e, deviceName);
-  item.dataset.serial = e.serial || "";
   prependCapped(document.getElementById("timeline"), item);
+  if (e.serial) {
+    const list = recent.get(e.serial) || [];
+    list.push(e);
+    if (list.length > RECENT_PER_DEVICE) list.shift();
+    recent.set(e.serial, list);
+  }
   if (e.serial && e.serial === currentSerial()) prependCapped(document.getElementById("device-timeline"), item.cloneNode(true));
   if (["device.changed", "device.added", "device.up", "device.down"].includes(e.kind)) {
     soon("device " + e.serial, () => refresh(e.serial));
