@@ -232,6 +232,7 @@ def test_french_translates_the_dashboard_and_the_menu_in_its_terminal(running, b
     shot(page, "20-french-menu.png")
     page.locator("#back").click()
     expect(page.locator("#fleet th").first).to_have_text("Nom")
+    expect(page.locator("#fleet-name")).to_have_text("fleet : 1 appareil")
     expect(page.locator("h3", has_text="Chronologie")).to_be_visible()
     shot(page, "21-french-fleet.png")
     page.reload()  # the choice is kept

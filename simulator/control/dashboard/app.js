@@ -88,7 +88,7 @@ function renderFleet() {
 function renderDevice(serial) {
   const d = devices.get(serial);
   if (!d) return;
-  document.getElementById("device-title").textContent = `${d.name} — ${d.model} — S/N ${d.serial}`;
+  document.getElementById("device-title").textContent = `${d.name} — ${d.model} — ${t("serial.short")} ${d.serial}`;
   const dl = document.getElementById("device-state");
   dl.replaceChildren();
   const [cloud] = cloudOf(d);
@@ -282,9 +282,16 @@ async function showScenario() {
   document.getElementById("hint").hidden = hintsShown >= s.hints.length;
 }
 
+// "1 device", "2 devices": the language's own plural rule picks the key.
+function fleetName(fields) {
+  return t("fleet.devices." + new Intl.PluralRules(i18n.lang).select(fields.count), fields);
+}
+
 async function load() {
   const [fleet, list] = await Promise.all([api("GET", "/api/fleet"), api("GET", "/api/devices")]);
-  document.getElementById("fleet-name").textContent = `${fleet.name}: ${fleet.devices} devices`;
+  const name = document.getElementById("fleet-name");
+  name.dataset.fields = JSON.stringify({ name: fleet.name, count: fleet.devices });
+  name.textContent = fleetName(JSON.parse(name.dataset.fields));
   showClock(fleet.clock);
   devices.clear();
   for (const d of list) devices.set(d.serial, d);
@@ -367,5 +374,9 @@ async function loadSchema() {
   if (op && op.body) drawFields(document.getElementById("raise-fields"), op.body, "raise.");
 }
 
-onLanguage(() => { if (devices.size) { shownSerial = currentSerial(); route(); } });
+onLanguage(() => {
+  const name = document.getElementById("fleet-name");
+  if (name.dataset.fields) name.textContent = fleetName(JSON.parse(name.dataset.fields));
+  if (devices.size) { shownSerial = currentSerial(); route(); }
+});
 loadLanguages().then(loadSchema).then(load).then(listen);
