@@ -13,10 +13,26 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	@touch $(STAMP)
 
-run: $(STAMP)
+# The dashboard's terminal emulator: xterm.js from the npm registry, its built files copied
+# into the package's static files (no bundler). Without npm the dashboard still runs; its
+# menu panel says how to get the terminal, and the tests that need it skip.
+XTERM := simulator/control/dashboard/vendor
+$(XTERM)/.installed: package.json package-lock.json
+	@if command -v npm >/dev/null; then \
+		npm ci --no-audit --no-fund --silent \
+		&& mkdir -p $(XTERM) \
+		&& cp node_modules/@xterm/xterm/lib/xterm.js node_modules/@xterm/xterm/css/xterm.css \
+			node_modules/@xterm/addon-fit/lib/addon-fit.js $(XTERM)/ \
+		&& touch $@; \
+	else \
+		echo "warning: npm not found: the dashboard's recorder menu needs xterm.js" \
+			"(apt-get install npm, then make again)"; \
+	fi
+
+run: $(STAMP) $(XTERM)/.installed
 	$(BIN)/nvrsim run $(ARGS)
 
-test: $(STAMP)
+test: $(STAMP) $(XTERM)/.installed
 	$(BIN)/python -m pytest $(ARGS)
 
 bench: $(STAMP)
@@ -30,4 +46,4 @@ lint: $(STAMP)
 	$(BIN)/mypy
 
 clean:
-	rm -rf $(VENV) .pytest_cache .hypothesis
+	rm -rf $(VENV) .pytest_cache .hypothesis node_modules $(XTERM)

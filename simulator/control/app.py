@@ -33,7 +33,7 @@ from nvrsim.simulator.control.common import (
     simulator_of,
 )
 from nvrsim.simulator.control.devices import device_state
-from nvrsim.simulator.control.menu import menu_session
+from nvrsim.simulator.control.menu import add_dashboard_routes, menu_session
 from nvrsim.simulator.control.schema import Health, Operation, openapi
 from nvrsim.simulator.core.plugin import Service, ServiceError, SimulatorApi
 from nvrsim.simulator.runtime.http_service import HttpService, listen
@@ -96,6 +96,7 @@ def control_app(sim: SimulatorApi, token: str = "") -> web.Application:
     app.router.add_get("/api/openapi.json", openapi_document)
     app.router.add_get("/api/events", events.events)
     app.router.add_get("/api/devices/{serial}/menu", menu_session)
+    add_dashboard_routes(app)
     dashboard = resources.files("nvrsim.simulator.control") / "dashboard"
     app.router.add_get("/", _dashboard_page)
     app.router.add_static("/static", str(dashboard))

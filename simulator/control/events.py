@@ -31,12 +31,14 @@ async def events(request: web.Request) -> web.StreamResponse:
     subscription = journal.subscribe(serial)
     try:
         async with sse_response(request, ping_interval=10) as stream:
-            last = stream.last_event_id
-            if last is not None and last.isdigit():
+            last, sent = stream.last_event_id or "", 0
+            if last.isdigit():
                 for event in journal.since(int(last), serial):
                     await _send(stream, event)
+                    sent = event.id
             async for event in subscription:
-                await _send(stream, event)
+                if event.id > sent:  # else replayed already: it came while the stream opened
+                    await _send(stream, event)
     except ConnectionError:
         pass
     finally:
