@@ -16,7 +16,8 @@ from nvrsim.firmware_menu.i18n import DEFAULT, LANGUAGES
 from nvrsim.firmware_menu.live import DEFAULT_SIZE, MenuSession, serve_menu, terminal_size
 from nvrsim.firmware_menu.model import MenuModel, Screen
 from nvrsim.simulator.control.common import MENUS, ApiError, device_of, json_reply, simulator_of
-from nvrsim.simulator.onvif.http import snapshot_jpeg
+from nvrsim.simulator.onvif.settings import VideoStream
+from nvrsim.simulator.runtime import testcard
 
 MENU_SESSIONS = web.AppKey("menu_sessions", dict)  # session id -> MenuSession, to watch
 
@@ -96,12 +97,13 @@ async def menu_sessions(request: web.Request) -> web.Response:
 
 
 async def snapshot(request: web.Request) -> web.Response:
-    """The device's snapshot, for the dashboard's device page."""
+    """The device's snapshot (its first channel's main stream, now), for the dashboard's
+    device page: the same picture the device's own snapshot URLs give."""
     device = device_of(request)
     if not device.powered:
         raise ApiError(503, f"{device.serial} is down (rebooting)")
     if not device.channels:
         raise ApiError(404, f"{device.serial} has no video channel")
-    return web.Response(
-        body=snapshot_jpeg(), content_type="image/jpeg", headers={"Cache-Control": "no-store"}
-    )
+    video = device.stream_format(VideoStream(1, False))
+    body = testcard.snapshot(video.width, video.height, simulator_of(request).clock.now())
+    return web.Response(body=body, content_type="image/jpeg", headers={"Cache-Control": "no-store"})
