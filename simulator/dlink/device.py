@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import ClassVar
 
 from nvrsim.simulator.core.device import CloudStatus, Device
-from nvrsim.simulator.core.firmware import CAMERAS, FOREVER, CapabilityRow
+from nvrsim.simulator.core.firmware import CAMERAS, FOREVER, CapabilityRow, ModelRow
 from nvrsim.simulator.core.identity import digest
 from nvrsim.simulator.onvif.settings import OnvifDevice
 
@@ -26,6 +26,11 @@ CAPABILITY_TABLE = (
         frozenset({"nipca", "dlink_discovery", "ssdp", "mydlink", "onvif"}),
     ),
     CapabilityRow(CAMERAS, (2, 0, 0), FOREVER, frozenset({"nipca_challenge"})),
+)
+
+# The pan/tilt DCS cameras: a motor, no optical zoom.
+MODEL_TABLE = (
+    ModelRow(r"DCS-(5000L|5009L|5010L|5020L|5025L|5030L|5222L|8525LH)", frozenset({"ptz"})),
 )
 
 
@@ -54,6 +59,7 @@ class DlinkDevice(OnvifDevice, Device):
     vendor: ClassVar[str] = "dlink"
     manufacturer: ClassVar[str] = "D-Link"
     capability_table: ClassVar[tuple[CapabilityRow, ...]] = CAPABILITY_TABLE
+    model_table: ClassVar[tuple[ModelRow, ...]] = MODEL_TABLE
     hardware_version: str = ""  # the label's revision: A1, B1…
     mydlink: MyDlink = field(default_factory=MyDlink)
 
