@@ -30,7 +30,7 @@ CAPABILITY_TABLE = (
 )
 
 # Speed domes (SD…, with or without the DH-/DHI- prefix) and PTZ cameras (PTZ…).
-MODEL_TABLE = (ModelRow(r"(DHI?-)?(SD|PTZ)", frozenset({"ptz", "ptz_zoom"})),)
+MODEL_TABLE = (ModelRow(r"(DHI?-)?(SD|PTZ)", frozenset({"ptz", "ptz_zoom", "audio"})),)
 
 
 @dataclass

@@ -28,10 +28,9 @@ CAPABILITY_TABLE = (
     CapabilityRow(CAMERAS, (2, 0, 0), FOREVER, frozenset({"nipca_challenge"})),
 )
 
-# The pan/tilt DCS cameras: a motor, no optical zoom.
-MODEL_TABLE = (
-    ModelRow(r"DCS-(5000L|5009L|5010L|5020L|5025L|5030L|5222L|8525LH)", frozenset({"ptz"})),
-)
+# The pan/tilt DCS cameras: a motor and a microphone, no optical zoom.
+PAN_TILT_MODELS = r"DCS-(5000L|5009L|5010L|5020L|5025L|5030L|5222L|8525LH)"
+MODEL_TABLE = (ModelRow(PAN_TILT_MODELS, frozenset({"ptz", "audio"})),)
 
 
 @dataclass

@@ -38,9 +38,9 @@ CAPABILITY_TABLE = (
     CapabilityRow(RECORDERS, (0, 0, 0), FOREVER, frozenset({"local_menu"})),
 )
 
-# Speed domes (DS-2DE…, DS-2DF…, DS-2DY…, DS-2SE…) and mini PTZ (DS-2DC…): pan, tilt
-# and an optical zoom.
-MODEL_TABLE = (ModelRow(r"DS-2(D[CEFY]|SE)", frozenset({"ptz", "ptz_zoom"})),)
+# Speed domes (DS-2DE…, DS-2DF…, DS-2DY…, DS-2SE…) and mini PTZ (DS-2DC…): pan, tilt,
+# an optical zoom and audio in.
+MODEL_TABLE = (ModelRow(r"DS-2(D[CEFY]|SE)", frozenset({"ptz", "ptz_zoom", "audio"})),)
 
 
 def is_valid_verification_code(code: str) -> bool:

@@ -42,6 +42,9 @@ def onvif_mount(device: Device, clock: Clock) -> tuple[str, web.Application] | N
     app[SNAPSHOT_AUTH] = HttpAuthenticator(device_realm(device))
     app.router.add_post("/device_service", _soap("device"))
     app.router.add_post("/media_service", _soap("media"))
+    app.router.add_post("/media2_service", _soap("media2"))
+    app.router.add_post("/ptz_service", _soap("ptz"))
+    app.router.add_post("/imaging_service", _soap("imaging"))
     app.router.add_get("/snapshot", _snapshot)
     app.router.add_route("*", "/{tail:.*}", _not_here)
     return PREFIX, app

@@ -37,7 +37,7 @@ from datetime import UTC, datetime
 from typing import Literal
 from urllib.parse import quote
 
-from nvrsim.protocols import onvif, wsdiscovery
+from nvrsim.protocols import onvif, onvif_imaging, onvif_ptz, wsdiscovery
 from nvrsim.protocols.onvif import Fault, SoapRequest
 from nvrsim.simulator.core.auth import LoginResult
 from nvrsim.simulator.core.clock import Clock
@@ -45,9 +45,12 @@ from nvrsim.simulator.core.device import Device
 from nvrsim.simulator.onvif.wsse import UsernameTokenChecker
 from nvrsim.simulator.runtime.http_auth import Attempt
 
-Service = Literal["device", "media"]
+Service = Literal["device", "media", "media2", "ptz", "imaging"]
 DEVICE_PATH = "/onvif/device_service"
 MEDIA_PATH = "/onvif/media_service"
+MEDIA2_PATH = "/onvif/media2_service"
+PTZ_PATH = "/onvif/ptz_service"
+IMAGING_PATH = "/onvif/imaging_service"
 SNAPSHOT_PATH = "/onvif/snapshot"
 
 ONVIF_SCOPE = "onvif://www.onvif.org"
@@ -113,6 +116,14 @@ def hostname(device: Device) -> str:
 
 def media_profiles(device: Device) -> list[onvif.MediaProfile]:
     main = device.main_stream  # what its RTSP main stream carries
+    head = device.ptz  # on the first video source
+    ptz_configuration = (
+        onvif_ptz.configuration(
+            "tt:PTZConfiguration", onvif_ptz.Node(head.node.zoom, head.node.max_presets)
+        )
+        if head is not None
+        else None
+    )
     return [
         onvif.MediaProfile(
             token=f"Profile_{n}",
@@ -122,6 +133,7 @@ def media_profiles(device: Device) -> list[onvif.MediaProfile]:
             width=main.width,
             height=main.height,
             frame_rate=main.fps,
+            ptz_configuration=ptz_configuration if n == 1 else None,
         )
         for n in range(1, max(1, device.channels) + 1)
     ]
@@ -187,6 +199,15 @@ class OnvifResponder:
                 "GetSnapshotUri": _snapshot_uri,
             },
         }
+        # PTZ, imaging and the media breadth build on this module (OnvifFault, profiles).
+        from nvrsim.simulator.onvif import imaging, media, ptz
+
+        self._operations["media"] |= media.OPERATIONS
+        self._operations |= {
+            "media2": media.MEDIA2_OPERATIONS,
+            "ptz": ptz.OPERATIONS,
+            "imaging": imaging.OPERATIONS,
+        }
 
     def open_operations(self) -> frozenset[str]:
         if self.device.onvif.pre_auth == "spec":
@@ -242,9 +263,34 @@ def _services(device: Device, request: SoapRequest, _now: float) -> str:
                 60,
                 onvif.media_service_capabilities(len(media_profiles(device))),
             ),
+            *_more_services(device),
         ],
         include_capability=include,
     )
+
+
+def _more_services(device: Device) -> list[onvif.Service]:
+    """Media2 and imaging on every device; PTZ where the model has a head."""
+    from nvrsim.simulator.onvif.media import MEDIA2, media2_service_capabilities
+
+    base = base_url(device)
+    services = [
+        onvif.Service(
+            MEDIA2,
+            base + MEDIA2_PATH,
+            2,
+            60,
+            media2_service_capabilities(len(media_profiles(device))),
+        ),
+        onvif.Service(
+            onvif_imaging.TIMG, base + IMAGING_PATH, 2, 60, onvif_imaging.service_capabilities()
+        ),
+    ]
+    if device.ptz is not None:
+        services.append(
+            onvif.Service(onvif_ptz.TPTZ, base + PTZ_PATH, 2, 60, onvif_ptz.service_capabilities())
+        )
+    return services
 
 
 def _device_service_capabilities(device: Device, _request: SoapRequest, _now: float) -> str:
@@ -258,7 +304,12 @@ def _media_service_capabilities(device: Device, _request: SoapRequest, _now: flo
 
 def _capabilities(device: Device, _request: SoapRequest, _now: float) -> str:
     base = base_url(device)
-    return onvif.capabilities_response(base + DEVICE_PATH, base + MEDIA_PATH)
+    return onvif.capabilities_response(
+        base + DEVICE_PATH,
+        base + MEDIA_PATH,
+        imaging_xaddr=base + IMAGING_PATH,
+        ptz_xaddr=base + PTZ_PATH if device.ptz is not None else None,
+    )
 
 
 def _device_information(device: Device, _request: SoapRequest, _now: float) -> str:
