@@ -3,6 +3,7 @@ presets and home; only models with a head list the service."""
 
 from __future__ import annotations
 
+import contextlib
 import time
 
 import pytest
@@ -18,8 +19,9 @@ BULLET = {"kind": "ipc", "model": "DS-2CD2385G1-I", "firmware": "V5.6.2build 190
 PTZ_NS = "http://www.onvif.org/ver20/ptz/wsdl"
 
 
-@pytest.fixture
-async def fleet_up():
+@contextlib.asynccontextmanager
+async def cameras_up(pool: str):
+    """A PTZ dome, a fixed bullet and a pan/tilt D-Link camera, served on free ports."""
     # The client signs with the host's clock: the virtual clock starts there and moves
     # only when a test advances it (well within the tokens' 300 s freshness).
     clock = VirtualClock(time.time())
@@ -36,9 +38,15 @@ async def fleet_up():
             "ports": {"http": 0, "rtsp": 0},
         },
         clock=clock,
-        address_pool="127.91.0.0/24",
+        address_pool=pool,
     )
     async with Simulator(fleet, clock, ServiceConfig(sadp_port=0, wsd_port=0)) as sim:
+        yield sim
+
+
+@pytest.fixture
+async def fleet_up():
+    async with cameras_up("127.91.0.0/24") as sim:
         yield sim
 
 
