@@ -207,7 +207,7 @@ def _position(tag: str, pan: float, tilt: float, zoom: float | None) -> Element:
 
 
 def _f(value: float) -> str:
-    return f"{value:.6g}"
+    return f"{value + 0.0:.6g}"  # + 0.0 turns -0.0 into 0
 
 
 @dataclass(frozen=True)

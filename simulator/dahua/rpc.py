@@ -48,6 +48,7 @@ from nvrsim.simulator.dahua.errors import (
     RpcError,
 )
 from nvrsim.simulator.dahua.info import build_date, device_class, software_version, system_info
+from nvrsim.simulator.dahua.ptz import PTZ_METHODS
 from nvrsim.simulator.dahua.rpac import DeviceKey, EnvelopeError
 
 KEEP_ALIVE_INTERVAL = 60
@@ -348,4 +349,5 @@ _METHODS = {
     "configManager.setConfig": _set_config,
     "Nat.getTurnStatus": _turn_status,
     "global.getCurrentTime": _current_time,
+    **PTZ_METHODS,
 }
