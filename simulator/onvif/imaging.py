@@ -23,8 +23,6 @@ from nvrsim.simulator.core.device import Device
 from nvrsim.simulator.core.imaging import IR_CUT_MODES, LEVELS, SWITCH_MODES, ImagingError
 from nvrsim.simulator.onvif.service import OnvifFault
 
-IMAGING_PATH = "/onvif/imaging_service"
-
 NO_SOURCE = Fault("Sender", ("InvalidArgVal", "NoSource"), "No such video source")
 SETTINGS_INVALID = Fault(
     "Sender", ("InvalidArgVal", "SettingsInvalid"), "The settings are outside the options"

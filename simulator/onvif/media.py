@@ -22,11 +22,7 @@ from collections.abc import Callable
 
 from nvrsim.protocols import onvif, onvif_media
 from nvrsim.protocols.onvif import Fault, MediaProfile, SoapRequest
-from nvrsim.protocols.onvif_media import (
-    CONFIGURATION_TYPES,
-    TR2,
-    media2_service_capabilities,
-)
+from nvrsim.protocols.onvif_media import CONFIGURATION_TYPES
 from nvrsim.simulator.core.device import Device
 from nvrsim.simulator.onvif.service import (
     OnvifFault,
@@ -37,7 +33,6 @@ from nvrsim.simulator.onvif.service import (
 )
 from nvrsim.simulator.onvif.settings import VideoStream
 
-MEDIA2 = TR2
 NO_CONFIG = Fault("Sender", ("InvalidArgVal", "NoConfig"), "The configuration does not exist")
 AUDIO_NOT_SUPPORTED = Fault(
     "Receiver", ("ActionNotSupported", "AudioNotSupported"), "The device has no audio"
@@ -46,8 +41,6 @@ INVALID_STREAM_SETUP = Fault(
     "Sender", ("InvalidArgVal", "InvalidStreamSetup"), "The stream setup is not supported"
 )
 STREAM_PROTOCOLS = ("RtspUnicast", "RTSP")
-
-__all__ = ["MEDIA2", "MEDIA2_OPERATIONS", "OPERATIONS", "media2_service_capabilities"]
 
 Handler = Callable[[Device, SoapRequest, float], str]
 

@@ -29,8 +29,6 @@ from nvrsim.simulator.core.device import Device
 from nvrsim.simulator.core.ptz import NoSuchPreset, Position, PresetsFull, PtzHead, PtzRangeError
 from nvrsim.simulator.onvif.service import OnvifFault, profile_channel
 
-PTZ_PATH = "/onvif/ptz_service"
-
 
 def _fault(*subcodes: str, reason: str, code: str = "Sender") -> Fault:
     return Fault(code, subcodes, reason)

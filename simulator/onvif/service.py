@@ -26,6 +26,8 @@ Choices where docs/protocols/onvif-dlink.md is silent or says [I]:
   same documents GetServiceCapabilities answers: what the simulator does (no
   NTP, no IPv6, UsernameToken and Digest, Resolve and Bye; one profile per
   channel, snapshots, RTSP over TCP, no multicast).
+- Media2 and imaging are listed on every device, PTZ only where the model has a
+  head (simulator/onvif/ptz.py, imaging.py and media.py hold their operations).
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ from datetime import UTC, datetime
 from typing import Literal
 from urllib.parse import quote
 
-from nvrsim.protocols import onvif, onvif_imaging, onvif_ptz, wsdiscovery
+from nvrsim.protocols import onvif, onvif_imaging, onvif_media, onvif_ptz, wsdiscovery
 from nvrsim.protocols.onvif import Fault, SoapRequest
 from nvrsim.simulator.core.auth import LoginResult
 from nvrsim.simulator.core.clock import Clock
@@ -271,16 +273,14 @@ def _services(device: Device, request: SoapRequest, _now: float) -> str:
 
 def _more_services(device: Device) -> list[onvif.Service]:
     """Media2 and imaging on every device; PTZ where the model has a head."""
-    from nvrsim.simulator.onvif.media import MEDIA2, media2_service_capabilities
-
     base = base_url(device)
     services = [
         onvif.Service(
-            MEDIA2,
+            onvif_media.TR2,
             base + MEDIA2_PATH,
             2,
             60,
-            media2_service_capabilities(len(media_profiles(device))),
+            onvif_media.media2_service_capabilities(len(media_profiles(device))),
         ),
         onvif.Service(
             onvif_imaging.TIMG, base + IMAGING_PATH, 2, 60, onvif_imaging.service_capabilities()
