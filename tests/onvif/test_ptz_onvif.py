@@ -216,3 +216,14 @@ async def test_a_pan_tilt_camera_has_no_zoom_space(fleet_up):
         assert (pan, tilt, zoom) == (0, pytest.approx(0.5), None)
     finally:
         await cam.close()
+
+
+@pytest.mark.parametrize("service", ["ptz_service", "imaging_service", "media2_service"])
+async def test_junk_to_the_new_services_gets_a_soap_fault_over_http(fleet_up, service):
+    from tests.onvif.test_onvif_clients import post
+
+    dome = fleet_up.fleet.find("dome")
+    for body in (b"not xml", b"<x/>", b"<a>" * 100_000):
+        status, content_type, data = await post(dome, f"/onvif/{service}", body)
+        assert (status, content_type) == (400, "application/soap+xml")
+        assert b"Fault" in data
