@@ -208,6 +208,7 @@ class PtzHead:
             )
         if not _is_preset_number(token, self.node.max_presets):
             raise NoSuchPreset(f"presets are numbered 1 to {self.node.max_presets}")
+        token = str(int(token))  # "07" is preset 7
         old = self.presets.get(token)
         self.presets[token] = Preset(
             name or (old.name if old else f"Preset {token}"), self.position(now)

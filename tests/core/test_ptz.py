@@ -85,7 +85,7 @@ def test_presets_round_trip_and_home():
     assert head.set_preset(T0 + 5, name="gate") == "1"
     head.set_home(T0 + 5)
     head.continuous(Position(-1, 1, -1), T0 + 5)
-    assert head.set_preset(T0 + 10, token="7") == "7"
+    assert head.set_preset(T0 + 10, token="07") == "7"
     assert [(t, p.name) for t, p in head.presets.items()] == [("1", "gate"), ("7", "Preset 7")]
     head.goto_preset("1", T0 + 10)
     assert head.last_preset == "1"
