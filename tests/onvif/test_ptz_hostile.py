@@ -133,7 +133,7 @@ def devices():
 def state(device):
     head = device.ptz
     ptz_state = (head.motion, copy.deepcopy(head.presets), head.home) if head else None
-    return ptz_state, copy.deepcopy(device.imaging._by_channel)
+    return ptz_state, [device.imaging.get(channel) for channel in (1, 2)]
 
 
 @settings(
