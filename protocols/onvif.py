@@ -310,8 +310,14 @@ def service_capabilities_response(prefix: str, capabilities: str) -> str:
 
 
 def capabilities_response(
-    device_xaddr: str, media_xaddr: str, *, events_xaddr: str | None = None
+    device_xaddr: str,
+    media_xaddr: str,
+    *,
+    events_xaddr: str | None = None,
+    imaging_xaddr: str | None = None,
+    ptz_xaddr: str | None = None,
 ) -> str:
+    """GetCapabilities: the categories in the schema's order (…, Imaging, Media, PTZ)."""
     events = (
         [
             el(
@@ -337,7 +343,9 @@ def capabilities_response(
             "tds:Capabilities",
             el("tt:Device", el("tt:XAddr", device_xaddr)),
             *events,
+            *([el("tt:Imaging", el("tt:XAddr", imaging_xaddr))] if imaging_xaddr else []),
             el("tt:Media", el("tt:XAddr", media_xaddr), streaming),
+            *([el("tt:PTZ", el("tt:XAddr", ptz_xaddr))] if ptz_xaddr else []),
         ),
     )
 
@@ -413,19 +421,27 @@ class MediaProfile:
     bitrate: int = 4096  # kbit/s
     gov_length: int = 50
     h264_profile: str = "Main"
+    ptz_configuration: Element | None = None  # tt:PTZConfiguration, where the device has PTZ
 
 
-def _profile(p: MediaProfile) -> Element:
-    source = el(
-        "tt:VideoSourceConfiguration",
+def video_source_configuration(
+    p: MediaProfile, tag: str = "tt:VideoSourceConfiguration"
+) -> Element:
+    return el(
+        tag,
         el("tt:Name", p.source_token),
         el("tt:UseCount", 1),
         el("tt:SourceToken", p.source_token),
         empty("tt:Bounds", x=0, y=0, width=p.width, height=p.height),
         token=p.source_token,
     )
-    encoder = el(
-        "tt:VideoEncoderConfiguration",
+
+
+def video_encoder_configuration(
+    p: MediaProfile, tag: str = "tt:VideoEncoderConfiguration"
+) -> Element:
+    return el(
+        tag,
         el("tt:Name", p.encoder_token),
         el("tt:UseCount", 1),
         el("tt:Encoding", "H264"),
@@ -448,11 +464,26 @@ def _profile(p: MediaProfile) -> Element:
         el("tt:SessionTimeout", "PT5S"),
         token=p.encoder_token,
     )
-    return el("trt:Profiles", el("tt:Name", p.name), source, encoder, token=p.token, fixed=True)
+
+
+def _profile(p: MediaProfile, tag: str = "trt:Profiles") -> Element:
+    return el(
+        tag,
+        el("tt:Name", p.name),
+        video_source_configuration(p),
+        video_encoder_configuration(p),
+        *([p.ptz_configuration] if p.ptz_configuration is not None else []),
+        token=p.token,
+        fixed=True,
+    )
 
 
 def profiles_response(profiles: list[MediaProfile]) -> str:
     return _fragment("trt:GetProfilesResponse", *(_profile(p) for p in profiles))
+
+
+def profile_response(profile: MediaProfile) -> str:
+    return _fragment("trt:GetProfileResponse", _profile(profile, "trt:Profile"))
 
 
 def _media_uri(uri: str) -> Element:

@@ -27,7 +27,15 @@ from nvrsim.simulator.core.auth import (
 )
 from nvrsim.simulator.core.events import EventBus
 from nvrsim.simulator.core.faults import NO_FAULTS, Faults
-from nvrsim.simulator.core.firmware import CapabilityRow, FirmwareVersion, capabilities
+from nvrsim.simulator.core.firmware import (
+    CapabilityRow,
+    FirmwareVersion,
+    ModelRow,
+    capabilities,
+    model_capabilities,
+)
+from nvrsim.simulator.core.imaging import ImagingStore
+from nvrsim.simulator.core.ptz import PtzHead, PtzNode
 from nvrsim.simulator.core.users import (
     ADMIN_ID,
     Accounts,
@@ -82,6 +90,8 @@ class Device:
     vendor: ClassVar[str] = ""  # set by each vendor's device class
     # Which features each firmware line of the vendor offers (simulator.core.firmware).
     capability_table: ClassVar[tuple[CapabilityRow, ...]] = ()
+    # What each model's hardware has (a PTZ head: "ptz", "ptz_zoom"), by model name.
+    model_table: ClassVar[tuple[ModelRow, ...]] = ()
     kind: str  # nvr, dvr or ipc
     model: str
     serial: str
@@ -118,6 +128,8 @@ class Device:
     clock_offset: float = 0.0
     time_mode: str = "Manual"  # or "NTP": then the clock follows the simulation clock
     ntp_servers: tuple[str, ...] = ()
+    imaging: ImagingStore = field(default_factory=ImagingStore, repr=False, compare=False)
+    _ptz: PtzHead | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def faults(self) -> Faults:
@@ -161,12 +173,22 @@ class Device:
     @property
     def capabilities(self) -> frozenset[str]:
         caps = set(capabilities(self.capability_table, self.kind, self.firmware))
+        caps |= model_capabilities(self.model_table, self.model)
         for name, granted in self.capability_overrides.items():
             (caps.add if granted else caps.discard)(name)
         return frozenset(caps)
 
     def can(self, capability: str) -> bool:
         return capability in self.capabilities
+
+    @property
+    def ptz(self) -> PtzHead | None:
+        """Its pan/tilt/zoom head, or None for a model without one."""
+        if not self.can("ptz"):
+            return None
+        if self._ptz is None:
+            self._ptz = PtzHead(PtzNode(zoom=self.can("ptz_zoom")))
+        return self._ptz
 
     @property
     def channels(self) -> int:
@@ -302,6 +324,7 @@ class Device:
         """
         self.motion_detection.clear()
         self.motion_sensitivity.clear()
+        self.imaging.clear()
         self.reboot(now)
 
     @property

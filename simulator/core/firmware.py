@@ -68,6 +68,15 @@ class CapabilityRow:
     grants: frozenset[str]
 
 
+@dataclass(frozen=True)
+class ModelRow:
+    """Models whose name matches `pattern` (from its start, without case) grant these:
+    what the hardware has, whatever its firmware (a PTZ head, a zoom lens)."""
+
+    pattern: str
+    grants: frozenset[str]
+
+
 RECORDERS = frozenset({"nvr", "dvr"})
 CAMERAS = frozenset({"ipc"})
 ALL_KINDS = RECORDERS | CAMERAS
@@ -82,5 +91,15 @@ def capabilities(
     found: set[str] = set()
     for row in table:
         if kind in row.kinds and row.since <= firmware.key < row.until:
+            found |= row.grants
+    return frozenset(found)
+
+
+@functools.cache
+def model_capabilities(table: tuple[ModelRow, ...], model: str) -> frozenset[str]:
+    """What a vendor's model table grants `model`."""
+    found: set[str] = set()
+    for row in table:
+        if re.match(row.pattern, model, re.IGNORECASE):
             found |= row.grants
     return frozenset(found)

@@ -192,4 +192,7 @@ class Vendor:
     @property
     def capabilities(self) -> frozenset[str]:
         """Every capability its firmware table can grant (what fixtures may override)."""
-        return frozenset().union(*(row.grants for row in self.device.capability_table))
+        table = self.device.capability_table
+        return frozenset().union(
+            *(row.grants for row in table), *(row.grants for row in self.device.model_table)
+        )

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from nvrsim.simulator.core.device import Device
-from nvrsim.simulator.dahua import config
+from nvrsim.simulator.dahua import config, ptz
 from nvrsim.simulator.dahua.config import ConfigError
 from nvrsim.simulator.dahua.info import build_date, device_class, software_version, system_info
 from nvrsim.simulator.dahua.manage import (
@@ -190,12 +190,26 @@ def _snapshot(device: Device, query: dict[str, str], now: float) -> CgiReply:
     return CgiReply(200, "", image=testcard.snapshot(video.width, video.height, now))
 
 
+def _ptz(device: Device, query: dict[str, str], now: float) -> CgiReply:
+    """`ptz.cgi` (simulator/dahua/ptz.py): a command answers OK, a query its lines."""
+    try:
+        answer = ptz.ptz_cgi(device, query, now)
+    except ptz.PtzRequestError:
+        return BAD_REQUEST
+    if answer is None:
+        return NOT_IMPLEMENTED
+    if isinstance(answer, str):
+        return CgiReply(200, f"{answer}\r\n", changed=True)
+    return lines(answer)
+
+
 CGIS: dict[str, Callable[[Device, dict[str, str], float], CgiReply]] = {
     "snapshot.cgi": _snapshot,
     "magicBox.cgi": _magic_box,
     "global.cgi": _global,
     "configManager.cgi": _config_manager,
     "userManager.cgi": _user_manager,
+    "ptz.cgi": _ptz,
 }
 
 

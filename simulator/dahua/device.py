@@ -9,7 +9,7 @@ from typing import ClassVar
 from nvrsim.protocols.hikconnect import Region
 from nvrsim.simulator.core.auth import LockoutPolicy
 from nvrsim.simulator.core.device import CloudStatus, Device
-from nvrsim.simulator.core.firmware import ALL_KINDS, FOREVER, RECORDERS, CapabilityRow
+from nvrsim.simulator.core.firmware import ALL_KINDS, FOREVER, RECORDERS, CapabilityRow, ModelRow
 from nvrsim.simulator.core.identity import digest
 from nvrsim.simulator.onvif.settings import FULL_HD, OnvifDevice, VideoFormat
 
@@ -28,6 +28,9 @@ CAPABILITY_TABLE = (
         ALL_KINDS, (0, 0, 0), FOREVER, frozenset({"dhip", "dahua_http", "dmss_p2p", "onvif"})
     ),
 )
+
+# Speed domes (SD…, with or without the DH-/DHI- prefix) and PTZ cameras (PTZ…).
+MODEL_TABLE = (ModelRow(r"(DHI?-)?(SD|PTZ)", frozenset({"ptz", "ptz_zoom", "audio"})),)
 
 
 @dataclass
@@ -80,6 +83,7 @@ class DahuaDevice(OnvifDevice, Device):
         FULL_HD,
         VideoFormat(704, 576, 25, 512),
     )
+    model_table: ClassVar[tuple[ModelRow, ...]] = MODEL_TABLE
     dahua: DahuaSettings = field(default_factory=DahuaSettings)
 
     @property

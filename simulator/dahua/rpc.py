@@ -55,6 +55,7 @@ from nvrsim.simulator.dahua.manage import (
     offered,
     permitted,
 )
+from nvrsim.simulator.dahua.ptz import PTZ_METHODS
 from nvrsim.simulator.dahua.rpac import DeviceKey, EnvelopeError
 
 KEEP_ALIVE_INTERVAL = 60
@@ -401,6 +402,7 @@ _METHODS = {
     "configManager.getConfig": _get_config,
     "configManager.setConfig": _set_config,
     "Nat.getTurnStatus": _turn_status,
+    **PTZ_METHODS,
 }
 # Answered by `DahuaRpc.call` itself, before the tables.
 SESSION_METHODS = (

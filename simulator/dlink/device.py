@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import ClassVar
 
 from nvrsim.simulator.core.device import CloudStatus, Device
-from nvrsim.simulator.core.firmware import CAMERAS, FOREVER, CapabilityRow
+from nvrsim.simulator.core.firmware import CAMERAS, FOREVER, CapabilityRow, ModelRow
 from nvrsim.simulator.core.identity import digest
 from nvrsim.simulator.onvif.settings import OnvifDevice, VideoFormat
 
@@ -27,6 +27,10 @@ CAPABILITY_TABLE = (
     ),
     CapabilityRow(CAMERAS, (2, 0, 0), FOREVER, frozenset({"nipca_challenge"})),
 )
+
+# The pan/tilt DCS cameras: a motor and a microphone, no optical zoom.
+PAN_TILT_MODELS = r"DCS-(5000L|5009L|5010L|5020L|5025L|5030L|5222L|8525LH)"
+MODEL_TABLE = (ModelRow(PAN_TILT_MODELS, frozenset({"ptz", "audio"})),)
 
 
 @dataclass
@@ -63,6 +67,7 @@ class DlinkDevice(OnvifDevice, Device):
         ("DCS-942L", VideoFormat(640, 480, 30, 1024), VideoFormat(320, 240, 30, 256)),
         ("DCS-932L", VideoFormat(640, 480, 30, 1024), VideoFormat(320, 240, 30, 256)),
     )
+    model_table: ClassVar[tuple[ModelRow, ...]] = MODEL_TABLE
     hardware_version: str = ""  # the label's revision: A1, B1…
     mydlink: MyDlink = field(default_factory=MyDlink)
 

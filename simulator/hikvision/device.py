@@ -10,7 +10,14 @@ from typing import ClassVar
 
 from nvrsim.protocols import hikconnect as hc
 from nvrsim.simulator.core.device import CloudStatus, Device
-from nvrsim.simulator.core.firmware import ALL_KINDS, CAMERAS, FOREVER, RECORDERS, CapabilityRow
+from nvrsim.simulator.core.firmware import (
+    ALL_KINDS,
+    CAMERAS,
+    FOREVER,
+    RECORDERS,
+    CapabilityRow,
+    ModelRow,
+)
 from nvrsim.simulator.core.identity import digest
 from nvrsim.simulator.onvif.settings import OnvifDevice, VideoStream
 
@@ -35,6 +42,10 @@ CAPABILITY_TABLE = (
     CapabilityRow(RECORDERS, (4, 0, 0), (5, 0, 0), frozenset({"menu_unbind"})),
     CapabilityRow(RECORDERS, (0, 0, 0), FOREVER, frozenset({"local_menu"})),
 )
+
+# Speed domes (DS-2DE…, DS-2DF…, DS-2DY…, DS-2SE…) and mini PTZ (DS-2DC…): pan, tilt,
+# an optical zoom and audio in.
+MODEL_TABLE = (ModelRow(r"DS-2(D[CEFY]|SE)", frozenset({"ptz", "ptz_zoom", "audio"})),)
 
 
 def is_valid_verification_code(code: str) -> bool:
@@ -74,6 +85,7 @@ class HikvisionDevice(OnvifDevice, Device):
     vendor: ClassVar[str] = "hikvision"
     manufacturer: ClassVar[str] = "HIKVISION"
     capability_table: ClassVar[tuple[CapabilityRow, ...]] = CAPABILITY_TABLE
+    model_table: ClassVar[tuple[ModelRow, ...]] = MODEL_TABLE
     hik_connect: HikConnect = field(default_factory=HikConnect)
     quirks: Quirks = field(default_factory=Quirks)
 

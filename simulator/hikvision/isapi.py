@@ -43,6 +43,7 @@ from nvrsim.simulator.hikvision.isapi_http import (
     status_response,
     xml_response,
 )
+from nvrsim.simulator.hikvision.isapi_ptz import PTZ_ROUTES
 from nvrsim.simulator.runtime.http_auth import HttpAuthenticator, device_realm
 from nvrsim.simulator.runtime.http_login import challenged, check_login
 
@@ -82,7 +83,7 @@ def isapi_app(
 
 
 def find_route(path: str) -> tuple[Route, re.Match[str]] | tuple[None, None]:
-    for route in ROUTES:
+    for route in (*ROUTES, *PTZ_ROUTES):
         match = route.pattern.fullmatch(path)
         if match:
             return route, match

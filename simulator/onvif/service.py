@@ -28,6 +28,8 @@ Choices where docs/protocols/onvif-dlink.md is silent or says [I]:
   same documents GetServiceCapabilities answers: what the simulator does (no
   NTP, no IPv6, UsernameToken and Digest, Resolve and Bye; one profile per
   channel, snapshots, RTSP over TCP, no multicast).
+- Media2 and imaging are listed on every device, PTZ only where the model has a
+  head (simulator/onvif/ptz.py, imaging.py and media.py hold their operations).
 """
 
 from __future__ import annotations
@@ -39,7 +41,14 @@ from datetime import UTC, datetime
 from typing import Literal
 from urllib.parse import quote
 
-from nvrsim.protocols import onvif, onvif_events, wsdiscovery
+from nvrsim.protocols import (
+    onvif,
+    onvif_events,
+    onvif_imaging,
+    onvif_media,
+    onvif_ptz,
+    wsdiscovery,
+)
 from nvrsim.protocols.onvif import Fault, SoapRequest
 from nvrsim.simulator.core.auth import LoginResult
 from nvrsim.simulator.core.clock import Clock
@@ -48,10 +57,13 @@ from nvrsim.simulator.onvif.device_mgmt import DEVICE_MANAGEMENT
 from nvrsim.simulator.onvif.wsse import UsernameTokenChecker
 from nvrsim.simulator.runtime.http_auth import Attempt
 
-Service = Literal["device", "media"]
+Service = Literal["device", "media", "media2", "ptz", "imaging"]
 DEVICE_PATH = "/onvif/device_service"
 MEDIA_PATH = "/onvif/media_service"
 EVENTS_PATH = "/onvif/events_service"  # simulator.onvif.events
+MEDIA2_PATH = "/onvif/media2_service"
+PTZ_PATH = "/onvif/ptz_service"
+IMAGING_PATH = "/onvif/imaging_service"
 SNAPSHOT_PATH = "/onvif/snapshot"
 
 ONVIF_SCOPE = "onvif://www.onvif.org"
@@ -116,7 +128,15 @@ def hostname(device: Device) -> str:
 
 
 def media_profiles(device: Device) -> list[onvif.MediaProfile]:
-    main = device.main_stream  # what its RTSP main stream carries (onvif/settings.py)
+    main = device.main_stream  # what its RTSP main stream carries
+    head = device.ptz  # on the first video source
+    ptz_configuration = (
+        onvif_ptz.configuration(
+            "tt:PTZConfiguration", onvif_ptz.Node(head.node.zoom, head.node.max_presets)
+        )
+        if head is not None
+        else None
+    )
     return [
         onvif.MediaProfile(
             token=f"Profile_{n}",
@@ -129,6 +149,7 @@ def media_profiles(device: Device) -> list[onvif.MediaProfile]:
             bitrate=main.bitrate_kbps,
             gov_length=main.gop,
             h264_profile=main.profile,
+            ptz_configuration=ptz_configuration if n == 1 else None,
         )
         for n in range(1, max(1, device.channels) + 1)
     ]
@@ -194,6 +215,15 @@ class OnvifResponder:
                 "GetStreamUri": _stream_uri,
                 "GetSnapshotUri": _snapshot_uri,
             },
+        }
+        # PTZ, imaging and the media breadth build on this module (OnvifFault, profiles).
+        from nvrsim.simulator.onvif import imaging, media, ptz
+
+        self._operations["media"] |= media.OPERATIONS
+        self._operations |= {
+            "media2": media.MEDIA2_OPERATIONS,
+            "ptz": ptz.OPERATIONS,
+            "imaging": imaging.OPERATIONS,
         }
 
     def open_operations(self) -> frozenset[str]:
@@ -263,9 +293,32 @@ def _services(device: Device, request: SoapRequest, _now: float) -> str:
                 60,
                 onvif_events.service_capabilities(),
             ),
+            *_more_services(device),
         ],
         include_capability=include,
     )
+
+
+def _more_services(device: Device) -> list[onvif.Service]:
+    """Media2 and imaging on every device; PTZ where the model has a head."""
+    base = base_url(device)
+    services = [
+        onvif.Service(
+            onvif_media.TR2,
+            base + MEDIA2_PATH,
+            2,
+            60,
+            onvif_media.media2_service_capabilities(len(media_profiles(device))),
+        ),
+        onvif.Service(
+            onvif_imaging.TIMG, base + IMAGING_PATH, 2, 60, onvif_imaging.service_capabilities()
+        ),
+    ]
+    if device.ptz is not None:
+        services.append(
+            onvif.Service(onvif_ptz.TPTZ, base + PTZ_PATH, 2, 60, onvif_ptz.service_capabilities())
+        )
+    return services
 
 
 def _device_service_capabilities(device: Device, _request: SoapRequest, _now: float) -> str:
@@ -280,7 +333,11 @@ def _media_service_capabilities(device: Device, _request: SoapRequest, _now: flo
 def _capabilities(device: Device, _request: SoapRequest, _now: float) -> str:
     base = base_url(device)
     return onvif.capabilities_response(
-        base + DEVICE_PATH, base + MEDIA_PATH, events_xaddr=base + EVENTS_PATH
+        base + DEVICE_PATH,
+        base + MEDIA_PATH,
+        events_xaddr=base + EVENTS_PATH,
+        imaging_xaddr=base + IMAGING_PATH,
+        ptz_xaddr=base + PTZ_PATH if device.ptz is not None else None,
     )
 
 

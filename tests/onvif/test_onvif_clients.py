@@ -55,7 +55,9 @@ async def test_onvif_zeep_async_connects_offline(fleet_up):
             "http://www.onvif.org/ver10/device/wsdl": f"{base}/device_service",
             "http://www.onvif.org/ver10/media/wsdl": f"{base}/media_service",
             "http://www.onvif.org/ver10/events/wsdl": f"{base}/events_service",
-        }
+            "http://www.onvif.org/ver20/media/wsdl": f"{base}/media2_service",
+            "http://www.onvif.org/ver20/imaging/wsdl": f"{base}/imaging_service",
+        }  # no PTZ: a recorder has no head
         devicemgmt = await cam.create_devicemgmt_service()
         info = await devicemgmt.GetDeviceInformation()
         assert (info.Manufacturer, info.Model, info.SerialNumber) == (
@@ -162,12 +164,14 @@ async def test_services_with_their_capabilities_parse_in_zeep(fleet_up):
         await cam.update_xaddrs()
         devicemgmt = await cam.create_devicemgmt_service()
         bare = await devicemgmt.GetServices({"IncludeCapability": False})
-        assert [s.Capabilities for s in bare] == [None, None, None]
+        assert [s.Capabilities for s in bare] == [None] * 5
         full = await devicemgmt.GetServices({"IncludeCapability": True})
         assert [s.Namespace for s in full] == [
             "http://www.onvif.org/ver10/device/wsdl",
             "http://www.onvif.org/ver10/media/wsdl",
             "http://www.onvif.org/ver10/events/wsdl",
+            "http://www.onvif.org/ver20/media/wsdl",
+            "http://www.onvif.org/ver20/imaging/wsdl",
         ]
         assert all(s.Capabilities is not None for s in full)
         device_caps = await devicemgmt.GetServiceCapabilities()
