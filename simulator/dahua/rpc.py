@@ -247,7 +247,7 @@ class DahuaRpc:
             return _ok(ident, session.id, {"users": self._active_users()})
         if method in (listing := self.listing()):
             return _ok(ident, session.id, listing[method])
-        handler = _METHODS.get(method)
+        handler = _methods(self.device).get(method)
         if handler is None:
             return _fail(METHOD_NOT_FOUND, ident, session.id)
         try:
@@ -257,7 +257,7 @@ class DahuaRpc:
 
     def answered(self) -> list[str]:
         """Every /RPC2 method this device answers, the listings included."""
-        methods = {*SESSION_METHODS, *_METHODS, *offered(self.device)}
+        methods = {*SESSION_METHODS, *_methods(self.device), *offered(self.device)}
         services = {m.partition(".")[0] for m in methods} | {"system"}
         methods |= {f"{s}.listMethod" for s in services} | {"system.listService"}
         return sorted(methods)
@@ -402,8 +402,14 @@ _METHODS = {
     "configManager.getConfig": _get_config,
     "configManager.setConfig": _set_config,
     "Nat.getTurnStatus": _turn_status,
-    **PTZ_METHODS,
 }
+
+
+def _methods(device: Device) -> dict[str, Any]:
+    """The table's methods this device answers: `ptz.*` only where the model has a head."""
+    return _METHODS | PTZ_METHODS if device.ptz is not None else _METHODS
+
+
 # Answered by `DahuaRpc.call` itself, before the tables.
 SESSION_METHODS = (
     "Security.getEncryptInfo",
