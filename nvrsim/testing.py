@@ -230,6 +230,20 @@ class RunningFleet:
     def set_password(self, name_or_serial: str, password: str | None) -> None:
         self.client.change_device(name_or_serial, admin_password=password)
 
+    def lock_out(self, name_or_serial: str, client: str = "127.0.0.1") -> int:
+        """Lock `client` out of the device as that many wrong passwords would, through
+        the device's one login rule; returns the seconds until the lock lifts."""
+        return self._on_loop(self._lock_out(name_or_serial, client))
+
+    async def _lock_out(self, name_or_serial: str, client: str) -> int:
+        device = self.simulator.fleet.find(name_or_serial)
+        if device is None:
+            raise LookupError(f"no device {name_or_serial!r} in the fleet")
+        now = self.simulator.clock.now()
+        for _ in range(device.lockout.policy.max_failures):
+            device.login(client, lambda password: False, now)
+        return device.lockout.unlock_in(client, now)
+
 
 @contextlib.contextmanager
 def running_fleet(
