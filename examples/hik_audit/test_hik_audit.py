@@ -7,7 +7,7 @@ import asyncio
 
 import hik_audit
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, Phase, given, note, settings
 from hypothesis import strategies as st
 
 from nvrsim.strategies import DeviceStates, devices, passwords
@@ -47,26 +47,49 @@ def test_the_command_line(nvrsim_fleet, tmp_path, capsys):
     assert "BOUND to Hik-Connect" in capsys.readouterr().out
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
+@pytest.fixture(scope="module")
+def site():
+    """One running fleet for every example; each example adds its own device to it."""
+    with running_fleet({"device": []}, cloud=False) as fleet:
+        yield fleet
+
+
+# Each example adds a device and logins run in milliseconds; "explain" would trace them.
+EXAMPLES = settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=list(HealthCheck),
+    phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.shrink],
+)
+
+
+@EXAMPLES
 @given(
-    entry=devices(vendor="hikvision", state=DeviceStates(activated=True)),
+    entry=devices(vendor="hikvision", state=DeviceStates(activated=True), name="site-device"),
     locked=st.booleans(),
     wrong=st.lists(passwords(), max_size=10),
     right_at=st.none() | st.integers(0, 10),
 )
-def test_the_audit_never_locks_a_device_out_and_says_what_it_found(entry, locked, wrong, right_at):
+def test_the_audit_never_locks_a_device_out_and_says_what_it_found(
+    site, entry, locked, wrong, right_at
+):
     """Whatever the candidates, the device is not locked out by the audit, a locked
     device is reported locked, and a password is reported only when it is the right one."""
     right = entry["admin_password"]
     candidates = [w for w in wrong if w != right]
     if right_at is not None:
         candidates.insert(min(right_at, len(candidates)), right)
-    with running_fleet({"device": [entry]}, cloud=False) as fleet:
-        (device,) = fleet.devices
+    note(f"device {entry['model']} {entry['firmware']}, locked out before: {locked}")
+    note(f"candidates: {candidates!r} (the right one: {right!r})")
+    (added,) = site.client.add_devices(entry | {"ports": {"http": 0, "rtsp": 0}})
+    try:
+        device = site.device(added.serial)
         if locked:
-            fleet.lock_out(device.name)
+            site.lock_out(device.serial)
         found = run(hik_audit.audit(device.url, candidates))
-        after = fleet.device(device.name)
+        after = site.device(device.serial)
+    finally:
+        site.client.remove_device(added.serial)
     if locked:
         assert found.status == (hik_audit.LOCKED if candidates else hik_audit.NO_PASSWORD_FITS)
         return
