@@ -250,3 +250,41 @@ def test_an_unknown_fixture_fails_the_test_with_a_message(tmp_path):
 def test_a_loop_per_fleet_not_the_tests(nvrsim_fleet):
     with pytest.raises(RuntimeError):
         asyncio.get_running_loop()  # a plain test has none, and needs none
+
+
+def test_the_session_fleet_is_the_one_the_ini_option_names(tmp_path):
+    (tmp_path / "conftest.py").write_text(WITH_PLUGIN)
+    (tmp_path / "test_user.py").write_text(
+        textwrap.dedent(
+            """
+            def test_one(nvrsim_fleet_session):
+                assert nvrsim_fleet_session.client.scenario().name == "hik-sadp-unbind"
+                nvrsim_fleet_session.set_password("nvr-second-hand", "Shared12345")
+
+            def test_two(nvrsim_fleet_session, nvrsim_fleet):
+                shared = nvrsim_fleet_session.device("nvr-second-hand")
+                assert shared.admin_password == "Shared12345"
+                assert nvrsim_fleet.device("nvr-second-hand").admin_password != "Shared12345"
+            """
+        )
+    )
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "-p",
+            "no:asyncio",
+            "-o",
+            "nvrsim_fleet=hik-sadp-unbind",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+    )
+    assert "2 passed" in run.stdout, run.stdout + run.stderr

@@ -5,9 +5,12 @@ credentials the fixture reports. Slow: it builds, creates a venv and installs.""
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import textwrap
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -67,9 +70,17 @@ def _run(*args: str | Path, cwd: Path, env: dict[str, str] | None = None) -> str
 
 
 @pytest.fixture(scope="module")
-def installed(tmp_path_factory) -> Path:
+def work() -> Iterator[Path]:
+    # Not pytest's tmp_path: other pytest runs on this machine rotate those folders
+    # away, a venv with them, while this module still runs.
+    folder = Path(tempfile.mkdtemp(prefix="nvrsim-wheel-"))
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def installed(work: Path) -> Path:
     """A fresh venv (no system site-packages) with the wheel, pytest and hypothesis."""
-    work = tmp_path_factory.mktemp("wheel")
     _run(sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", work, ROOT, cwd=work)
     (wheel,) = work.glob("nvrsim-*.whl")
     venv = work / "venv"
@@ -85,8 +96,9 @@ def _user_env() -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def project(tmp_path_factory) -> Path:
-    folder = tmp_path_factory.mktemp("user-project")
+def project(work: Path) -> Path:
+    folder = work / "user-project"
+    folder.mkdir()
     (folder / "pytest.ini").write_text("[pytest]\naddopts = -p no:cacheprovider\n")
     (folder / "test_with_nvrsim.py").write_text(textwrap.dedent(PROJECT))
     return folder
