@@ -98,7 +98,7 @@ def requests(
             )
         )
     return st.builds(
-        lambda op, sec: (SERVICES[op[0]], envelope(*op, security=sec)),
+        lambda op, sec: (SERVICES[op[0]], envelope(op[0], op[1], op[2], security=sec)),
         st.sampled_from(OPERATIONS),
         security,
     )
