@@ -288,3 +288,16 @@ def test_the_session_fleet_is_the_one_the_ini_option_names(tmp_path):
         cwd=tmp_path,
     )
     assert "2 passed" in run.stdout, run.stdout + run.stderr
+
+
+def test_each_xdist_worker_has_a_loopback_range_of_its_own(monkeypatch):
+    from nvrsim.testing import loopback_range
+
+    monkeypatch.setenv("PYTEST_XDIST_WORKER", "gw3")
+    one, two = loopback_range(), loopback_range()
+    assert str(one).startswith("127.103.") and str(two).startswith("127.103.") and one != two
+    assert str(loopback_range(16)) == "127.103.0.0/16"
+    monkeypatch.setenv("PYTEST_XDIST_WORKER", "gw0")
+    assert str(loopback_range()).startswith("127.100.")
+    monkeypatch.delenv("PYTEST_XDIST_WORKER")
+    assert str(loopback_range()).startswith("127.99.")

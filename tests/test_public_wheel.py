@@ -61,6 +61,11 @@ def test_each_generated_device_starts_and_answers_discovery(entry):
 """
 
 
+_NOT_SOURCE = shutil.ignore_patterns(
+    ".git", ".venv", "build", "dist", "*.egg-info", "__pycache__", ".*_cache", ".hypothesis"
+)
+
+
 def _run(*args: str | Path, cwd: Path, env: dict[str, str] | None = None) -> str:
     done = subprocess.run(
         [str(a) for a in args], cwd=cwd, env=env, capture_output=True, text=True, timeout=900
@@ -81,12 +86,17 @@ def work() -> Iterator[Path]:
 @pytest.fixture(scope="module")
 def installed(work: Path) -> Path:
     """A fresh venv (no system site-packages) with the wheel, pytest and hypothesis."""
-    _run(sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", work, ROOT, cwd=work)
+    # Built from a copy of the checkout: a build leaves build/ and an egg-info behind,
+    # which would go stale in the checkout and make pip think nvrsim is installed.
+    source = work / "source"
+    shutil.copytree(ROOT, source, symlinks=True, ignore=_NOT_SOURCE)
+    env = _user_env()
+    _run(sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", work, source, cwd=work)
     (wheel,) = work.glob("nvrsim-*.whl")
     venv = work / "venv"
-    _run(sys.executable, "-m", "venv", venv, cwd=work)
+    _run(sys.executable, "-m", "venv", venv, cwd=work, env=env)
     python = venv / "bin" / "python"
-    _run(python, "-m", "pip", "install", "-q", f"{wheel}[testing]", cwd=work)
+    _run(python, "-m", "pip", "install", "-q", f"{wheel}[testing]", cwd=work, env=env)
     return python
 
 
