@@ -77,7 +77,7 @@ def on_free_ports(fleet: Fleet) -> Fleet:
 def pytest_configure(config: pytest.Config) -> None:
     # The plugin arrives through its `pytest11` entry point once nvrsim is installed from
     # this tree; a virtual environment installed from an older one lacks the entry point.
-    if not config.pluginmanager.has_plugin("nvrsim"):
-        from nvrsim import pytest_plugin
+    from nvrsim import pytest_plugin  # imports nothing of the simulator
 
+    if not config.pluginmanager.is_registered(pytest_plugin):
         config.pluginmanager.register(pytest_plugin, "nvrsim")

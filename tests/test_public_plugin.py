@@ -179,8 +179,8 @@ def test_the_event_stream_through_the_client(nvrsim_fleet):
 # checkout run from an environment installed from an older tree registers it here.
 WITH_PLUGIN = """
 def pytest_configure(config):
-    if not config.pluginmanager.has_plugin("nvrsim"):
-        from nvrsim import pytest_plugin
+    from nvrsim import pytest_plugin
+    if not config.pluginmanager.is_registered(pytest_plugin):
         config.pluginmanager.register(pytest_plugin, "nvrsim")
 """
 
