@@ -279,6 +279,10 @@ class _Base:
             headers["Authorization"] = f"Bearer {self.token}"
         return headers
 
+    def _stream_headers(self, since: int | None) -> dict[str, str]:
+        # Last-Event-ID is how an SSE client resumes: the API replays what followed it.
+        return self._headers() | ({"Last-Event-ID": str(since)} if since is not None else {})
+
     @staticmethod
     def device_path(serial: str) -> str:
         """The path of a device's resource, for `call`."""
@@ -306,10 +310,11 @@ class Client(_Base):
             raise _unreachable(self.base, getattr(exc, "reason", exc)) from None
         return json.loads(text) if text else None
 
-    def events(self, serial: str | None = None) -> Iterator[Event]:
-        """The event stream, from now on, until the caller stops reading."""
+    def events(self, serial: str | None = None, since: int | None = None) -> Iterator[Event]:
+        """The event stream until the caller stops reading: from now on, or first every
+        event the simulator still holds after the one whose id is `since` (0: all)."""
         path = "/api/events" + (f"?serial={quote(serial)}" if serial else "")
-        request = urllib.request.Request(self.base + path, headers=self._headers())
+        request = urllib.request.Request(self.base + path, headers=self._stream_headers(since))
         try:
             with urllib.request.urlopen(request) as stream:
                 for line in stream:
@@ -448,14 +453,17 @@ class AsyncClient(_Base):
             raise _unreachable(self.base, exc) from None
         return json.loads(text) if text else None
 
-    async def events(self, serial: str | None = None) -> AsyncIterator[Event]:
+    async def events(
+        self, serial: str | None = None, since: int | None = None
+    ) -> AsyncIterator[Event]:
+        """As `Client.events`."""
         import aiohttp
 
         path = "/api/events" + (f"?serial={quote(serial)}" if serial else "")
         timeout = aiohttp.ClientTimeout(total=None, sock_read=None)
         try:
             async with self._open().get(
-                self.base + path, headers=self._headers(), timeout=timeout
+                self.base + path, headers=self._stream_headers(since), timeout=timeout
             ) as stream:
                 if stream.status >= 400:
                     raise _refusal(stream.status, stream.reason or "", await stream.read())

@@ -164,15 +164,25 @@ async def test_the_async_client_outside_async_with_says_so():
 
 
 def test_the_event_stream_through_the_client(nvrsim_fleet):
-    events = nvrsim_fleet.client.events()
-    nvrsim_fleet.advance_clock(1)  # may come before the stream opens: so twice
-    first = next(events)  # opens the stream
-    nvrsim_fleet.advance_clock(1)
-    kinds = [first.kind] if first.kind == "clock" else []
-    while not kinds:
-        kinds = [e.kind for e in [next(events)] if e.kind == "clock"]
+    nvrsim_fleet.advance_clock(60)
+    nvrsim_fleet.set_fault("camera", http_delay=1)
+    events = nvrsim_fleet.client.events(since=0)  # what the simulator holds, then live
+    kinds = []
+    while "clock" not in kinds or "device.changed" not in kinds:
+        kinds.append(next(events).kind)
     events.close()
-    assert kinds == ["clock"]
+    assert kinds.index("clock") < kinds.index("device.changed")
+
+
+async def test_the_async_event_stream_by_device(nvrsim_fleet):
+    nvrsim_fleet.set_fault("camera", http_delay=1)
+    nvrsim_fleet.set_fault("nvr-3x", http_delay=1)
+    serial = nvrsim_fleet.device("nvr-3x").serial  # the stream names devices by serial
+    async with nvrsim_fleet.async_client() as api:
+        async for event in api.events(serial=serial, since=0):
+            assert event.serial == serial
+            if event.kind == "device.changed":
+                break
 
 
 # As tests/conftest.py: the entry point registers the plugin in an installed nvrsim; a
