@@ -49,7 +49,6 @@ OPERATIONS = (
     ("tds", "GetScopes", ""),
     ("tds", "GetHostname", ""),
     ("trt", "GetProfiles", ""),
-    ("trt", "GetVideoSources", ""),
     (
         "trt",
         "GetStreamUri",
