@@ -311,3 +311,17 @@ def test_each_xdist_worker_has_a_loopback_range_of_its_own(monkeypatch):
     assert str(loopback_range()).startswith("127.100.")
     monkeypatch.delenv("PYTEST_XDIST_WORKER")
     assert str(loopback_range()).startswith("127.99.")
+
+
+def test_ctl_scenario_check_and_the_menu_use_the_one_client(nvrsim_fleet, capsys):
+    from nvrsim.client import ClientError
+    from nvrsim.firmware_menu import attach
+    from nvrsim.simulator.cli import ctl, scenario
+    from nvrsim.simulator.cli.main import main
+
+    assert ctl.Api is Client and ctl.CtlError is ClientError
+    assert attach.Api is Client and scenario.Api is Client
+    assert main(["ctl", "--api", nvrsim_fleet.api, "set", NVR, "name=Lobby"]) == 0
+    assert nvrsim_fleet.device(NVR).state.device_name == "Lobby"
+    assert main(["ctl", "--api", nvrsim_fleet.api, "dmss", "accounts"]) == 0
+    assert capsys.readouterr().out.splitlines()[-1].strip() in ("]", "[]")
