@@ -45,7 +45,7 @@ def pick_device(api: Api, wanted: str | None) -> dict:
         if not recorders:
             raise CtlError("the running fleet has no recorder (NVR or DVR)")
         return recorders[0]
-    device = api.call("GET", api.device(wanted))
+    device = api.call("GET", api.device_path(wanted))
     if device["kind"] not in RECORDERS:
         raise CtlError(
             f"{device['name']} is a {device['model']} ({device['kind']}) and has no local menu: "

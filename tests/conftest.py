@@ -72,3 +72,12 @@ def on_free_ports(fleet: Fleet) -> Fleet:
     for device in fleet:
         device.network.http_port = device.network.rtsp_port = 0
     return fleet
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # The plugin arrives through its `pytest11` entry point once nvrsim is installed from
+    # this tree; a virtual environment installed from an older one lacks the entry point.
+    from nvrsim import pytest_plugin  # imports nothing of the simulator
+
+    if not config.pluginmanager.is_registered(pytest_plugin):
+        config.pluginmanager.register(pytest_plugin, "nvrsim")

@@ -1,7 +1,7 @@
 """`nvrsim ctl`: the control API of a running `nvrsim run`, from the command line.
 
-Everything goes through the HTTP API, as the dashboard does; this module only
-turns arguments into requests and answers into text.
+Everything goes through the HTTP API, as the dashboard does, by the one client
+(`nvrsim.client`); this module only turns arguments into calls and answers into text.
 """
 
 from __future__ import annotations
@@ -12,14 +12,15 @@ import os
 import re
 import sys
 import tomllib
-import urllib.error
-import urllib.request
 from typing import Any
-from urllib.parse import quote
 
+from nvrsim.client import DEFAULT_API, ClientError, DeviceState
+from nvrsim.client import Client as Api
 from nvrsim.simulator.core.text import text_table
 
-DEFAULT_API = "http://127.0.0.1:8321"
+# `ctl` goes through the one client (nvrsim.client); its errors are the client's.
+CtlError = ClientError
+__all__ = ["DEFAULT_API", "Api", "CtlError", "add_ctl_parser", "assignments", "duration"]
 
 # Short names `ctl set` accepts, beside the dotted names of the API's fields.
 ALIASES = {
@@ -34,10 +35,6 @@ ALIASES = {
 }
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?)([smhd]?)$")
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
-
-
-class CtlError(Exception):
-    pass
 
 
 def duration(text: str) -> float:
@@ -71,51 +68,28 @@ def assignments(pairs: list[str], aliases: dict[str, str] | None = None) -> dict
     return body
 
 
-class Api:
-    def __init__(self, base: str, token: str | None) -> None:
-        self.base, self.token = base.rstrip("/"), token
-
-    def call(self, method: str, path: str, body: Any = None) -> Any:
-        data = None if body is None else json.dumps(body).encode()
-        request = urllib.request.Request(self.base + path, data=data, method=method)
-        request.add_header("Content-Type", "application/json")
-        if self.token:
-            request.add_header("Authorization", f"Bearer {self.token}")
-        try:
-            with urllib.request.urlopen(request, timeout=30) as reply:
-                text = reply.read()
-        except urllib.error.HTTPError as exc:
-            problem = json.loads(exc.read() or b"{}")
-            detail = "".join(f"\n  {line}" for line in problem.get("detail", []))
-            raise CtlError(f"{problem.get('error', exc.reason)}{detail}") from None
-        except urllib.error.URLError as exc:
-            raise CtlError(
-                f"cannot reach the control API at {self.base}: {exc.reason} "
-                "(is `nvrsim run` running? --api or NVRSIM_API names another)"
-            ) from None
-        return json.loads(text) if text else None
-
-    def device(self, serial: str) -> str:
-        return f"/api/devices/{quote(serial, safe='')}"
-
-
-def _table(devices: list[dict]) -> str:
+def _table(devices: list[DeviceState]) -> str:
     rows = [("NAME", "SERIAL", "FIRMWARE", "ADDRESS", "POWER", "ACTIVATED", "CLOUD", "BOUND")]
     for d in devices:
-        s, cloud = d["status"], d.get("cloud") or {}  # each vendor's own cloud
+        cloud = d.cloud  # each vendor's own cloud
         rows.append(
             (
-                d["name"],
-                d["serial"],
-                d["firmware"],
-                f"{d['address'].split('/')[0]}:{d['ports']['http']}",
-                "on" if s["powered"] else "rebooting",
-                "no" if d["admin_password"] is None else "yes",
-                cloud.get("state", "-"),
-                cloud.get("bound_account") or "-",
+                d.name,
+                d.serial,
+                d.firmware,
+                f"{d.address.ip}:{d.ports.http}",
+                "on" if d.status.powered else "rebooting",
+                "no" if d.admin_password is None else "yes",
+                cloud.state if cloud else "-",
+                (cloud.bound_account if cloud else None) or "-",
             )
         )
     return text_table(rows)
+
+
+def _json(state: DeviceState) -> dict:
+    """A device's state as the API sent it."""
+    return state.model_dump(mode="json", exclude_unset=True)
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -128,16 +102,25 @@ def _run(args: argparse.Namespace) -> int:
     if isinstance(result, str):
         print(result)
     elif result is not None:
-        print(json.dumps(result, indent=2))
+        print(json.dumps(_plain(result), indent=2))
     return 0
 
 
+def _plain(result: Any) -> Any:
+    """The client's models as the JSON the API sent."""
+    if isinstance(result, list):
+        return [_plain(r) for r in result]
+    if hasattr(result, "model_dump"):
+        return result.model_dump(mode="json", exclude_unset=True)
+    return result
+
+
 def _devices(api: Api, args) -> Any:
-    devices = api.call("GET", "/api/devices")
+    devices = api.devices()
     return devices if args.json else _table(devices)
 
 
-def _device_after(state: dict, as_json: bool) -> Any:
+def _device_after(state: DeviceState, as_json: bool) -> Any:
     return state if as_json else _table([state])
 
 
@@ -147,44 +130,37 @@ def _add(api: Api, args) -> Any:
             entries = tomllib.load(f).get("device", [])
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise CtlError(f"{args.file}: {exc}") from None
-    added = [d for entry in entries for d in api.call("POST", "/api/devices", entry)]
+    added = [d for entry in entries for d in api.add_devices(entry)]
     return _table(added)
 
 
 def _fault(api: Api, args) -> Any:
-    path = "/api/faults" if args.target == "fleet" else api.device(args.target) + "/faults"
+    serial = None if args.target == "fleet" else args.target
     if args.settings == ["clear"]:
         # Each fault back to off: switches to false, rates and seconds to 0.
-        body = {k: False if isinstance(v, bool) else 0 for k, v in api.call("GET", path).items()}
+        faults = api.faults(serial).model_dump()
+        body = {k: False if isinstance(v, bool) else 0 for k, v in faults.items()}
     else:
         body = assignments(args.settings)
-    return api.call("PUT", path, body) if body else api.call("GET", path)
+    return api.set_faults(serial, **body) if body else api.faults(serial)
 
 
 def _clock(api: Api, args) -> Any:
     if args.verb is None:
-        return api.call("GET", "/api/clock")
+        return api.clock()
     if args.amount is None:
         raise CtlError(f"clock {args.verb}: how much? e.g. `clock advance 48h`")
     if args.verb == "advance":
-        return api.call("POST", "/api/clock/advance", {"seconds": duration(args.amount)})
+        return api.advance_clock(duration(args.amount))
     if args.verb == "speed":
-        return api.call("PUT", "/api/clock", {"speed": float(args.amount)})
-    return api.call("PUT", "/api/clock", {"now": float(args.amount)})
+        return api.set_clock(speed=float(args.amount))
+    return api.set_clock(now=float(args.amount))
 
 
 def _events(api: Api, args) -> Any:
-    path = "/api/events" + (f"?serial={quote(args.serial)}" if args.serial else "")
-    request = urllib.request.Request(api.base + path)
-    if api.token:
-        request.add_header("Authorization", f"Bearer {api.token}")
     try:
-        with urllib.request.urlopen(request) as stream:
-            for line in stream:
-                if line.startswith(b"data: "):
-                    print(line[6:].decode().rstrip(), flush=True)
-    except urllib.error.URLError as exc:
-        raise CtlError(f"cannot reach the control API at {api.base}: {exc.reason}") from None
+        for event in api.events(args.serial):
+            print(event.model_dump_json(), flush=True)
     except KeyboardInterrupt:
         pass
     return None
@@ -192,12 +168,9 @@ def _events(api: Api, args) -> Any:
 
 def _event(api: Api, args) -> Any:
     """Raise one event on a device (simulator.core.events): what changed, and what is on."""
-    body: dict[str, Any] = {"type": args.type, "channel": args.channel}
-    if args.state:
-        body["state"] = args.state
-    if args.duration is not None:
-        body["for"] = args.duration
-    return api.call("POST", api.device(args.serial) + "/events", body)
+    return api.raise_event(
+        args.serial, args.type, channel=args.channel, state=args.state, duration=args.duration
+    )
 
 
 def _cloud(api: Api, args) -> Any:
@@ -205,22 +178,22 @@ def _cloud(api: Api, args) -> Any:
     if args.what == "captcha":
         if not args.id:
             raise CtlError("cloud captcha: which one? e.g. `cloud captcha CAPTCHA_ID`")
-        return api.call("GET", f"/api/cloud/captchas/{quote(args.id, safe='')}")["answer"]
+        return api.captcha(args.id).answer
     if args.what == "accounts":
-        accounts = api.call("GET", "/api/cloud/accounts")
+        accounts = api.cloud_accounts()
         rows = [("ACCOUNT", "REGION", "DEVICES")]
-        rows += [(a["name"], a["region"], " ".join(a["devices"]) or "-") for a in accounts]
+        rows += [(a.name, a.region, " ".join(a.devices) or "-") for a in accounts]
         return accounts if args.json else text_table(rows)
-    devices = api.call("GET", "/api/cloud/devices")
+    devices = api.cloud_devices()
     rows = [("DEVICE", "SERIAL", "MODEL", "REGION", "STATUS", "ACCOUNT")]
     rows += [
         (
-            d["device_serial"],
-            d["serial"],
-            d["model"],
-            d["region"],
-            "online" if d["online"] else "offline",
-            d["bound_account"] or "-",
+            d.device_serial,
+            d.serial,
+            d.model,
+            d.region,
+            "online" if d.online else "offline",
+            d.bound_account or "-",
         )
         for d in devices
     ]
@@ -258,45 +231,39 @@ def add_ctl_parser(subparsers) -> None:
 
     p = action("devices", "list the devices", _devices)
     p.add_argument("--json", action="store_true", help="print the full state as JSON")
-    p = action(
-        "show", "one device's full state, as JSON", lambda a, g: a.call("GET", a.device(g.serial))
-    )
+    p = action("show", "one device's full state, as JSON", lambda a, g: a.device(g.serial))
     p.add_argument("serial", help="serial number or fixture name")
     p = change(
         "set",
         "change a device: NAME=VALUE ... (online, bound, enabled, server, verification_code, "
         "password, firmware, name, or a dotted field such as hik_connect.online)",
-        lambda a, g: a.call("PATCH", a.device(g.serial), assignments(g.settings, ALIASES)),
+        lambda a, g: a.change_device(g.serial, **assignments(g.settings, ALIASES)),
     )
     p.add_argument("serial")
     p.add_argument("settings", nargs="+", metavar="NAME=VALUE")
     p = change(
         "reboot",
         "reboot a device: gone, then back",
-        lambda a, g: a.call(
-            "POST",
-            a.device(g.serial) + "/reboot",
-            {} if g.downtime is None else {"downtime": g.downtime},
-        ),
+        lambda a, g: a.reboot(g.serial, g.downtime),
     )
     p.add_argument("serial")
     p.add_argument("--downtime", type=duration, help="how long it is gone (e.g. 10s)")
     p = change(
         "upgrade",
         "upgrade a device's firmware (it reboots into it)",
-        lambda a, g: a.call("POST", a.device(g.serial) + "/upgrade", {"version": g.version}),
+        lambda a, g: a.upgrade(g.serial, g.version),
     )
     p.add_argument("serial")
     p.add_argument("version", help="e.g. 'V4.30.090 build 210101'")
     p = change(
         "reset",
         "factory-reset a device: not activated any more",
-        lambda a, g: a.call("POST", a.device(g.serial) + "/factory-reset"),
+        lambda a, g: a.factory_reset(g.serial),
     )
     p.add_argument("serial")
     p = action("add", "add the [[device]] entries of a fixture file", _add)
     p.add_argument("file", metavar="FILE.toml")
-    p = action("remove", "remove a device", lambda a, g: a.call("DELETE", a.device(g.serial)))
+    p = action("remove", "remove a device", lambda a, g: a.remove_device(g.serial))
     p.add_argument("serial")
     p = action(
         "fault",
@@ -314,7 +281,7 @@ def add_ctl_parser(subparsers) -> None:
     p = action(
         "dmss",
         "the DMSS cloud: its accounts, appeals or e-mail outbox, as JSON",
-        lambda a, g: a.call("GET", f"/api/dmss/{g.what}"),
+        lambda a, g: getattr(a, f"dmss_{g.what}")(),
     )
     p.add_argument("what", choices=("accounts", "appeals", "outbox"))
     p = action(

@@ -70,7 +70,7 @@ def _check(args: argparse.Namespace) -> int:
     api = Api(args.api, args.token)
     try:
         scenario = scenarios.load(args.name)
-        results = scenarios.check(scenario, lambda device: api.call("GET", api.device(device)))
+        results = scenarios.check(scenario, lambda device: api.call("GET", api.device_path(device)))
     except (FixtureError, CtlError) as exc:
         print(f"nvrsim scenario: {exc}", file=sys.stderr)
         print(f"  (is it running? nvrsim run --scenario {args.name})", file=sys.stderr)

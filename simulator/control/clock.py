@@ -11,6 +11,7 @@ from nvrsim.simulator.control.common import ApiError, body_of, json_reply, simul
 from nvrsim.simulator.control.schema import Clock as ClockDoc
 from nvrsim.simulator.control.schema import ClockAdvance, ClockChange, Operation
 from nvrsim.simulator.core.clock import ScaledClock
+from nvrsim.simulator.core.events import run_due
 from nvrsim.simulator.core.plugin import SimulatorApi
 from nvrsim.simulator.runtime.journal import durable
 
@@ -46,6 +47,7 @@ async def advance_clock(request: web.Request) -> web.Response:
 
 
 async def _clock_changed(sim: SimulatorApi) -> web.Response:
+    run_due(sim.fleet, sim.clock.now())  # events due by the new time happen before the answer
     doc = clock_doc(sim)
     sim.journal.publish("clock", None, **doc)
     if sim.journal.store is not None and isinstance(sim.clock, ScaledClock):

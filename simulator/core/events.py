@@ -388,10 +388,15 @@ async def keep_time(fleet: Iterable[Device], clock: Clock, period: float = 0.1) 
     """Run each device's timers as the simulation clock reaches them, checking `period`
     real seconds apart, until cancelled (the runner's job while a fleet runs)."""
     while True:
-        now = clock.now()
-        for device in fleet:
-            bus = device.events
-            due = bus.next_due
-            if (due is not None and due <= now) or (bus.schedules and not bus.started):
-                advance(device, now)
+        run_due(fleet, clock.now())
         await asyncio.sleep(period)
+
+
+def run_due(fleet: Iterable[Device], now: float) -> None:
+    """Run every timer the clock has reached: `keep_time`'s tick, and at once when the
+    clock is moved, so that what a client reads right after a jump has happened."""
+    for device in fleet:
+        bus = device.events
+        due = bus.next_due
+        if (due is not None and due <= now) or (bus.schedules and not bus.started):
+            advance(device, now)

@@ -75,7 +75,7 @@ async def start(clock):
         api = Api(f"http://{control.host}:{control.port}", None)
 
         def fetch(device: str) -> dict:
-            return api.call("GET", api.device(device))
+            return api.call("GET", api.device_path(device))
 
         async def check() -> bool:
             results = await asyncio.to_thread(scenarios.check, scenario, fetch)

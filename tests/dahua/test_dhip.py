@@ -18,9 +18,9 @@ from nvrsim.simulator.core.faults import Faults
 from nvrsim.simulator.dahua import hashes
 from nvrsim.simulator.dahua.dhip import DhipResponder, discover_dhip, format_dhip_table, serve_dhip
 from nvrsim.simulator.runtime.runner import ServiceConfig, Simulator, fleet_table
+from nvrsim.strategies.dhip import headers, junk, messages
 from tests.conftest import PASSWORD, hik_entry, make_fleet
 from tests.netns import NETNS_ADDRESS, run_json_in_netns
-from tests.strategies_dhip import headers, junk, messages
 
 PEER = ("127.0.0.1", 40000)
 # ConfigTool's search, byte for byte (protocols/dahua.md §1.3): 73 bytes with the \n.

@@ -16,9 +16,9 @@ from nvrsim.simulator.runtime.http_auth import (
     SignedNonces,
     hikvision_digest_challenge,
 )
+from nvrsim.strategies.isapi import authorization_headers
 from tests.conftest import PASSWORD
 from tests.strategies_isapi import (
-    authorization_headers,
     basic_authorization,
     digest_authorization,
     parse_challenge,

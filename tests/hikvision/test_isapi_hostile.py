@@ -14,17 +14,19 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from nvrsim.simulator.hikvision.isapi import isapi_app
-from tests.conftest import PASSWORD, hik_entry, make_fleet
-from tests.strategies_isapi import (
-    ServerThread,
+from nvrsim.strategies.isapi import (
     authorization_headers,
-    basic_authorization,
-    device_state,
-    digest_authorization,
     hostile_bodies,
     http_methods,
     plausible_documents,
     request_paths,
+)
+from tests.conftest import PASSWORD, hik_entry, make_fleet
+from tests.strategies_isapi import (
+    ServerThread,
+    basic_authorization,
+    device_state,
+    digest_authorization,
 )
 
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])

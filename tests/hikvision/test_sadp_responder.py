@@ -31,8 +31,8 @@ from nvrsim.simulator.core.clock import VirtualClock
 from nvrsim.simulator.core.device import Device
 from nvrsim.simulator.core.fleet import Fleet
 from nvrsim.simulator.hikvision.sadp import SadpResponder
+from nvrsim.strategies.sadp import foreign_macs, network_params, probes, random_xml
 from tests.conftest import PASSWORD, hik_entry, make_fleet
-from tests.strategies_sadp import foreign_macs, network_params, probes, random_xml
 
 LAN = ("127.77.0.200", 40000)
 OTHER_LAN = ("192.0.2.10", 40000)

@@ -13,7 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from nvrsim.protocols import isapi
-from tests.strategies_isapi import XML_BOMBS, hostile_bodies
+from nvrsim.strategies.isapi import XML_BOMBS, hostile_bodies
 
 NS = isapi.HIKVISION_NAMESPACE
 

@@ -30,7 +30,7 @@ from nvrsim.protocols.sadp import (
     decode_probe,
     decode_probe_match,
 )
-from tests.strategies_sadp import device_infos, probes
+from nvrsim.strategies.sadp import device_infos, probes
 
 # A real DS-2CD2385G1-I V5.6.2 reply (CAP1 in protocols/hikvision.md §1.2).
 CAP1 = [
