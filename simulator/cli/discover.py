@@ -44,6 +44,12 @@ def _add(dsub: argparse._SubParsersAction, discovery: Discovery) -> None:
         metavar="S",
         help="seconds to wait for answers (default 2)",
     )
+    parser.add_argument(
+        "--expect",
+        type=int,
+        metavar="N",
+        help="stop as soon as N devices have answered (the timeout still bounds the wait)",
+    )
     parser.add_argument("--interface", metavar="ADDR", help="local address to send multicast from")
     parser.add_argument("--json", action="store_true", help="print the answers as JSON")
     discovery.options(parser)

@@ -55,7 +55,7 @@ from nvrsim.simulator.dahua import hashes
 from nvrsim.simulator.dahua.device import DahuaDevice
 from nvrsim.simulator.dahua.errors import LOCKED, NOT_INITIALISED, PASSWORD_NOT_VALID
 from nvrsim.simulator.dahua.info import device_class, init_flags, software_version
-from nvrsim.simulator.runtime.udp import DiscoveryServer, ask, serve_discovery
+from nvrsim.simulator.runtime.udp import DiscoveryServer, Reply, ask, serve_discovery
 
 log = logging.getLogger(__name__)
 
@@ -419,16 +419,23 @@ async def discover_dhip(
     timeout: float = 2.0,
     interface: str | None = None,
     mac: str = "",
+    *,
+    limit: int | None = None,
 ) -> list[dict[str, Any]]:
     """One `DHDiscover.search`; each device's `deviceInfo` (plus `mac` and the address it
-    answered from), one per MAC, as ConfigTool dedupes them."""
+    answered from), one per MAC, as ConfigTool dedupes them; until `timeout` (or `limit`)."""
     found: dict[str, dict[str, Any]] = {}
-    for data, addr in await ask(wire.build_search(mac), target, port, timeout, interface):
+
+    def keep(reply: Reply) -> bool:
+        data, addr = reply
         with contextlib.suppress(wire.DhipDecodeError):
             message = wire.decode(data)
             info = message.params.get("deviceInfo")
             if message.method == wire.NOTIFY_DEV_INFO and isinstance(info, dict):
                 found.setdefault(message.mac, {"mac": message.mac, "from": addr[0], **info})
+        return limit is not None and len(found) >= limit
+
+    await ask(wire.build_search(mac), target, port, timeout, interface, enough=keep)
     return list(found.values())
 
 

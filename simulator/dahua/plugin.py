@@ -73,7 +73,9 @@ async def _start_dhip(ctx: ServiceContext):
 
 
 async def _discover_dhip(args: argparse.Namespace) -> list[dict]:
-    return await discover_dhip(args.target, args.port, args.timeout, args.interface, mac=args.mac)
+    return await discover_dhip(
+        args.target, args.port, args.timeout, args.interface, mac=args.mac, limit=args.expect
+    )
 
 
 def _mac_option(parser: argparse.ArgumentParser) -> None:

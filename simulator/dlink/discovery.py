@@ -26,7 +26,7 @@ from nvrsim.simulator.core.faults import DiscoveryReply, shape_reply
 from nvrsim.simulator.core.fleet import Fleet
 from nvrsim.simulator.core.identity import normalise_mac
 from nvrsim.simulator.core.text import text_table
-from nvrsim.simulator.runtime.udp import DiscoveryServer, ask, serve_discovery
+from nvrsim.simulator.runtime.udp import DiscoveryServer, Reply, ask, serve_discovery
 
 log = logging.getLogger(__name__)
 
@@ -180,14 +180,21 @@ async def discover_dldps(
     port: int = wire.DLDPS_PORT,
     timeout: float = 2.0,
     interface: str | None = None,
+    *,
+    limit: int | None = None,
 ) -> list[dict[str, str]]:
-    """One 5978 inquiry; each answer's fields (M, D, S, I, P…), one per MAC."""
+    """One 5978 inquiry; each answer's fields (M, D, S, I, P…), one per MAC; until `timeout`
+    (or `limit`)."""
     found: dict[str, dict[str, str]] = {}
-    for data, _addr in await ask(wire.build_inquiry(), target, port, timeout, interface):
+
+    def keep(reply: Reply) -> bool:
         with contextlib.suppress(wire.DiscoveryDecodeError):
-            message = wire.decode_dldps(data)
+            message = wire.decode_dldps(reply[0])
             if message.kind == wire.ANSWER:
                 found.setdefault(message.mac, message.fields)
+        return limit is not None and len(found) >= limit
+
+    await ask(wire.build_inquiry(), target, port, timeout, interface, enough=keep)
     return list(found.values())
 
 
@@ -197,8 +204,11 @@ async def discover_ssdp(
     timeout: float = 2.0,
     interface: str | None = None,
     search_target: str = wire.BASIC_DEVICE,
+    *,
+    limit: int | None = None,
 ) -> list[dict[str, str]]:
-    """One M-SEARCH; each response's headers (LOCATION, USN, SERVER…), one per USN."""
+    """One M-SEARCH; each response's headers (LOCATION, USN, SERVER…), one per USN; until
+    `timeout` (or `limit`)."""
     request = (
         "M-SEARCH * HTTP/1.1\r\n"
         f"HOST: {wire.SSDP_GROUP}:{wire.SSDP_PORT}\r\n"
@@ -207,10 +217,14 @@ async def discover_ssdp(
         f"ST: {search_target}\r\n\r\n"
     ).encode()
     found: dict[str, dict[str, str]] = {}
-    for data, _addr in await ask(request, target, port, timeout, interface):
+
+    def keep(reply: Reply) -> bool:
         with contextlib.suppress(wire.DiscoveryDecodeError):
-            headers = wire.decode_search_response(data)
+            headers = wire.decode_search_response(reply[0])
             found.setdefault(headers.get("USN", ""), headers)
+        return limit is not None and len(found) >= limit
+
+    await ask(request, target, port, timeout, interface, enough=keep)
     return list(found.values())
 
 

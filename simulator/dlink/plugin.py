@@ -80,8 +80,12 @@ def _udp_service(name: str, title: str, port_option: str, responder, serve) -> S
 
 async def _discover(args: argparse.Namespace) -> list[dict]:
     if args.ssdp:
-        return await discover_ssdp(args.target, args.port or 1900, args.timeout, args.interface)
-    return await discover_dldps(args.target, args.port or 5978, args.timeout, args.interface)
+        return await discover_ssdp(
+            args.target, args.port or 1900, args.timeout, args.interface, limit=args.expect
+        )
+    return await discover_dldps(
+        args.target, args.port or 5978, args.timeout, args.interface, limit=args.expect
+    )
 
 
 def _ssdp_option(parser: argparse.ArgumentParser) -> None:

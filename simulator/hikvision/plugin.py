@@ -98,7 +98,7 @@ async def _start_sadp(ctx: ServiceContext):
 
 async def _discover_sadp(args: argparse.Namespace) -> list[dict]:
     return await discover_sadp(
-        args.target, args.port, timeout=args.timeout, interface=args.interface
+        args.target, args.port, timeout=args.timeout, interface=args.interface, limit=args.expect
     )
 
 

@@ -51,6 +51,7 @@ async def _discover(args: argparse.Namespace) -> list[dict]:
         timeout=args.timeout,
         interface=args.interface,
         scopes=tuple(args.scope),
+        limit=args.expect,
     )
 
 

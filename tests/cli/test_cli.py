@@ -108,9 +108,9 @@ def test_run_writes_the_ready_file_and_stops_cleanly_on_ctrl_c(running):
 
 def test_discover_sadp_prints_every_device_of_a_200_device_fleet(running):
     _, ready, _ = running
-    result = nvrsim(
-        "discover", "sadp", "--port", str(ready["services"]["sadp"]["port"]), "--timeout", "1"
-    )
+    # --expect ends the search once all 200 answered; the timeout only bounds a broken run.
+    port = str(ready["services"]["sadp"]["port"])
+    result = nvrsim("discover", "sadp", "--port", port, "--expect", "200", "--timeout", "20")
     assert result.returncode == 0, result.stderr
     for device in ready["devices"]:
         assert device["serial"] in result.stdout
@@ -124,18 +124,24 @@ def test_discover_json(running):
         "sadp",
         "--port",
         str(ready["services"]["sadp"]["port"]),
-        "--timeout",
-        "1",
-        "--json",
+        *("--expect", "200", "--timeout", "20", "--json"),
     )
     found = json.loads(result.stdout)
     assert sorted(d["DeviceSN"] for d in found) == sorted(d["serial"] for d in ready["devices"])
 
 
+def test_discover_stops_at_the_expected_count(running):
+    _, ready, _ = running
+    port = str(ready["services"]["sadp"]["port"])
+    result = nvrsim("discover", "sadp", "--port", port, "--expect", "5", "--json")
+    assert len(json.loads(result.stdout)) == 5
+    assert "5 device(s) answered" in result.stderr
+
+
 def test_discover_onvif_prints_every_device_of_a_200_device_fleet(running):
     _, ready, _ = running
     port = str(ready["services"]["wsd"]["port"])
-    result = nvrsim("discover", "onvif", "--port", port, "--timeout", "1")
+    result = nvrsim("discover", "onvif", "--port", port, "--expect", "200", "--timeout", "20")
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines()[0].split()[:3] == ["XAddr", "Name", "Hardware"]
     for device in ready["devices"]:
@@ -146,9 +152,9 @@ def test_discover_onvif_prints_every_device_of_a_200_device_fleet(running):
         "onvif",
         "--port",
         port,
-        "--timeout",
-        "1",
-        "--json",
+        # Only the recorder matches: waiting for a second answer that never comes shows
+        # the others stay silent.
+        *("--expect", "2", "--timeout", "3", "--json"),
         "--scope",
         "onvif://www.onvif.org/hardware/DS-7608NI-K2",
     )
