@@ -6,12 +6,18 @@ import asyncio
 import dataclasses
 
 import pytest
+from hypothesis import settings
 
 from nvrsim.simulator.core.clock import VirtualClock
 from nvrsim.simulator.core.fleet import Fleet
 from nvrsim.simulator.runtime.fixtures import build_fleet, load_fleet
 
 PASSWORD = "Demo12345"
+
+# Speed is measured in bench/, never in a test: hypothesis's 200 ms per-example deadline
+# timed the shared machine's load instead of the code (hostile-input tests failed on it).
+settings.register_profile("nvrsim", deadline=None)
+settings.load_profile("nvrsim")
 
 
 def hik_entry(name: str = "nvr", **overrides) -> dict:
