@@ -17,8 +17,9 @@ from nvrsim.simulator.core.faults import Faults
 from nvrsim.simulator.core.users import UserLevel
 from nvrsim.simulator.hikvision.isapi import isapi_app
 from nvrsim.simulator.runtime.state import device_entry
+from nvrsim.strategies.isapi import XML_BOMBS
 from tests.conftest import PASSWORD, hik_entry, make_fleet
-from tests.strategies_isapi import XML_BOMBS, ServerThread, serve
+from tests.strategies_isapi import ServerThread, serve
 
 NS = {"ns": HIKVISION_NAMESPACE}
 CAMERA = {
