@@ -28,7 +28,7 @@ import urllib.error
 import urllib.request
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, cast
 from urllib.parse import quote
 
 from pydantic import TypeAdapter
@@ -128,7 +128,7 @@ def device_state(doc: Any) -> DeviceState:
     for name in shown:
         field = models.state.model_fields[name]
         value = doc.get(name, None if field.is_required() else field.get_default())
-        fields[name] = TypeAdapter(field.annotation).validate_python(value)
+        fields[name] = TypeAdapter(cast(Any, field.annotation)).validate_python(value)
     state = models.state.model_construct(entry.model_fields_set | shown, **fields)
     return state  # type: ignore[return-value]
 
