@@ -105,5 +105,6 @@ async def snapshot(request: web.Request) -> web.Response:
     if not device.channels:
         raise ApiError(404, f"{device.serial} has no video channel")
     video = device.stream_format(VideoStream(1, False))
-    body = testcard.snapshot(video.width, video.height, simulator_of(request).clock.now())
+    now = simulator_of(request).clock.now()
+    body = testcard.snapshot(video.width, video.height, now, device.ptz)
     return web.Response(body=body, content_type="image/jpeg", headers={"Cache-Control": "no-store"})

@@ -186,8 +186,10 @@ def _snapshot(device: Device, query: dict[str, str], now: float) -> CgiReply:
     text = query.get("channel", "1")
     if not (text.isascii() and text.isdigit()) or int(text) > max(1, device.channels):
         return BAD_REQUEST
-    video = device.stream_format(VideoStream(max(1, int(text)), False))
-    return CgiReply(200, "", image=testcard.snapshot(video.width, video.height, now))
+    channel = max(1, int(text))
+    video = device.stream_format(VideoStream(channel, False))
+    head = device.ptz if channel == 1 else None
+    return CgiReply(200, "", image=testcard.snapshot(video.width, video.height, now, head))
 
 
 def _ptz(device: Device, query: dict[str, str], now: float) -> CgiReply:

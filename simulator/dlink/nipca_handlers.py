@@ -180,7 +180,8 @@ async def snapshot(call: Call) -> web.Response:
     """`/image/jpeg.cgi`: the video's test card now, at channel 1's main stream size."""
     _only(call)
     video = call.device.streams()[0].video
-    body = await asyncio.to_thread(testcard.snapshot, video.width, video.height, call.clock.now())
+    now, head = call.clock.now(), call.device.ptz
+    body = await asyncio.to_thread(testcard.snapshot, video.width, video.height, now, head)
     return web.Response(body=body, content_type="image/jpeg")
 
 

@@ -69,8 +69,9 @@ async def channel(ctx: IsapiContext, request: Request, match: Match) -> Response
 
 
 async def picture(ctx: IsapiContext, request: Request, match: Match) -> Response:
-    video = _stream(ctx, match).video
-    body = await asyncio.to_thread(snapshot, video.width, video.height, ctx.now())
+    info = _stream(ctx, match)
+    video, head = info.video, ctx.device.ptz if info.stream.channel == 1 else None
+    body = await asyncio.to_thread(snapshot, video.width, video.height, ctx.now(), head)
     return Response(body=body, content_type="image/jpeg")
 
 

@@ -95,7 +95,8 @@ async def _snapshot(request: web.Request) -> web.Response:
     check = check_login(auth, device, request, now)
     if check.granted:
         video = device.stream_format(VideoStream(channel, False))
-        body = snapshot(video.width, video.height, now)  # the main stream's test card, now
+        head = device.ptz if channel == 1 else None  # the head moves the first channel
+        body = snapshot(video.width, video.height, now, head)  # the main stream's card, now
         return web.Response(body=body, content_type="image/jpeg")
     return challenged(_fault(onvif.NOT_AUTHORIZED, 401), auth, device, now, check)
 

@@ -2,11 +2,14 @@
 
 `runtime/clips` encodes frames of it to H.264; snapshots (ISAPI `…/picture`, Dahua
 `snapshot.cgi`, NIPCA `/image/jpeg.cgi`, ONVIF's snapshot URI) are JPEGs of it at the
-stream's size, with the time on the simulation clock, made at most once a second per
-size (`snapshot`), so a client polling a fleet's snapshots costs little.
+stream's size, with the time on the simulation clock and, on a PTZ camera's first
+channel, where its head points; made at most once a second per size and position
+(`snapshot`), so a client polling a fleet's snapshots costs little.
 
 Choices where the public record is silent: a snapshot's box stands where the video's
 would at that second of the clip's loop, and its caption is the device clock's UTC time.
+The video itself does not show the head's position: its clips are encoded once per size
+and shared by every device (`runtime/clips`), which a per-device picture would undo.
 """
 
 from __future__ import annotations
@@ -16,6 +19,8 @@ import io
 from datetime import UTC, datetime
 
 from PIL import Image, ImageDraw, ImageFont
+
+from nvrsim.simulator.core.ptz import PtzHead
 
 BARS = (
     (192, 192, 192),
@@ -45,15 +50,21 @@ def draw(width: int, height: int, progress: float, caption: str) -> Image.Image:
     return image
 
 
-def snapshot(width: int, height: int, now: float) -> bytes:
-    """A JPEG of the card at simulation time `now`, the same for every call in that second."""
-    return _snapshot(width, height, int(now))
+def snapshot(width: int, height: int, now: float, head: PtzHead | None = None) -> bytes:
+    """A JPEG of the card at simulation time `now`, the same for every call in that second
+    with the PTZ `head` (if any) pointing the same way."""
+    where = ""
+    if head is not None:
+        pan, tilt, zoom = head.position(now)
+        where = f"  PTZ {pan:+.2f} {tilt:+.2f} x{zoom:.2f}"
+    return _snapshot(width, height, int(now), where)
 
 
 @functools.lru_cache(maxsize=64)
-def _snapshot(width: int, height: int, second: int) -> bytes:
+def _snapshot(width: int, height: int, second: int, where: str) -> bytes:
     progress = (second % LOOP_SECONDS) / LOOP_SECONDS
     when = datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
     out = io.BytesIO()
-    draw(width, height, progress, f"nvrsim  {when}").save(out, "JPEG", quality=JPEG_QUALITY)
+    caption = f"nvrsim  {when}{where}"
+    draw(width, height, progress, caption).save(out, "JPEG", quality=JPEG_QUALITY)
     return out.getvalue()

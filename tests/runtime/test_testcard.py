@@ -6,6 +6,7 @@ import io
 
 from PIL import Image, ImageChops, ImageStat
 
+from nvrsim.simulator.core.ptz import Position, PtzHead
 from nvrsim.simulator.runtime import clips, testcard
 
 
@@ -38,3 +39,13 @@ def test_the_video_and_the_snapshot_are_the_same_drawing():
     top = (0, 0, 320, 180)
     difference = ImageStat.Stat(ImageChops.difference(frame.crop(top), snapshot.crop(top)))
     assert max(difference.mean) < 4  # JPEG's loss, not another picture
+
+
+def test_a_ptz_cameras_snapshot_shows_where_its_head_points():
+    head, now = PtzHead(), 1_700_000_000.0
+    still = testcard.snapshot(640, 360, now, head)
+    assert testcard.snapshot(640, 360, now, head) is still  # same second, same position
+    head.move_to(Position(0.5, -0.25, 0.0), now)  # full speed: half a second
+    moved = testcard.snapshot(640, 360, now + 0.5, head)  # there by now, in the same second
+    assert moved != still and moved != testcard.snapshot(640, 360, now + 0.5)
+    assert Image.open(io.BytesIO(moved)).size == (640, 360)
