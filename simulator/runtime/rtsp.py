@@ -157,6 +157,8 @@ class FramePacer:
 class RtspServer:
     """One device's RTSP listener and its sessions."""
 
+    rng = random.Random()  # decides which packets rtsp_packet_loss drops; shared, see EventBus
+
     def __init__(
         self,
         device: Device,  # one whose class speaks ONVIF (OnvifDevice): it has stream paths
@@ -172,7 +174,6 @@ class RtspServer:
         self.pacer = pacer or FramePacer()
         self.auth = HttpAuthenticator(device_realm(device))
         self.sessions: dict[str, Session] = {}
-        self.rng = random.Random()
         self._server: asyncio.Server | None = None
         self._connections: set[Connection] = set()
         self._rtp: asyncio.DatagramTransport | None = None
