@@ -10,18 +10,14 @@ import json
 import threading
 import urllib.request
 from pathlib import Path
-from typing import Annotated, Literal
 
 import pytest
-from aiohttp import web
-from pydantic import BaseModel, ConfigDict, Field
 
 from nvrsim.firmware_menu.i18n import translate
 from nvrsim.protocols.sadp import Probe, ProbeType
-from nvrsim.simulator.control import app, devices
-from nvrsim.simulator.control.common import SIM
+from nvrsim.simulator.control import app
 from nvrsim.simulator.control.menu import MENU_SESSIONS
-from nvrsim.simulator.control.schema import FaultsChange, Operation
+from nvrsim.simulator.control.schema import FaultsChange
 from nvrsim.simulator.core.clock import ScaledClock
 from nvrsim.simulator.runtime.runner import ServiceConfig, Simulator
 from tests.clouds.test_dlink_portal_browser import CHROMIUM_ARGS
@@ -239,10 +235,10 @@ def test_french_translates_the_dashboard_and_the_menu_in_its_terminal(running, b
     expect(page.locator("#fleet th").first).to_have_text("Nom")
 
 
-def api(url: str, method: str, path: str, body: object) -> dict:
+def api(url: str, method: str, path: str, body: object = None) -> dict:
     request = urllib.request.Request(
         url + path,
-        data=json.dumps(body).encode(),
+        data=None if body is None else json.dumps(body).encode(),
         method=method,
         headers={"Content-Type": "application/json"},
     )
@@ -300,40 +296,9 @@ def test_the_timeline_shows_each_event_once_across_a_dropped_stream(running, bro
     shot(page, "32-device-recent-events.png")
 
 
-class EventRaise(BaseModel):
-    """A stand-in for the control API's call that raises a device event (another part of
-    the tree adds it): the dashboard finds it in the schema and draws its form."""
-
-    model_config = ConfigDict(extra="forbid", strict=True)
-    type: Literal["motion", "tamper"]
-    channel: Annotated[int, Field(ge=1, le=16)] = 1
-
-
-def test_the_device_page_offers_every_fault_and_event_of_the_schema_and_a_live_snapshot(
-    browser, monkeypatch
-):
+def test_the_device_page_offers_every_fault_and_event_of_the_schema_and_a_live_snapshot(browser):
     from playwright.sync_api import expect
 
-    raised: list[dict] = []
-
-    async def raise_device_event(request: web.Request) -> web.Response:
-        body = EventRaise.model_validate(await request.json()).model_dump()
-        raised.append(body)
-        serial = request.match_info["serial"]
-        request.app[SIM].journal.publish("device.event", serial, **body)
-        return web.json_response(body, status=201)
-
-    stand_in = Operation(
-        "POST", "/api/devices/{serial}/events", "Raise", raise_device_event, EventRaise, 201
-    )
-    monkeypatch.setattr(app, "operations", lambda: (*OPERATIONS(), stand_in))
-    # and for the document's `streams` list, which another part adds
-    stream = {"channel": 1, "stream": "main", "url": "rtsp://127.86.0.2:554/Streaming/Channels/101"}
-    stream |= {"codec": "H.264", "width": 1920, "height": 1080, "fps": 25, "bitrate_kbps": 4096}
-    described = devices.device_state
-    monkeypatch.setattr(
-        devices, "device_state", lambda d, now: described(d, now) | {"streams": [stream]}
-    )
     simulator = one_recorder()
     with simulator as url:
         nvr = simulator.sim.fleet.find("lobby-nvr")
@@ -342,9 +307,12 @@ def test_the_device_page_offers_every_fault_and_event_of_the_schema_and_a_live_s
         expect(fields).to_have_count(len(FaultsChange.model_fields))
         for name in FaultsChange.model_fields:
             expect(page.locator(f"#fault-fields label[data-field={name}]")).to_have_count(1)
-        page.wait_for_function("document.getElementById('snapshot').naturalWidth === 320")
-        expect(page.locator("#streams tbody tr")).to_have_text(
-            "1main" + stream["url"] + "H.264 1920\N{MULTIPLICATION SIGN}1080 25 fps 4096 kbit/s"
+        stream = api(url, "GET", f"/api/devices/{nvr.serial}")["streams"][0]
+        width = stream["width"]
+        page.wait_for_function(f"document.getElementById('snapshot').naturalWidth === {width}")
+        expect(page.locator("#streams tbody tr").first).to_have_text(
+            f"1main{stream['url']}H.264 {width}\N{MULTIPLICATION SIGN}{stream['height']} "
+            f"{stream['fps']} fps {stream['bitrate_kbps']} kbit/s"
         )
         expect(page.locator("#streams-none")).to_be_hidden()
 
@@ -363,7 +331,8 @@ def test_the_device_page_offers_every_fault_and_event_of_the_schema_and_a_live_s
         recent = page.locator("#device-timeline li", has_text="type=tamper")
         expect(recent).to_have_count(1)
         expect(recent.locator(".kind")).to_have_text("device event")
-        assert raised == [{"type": "tamper", "channel": 2}]
+        active = api(url, "GET", f"/api/devices/{nvr.serial}/events")["active"]
+        assert [(e["type"], e["channel"], e["state"]) for e in active] == [("tamper", 2, "start")]
         shot(page, "40-device-faults-events-snapshot.png")
 
         # While the device reboots its snapshot is gone (the page asks every 5 s).
