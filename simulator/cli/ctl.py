@@ -16,7 +16,9 @@ from typing import Any
 
 from nvrsim.client import DEFAULT_API, ClientError, DeviceState
 from nvrsim.client import Client as Api
+from nvrsim.simulator.core.events import EventType
 from nvrsim.simulator.core.text import text_table
+from nvrsim.simulator.runtime.fixtures import FaultsSpec
 
 # `ctl` goes through the one client (nvrsim.client); its errors are the client's.
 CtlError = ClientError
@@ -132,6 +134,14 @@ def _add(api: Api, args) -> Any:
         raise CtlError(f"{args.file}: {exc}") from None
     added = [d for entry in entries for d in api.add_devices(entry)]
     return _table(added)
+
+
+def _fault_value(name: str) -> str:
+    """What a fault takes, for the help: a switch, a percentage or seconds."""
+    default = FaultsSpec.model_fields[name].default
+    if isinstance(default, bool):
+        return "true"
+    return "PERCENT" if name.endswith(("_drop", "_loss")) else "S"
 
 
 def _fault(api: Api, args) -> Any:
@@ -267,10 +277,9 @@ def add_ctl_parser(subparsers) -> None:
     p.add_argument("serial")
     p = action(
         "fault",
-        "show or set faults on a device or the whole fleet: discovery_drop=PERCENT, "
-        "discovery_delay=S, discovery_malformed=true, auth_fail=true, cloud_offline=true, "
-        "http_delay=S, event_drop=PERCENT, event_delay=S, rtsp_refuse=true,"
-        " rtsp_packet_loss=PERCENT, rtsp_stall=S, disk_failure=true; or `clear`",
+        "show or set faults on a device or the whole fleet: "
+        + ", ".join(f"{name}={_fault_value(name)}" for name in FaultsSpec.model_fields)
+        + "; or `clear`",
         _fault,
     )
     p.add_argument("target", metavar="SERIAL|fleet")
@@ -294,15 +303,7 @@ def add_ctl_parser(subparsers) -> None:
     p.add_argument(
         "type",
         metavar="TYPE",
-        choices=(
-            "motion",
-            "line_crossing",
-            "intrusion",
-            "tamper",
-            "digital_input",
-            "video_loss",
-            "storage_failure",
-        ),
+        choices=[t.value for t in EventType],
     )
     p.add_argument("--channel", type=int, default=1, help="channel, input or disk (from 1)")
     p.add_argument(

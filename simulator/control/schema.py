@@ -46,7 +46,7 @@ class CommonChange(_Body):
         return text
 
 
-def optional(annotation: Any) -> Any:
+def optional(annotation: Any, name: str | None = None) -> Any:
     """A section's shape with every field optional: what a PATCH body may give of it."""
     if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
         return annotation | None
@@ -58,24 +58,12 @@ def optional(annotation: Any) -> Any:
         )
         for name, info in annotation.model_fields.items()
     }
-    return create_model(f"{annotation.__name__}Change", __base__=annotation, **fields)
+    return create_model(name or f"{annotation.__name__}Change", __base__=annotation, **fields)
 
 
-class FaultsChange(_Body):
-    """PUT …/faults: the faults to set; the others stay as they are."""
-
-    discovery_drop: Annotated[float, Field(ge=0, le=100)] | None = None
-    discovery_delay: Seconds | None = None
-    discovery_malformed: bool | None = None
-    auth_fail: bool | None = None
-    cloud_offline: bool | None = None
-    http_delay: Seconds | None = None
-    event_drop: Annotated[float, Field(ge=0, le=100)] | None = None
-    event_delay: Seconds | None = None
-    rtsp_refuse: bool | None = None
-    rtsp_packet_loss: Annotated[float, Field(ge=0, le=100)] | None = None
-    rtsp_stall: Seconds | None = None
-    disk_failure: bool | None = None
+# PUT …/faults: the faults to set; the others stay as they are (the fixture's fields, one
+# place for every fault).
+FaultsChange = optional(FaultsSpec, "FaultsChange")
 
 
 EventTypeName = Literal[
