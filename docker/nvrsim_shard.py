@@ -5,8 +5,6 @@ N is $NVRSIM_SHARDS. I is $NVRSIM_SHARD_INDEX when set (Kubernetes gives a State
 its ordinal through the downward API), else the replica's number in its container name
 (compose names replicas PROJECT-SERVICE-1, -2, … and its DNS answers that name for the
 container's own address), counted from 0.
-
-`--shard I/N` is issue 17's documented intent and may not exist in this nvrsim yet.
 """
 
 from __future__ import annotations

@@ -42,6 +42,13 @@ def add_run_parser(sub: argparse._SubParsersAction) -> None:
         metavar="NAME",
         help="start a training scenario's fleet and print its brief (`nvrsim scenario list`)",
     )
+    run.add_argument(
+        "--shard",
+        type=_shard,
+        metavar="I/N",
+        help="serve shard I (0 to N-1) of the fixture's devices: every N-th from the I-th, "
+        "each with the identity and address the whole fleet gives it (docs/docker.md)",
+    )
     run.add_argument("--sadp-host", default="127.0.0.1", help="address SADP listens on")
     run.add_argument("--sadp-port", type=int, default=37020, help="SADP UDP port (default 37020)")
     run.add_argument(
@@ -226,6 +233,11 @@ def _run(args: argparse.Namespace) -> int:
             fleet, briefing = scenario.fleet, scenario_cli.brief(scenario)
         else:
             fleet = load_fleet(args.fixture, now=clock.now())
+        if args.shard is not None:
+            fleet = fleet.shard(*args.shard)
+            print(
+                f"nvrsim: shard {args.shard[0]}/{args.shard[1]}: {len(fleet)} device(s)", flush=True
+            )
         if store is not None:
             store.save_all(fleet)
     config = ServiceConfig(
@@ -268,6 +280,14 @@ def _run(args: argparse.Namespace) -> int:
         journal.close()  # every acknowledged change is on disk before we exit
     print("nvrsim: stopped", flush=True)
     return 0
+
+
+def _shard(text: str) -> tuple[int, int]:
+    """`I/N`, with 0 <= I < N (argparse's type: its ValueError becomes a usage error)."""
+    index, slash, count = text.partition("/")
+    if not (slash and index.isdigit() and count.isdigit() and int(index) < int(count)):
+        raise argparse.ArgumentTypeError(f"{text!r}: give I/N with 0 <= I < N, e.g. 0/4")
+    return int(index), int(count)
 
 
 async def _serve(simulator: Simulator, ready_file: str | None, briefing: str = "") -> None:

@@ -53,6 +53,12 @@ class Fleet:
         for device in self.devices:
             device.fleet_faults = faults
 
+    def shard(self, index: int, count: int) -> Fleet:
+        """Shard `index` of `count`: every `count`-th device from the `index`-th. Shards of
+        one fixture split it evenly, and each device keeps the identity (name, serial, MAC,
+        address) the whole fleet gives it, so no two shards' devices collide."""
+        return Fleet(self.devices[index::count], self.name, self.faults, self.settings)
+
     def remove(self, device: Device) -> None:
         self.devices.remove(device)
         del self._by_mac[device.mac]

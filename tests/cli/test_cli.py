@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from nvrsim.simulator.runtime.fixtures import load_fleet
+
 NVRSIM = [sys.executable, "-m", "nvrsim"]
 FREE_PORTS = [
     *("--sadp-port", "0", "--wsd-port", "0", "--control-port", "0"),
@@ -59,9 +61,12 @@ def fleet_file(tmp_path: Path) -> Path:
 @pytest.fixture
 def running(fleet_file: Path, tmp_path: Path):
     """`nvrsim run` in a child process; yields (process, ready-file contents, lines printed)."""
-    ready = tmp_path / "ready.json"
+    yield from run_fleet(fleet_file, tmp_path / "ready.json")
+
+
+def run_fleet(fleet_file: Path, ready: Path, *extra: str):
     process = subprocess.Popen(
-        [*NVRSIM, "run", str(fleet_file), *FREE_PORTS, "--ready-file", str(ready)],
+        [*NVRSIM, "run", str(fleet_file), *FREE_PORTS, *extra, "--ready-file", str(ready)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -104,6 +109,16 @@ def test_run_writes_the_ready_file_and_stops_cleanly_on_ctrl_c(running):
     assert process.returncode == 0, err
     assert "nvrsim: stopped" in out
     assert "Traceback" not in err
+
+
+def test_a_shard_serves_every_nth_device_with_the_whole_fleets_identities(fleet_file, tmp_path):
+    whole = load_fleet(fleet_file).devices
+    for _process, ready, banner in run_fleet(fleet_file, tmp_path / "ready.json", "--shard", "1/3"):
+        assert "nvrsim: shard 1/3: 67 device(s)\n" in banner
+        served = [(d["serial"], d["address"]) for d in ready["devices"]]
+        assert served == [(d.serial, d.network.ip) for d in whole[1::3]]
+    refused = nvrsim("run", str(fleet_file), "--shard", "3/3")
+    assert refused.returncode == 2 and "give I/N with 0 <= I < N" in refused.stderr
 
 
 def test_discover_sadp_prints_every_device_of_a_200_device_fleet(running):
