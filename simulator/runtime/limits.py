@@ -30,5 +30,6 @@ def make_room(devices: int) -> None:
         raise ServiceError(
             f"{devices} devices need about {needed} open files, but this process may open "
             f"{soft}: raise the limit (ulimit -n {needed}, as root or in limits.conf), "
-            "or run the fleet in several processes"
+            f"or split the fleet over processes (nvrsim run --shard I/{-(-needed // soft)}, "
+            "one per shard)"
         )

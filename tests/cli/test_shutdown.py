@@ -142,7 +142,7 @@ def test_a_fleet_larger_than_the_open_file_limit_is_refused_before_it_listens(tm
     child = (
         "import resource, sys\n"
         "resource.setrlimit(resource.RLIMIT_NOFILE, (300, 300))\n"  # hard too: none to raise
-        "from simulator.cli.main import main\n"
+        "from nvrsim.simulator.cli.main import main\n"
         f"sys.exit(main({run!r}))\n"
     )
     result = subprocess.run(
@@ -151,6 +151,6 @@ def test_a_fleet_larger_than_the_open_file_limit_is_refused_before_it_listens(tm
     assert result.returncode == 2
     (line,) = result.stderr.strip().splitlines()
     assert "200 devices need about 728 open files, but this process may open 300" in line
-    assert "ulimit -n 728" in line and "several processes" in line
+    assert "ulimit -n 728" in line and "--shard I/3" in line
     assert "another nvrsim" not in line  # that hint is for a taken address
     assert not ready.exists() and "SADP" not in result.stdout  # nothing listened
