@@ -310,6 +310,43 @@ def test_the_session_fleet_is_the_one_the_ini_option_names(tmp_path):
     assert "2 passed" in run.stdout, run.stdout + run.stderr
 
 
+XDIST_PROJECT = """
+import os, urllib.request
+import pytest
+
+FLEET = {"fleet": {"seed": "x"}, "device": [{"name": "cam", "vendor": "hikvision",
+         "kind": "ipc", "model": "DS-2CD2385G1-I", "firmware": "V5.6.2build 190701",
+         "admin_password": "Demo12345"}]}
+
+@pytest.mark.parametrize("n", range(4))
+@pytest.mark.nvrsim_fleet(FLEET)
+def test_a_fleet_per_test(nvrsim_fleet, n):
+    cam = nvrsim_fleet.device("cam")
+    with urllib.request.urlopen(cam.url + "/SDK/activateStatus", timeout=10) as reply:
+        assert reply.status == 200
+    with open(os.environ["PYTEST_XDIST_WORKER"] + ".txt", "a") as seen:
+        seen.write(cam.address + "\\n")
+"""
+
+
+@pytest.mark.slow  # two pytest workers, each starting fleets
+def test_xdist_workers_run_fleets_side_by_side_on_ranges_of_their_own(tmp_path):
+    pytest.importorskip("xdist", reason="needs pytest-xdist (the test extra installs it)")
+    (tmp_path / "conftest.py").write_text(WITH_PLUGIN)
+    (tmp_path / "test_user.py").write_text(XDIST_PROJECT)
+    run = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-n", "2", "-p", "no:cacheprovider", "."],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        cwd=tmp_path,
+    )
+    assert "4 passed" in run.stdout, run.stdout + run.stderr
+    for worker, octet in (("gw0", "100"), ("gw1", "101")):
+        addresses = (tmp_path / f"{worker}.txt").read_text().split()
+        assert addresses and all(a.split(".")[1] == octet for a in addresses)
+
+
 def test_each_xdist_worker_has_a_loopback_range_of_its_own(monkeypatch):
     from nvrsim.testing import loopback_range
 
