@@ -33,7 +33,6 @@ from urllib.request import parse_http_list, parse_keqv_list
 from nvrsim.protocols.rtsp import H264_CLOCK
 from nvrsim.simulator.core.clock import RealClock
 from nvrsim.simulator.onvif.service import stream_uri
-from nvrsim.simulator.onvif.settings import VideoFormat
 from nvrsim.simulator.runtime.clips import ClipLibrary, ClipSpec
 from nvrsim.simulator.runtime.fixtures import build_fleet
 from nvrsim.simulator.runtime.rtsp import RtspServer
@@ -63,12 +62,12 @@ async def _nvrsim() -> dict:
                     "model": "DS-2CD2385G1-I",
                     "firmware": "V5.6.2build 190701",
                     "admin_password": PASSWORD,
+                    "video": {"main": {"width": SIZE[0], "height": SIZE[1], "fps": FPS}},
                 }
             ],
         }
     )
     (device,) = fleet.devices
-    device.main_stream = VideoFormat(*SIZE, FPS)  # type: ignore[misc]  # a 720p model
     server = RtspServer(device, RealClock(), ClipLibrary())
     device.network.rtsp_port = await server.listen(0)
     _clocks.append(lambda: {s.ssrc: s.timestamp for s in server.sessions.values()})
