@@ -216,6 +216,7 @@ class EventBus:
         self.active: dict[tuple[EventType, int], DeviceEvent] = {}
         self.schedules: list[EventSchedule] = []
         self.started = False  # its schedules are running
+        self.on_armed: Callable[[], None] | None = None  # told when it gets a timer to run
         # The device's faults as last told (a raise, an advance): what timers' events suffer.
         self._faults: Faults | None = None
 
@@ -295,6 +296,8 @@ class EventBus:
     def _at(self, due: float, action: Callable[[float, float], None]) -> _Timer:
         timer = _Timer(due, next(self._seq), action)
         heapq.heappush(self._timers, timer)
+        if self.on_armed is not None:
+            self.on_armed()
         return timer
 
     def _later(self) -> Faults:
@@ -314,6 +317,11 @@ class EventBus:
         timer = self._ends.pop(key, None)
         if timer is not None:
             timer.cancelled = True
+
+    @property
+    def armed(self) -> bool:
+        """It has something to run on the clock: a timer, or schedules not started yet."""
+        return self.next_due is not None or bool(self.schedules and not self.started)
 
     @property
     def next_due(self) -> float | None:
@@ -386,11 +394,15 @@ def advance(device: Device, now: float) -> None:
     device.events.advance(now, device.faults)
 
 
-async def keep_time(fleet: Iterable[Device], clock: Clock, period: float = 0.1) -> None:
-    """Run each device's timers as the simulation clock reaches them, checking `period`
-    real seconds apart, until cancelled (the runner's job while a fleet runs)."""
+async def keep_time(armed: dict[str, Device], clock: Clock, period: float = 0.1) -> None:
+    """Run the timers of the devices in `armed` (by serial) as the simulation clock reaches
+    them, checking `period` real seconds apart, until cancelled (the runner's job while a
+    fleet runs). `armed` holds the devices whose bus has a timer (`EventBus.on_armed` adds
+    one); a device leaves once it has none, so a tick costs the busy devices, not the fleet."""
     while True:
-        run_due(fleet, clock.now())
+        run_due(list(armed.values()), clock.now())
+        for serial in [s for s, device in armed.items() if not device.events.armed]:
+            del armed[serial]
         await asyncio.sleep(period)
 
 

@@ -135,6 +135,7 @@ class Simulator:
         self.pacer = FramePacer()  # and the one timer a frame rate that sends it
         self._tasks: set[asyncio.Task] = set()  # moves and reboots under way
         self._event_timers: asyncio.Task | None = None  # events' timers on the clock
+        self._armed: dict[str, Device] = {}  # the devices with event timers to run, by serial
         self.stuck: list[str] = []  # what did not stop in time at the last stop()
         self.serving = False  # every device listens: start() done, stop() not begun
         if self.journal is None:
@@ -161,7 +162,7 @@ class Simulator:
             for device in self.fleet:
                 await self._bring_up(device)
                 self.journal.watch(device)  # as it listens: its port is known now
-            self._event_timers = asyncio.create_task(keep_time(self.fleet, self.clock))
+            self._event_timers = asyncio.create_task(keep_time(self._armed, self.clock))
         except BaseException:
             await self.stop()
             raise
@@ -201,6 +202,9 @@ class Simulator:
     async def _bring_up(self, device: Device) -> None:
         net = device.network
         device.events.observe(self.journal, self._journal_event(device))
+        device.events.on_armed = lambda: self._armed.setdefault(device.serial, device)
+        if device.events.armed:
+            self._armed[device.serial] = device  # schedules from its fixture, to start
         try:
             await self._serve_http(device)
         except OSError as exc:
@@ -257,6 +261,7 @@ class Simulator:
         if device.powered:
             await self._take_down(device)
         device.events.close()  # whoever still listens hears the end
+        self._armed.pop(device.serial, None)
         self.fleet.remove(device)
         await durable(self.journal.removed(device, self.fleet))
 

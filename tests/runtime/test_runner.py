@@ -141,3 +141,18 @@ async def test_a_taken_address_is_named_and_nothing_is_left_listening(clock):
         with pytest.raises(ServiceError, match=f"nvr: cannot listen on http 127.80.0.2:{http}: "):
             await sim.start()
         assert sim.sadp is None and not sim._http
+
+
+async def test_event_timers_run_on_the_clock_for_the_devices_that_have_them(simulator, clock):
+    from nvrsim.simulator.core.events import raise_event
+    from tests.conftest import until
+
+    nvr, cam, _ = simulator.fleet.devices
+    raise_event(cam, "motion", clock.now(), duration=10)  # a start that stops by itself
+    raise_event(nvr, "tamper", clock.now())  # held until told: no timer
+    clock.advance(11)  # the clock alone, not the control API's jump
+    await until(lambda: not cam.events.active, "the motion ends on the clock")
+    assert [e.type for e in nvr.events.active.values()] == ["tamper"]
+    raise_event(cam, "motion", clock.now(), duration=5)  # idle devices are woken again
+    clock.advance(6)
+    await until(lambda: not cam.events.active, "the second motion ends too")
