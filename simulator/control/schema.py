@@ -20,7 +20,13 @@ from pydantic.json_schema import models_json_schema
 
 from nvrsim.simulator.core.firmware import FirmwareVersion
 from nvrsim.simulator.core.plugin import Vendor
-from nvrsim.simulator.runtime.fixtures import FaultsSpec, Seconds, device_spec, sections
+from nvrsim.simulator.runtime.fixtures import (
+    EventTypeName,
+    FaultsSpec,
+    Seconds,
+    device_spec,
+    sections,
+)
 
 
 class _Body(BaseModel):
@@ -64,17 +70,6 @@ def optional(annotation: Any, name: str | None = None) -> Any:
 # PUT …/faults: the faults to set; the others stay as they are (the fixture's fields, one
 # place for every fault).
 FaultsChange = optional(FaultsSpec, "FaultsChange")
-
-
-EventTypeName = Literal[
-    "motion",
-    "line_crossing",
-    "intrusion",
-    "tamper",
-    "digital_input",
-    "video_loss",
-    "storage_failure",
-]
 
 
 class EventRaise(_Body):

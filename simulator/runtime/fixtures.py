@@ -127,6 +127,7 @@ class EventScheduleSpec(_Strict):
         return self
 
 
+# simulator.core.events.EventType's values, as fixtures and the control API write them.
 EventTypeName = Literal[
     "motion",
     "line_crossing",

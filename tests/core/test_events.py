@@ -172,3 +172,12 @@ def test_a_timed_stop_suffers_the_faults_of_when_it_happens(nvr):
     nvr.own_faults = Faults(event_drop=100)  # switched on while motion lasts
     advance(nvr, 10.0)
     assert fates == [("start", "delivered"), ("stop", "dropped")]
+
+
+def test_fixtures_and_the_api_name_exactly_the_cores_event_types():
+    from typing import get_args
+
+    from nvrsim.simulator.core.events import EventType
+    from nvrsim.simulator.runtime.fixtures import EventTypeName
+
+    assert set(get_args(EventTypeName)) == {t.value for t in EventType}
