@@ -33,7 +33,7 @@ import heapq
 import itertools
 import random
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
@@ -169,6 +169,25 @@ class Subscriber:
             await self._ready.wait()
         [event] = self.take(1)
         return event
+
+    async def relay(
+        self,
+        connected: Callable[[], bool],
+        send: Callable[[list[DeviceEvent]], Awaitable[object]],
+        keep_alive: Callable[[], Awaitable[object]],
+        every: float | None,
+    ) -> None:
+        """A vendor's event stream: `send` each batch as it comes, and `keep_alive` after
+        `every` quiet seconds (None: never), until this closes or the client leaves. It
+        looks once a second, so a client that left is noticed without a write."""
+        quiet = 0.0  # seconds without a write
+        while not self.closed and connected():
+            if await self.wait(1.0):
+                await send(self.take())
+                quiet = 0.0
+            elif every is not None and (quiet := quiet + 1.0) >= every and not self.closed:
+                await keep_alive()
+                quiet = 0.0
 
     def wake(self) -> None:
         """End a `wait` now: the subscriber's owner has something else to send."""

@@ -132,17 +132,12 @@ async def attach(
         streams.add(events)
         try:
             with contextlib.suppress(ConnectionError):
-                quiet = 0.0  # seconds without a part
-                while not events.closed and request.transport is not None:
-                    # a second at a time: a client that left is noticed without a write
-                    if await events.wait(1.0):
-                        for event in events.take():
-                            await response.write(part(event_line(event)))
-                        quiet = 0.0
-                    elif heartbeat is not None and (quiet := quiet + 1.0) >= heartbeat:
-                        if not events.closed:
-                            await response.write(part("Heartbeat"))
-                        quiet = 0.0
+                await events.relay(
+                    lambda: request.transport is not None,
+                    lambda taken: response.write(b"".join(part(event_line(e)) for e in taken)),
+                    lambda: response.write(part("Heartbeat")),
+                    heartbeat,
+                )
         finally:
             streams.discard(events)
     return response

@@ -53,15 +53,12 @@ async def notify_stream(request: web.Request, device: Device) -> web.StreamRespo
         try:
             with contextlib.suppress(ConnectionError):
                 await response.write(opening(device))
-                quiet = 0.0  # seconds without a line
-                while not events.closed and request.transport is not None:
-                    # a second at a time: a client that left is noticed without a write
-                    if await events.wait(1.0):
-                        await response.write(b"".join(event_line(e) for e in events.take()))
-                        quiet = 0.0
-                    elif (quiet := quiet + 1.0) >= KEEP_ALIVE and not events.closed:
-                        await response.write(b"keep_alive=1\r\n")
-                        quiet = 0.0
+                await events.relay(
+                    lambda: request.transport is not None,
+                    lambda taken: response.write(b"".join(event_line(e) for e in taken)),
+                    lambda: response.write(b"keep_alive=1\r\n"),
+                    KEEP_ALIVE,
+                )
         finally:
             streams.discard(events)
     return response

@@ -84,6 +84,24 @@ async def test_an_attach_with_unknown_codes_is_a_bad_request(sim):
     assert device.events.subscribers == 0
 
 
+async def test_a_quiet_attach_sends_heartbeats_then_the_event(sim):
+    device = sim.fleet.devices[0]
+    base = f"http://{device.network.ip}:{device.network.http_port}/cgi-bin/eventManager.cgi"
+    auth = aiohttp.DigestAuthMiddleware("admin", PASSWORD)
+    query = "?action=attach&codes=[VideoMotion]&heartbeat=1"
+    async with (
+        aiohttp.ClientSession(middlewares=(auth,)) as session,
+        session.get(base + query) as reply,
+    ):
+        heard = b""
+        while heard.count(b"Heartbeat") < 2:  # a second apart while nothing happens
+            heard += await reply.content.read(1024)
+        await raise_event(sim, device, {"type": "motion"})
+        while b"Code=VideoMotion;action=Start;index=0" not in heard:
+            heard += await reply.content.read(1024)
+    assert heard.startswith(b"--myboundary\r\nContent-Type: text/plain")
+
+
 def test_codes_read_as_clients_write_them():
     assert len(parse_codes("[All]")) == 7
     assert {str(t) for t in parse_codes("[VideoMotion,SmartMotionHuman]")} == {"motion"}
