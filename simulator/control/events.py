@@ -32,7 +32,7 @@ async def events(request: web.Request) -> web.StreamResponse:
     try:
         async with sse_response(request, ping_interval=10) as stream:
             last, sent = stream.last_event_id or "", 0
-            if last.isdigit():
+            if last.isascii() and last.isdigit():  # "²" is a digit that int() refuses: a 500
                 for event in journal.since(int(last), serial):
                     await _send(stream, event)
                     sent = event.id

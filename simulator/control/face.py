@@ -45,7 +45,7 @@ from aiohttp import web
 
 from nvrsim.simulator.control.app import _authorised, _errors, operations
 from nvrsim.simulator.control.common import TOKEN, ApiError, json_reply
-from nvrsim.simulator.control.face_stream import MergedStream
+from nvrsim.simulator.control.face_stream import MergedStream, resumes_after
 from nvrsim.simulator.control.schema import openapi
 
 __all__ = ["Face", "Shard"]
@@ -418,7 +418,7 @@ class Face:
 
     async def _events(self, request: web.Request) -> web.StreamResponse:
         if not self._followers:
-            history = request.headers.get("Last-Event-ID", "").isdigit()
+            history = resumes_after(request.headers.get("Last-Event-ID")) is not None
             self._followers = [
                 asyncio.create_task(self._follow(seat, history)) for seat in self._seats
             ]

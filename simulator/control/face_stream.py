@@ -14,6 +14,8 @@ Choices where the public record is silent:
   which shard it came from (`shard`); its `data` is the shard's as it sent it.
 - A shard restarted at a new address (`Face.replace`) is followed from the start of its
   own history: a new process numbers its events anew.
+- The stream's first bytes are an SSE comment, so that a client sees it open at once
+  (aiohttp holds a response's headers back until its first write).
 - A stream that breaks is reopened after `RECONNECT` seconds of real time, or as soon as
   the shard is replaced: a shard's stream is a real-world connection, not a simulated one.
 """
@@ -99,12 +101,13 @@ class MergedStream:
         self._listeners.add(listener)
         try:
             async with sse_response(request, ping_interval=10) as stream:
-                last, sent = stream.last_event_id or "", 0
-                if last.isdigit():
+                last, sent = resumes_after(stream.last_event_id), 0
+                if last is not None:
                     for event in list(self._history):
-                        if event["id"] > int(last) and listener.serial in (None, event["serial"]):
+                        if event["id"] > last and listener.serial in (None, event["serial"]):
                             await _send(stream, event)
                             sent = event["id"]
+                await stream.write(b": open\r\n\r\n")  # else the headers wait for an event
                 async for event in listener:
                     if event["id"] > sent:
                         await _send(stream, event)
@@ -152,6 +155,13 @@ class MergedStream:
                 await asyncio.wait_for(changed.wait(), RECONNECT)
             if changed.is_set():
                 last = 0  # a new process: its history from the start
+
+
+def resumes_after(last_event_id: str | None) -> int | None:
+    """The id a client resumes after, from its Last-Event-ID; None for none or a bad one
+    (the stream then starts from now, as one simulator's does)."""
+    last = last_event_id or ""
+    return int(last) if last.isascii() and last.isdigit() else None
 
 
 async def _events(content: aiohttp.StreamReader) -> AsyncIterator[dict[str, Any]]:
