@@ -17,7 +17,7 @@ from typing import Any
 
 from nvrsim.client import DEFAULT_API, ClientError, DeviceState
 from nvrsim.client import Client as Api
-from nvrsim.simulator.cli.face import face_thread, listed, shards_of
+from nvrsim.simulator.cli.face import control_apis, face_thread, listed, shard_count, shards_of
 from nvrsim.simulator.core.events import EventType
 from nvrsim.simulator.core.plugin import ServiceError
 from nvrsim.simulator.core.text import text_table
@@ -98,9 +98,9 @@ def _json(state: DeviceState) -> dict:
 
 
 def _run(args: argparse.Namespace) -> int:
-    urls = listed(args.api, "NVRSIM_CONTROL") or listed(None, "NVRSIM_API") or [DEFAULT_API]
-    tokens = listed(args.token, "NVRSIM_TOKEN")
     try:
+        urls = control_apis(args.api, shard_count()) or listed(None, "NVRSIM_API") or [DEFAULT_API]
+        tokens = listed(args.token, "NVRSIM_TOKEN")
         if len(urls) == 1:
             result = args.action(Api(urls[0], tokens[0] if tokens else None), args)
         else:  # every shard, through a face of its own for this one command
@@ -232,8 +232,9 @@ def add_ctl_parser(subparsers) -> None:
         "--control",
         action="append",
         metavar="URL",
-        help="the control API's URL; repeated, every shard's, as one fleet (default "
-        f"$NVRSIM_CONTROL, comma-separated, or $NVRSIM_API, or {DEFAULT_API})",
+        help="the control API's URL; repeated, every shard's, as one fleet; {i} in it counts "
+        "$NVRSIM_SHARDS shards from 0, {n} from 1 (default $NVRSIM_CONTROL, comma-separated, "
+        f"or $NVRSIM_API, or {DEFAULT_API})",
     )
     ctl.add_argument(
         "--token",

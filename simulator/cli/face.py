@@ -3,9 +3,11 @@
 
 Choices where the public record is silent:
 - The shards are a list of control APIs the user gives (`--shard URL`, repeated, or
-  `$NVRSIM_SHARDS`, comma-separated), not simulators registering over the broker: a
+  `$NVRSIM_CONTROL`, comma-separated), not simulators registering over the broker: a
   StatefulSet's pods have stable names, so the list is known before anything starts, and a
-  control API needs no broker (a fleet may run without one).
+  control API needs no broker (a fleet may run without one). A URL with `{i}` (from 0, a
+  pod's ordinal) or `{n}` (from 1, a compose replica's number) stands for one per shard,
+  `$NVRSIM_SHARDS` of them: the count the shards themselves are started with.
 - The face is stateless: a restarted face asks the shards again; only clients of its event
   stream resume from their last id as if it were the first.
 """
@@ -39,6 +41,30 @@ def shards_of(urls: Sequence[str], tokens: Sequence[str]) -> list[Shard]:
         Shard(f"shard {i + 1}/{len(urls)}", url.rstrip("/"), token)
         for i, (url, token) in enumerate(zip(urls, each, strict=True))
     ]
+
+
+def control_apis(values: Sequence[str] | None, count: int | None) -> list[str]:
+    """The control APIs given (flags, else $NVRSIM_CONTROL), each `{i}` or `{n}` in one
+    written out for each of `count` shards (`{i}` from 0, `{n}` from 1)."""
+    urls = []
+    for url in listed(values, "NVRSIM_CONTROL"):
+        if "{i}" not in url and "{n}" not in url:
+            urls.append(url)
+            continue
+        if not count:
+            raise ValueError(f"{url}: how many shards? give --shards N or set NVRSIM_SHARDS")
+        urls += [url.replace("{i}", str(k)).replace("{n}", str(k + 1)) for k in range(count)]
+    return urls
+
+
+def shard_count(given: int | None = None) -> int | None:
+    """--shards N, else $NVRSIM_SHARDS, else none said."""
+    if given is not None:
+        return given
+    text = os.environ.get("NVRSIM_SHARDS", "").strip()
+    if text and not text.isdigit():
+        raise ValueError(f"NVRSIM_SHARDS={text!r}: not a number of shards")
+    return int(text) if text else None
 
 
 def listed(values: Sequence[str] | None, variable: str) -> list[str]:
@@ -90,12 +116,11 @@ def face_thread(shards: Sequence[Shard]) -> Iterator[tuple[str, str]]:
 
 
 async def _serve(args: argparse.Namespace) -> int:
-    shards = shards_of(
-        listed(args.shard, "NVRSIM_SHARDS"), listed(args.shard_token, "NVRSIM_SHARD_TOKENS")
-    )
+    urls = control_apis(args.shard, shard_count(args.shards))
+    shards = shards_of(urls, listed(args.shard_token, "NVRSIM_TOKEN"))
     if not shards:
         print(
-            "nvrsim face: which shards? --shard URL (repeated) or $NVRSIM_SHARDS", file=sys.stderr
+            "nvrsim face: which shards? --shard URL (repeated) or $NVRSIM_CONTROL", file=sys.stderr
         )
         return 2
     face = Face(shards, control_token(args.host, args.token))
@@ -138,14 +163,21 @@ def add_face_parser(subparsers) -> None:
         "--shard",
         action="append",
         metavar="URL",
-        help="a shard's control API (repeat for each; default: $NVRSIM_SHARDS, comma-separated)",
+        help="a shard's control API, repeated for each (default: $NVRSIM_CONTROL, "
+        "comma-separated); {i} in it counts shards from 0, {n} from 1",
+    )
+    face.add_argument(
+        "--shards",
+        type=int,
+        metavar="N",
+        help="how many shards a URL with {i} or {n} stands for (default: $NVRSIM_SHARDS)",
     )
     face.add_argument(
         "--shard-token",
         action="append",
         metavar="TOKEN",
         help="the shards' control token: one for all or one each "
-        "(default: $NVRSIM_SHARD_TOKENS, comma-separated)",
+        "(default: $NVRSIM_TOKEN, comma-separated)",
     )
     face.add_argument("--host", default="127.0.0.1", help="where the face listens")
     face.add_argument("--port", type=int, default=8321, help="its port (0: any free one)")

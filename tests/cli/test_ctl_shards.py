@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from nvrsim.simulator.cli.face import shards_of
+from nvrsim.simulator.cli.face import control_apis, shard_count, shards_of
 from nvrsim.simulator.cli.main import main
 from nvrsim.simulator.core.clock import VirtualClock
 from nvrsim.simulator.runtime.runner import ServiceConfig, Simulator
@@ -120,6 +120,23 @@ def test_token_counts_must_match():
     assert [s.name for s in shards_of(["http://a", "http://b"], [])] == ["shard 1/2", "shard 2/2"]
     with pytest.raises(ValueError, match="2 tokens for 3 control APIs"):
         shards_of(["http://a", "http://b", "http://c"], ["t", "u"])
+
+
+def test_a_url_with_i_or_n_stands_for_one_per_shard(monkeypatch):
+    pod = "http://nvrsim-shard-{i}.nvrsim-shard:8321"
+    assert control_apis([pod], 2) == [
+        "http://nvrsim-shard-0.nvrsim-shard:8321",
+        "http://nvrsim-shard-1.nvrsim-shard:8321",
+    ]
+    assert control_apis(["http://nvrsim-shard-{n}:8321"], 2)[-1] == "http://nvrsim-shard-2:8321"
+    with pytest.raises(ValueError, match="how many shards"):
+        control_apis([pod], None)
+    monkeypatch.setenv("NVRSIM_SHARDS", "3")
+    monkeypatch.setenv("NVRSIM_CONTROL", f"{pod},http://other:8321")
+    assert len(control_apis(None, shard_count())) == 4
+    monkeypatch.setenv("NVRSIM_SHARDS", "three")
+    with pytest.raises(ValueError, match="not a number"):
+        shard_count()
 
 
 def test_nvrsim_face_serves_the_shards_as_one(shards, capsys):
