@@ -10,7 +10,8 @@ control/app.py serves. How each route reaches the shards is decided once, by its
   fleet order (round robin over the shards, the order `Fleet.shard` splits a fixture in);
 - fleet-wide writes (the clock, the fleet's faults) go to every shard and succeed only if
   every shard accepts;
-- `POST /api/devices` adds to the shard with the fewest devices;
+- `POST /api/devices` adds to the shard with the fewest devices, but not to one with none
+  (a clouds-only simulator, such as docker/k8s's nvrsim-clouds) unless every shard has none;
 - the rest (the clock and faults as they are, the clouds) from the first shard that has
   them;
 - the event stream is the shards' streams and the face's own events merged (face_stream).
@@ -296,7 +297,8 @@ class Face:
         ]
         if not counts:
             raise self._down(0)
-        index = min(counts)[1]
+        # A shard with no devices is a clouds-only process, unless every shard is empty.
+        index = min([c for c in counts if c[0]] or counts)[1]
         answer = await self._ask(index, "POST", "/api/devices", body)
         if answer.status == 201:
             for doc in answer.json():

@@ -51,13 +51,17 @@ def control_url(sim: Simulator) -> str:
 
 
 @contextlib.asynccontextmanager
-async def rig(pool: str, token: str = "", shard_token: str = "") -> AsyncIterator[Rig]:
+async def rig(
+    pool: str, token: str = "", shard_token: str = "", clouds: bool = False
+) -> AsyncIterator[Rig]:
+    """Two shards of one fixture behind a face; `clouds`: and a third with no devices."""
     fleet = fleet_of(pool)
     config = ServiceConfig(sadp_port=0, wsd_port=0, control_port=0, token=shard_token or None)
+    parts = [fleet.shard(0, 2), fleet.shard(1, 2)] + ([fleet.shard(9, 10)] if clouds else [])
     async with contextlib.AsyncExitStack() as stack:
         sims = [
-            await stack.enter_async_context(Simulator(fleet.shard(i, 2), VirtualClock(), config))
-            for i in range(2)
+            await stack.enter_async_context(Simulator(part, VirtualClock(), config))
+            for part in parts
         ]
         shards = [
             Shard(f"shard {i + 1}/2", control_url(s), shard_token) for i, s in enumerate(sims)
@@ -158,6 +162,17 @@ async def test_health_and_adding_devices_to_the_smaller_shard():
         assert status == 204 and r.sims[1].fleet.find("cam-f") is None
         status, doc = await r.call("GET", "/api/devices/cam-f")
         assert status == 404 and doc["error"] == "no device 'cam-f' in the fleet"
+
+
+async def test_an_addition_skips_a_shard_with_no_devices_the_clouds():
+    async with rig("127.91.10.0/24", clouds=True) as r:
+        entry = hik_entry("cam-f", kind="ipc", model="DS-2CD2043G2-I", ports={"http": 0, "rtsp": 0})
+        status, _ = await r.call("POST", "/api/devices", entry)
+        assert status == 201 and r.sims[1].fleet.find("cam-f") is not None
+        assert len(r.sims[2].fleet) == 0
+        before = [s.clock.now() for s in r.sims]
+        status, _ = await r.call("PUT", "/api/clock", {"now": before[0] + 10})
+        assert status == 200 and [s.clock.now() for s in r.sims] == [before[0] + 10] * 3
 
 
 async def read_events(stream: aiohttp.StreamReader, count: int) -> list[tuple[str, dict]]:
