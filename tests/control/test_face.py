@@ -273,12 +273,32 @@ async def test_the_dashboard_and_openapi_are_a_single_simulators():
             assert nowhere.status == 404 and (await nowhere.json())["error"] == "Not Found"
 
 
-async def test_a_shard_replaced_at_a_new_address_is_followed_there():
+async def test_a_shard_restarted_at_a_new_address_is_followed_there():
     async with rig("127.91.9.0/24") as r:
-        shard = Shard("shard 2/2", control_url(r.sims[1]))
-        r.face.replace(1, None)
-        status, _ = await r.call("GET", "/api/devices/cam-b")
-        assert status == 503
-        r.face.replace(1, shard)
-        status, doc = await r.call("GET", "/api/devices/cam-b")
-        assert status == 200 and doc["name"] == "cam-b"
+        timeout = aiohttp.ClientTimeout(total=20)
+        async with r.session.get(r.url + "/api/events", timeout=timeout) as stream:
+            await until(lambda: all(s.journal._subscribers for s in r.sims), "the face follows")
+            old = r.sims[1]
+            await old.stop()
+            r.face.replace(1, None)
+            r.face.publish("worker.down", worker=2)
+            status, doc = await r.call("GET", "/api/devices/cam-b")
+            assert status == 503 and doc["error"] == "shard 2/2 does not answer"
+            config = ServiceConfig(sadp_port=0, wsd_port=0, control_port=0)
+            async with Simulator(old.fleet, VirtualClock(), config) as again:
+                r.face.replace(1, Shard("shard 2/2", control_url(again)))
+                r.face.publish("worker.restarted", worker=2)
+                await until(lambda: again.journal._subscribers, "the face follows the new one")
+                status, doc = await r.call("GET", "/api/devices/cam-b")
+                assert status == 200 and doc["name"] == "cam-b"
+                status, doc = await r.call(
+                    "POST", "/api/devices/cam-b/events", {"type": "motion", "for": 5}
+                )
+                assert status == 201
+                seen = []
+                while not any(e["kind"] == "device.event" for e in seen):
+                    seen += [e for _, e in await read_events(stream.content, 1)]
+        kinds = [e["kind"] for e in seen]
+        assert kinds.index("worker.down") < kinds.index("worker.restarted") < len(kinds) - 1
+        motion = next(e for e in seen if e["kind"] == "device.event")
+        assert motion["shard"] == "shard 2/2" and motion["data"]["type"] == "motion"
