@@ -231,6 +231,25 @@ async def test_the_merged_stream_resumes_without_loss_or_duplicates():
         assert all(e["kind"] == "device.event" for _, e in missed)
 
 
+async def test_a_shard_stream_that_breaks_is_resumed_from_the_last_event_the_face_saw():
+    async with rig("127.91.11.0/24") as r:
+        timeout = aiohttp.ClientTimeout(total=20)
+        shard = r.shard_of("cam-b")
+        async with r.session.get(r.url + "/api/events", timeout=timeout) as stream:
+            await until(lambda: all(s.journal._subscribers for s in r.sims), "the face follows")
+            motion = {"type": "motion", "state": "start"}
+            assert (await r.call("POST", "/api/devices/cam-b/events", motion))[0] == 201
+            events = await read_events(stream.content, 1)
+            shard.journal.end_streams()  # the shard drops the face's subscription
+            for state in ("stop", "start"):  # while the face is not subscribed
+                motion = {"type": "motion", "state": state}
+                assert (await r.call("POST", "/api/devices/cam-b/events", motion))[0] == 201
+            events += await read_events(stream.content, 2)
+        # what came while the face was away, and nothing it had seen again
+        assert [e["data"]["state"] for _, e in events] == ["start", "stop", "start"]
+        assert len({e["data"]["id"] for _, e in events}) == 3  # each once
+
+
 async def test_the_face_checks_its_own_token_and_uses_the_shards():
     async with rig("127.91.6.0/24", token="face-secret", shard_token="shard-secret") as r:
         status, doc = await r.call("GET", "/api/devices")
