@@ -3,6 +3,15 @@
 A `[[device]]` entry describes one device, or with `count = N` a template of N
 devices whose serials, MACs, UUIDs and addresses are generated from the fleet
 seed, the entry's name and the index: the same file always gives the same fleet.
+A template is validated and worked out once (`_Template`); each of its devices makes
+only its identity and its own mutable state, so 10,000 cost 10 times 1,000.
+
+Choices where the public record is silent:
+- Addresses come from the pool in order, skipping the gateway (its first host) and
+  every address an entry fixes; a /31 or /32 pool has no network or broadcast address
+  to skip.
+- An error found on a built device (an event schedule it cannot raise) names the
+  template's first device (`#1`), once.
 """
 
 from __future__ import annotations
