@@ -24,7 +24,8 @@ from collections.abc import Iterator
 from importlib import resources
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, NamedTuple
+from uuid import UUID
 
 from pydantic import (
     BaseModel,
@@ -46,7 +47,7 @@ from nvrsim.simulator.core.events import EventSchedule, EventType, channels_of, 
 from nvrsim.simulator.core.faults import Faults
 from nvrsim.simulator.core.firmware import FirmwareError, FirmwareVersion
 from nvrsim.simulator.core.fixture import FixtureError, read_toml
-from nvrsim.simulator.core.fleet import Fleet, FleetError
+from nvrsim.simulator.core.fleet import Fleet
 from nvrsim.simulator.core.plugin import BuildContext, Section, Vendor
 from nvrsim.simulator.core.users import ADMIN_ID, Accounts, User, UserLevel
 from nvrsim.simulator.vendors import VENDORS, vendors
@@ -378,16 +379,27 @@ def default_fixture() -> Path:
     return Path(str(resources.files("nvrsim.fixtures") / "demo.toml"))
 
 
-def load_fleet(path: str | Path | None = None, *, now: float = 0.0) -> Fleet:
+def load_fleet(
+    path: str | Path | None = None, *, now: float = 0.0, shard: tuple[int, int] | None = None
+) -> Fleet:
     path = Path(path) if path is not None else default_fixture()
-    return build_fleet(read_toml(path), source=str(path), now=now)
+    return build_fleet(read_toml(path), source=str(path), now=now, shard=shard)
 
 
-def build_fleet(raw: dict, *, source: str = "<fixture>", now: float = 0.0) -> Fleet:
+def build_fleet(
+    raw: dict,
+    *,
+    source: str = "<fixture>",
+    now: float = 0.0,
+    shard: tuple[int, int] | None = None,
+) -> Fleet:
+    """The fixture's fleet; with `shard` (index, count), only `Fleet.shard`'s devices of
+    it, the same ones with the same identities, without building the others (each is
+    given its identity, so that the file's errors are found in every shard)."""
     spec = _validate(raw, source)
     fleet = Fleet(name=spec.fleet.name, settings=spec.fleet.model_dump(mode="json"))
     fleet.set_faults(spec.fleet.faults.faults())
-    _Builder(spec, source, now, fleet).add_all()
+    _Builder(spec, source, now, fleet).add_all(shard)
     return fleet
 
 
@@ -448,13 +460,18 @@ class _Builder:
         taken |= {int(d.network.address.ip) for d in old}
         taken.add(hosts[0])
         self._free = (ip for ip in hosts if ip not in taken)
-        self._serials: set[str] = {d.serial for d in old}
-        self._macs: set[str] = {d.mac for d in old}
+        # Who has each serial and MAC (its source), this fixture's devices and the fleet's.
+        self._serials: dict[str, str] = {d.serial: d.source or d.serial for d in old}
+        self._macs: dict[str, str] = {d.mac: d.source or d.serial for d in old}
         self._existing = existing
 
-    def add_all(self) -> None:
+    def add_all(self, shard: tuple[int, int] | None = None) -> None:
+        """Build every entry's devices, or with `shard` (index, count) those whose place
+        in the whole fleet is index, index + count, ... (`Fleet.shard`'s)."""
         fleet = self.target
         names: set[str] = set()
+        index_, count_ = shard or (0, 1)
+        place = 0  # the next device's place in the whole fleet
         with _collector_paused():
             for number, entry in enumerate(self.spec.device, 1):
                 where = f"{self.source}: device {entry.name!r} (entry {number})"
@@ -477,16 +494,18 @@ class _Builder:
                             )
                 template = _Template(entry, where, self.spec.fleet, self.now)
                 for index in range(entry.count):
-                    device = self.device(template, index)
-                    try:
-                        if self._existing is not None:
-                            self._existing.check_new(device)
-                        fleet.add(device)
-                    except FleetError as exc:
-                        raise FixtureError(str(exc)) from None
+                    mine, place = place % count_ == index_, place + 1
+                    own = self.identity(template, index)
+                    # The entry's first device is built in every shard: its schedules
+                    # are checked on it.
+                    if mine or (index == 0 and entry.events):
+                        device = self.device(template, index, own)
+                        if mine:
+                            fleet.add(device)
 
-    def device(self, template: _Template, index: int) -> Device:
-        """One device of `template`: only what differs from its siblings is made here."""
+    def identity(self, template: _Template, index: int) -> _Identity:
+        """Device `index`'s serial, MAC and address: taken in turn, whether or not the
+        device is built, so that every shard gives each device the same."""
         entry, seed = template.entry, template.seed
         source = template.source(index)
         serial = entry.serial or self._unique(
@@ -495,30 +514,38 @@ class _Builder:
         mac = entry.mac or self._unique(
             self._macs, lambda a: identity.mac_address(seed, entry.name, index, a, template.ouis)
         )
-        self._serials.add(serial)
-        self._macs.add(mac)
-        if entry.address is not None:
-            address = entry.address
-            in_pool = address.ip in self.pool
-        else:
+        for owners, key, what in ((self._macs, mac, "MAC"), (self._serials, serial, "serial")):
+            if key in owners:
+                raise FixtureError(f"{source}: {what} {key} is already used by {owners[key]}")
+        self._serials[serial] = self._macs[mac] = source
+        address = entry.address
+        if address is None:
             try:
-                address, in_pool = IPv4Interface((next(self._free), self.pool.prefixlen)), True
+                address = next(self._free)
             except StopIteration:
                 raise FixtureError(
                     f"{source}: address: the pool {self.pool} has no free address left"
                 ) from None
         try:
-            device_uuid = (
-                identity.uuid.UUID(entry.uuid) if entry.uuid else identity.device_uuid(serial)
-            )
+            fixed_uuid = identity.uuid.UUID(entry.uuid) if entry.uuid else None
         except ValueError:
             raise FixtureError(f"{source}: uuid: not a UUID: {entry.uuid!r}") from None
+        return _Identity(source, serial, mac, address, fixed_uuid)
+
+    def device(self, template: _Template, index: int, own: _Identity) -> Device:
+        """One device of `template`: only what differs from its siblings is made here."""
+        entry, source = template.entry, own.source
+        address = own.address
+        if isinstance(address, int):
+            address, in_pool = IPv4Interface((address, self.pool.prefixlen)), True
+        else:
+            in_pool = address.ip in self.pool
         gateway = entry.gateway or (self.gateway if in_pool else _first_other_host(address))
-        ctx = BuildContext(seed, serial)
+        ctx = BuildContext(template.seed, own.serial)
         device = template.vendor.device(
-            serial=serial,
-            mac=mac,
-            uuid=device_uuid,
+            serial=own.serial,
+            mac=own.mac,
+            uuid=own.uuid or identity.device_uuid(own.serial),
             network=Network(address=address, gateway=gateway, **template.network),
             lockout=Lockout(template.lockout),
             local_lockout=Lockout(template.local_lockout),
@@ -537,12 +564,22 @@ class _Builder:
         return device
 
     @staticmethod
-    def _unique(taken: set[str], make) -> str:
+    def _unique(taken: dict[str, str], make) -> str:
         for attempt in range(100):
             value = make(attempt)
             if value not in taken:
                 return value
         raise FixtureError("could not generate a unique identity")  # pragma: no cover
+
+
+class _Identity(NamedTuple):
+    """What sets one device apart from its template's others."""
+
+    source: str  # fixture file, entry and number, for messages
+    serial: str
+    mac: str
+    address: IPv4Interface | int  # the entry's own, or the pool's host (made when built)
+    uuid: UUID | None  # the entry's own; None: from the serial
 
 
 class _Template:

@@ -213,3 +213,43 @@ def test_what_a_device_makes_on_first_use_works_from_then_on():
     assert (device.imaging.get(1).brightness, device.imaging.get(2).brightness) == (50.0, 20.0)
     device.imaging.clear()
     assert device.imaging.get(2).brightness == 50.0
+
+
+def _identities(fleet) -> list[tuple]:
+    return [
+        (d.label, d.serial, d.mac, str(d.network.address), str(d.network.gateway), d.uuid)
+        for d in fleet
+    ]
+
+
+@pytest.mark.parametrize("shard", [(0, 3), (1, 3), (2, 3), (0, 1), (4, 7)])
+def test_a_shard_builds_the_devices_the_whole_fleet_gives_it(shard):
+    fixture = {
+        "fleet": {"seed": "pin"},
+        "device": [
+            *ENTRIES,
+            hik_entry("fixed", address="127.77.0.12/16", mac="58:50:ed:00:00:01"),
+            hik_entry("cams", kind="ipc", count=11, events={"motion": {"every": "30s"}}),
+        ],
+    }
+    whole = build_fleet(fixture).shard(*shard)
+    alone = build_fleet(fixture, shard=shard)
+    assert _identities(alone) == _identities(whole)
+    assert [len(d.events.schedules) for d in alone] == [len(d.events.schedules) for d in whole]
+    assert (alone.name, alone.settings, alone.faults) == (whole.name, whole.settings, whole.faults)
+
+
+@pytest.mark.parametrize("shard", [(0, 2), (1, 2)])
+def test_every_shard_finds_the_files_errors(shard):
+    # Each error is in a device the other shard builds, or in none.
+    mac = "58:50:ed:1f:e3:85"
+    twice = {"device": [hik_entry("a", mac=mac), hik_entry("b", mac=mac)]}
+    with pytest.raises(FixtureError, match=rf"'b' \(entry 2\): MAC {mac} is already used by .*'a'"):
+        build_fleet(twice, source="f.toml", shard=shard)
+    events = {"storage_failure": {"every": "30s"}}
+    cams = {"device": [hik_entry("cams", kind="ipc", count=3, events=events)]}
+    with pytest.raises(FixtureError, match=r"'cams' \(entry 1\) #1: events.storage_failure"):
+        build_fleet(cams, shard=shard)
+    small = {"fleet": {"address_pool": "127.9.9.0/30"}, "device": [hik_entry(count=3)]}
+    with pytest.raises(FixtureError, match=r"#2: address: the pool 127\.9\.9\.0/30 has no free"):
+        build_fleet(small, shard=shard)
