@@ -470,7 +470,7 @@ class _Builder:
         in the whole fleet is index, index + count, ... (`Fleet.shard`'s)."""
         fleet = self.target
         names: set[str] = set()
-        index_, count_ = shard or (0, 1)
+        mine_from, shards = shard or (0, 1)
         place = 0  # the next device's place in the whole fleet
         with _collector_paused():
             for number, entry in enumerate(self.spec.device, 1):
@@ -494,7 +494,7 @@ class _Builder:
                             )
                 template = _Template(entry, where, self.spec.fleet, self.now)
                 for index in range(entry.count):
-                    mine, place = place % count_ == index_, place + 1
+                    mine, place = place % shards == mine_from, place + 1
                     own = self.identity(template, index)
                     # The entry's first device is built in every shard: its schedules
                     # are checked on it.
@@ -514,10 +514,6 @@ class _Builder:
         mac = entry.mac or self._unique(
             self._macs, lambda a: identity.mac_address(seed, entry.name, index, a, template.ouis)
         )
-        for owners, key, what in ((self._macs, mac, "MAC"), (self._serials, serial, "serial")):
-            if key in owners:
-                raise FixtureError(f"{source}: {what} {key} is already used by {owners[key]}")
-        self._serials[serial] = self._macs[mac] = source
         address = entry.address
         if address is None:
             try:
@@ -530,6 +526,10 @@ class _Builder:
             fixed_uuid = identity.uuid.UUID(entry.uuid) if entry.uuid else None
         except ValueError:
             raise FixtureError(f"{source}: uuid: not a UUID: {entry.uuid!r}") from None
+        for owners, key, what in ((self._macs, mac, "MAC"), (self._serials, serial, "serial")):
+            if key in owners:
+                raise FixtureError(f"{source}: {what} {key} is already used by {owners[key]}")
+        self._serials[serial] = self._macs[mac] = source
         return _Identity(source, serial, mac, address, fixed_uuid)
 
     def device(self, template: _Template, index: int, own: _Identity) -> Device:
