@@ -333,7 +333,7 @@ class EventBus:
             subscriber.offer(event)
 
     def _tell(self, event: DeviceEvent, fate: str) -> None:
-        for observer in list((self._observers or {}).values()):
+        for observer in list(self._observers.values()) if self._observers else ():
             observer(event, fate)
 
     # --- later, on the simulation clock --------------------------------------------------
