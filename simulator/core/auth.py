@@ -51,28 +51,35 @@ class LoginOutcome:
         return math.ceil(self.unlock_in / 60)
 
 
-@dataclass
+@dataclass(slots=True)
 class _Attempts:
     failures: int = 0
     locked_until: float = 0.0
 
 
 class Lockout:
-    """Failed logins counted per client address, as the devices do."""
+    """Failed logins counted per client address, as the devices do.
+
+    A device has two (network and local console) and most never see a failed login, so
+    the count is kept in a table made at the first failure.
+    """
+
+    __slots__ = ("_clients", "policy")
 
     # A flood of spoofed addresses must not grow memory without bound.
     MAX_TRACKED = 4096
 
     def __init__(self, policy: LockoutPolicy | None = None) -> None:
         self.policy = policy or LockoutPolicy()
-        self._clients: dict[str, _Attempts] = {}
+        self._clients: dict[str, _Attempts] | None = None
 
     def _attempts(self, client: str, now: float) -> _Attempts:
-        attempts = self._clients.get(client)
+        clients = self._clients or {}
+        attempts = clients.get(client)
         if attempts is None:
             return _Attempts()
         if attempts.locked_until and now >= attempts.locked_until:
-            del self._clients[client]  # the lock expired: a clean slate
+            del clients[client]  # the lock expired: a clean slate
             return _Attempts()
         return attempts
 
@@ -85,14 +92,17 @@ class Lockout:
 
     def locked(self, now: float) -> dict[str, int]:
         """Every client locked out now, with the seconds until its lock lifts."""
-        return {c: s for c in list(self._clients) if (s := self.unlock_in(c, now))}
+        return {c: s for c in list(self._clients or ()) if (s := self.unlock_in(c, now))}
 
     def attempt(self, client: str, now: float, proof: Proof, password: str) -> LoginOutcome:
         if self.unlock_in(client, now):
             return self._outcome(LoginResult.LOCKED, client, now)
         if proof(password):
-            self._clients.pop(client, None)
+            if self._clients:
+                self._clients.pop(client, None)
             return self._outcome(LoginResult.OK, client, now)
+        if self._clients is None:
+            self._clients = {}
         attempts = self._clients.get(client)
         if attempts is None:
             if len(self._clients) >= self.MAX_TRACKED:
@@ -108,11 +118,12 @@ class Lockout:
         return LoginOutcome(result, self.retries_left(client, now), self.unlock_in(client, now))
 
     def _forget_one(self, now: float) -> None:
+        assert self._clients
         unlocked = [c for c, a in self._clients.items() if a.locked_until <= now]
         del self._clients[(unlocked or list(self._clients))[0]]
 
     def clear(self) -> None:
-        self._clients.clear()
+        self._clients = None
 
 
 class ActivationResult(Enum):

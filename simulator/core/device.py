@@ -52,7 +52,7 @@ LOCAL_CONSOLE = "local"
 LOCAL_LOCKOUT = LockoutPolicy(max_failures=7, lock_seconds=60)
 
 
-@dataclass
+@dataclass(slots=True)
 class Network:
     address: IPv4Interface  # address and subnet, e.g. 127.77.0.5/24
     gateway: IPv4Address
@@ -85,7 +85,7 @@ class CloudStatus:
     bound_account: str | None
 
 
-@dataclass(kw_only=True)
+@dataclass(kw_only=True, slots=True)
 class Device:
     vendor: ClassVar[str] = ""  # set by each vendor's device class
     # Which features each firmware line of the vendor offers (simulator.core.firmware).
@@ -129,7 +129,11 @@ class Device:
     time_mode: str = "Manual"  # or "NTP": then the clock follows the simulation clock
     ntp_servers: tuple[str, ...] = ()
     imaging: ImagingStore = field(default_factory=ImagingStore, repr=False, compare=False)
-    _ptz: PtzHead | None = field(default=None, init=False, repr=False, compare=False)
+    # Made on first use. A factory, not default=None: a slotted dataclass's __init__
+    # leaves an init=False field with a plain default unset (Python 3.11).
+    _ptz: PtzHead | None = field(
+        default_factory=lambda: None, init=False, repr=False, compare=False
+    )
 
     @property
     def faults(self) -> Faults:

@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import asyncio
 import heapq
-import itertools
 import random
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
@@ -195,7 +194,7 @@ class Subscriber:
 
     def close(self) -> None:
         self.closed = True
-        self._bus._subscribers.discard(self)
+        self._bus._unsubscribe(self)
         self._ready.set()
 
     def __enter__(self) -> Subscriber:
@@ -218,20 +217,38 @@ class _Timer:
 
 
 class EventBus:
-    """One device's events: what is active, who listens, what is due later."""
+    """One device's events: what is active, who listens, what is due later.
+
+    Every device has one and most of a large fleet's never hear a client or set a timer,
+    so a bus is slotted and makes its listeners' and timers' containers on first use.
+    """
+
+    __slots__ = (
+        "_armings",
+        "_ends",
+        "_faults",
+        "_observers",
+        "_raised",
+        "_subscribers",
+        "_timers",
+        "active",
+        "on_armed",
+        "schedules",
+        "started",
+    )
 
     QUEUE = 256  # a subscriber's queue; a slow one loses its oldest events
-    # Decides which events `event_drop` loses; one for every bus (a test may give a bus
-    # its own), as a Random holds 2.5 KB of state and a fleet has 100,000 buses.
+    # Decides which events `event_drop` loses; one for every bus (a test may set another
+    # on the class), as a Random holds 2.5 KB of state and a fleet has 100,000 buses.
     rng = random.Random()
 
     def __init__(self) -> None:
-        self._ids = itertools.count(1)
-        self._seq = itertools.count()
-        self._subscribers: set[Subscriber] = set()
-        self._observers: dict[object, Observer] = {}
-        self._timers: list[_Timer] = []
-        self._ends: dict[tuple[EventType, int], _Timer] = {}  # timed starts' stops
+        self._raised = 0  # events raised so far: the last one's id
+        self._armings = 0  # timers set so far: orders timers due at the same time
+        self._subscribers: set[Subscriber] | None = None
+        self._observers: dict[object, Observer] | None = None
+        self._timers: list[_Timer] | None = None  # a heap, the next due first
+        self._ends: dict[tuple[EventType, int], _Timer] | None = None  # timed starts' stops
         self.active: dict[tuple[EventType, int], DeviceEvent] = {}
         self.schedules: list[EventSchedule] = []
         self.started = False  # its schedules are running
@@ -245,20 +262,28 @@ class EventBus:
         self, wants: Callable[[DeviceEvent], bool] | None = None, size: int = QUEUE
     ) -> Subscriber:
         subscriber = Subscriber(self, size, wants)
+        if self._subscribers is None:
+            self._subscribers = set()
         self._subscribers.add(subscriber)
         return subscriber
 
+    def _unsubscribe(self, subscriber: Subscriber) -> None:
+        if self._subscribers is not None:
+            self._subscribers.discard(subscriber)
+
     def observe(self, key: object, observer: Observer) -> None:
         """Tell `observer` of every event and its fate; one observer per `key`."""
+        if self._observers is None:
+            self._observers = {}
         self._observers[key] = observer
 
     @property
     def subscribers(self) -> int:
-        return len(self._subscribers)
+        return len(self._subscribers or ())
 
     def close(self) -> None:
         """End every subscriber's stream (the device goes away)."""
-        for subscriber in list(self._subscribers):
+        for subscriber in list(self._subscribers or ()):
             subscriber.close()
 
     # --- raising -----------------------------------------------------------------------
@@ -284,7 +309,8 @@ class EventBus:
                 return None
             del self.active[key]
             self._cancel_end(key)
-        event = DeviceEvent(next(self._ids), type_, channel, state, now)
+        self._raised += 1
+        event = DeviceEvent(self._raised, type_, channel, state, now)
         if state is EventState.START:
             self.active[key] = event
             if duration is not None:
@@ -303,17 +329,20 @@ class EventBus:
             self._send(event)
 
     def _send(self, event: DeviceEvent) -> None:
-        for subscriber in list(self._subscribers):
+        for subscriber in list(self._subscribers or ()):
             subscriber.offer(event)
 
     def _tell(self, event: DeviceEvent, fate: str) -> None:
-        for observer in list(self._observers.values()):
+        for observer in list(self._observers.values()) if self._observers else ():
             observer(event, fate)
 
     # --- later, on the simulation clock --------------------------------------------------
 
     def _at(self, due: float, action: Callable[[float, float], None]) -> _Timer:
-        timer = _Timer(due, next(self._seq), action)
+        timer = _Timer(due, self._armings, action)
+        self._armings += 1
+        if self._timers is None:
+            self._timers = []
         heapq.heappush(self._timers, timer)
         if self.on_armed is not None:
             self.on_armed()
@@ -330,10 +359,12 @@ class EventBus:
         def end(when: float, _now: float) -> None:
             self.raise_(type_, channel, EventState.STOP, when, self._later())
 
+        if self._ends is None:
+            self._ends = {}
         self._ends[key] = self._at(due, end)
 
     def _cancel_end(self, key: tuple[EventType, int]) -> None:
-        timer = self._ends.pop(key, None)
+        timer = self._ends.pop(key, None) if self._ends else None
         if timer is not None:
             timer.cancelled = True
 
@@ -344,9 +375,10 @@ class EventBus:
 
     @property
     def next_due(self) -> float | None:
-        while self._timers and self._timers[0].cancelled:
-            heapq.heappop(self._timers)
-        return self._timers[0].due if self._timers else None
+        timers = self._timers
+        while timers and timers[0].cancelled:
+            heapq.heappop(timers)
+        return timers[0].due if timers else None
 
     def advance(self, now: float, faults: Faults) -> None:
         """Run every timer due by `now`, each at its own time, under the device's faults now."""
@@ -356,6 +388,7 @@ class EventBus:
             for schedule in self.schedules:
                 self._schedule(schedule, now + schedule.every)
         while (due := self.next_due) is not None and due <= now:
+            assert self._timers  # next_due found one
             timer = heapq.heappop(self._timers)
             timer.action(timer.due, now)
 

@@ -40,6 +40,8 @@ class ImagingSettings:
     backlight_compensation: str = "OFF"
 
 
+DEFAULT_SETTINGS = ImagingSettings()  # frozen: every source that was never changed shares it
+
 # Each setting's range (a pair of numbers) or its allowed modes (strings).
 IMAGING_OPTIONS: dict[str, tuple[float, float] | tuple[str, ...]] = {
     "brightness": LEVELS,
@@ -73,17 +75,24 @@ def updated(settings: ImagingSettings, changes: dict[str, float | str]) -> Imagi
 
 
 class ImagingStore:
-    """The settings of each video source (channel from 1) of one device."""
+    """The settings of each video source (channel from 1) of one device: only those
+    changed from the defaults are kept, in a table made at the first change (every
+    device has a store; few of a large fleet's are ever changed)."""
+
+    __slots__ = ("_by_channel",)
 
     def __init__(self) -> None:
-        self._by_channel: dict[int, ImagingSettings] = {}
+        self._by_channel: dict[int, ImagingSettings] | None = None
 
     def get(self, channel: int) -> ImagingSettings:
-        return self._by_channel.get(channel, ImagingSettings())
+        return (self._by_channel or {}).get(channel, DEFAULT_SETTINGS)
 
     def update(self, channel: int, changes: dict[str, float | str]) -> ImagingSettings:
-        self._by_channel[channel] = settings = updated(self.get(channel), changes)
+        settings = updated(self.get(channel), changes)
+        if self._by_channel is None:
+            self._by_channel = {}
+        self._by_channel[channel] = settings
         return settings
 
     def clear(self) -> None:
-        self._by_channel.clear()
+        self._by_channel = None

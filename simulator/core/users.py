@@ -89,6 +89,8 @@ def check_password(name: str, password: str) -> None:
 class Accounts:
     """The accounts besides the built-in admin, in the order they were added."""
 
+    __slots__ = ("_next_id", "_users")
+
     def __init__(self, users: tuple[User, ...] = ()) -> None:
         self._users: dict[str, User] = {u.name: u for u in users}
         self._next_id = max((u.id for u in users), default=ADMIN_ID) + 1

@@ -33,7 +33,7 @@ CAPABILITY_TABLE = (
 MODEL_TABLE = (ModelRow(r"(DHI?-)?(SD|PTZ)", frozenset({"ptz", "ptz_zoom", "audio"})),)
 
 
-@dataclass
+@dataclass(slots=True)
 class DahuaSettings:
     """What a Dahua device keeps beyond the common model (docs/protocols/dahua.md §1.4, §2.3,
     §2.4).

@@ -33,7 +33,7 @@ PAN_TILT_MODELS = r"DCS-(5000L|5009L|5010L|5020L|5025L|5030L|5222L|8525LH)"
 MODEL_TABLE = (ModelRow(PAN_TILT_MODELS, frozenset({"ptz", "audio"})),)
 
 
-@dataclass
+@dataclass(slots=True)
 class MyDlink:
     """mydlink cloud registration as a D-Link device sees it (docs/protocols/onvif-dlink.md
     §3.3).

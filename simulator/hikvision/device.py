@@ -53,7 +53,7 @@ def is_valid_verification_code(code: str) -> bool:
     return 6 <= len(code) <= 12 and code.isascii() and code.isalnum()
 
 
-@dataclass
+@dataclass(slots=True)
 class HikConnect:
     """Platform access (Hik-Connect/EZVIZ) as the device sees it."""
 
@@ -72,7 +72,7 @@ class HikConnect:
         return self.bound_account is not None
 
 
-@dataclass
+@dataclass(slots=True)
 class Quirks:
     """Wire details that differ between real firmware builds."""
 

@@ -25,7 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, Strict, field_validator
 from nvrsim.simulator.core.plugin import Section
 
 
-@dataclass
+@dataclass(slots=True)
 class Onvif:
     """How the device speaks ONVIF (WS-Discovery and the device/media services)."""
 
@@ -89,7 +89,7 @@ FULL_HD = VideoFormat(1920, 1080, 25, 4096)
 NHD = VideoFormat(640, 360, 25, 512)
 
 
-@dataclass
+@dataclass(slots=True)
 class Video:
     """A device's own streams, where its fixture gives them; None: its model's."""
 
