@@ -78,6 +78,11 @@ class WebApps:
         """How many devices listen."""
         return len(self._servers)
 
+    def app_of(self, device: Device) -> web.Application | None:
+        """The app answering the device's requests, while it listens."""
+        entry = self._servers.get(device.serial)
+        return entry[2].app if entry is not None else None
+
     def serves(self, device: Device) -> bool:
         vendor = vendor_of(device)
         return vendor.web is not None and vendor.has_web(device)
