@@ -12,6 +12,7 @@ on the device's first request and dropped, closed, when the device stops listeni
 from __future__ import annotations
 
 import inspect
+import socket
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
@@ -23,6 +24,21 @@ from nvrsim.simulator.core.device import Device
 T = TypeVar("T")
 
 Address = tuple[str, int]  # (ip, port) as the listening socket reports it
+
+
+def bind(ip: str, port: int) -> socket.socket:
+    """A TCP socket bound to a device's (ip, port), not yet listening: the cheapest way to
+    a listening socket for `loop.create_server(sock=...)` (given a host, asyncio would
+    resolve it and try each address first)."""
+    sock = socket.socket(socket.AF_INET6 if ":" in ip else socket.AF_INET)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((ip, port))
+        sock.setblocking(False)
+    except BaseException:
+        sock.close()
+        raise
+    return sock
 
 
 class Residents:

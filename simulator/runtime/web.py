@@ -22,7 +22,6 @@ Choices where the public record is silent:
 from __future__ import annotations
 
 import asyncio
-import socket
 from collections.abc import Sequence
 
 from aiohttp import web
@@ -30,10 +29,10 @@ from aiohttp import web
 from nvrsim.simulator.core.clock import Clock
 from nvrsim.simulator.core.device import Device
 from nvrsim.simulator.core.plugin import CHANGED, ExchangeHook, Mounted, Vendor, WebOptions
-from nvrsim.simulator.core.residents import Address, Residents
+from nvrsim.simulator.core.residents import Address, Residents, bind
 from nvrsim.simulator.vendors import vendor_of
 
-__all__ = ["WebApps", "WebOptions", "device_app"]
+__all__ = ["WebApps", "WebOptions", "bind", "device_app"]
 
 # A request being answered when its device goes down may finish within this long (its
 # streams have ended by then); then its connection is closed anyway.
@@ -142,20 +141,6 @@ class WebApps:
             await runner.setup()
             self.runners[vendor] = runner
         return runner
-
-
-def bind(ip: str, port: int) -> socket.socket:
-    """A TCP socket bound to (ip, port), not yet listening: the cheapest way to a device's
-    own address (asyncio's create_server with a host would resolve it first)."""
-    sock = socket.socket(socket.AF_INET6 if ":" in ip else socket.AF_INET)
-    try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((ip, port))
-        sock.setblocking(False)
-    except BaseException:
-        sock.close()
-        raise
-    return sock
 
 
 def _observed(residents: Residents, on_exchange: ExchangeHook | None):
