@@ -5,8 +5,10 @@ import asyncio
 from bench import (
     dhip_search,
     event_fanout,
+    fleet_start,
     hikconnect_online,
     isapi_digest,
+    isapi_load,
     rtsp_sessions,
     sadp_inquiry,
 )
@@ -20,6 +22,8 @@ async def main() -> None:
         hikconnect_online,
         event_fanout,
         rtsp_sessions,
+        fleet_start,
+        isapi_load,
     ):
         print(await bench.run())
 

@@ -8,7 +8,8 @@ first (not timed: bench.fleet_build measures it), then times `Simulator.start` i
 every camera's web and RTSP sockets, SADP and WS-Discovery. The baseline builds one
 aiohttp Application with one handler and one AppRunner, and listens on N loopback
 addresses, two pre-bound sockets each (`web.SockSite`) as a camera holds (HTTP, RTSP):
-the floor for that many aiohttp servers.
+the floor for that many aiohttp servers; and the same with `web.TCPSite` (asyncio
+binding each socket from a host and port), aiohttp's usual way, for comparison.
 RSS is the resident set read from /proc before and after.
 
 A camera holds two sockets (HTTP, RTSP), so N = 10,000 needs more than the 20,000 open
@@ -69,7 +70,7 @@ async def _nvrsim(count: int) -> dict:
     return {"seconds": seconds, "bytes": after - before}
 
 
-async def _bare(count: int) -> dict:
+async def _bare(count: int, way: str = "sock") -> dict:
     from ipaddress import ip_network
 
     from aiohttp import web
@@ -92,6 +93,9 @@ async def _bare(count: int) -> dict:
     for _ in range(count):
         host = str(next(hosts))
         for _socket in ("http", "rtsp"):  # as many as the cameras hold
+            if way == "tcp":  # aiohttp's usual way: asyncio binds, given a host
+                await web.TCPSite(runner, host, 0, reuse_address=True).start()
+                continue
             sock = socket.socket()
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             sock.bind((host, 0))
@@ -116,6 +120,7 @@ async def run(count: int = DEVICES) -> str:
     loop = asyncio.get_running_loop()
     ours = await loop.run_in_executor(None, _measure, "nvrsim", count)
     bare = await loop.run_in_executor(None, _measure, "bare", count)
+    tcp = await loop.run_in_executor(None, _measure, "tcp", count)
     load = os.getloadavg()[0]
     return (
         f"Simulator.start, {count} Hikvision cameras (HTTP and RTSP each; load {load:.2f})\n"
@@ -123,6 +128,7 @@ async def run(count: int = DEVICES) -> str:
         f"{ours['bytes'] / count / 1024:.1f} KiB RSS per device\n"
         f"  bare aiohttp, {2 * count} sockets: {bare['seconds']:.2f} s, "
         f"{bare['bytes'] / count / 1024:.1f} KiB RSS per address (two sockets)\n"
+        f"  the same with TCPSite:      {tcp['seconds']:.2f} s (asyncio binding, given a host)\n"
         f"  ratio:                      {ours['seconds'] / bare['seconds']:.2f} of its time, "
         f"{ours['bytes'] / max(bare['bytes'], 1):.2f} of its memory"
     )
@@ -131,7 +137,7 @@ async def run(count: int = DEVICES) -> str:
 if __name__ == "__main__":
     if sys.argv[1:2] == ["--side"]:
         side, count = sys.argv[2], int(sys.argv[3])
-        figures = asyncio.run((_nvrsim if side == "nvrsim" else _bare)(count))
+        figures = asyncio.run(_nvrsim(count) if side == "nvrsim" else _bare(count, side))
         print(json.dumps(figures))
     else:
         print(asyncio.run(run(*(int(a) for a in sys.argv[1:2]))))

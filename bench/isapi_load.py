@@ -122,6 +122,7 @@ async def _measure(side: str, devices: int, clients: int) -> dict:
         str(devices),
         stdout=subprocess.PIPE,
         stdin=subprocess.PIPE,
+        limit=1 << 24,  # one line holds every address
     )
     try:
         assert server.stdout is not None
