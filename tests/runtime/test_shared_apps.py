@@ -150,3 +150,29 @@ async def test_a_request_where_no_device_listens_any_more_gets_the_connection_cl
         sim._http.residents.seat(address, device)
         assert await serial_at(device) == device.serial
     assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+
+
+async def test_onvif_is_mounted_once_and_answers_only_for_devices_that_speak_it(clock):
+    fleet = make_fleet(
+        hik_entry("onvif", **FREE),
+        hik_entry("plain", capabilities={"onvif": False}, **FREE),
+        clock=clock,
+        address_pool="127.82.2.0/24",
+        client_networks=["127.0.0.0/8"],
+    )
+    body = (
+        '<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope"><s:Body>'
+        '<GetSystemDateAndTime xmlns="http://www.onvif.org/ver10/device/wsdl"/>'
+        "</s:Body></s:Envelope>"
+    )
+    async with Simulator(fleet, clock, CONFIG) as sim:
+        speaks, plain = sim.fleet.devices
+        assert sim._http.app_of(speaks) is sim._http.app_of(plain)
+        async with aiohttp.ClientSession() as http:
+            for device, status, marker in (
+                (speaks, 200, "SystemDateAndTime"),
+                (plain, 404, "notSupport"),
+            ):
+                url = f"http://{device.network.ip}:{device.network.http_port}/onvif/device_service"
+                async with http.post(url, data=body) as reply:
+                    assert (reply.status, marker in await reply.text()) == (status, True)
