@@ -133,6 +133,10 @@ async def test_a_removed_device_is_refused_cleanly(clock, caplog):
         with pytest.raises(ConnectionRefusedError):
             await asyncio.open_connection(ip, port)
         assert await serial_at(other) == other.serial
+        entry = hik_entry("late", kind="ipc", model="DS-2CD2385G1-I", **FREE)
+        (late,) = await sim.add_devices([entry])  # as the control API adds one
+        assert sim._http.app_of(late) is sim._http.app_of(other)
+        assert await serial_at(late) == late.serial
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
 
 
