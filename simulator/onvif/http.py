@@ -83,20 +83,18 @@ def _fault(fault: onvif.Fault, status: int = 400) -> web.Response:
 
 def _soap(service: Service):
     async def handle(request: web.Request) -> web.Response:
+        responder = request.app[CONTEXT].of(request).responder  # before the device may go
         body = await request.read()
-        reply = (
-            request.app[CONTEXT].of(request).responder.handle(service, body, request.remote or "")
-        )
-        return _reply(reply)
+        return _reply(responder.handle(service, body, request.remote or ""))
 
     return handle
 
 
 async def _events(request: web.Request) -> web.Response:
+    events = request.app[CONTEXT].of(request).events  # before the device may go
     body = await request.read()
     key = request.match_info.get("key")
     where = "events" if key is None else "subscription"
-    events = request.app[CONTEXT].of(request).events
     return _reply(await events.handle(where, key, body, request.remote or ""))
 
 

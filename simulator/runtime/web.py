@@ -150,12 +150,12 @@ def _observed(residents: Residents, on_exchange: ExchangeHook | None):
     @web.middleware
     async def observed(request: web.Request, handler) -> web.StreamResponse:
         device = residents.find(request)
+        if device is not None and (delay := device.faults.http_delay):
+            await asyncio.sleep(delay)
+            device = residents.find(request)  # it may have gone meanwhile
         if device is None:
             request.protocol.force_close()
             return web.Response(status=503)  # never written: the connection is closed
-        delay = device.faults.http_delay
-        if delay:
-            await asyncio.sleep(delay)
         response = await handler(request)
         if on_exchange is not None:
             on_exchange(

@@ -9,7 +9,7 @@ import pytest
 
 from nvrsim.protocols.sadp import NetworkParams, Probe, ProbeType
 from nvrsim.simulator.runtime.runner import ServiceConfig, Simulator
-from tests.conftest import PASSWORD, hik_entry, make_fleet
+from tests.conftest import PASSWORD, hik_entry, make_fleet, until
 from tests.dahua.test_dhip import dahua_entry
 from tests.dlink.test_nipca import dlink_entry
 from tests.runtime.test_runner import isapi_get, sadp_ask
@@ -180,3 +180,25 @@ async def test_onvif_is_mounted_once_and_answers_only_for_devices_that_speak_it(
                 url = f"http://{device.network.ip}:{device.network.http_port}/onvif/device_service"
                 async with http.post(url, data=body) as reply:
                     assert (reply.status, marker in await reply.text()) == (status, True)
+
+
+async def test_a_slow_request_whose_device_reboots_meanwhile_gets_its_connection_closed(
+    clock, caplog
+):
+    from nvrsim.simulator.core.faults import Faults
+
+    async with Simulator(cameras(clock, 1), clock, CONFIG) as sim:
+        (device,) = sim.fleet.devices
+        device.own_faults = Faults(http_delay=30.0)  # the request waits in the middleware
+        reader, writer = await asyncio.open_connection(device.network.ip, device.network.http_port)
+        writer.write(REQUEST)
+        (runner,) = sim._http.runners.values()
+        await until(lambda: runner.server.requests_count == 1, "the request is being answered")
+        assert sim.reboot(device, downtime=0.0)
+        async with asyncio.timeout(10):  # within FINISH_SECONDS, not the 30 s delay
+            assert await reader.read() == b""  # shut with the device, unanswered
+        writer.close()
+        await sim.settled()
+        device.own_faults = Faults()
+        assert await serial_at(device) == device.serial
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
