@@ -6,8 +6,10 @@ from bench import (
     dhip_search,
     event_fanout,
     fleet_build,
+    fleet_start,
     hikconnect_online,
     isapi_digest,
+    isapi_load,
     rtsp_sessions,
     sadp_inquiry,
 )
@@ -22,6 +24,8 @@ async def main() -> None:
         event_fanout,
         rtsp_sessions,
         fleet_build,
+        fleet_start,
+        isapi_load,
     ):
         print(await bench.run())
 

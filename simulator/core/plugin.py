@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from aiohttp import web
 
 from nvrsim.simulator.core.device import Device
+from nvrsim.simulator.core.residents import Residents
 from nvrsim.simulator.core.restart import Restart
 
 if TYPE_CHECKING:
@@ -147,10 +148,12 @@ class WebOptions:
 
 
 Mounted = tuple[str, web.Application]  # (path prefix, app)
-# The vendor's web API for a device, with what other families mount on the same server.
-WebApp = Callable[[Device, "Clock", WebOptions, Sequence[Mounted]], web.Application | None]
-# A protocol every device may serve beside its vendor's API, or None for this device.
-Mount = Callable[[Device, "Clock"], Mounted | None]
+# The vendor's web API: one app for all its devices, `Residents` telling which device a
+# request is for, with what other families mount on the same server.
+WebApp = Callable[[Residents, "Clock", WebOptions, Sequence[Mounted]], web.Application]
+# A protocol every device may serve beside its vendor's API: (path prefix, its app). A
+# device that does not speak it gets the vendor's not-found answer there.
+Mount = Callable[[Residents, "Clock"], Mounted]
 
 
 @dataclass(frozen=True)
@@ -179,6 +182,7 @@ class Vendor:
     default_name: Callable[[str, str], str] = lambda _kind, model: model  # (kind, model)
     default_ports: Mapping[str, int] = field(default_factory=dict)  # beside the common ones
     web: WebApp | None = None
+    has_web: Callable[[Device], bool] = lambda _device: True  # which devices `web` serves
     mounts: tuple[Mount, ...] = ()  # offered to every device's web server
     services: tuple[Service, ...] = ()
     discovery: tuple[Discovery, ...] = ()  # `nvrsim discover` clients

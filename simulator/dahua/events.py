@@ -62,7 +62,9 @@ QUIET_CODES = frozenset(
     }
 )
 BOUNDARY = "myboundary"
-STREAMS = web.AppKey("dahua_event_streams", set)  # open attaches' subscribers
+# Where a stream keeps its subscriber while open: its device's, so that the device
+# going down ends it.
+STREAMS = web.RequestKey("dahua_event_streams", set)
 _ACTIONS = {EventState.START: "Start", EventState.STOP: "Stop", EventState.PULSE: "Pulse"}
 
 
@@ -127,7 +129,7 @@ async def attach(
     )
     response.force_close()
     await response.prepare(request)
-    streams: set = request.app[STREAMS]
+    streams: set = request[STREAMS]
     with device.events.subscribe(lambda e: e.type in wanted) as events:
         streams.add(events)
         try:
@@ -143,9 +145,9 @@ async def attach(
     return response
 
 
-async def end_streams(app: web.Application) -> None:
-    """On shutdown: every attach ends, so none holds the server up."""
-    for events in list(app[STREAMS]):
+def end_streams(streams: set[Subscriber]) -> None:
+    """The device goes down: every attach ends, so none holds the server up."""
+    for events in list(streams):
         events.close()
 
 
@@ -256,7 +258,7 @@ async def subscribe_notify(
     )
     response.force_close()
     await response.prepare(request)
-    streams: set = request.app[STREAMS]
+    streams: set = request[STREAMS]
     streams.add(events)
     ids = itertools.count(1)
     try:

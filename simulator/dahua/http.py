@@ -12,6 +12,10 @@
   that is not an Administrator changing users or the clock 403
   `Authority:check failure.`.
 - Anything else: 501 `Error\\r\\nNot Implemented!`; nothing ever answers 500.
+
+One app serves every Dahua device (simulator.core.residents): a device's DahuaContext
+(its authenticator, RPC2 sessions, open attaches) is made on its first request and
+closed when it stops listening, which ends its streams.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ import logging
 import secrets
 from collections import OrderedDict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from aiohttp import web
 
@@ -30,6 +34,7 @@ from nvrsim.simulator.core.auth import LoginResult
 from nvrsim.simulator.core.clock import Clock
 from nvrsim.simulator.core.device import Device
 from nvrsim.simulator.core.plugin import CHANGED
+from nvrsim.simulator.core.residents import PerDevice, Residents, serving
 from nvrsim.simulator.dahua import events, hashes
 from nvrsim.simulator.dahua.cgi import (
     BAD_REQUEST,
@@ -89,9 +94,25 @@ class DahuaContext:
     clock: Clock
     auth: HttpAuthenticator
     rpc: DahuaRpc
+    streams: set = field(default_factory=set)  # open attaches' subscribers
+
+    @classmethod
+    def of(cls, device: Device, clock: Clock) -> DahuaContext:
+        opaque = hashlib.sha1(f"opaque:{device.serial}".encode()).hexdigest()
+        auth = HttpAuthenticator(
+            hashes.realm(device),
+            nonces=NumericNonces(),
+            digest_challenge=dahua_digest_challenge(opaque),
+        )
+        return cls(device, clock, auth, DahuaRpc(device))
+
+    def close(self) -> None:
+        """Every attach and SubscribeNotify stream ends."""
+        events.end_streams(self.streams)
+        self.rpc.events.detach_all()
 
 
-CONTEXT = web.AppKey("dahua", DahuaContext)
+CONTEXT = web.AppKey("dahua", PerDevice[DahuaContext])
 USER = web.RequestKey("dahua_user", str)  # who the CGI request's credential named
 NO_PERMISSION = "Authority:check failure.\r\n"
 
@@ -99,19 +120,17 @@ NO_PERMISSION = "Authority:check failure.\r\n"
 def dahua_app(
     device: Device, clock: Clock, mounts: Sequence[tuple[str, web.Application]] = ()
 ) -> web.Application:
-    """The device's web server; `mounts` (path prefix, app: ONVIF) come before the catch-all."""
-    opaque = hashlib.sha1(f"opaque:{device.serial}".encode()).hexdigest()
+    """One device's web server (see `dahua_web`)."""
+    return dahua_web(Residents(only=device), clock, mounts)
+
+
+def dahua_web(
+    residents: Residents, clock: Clock, mounts: Sequence[tuple[str, web.Application]] = ()
+) -> web.Application:
+    """The web server of every device in `residents`; `mounts` (path prefix, app: ONVIF)
+    come before the catch-all."""
     app = web.Application(client_max_size=MAX_BODY, middlewares=[_vendor_errors])
-    app[CONTEXT] = DahuaContext(
-        device=device,
-        clock=clock,
-        auth=HttpAuthenticator(
-            hashes.realm(device),
-            nonces=NumericNonces(),
-            digest_challenge=dahua_digest_challenge(opaque),
-        ),
-        rpc=DahuaRpc(device),
-    )
+    app[CONTEXT] = PerDevice(residents, lambda d: DahuaContext.of(d, clock), DahuaContext.close)
     for prefix, sub_app in mounts:
         app.add_subapp(prefix, sub_app)
     app.router.add_route("*", "/RPC2_Login", _rpc)
@@ -120,9 +139,7 @@ def dahua_app(
     app.router.add_route("*", "/cgi-bin/{name}", _cgi)
     app.router.add_get(events.NOTIFY_PATH, _subscribe_notify)
     app.router.add_route("*", "/{path:.*}", _not_implemented)
-    app[events.STREAMS] = set()
-    app.on_shutdown.append(events.end_streams)
-    return app
+    return serving(app, residents)
 
 
 def text(reply: CgiReply) -> web.Response:
@@ -136,7 +153,7 @@ async def _not_implemented(request: web.Request) -> web.Response:
 
 
 async def _rpc(request: web.Request) -> web.Response:
-    ctx = request.app[CONTEXT]
+    ctx = request.app[CONTEXT].of(request)
     if request.method != "POST":
         return text(BAD_REQUEST)
     try:
@@ -150,7 +167,7 @@ async def _rpc(request: web.Request) -> web.Response:
 
 
 async def _cgi(request: web.Request) -> web.Response:
-    ctx = request.app[CONTEXT]
+    ctx = request.app[CONTEXT].of(request)
     device, now = ctx.device, ctx.clock.now()
     known = request.match_info["name"] in CGIS or request.match_info["name"] == EVENT_MANAGER
     if not known:  # before any authentication, as ISAPI's 404
@@ -167,6 +184,7 @@ async def _cgi(request: web.Request) -> web.Response:
     if not permitted(device, request[USER], method, query):
         return web.Response(text=NO_PERMISSION, status=403, content_type=TEXT)
     if request.match_info["name"] == EVENT_MANAGER:
+        request[events.STREAMS] = ctx.streams
         return await _event_manager(request, device, query)
     reply = handle_cgi(device, request.match_info["name"], query, now)
     if reply.changed:
@@ -178,13 +196,14 @@ EVENT_MANAGER = "eventManager.cgi"
 
 
 async def _subscribe_notify(request: web.Request) -> web.StreamResponse:
-    ctx = request.app[CONTEXT]
+    ctx = request.app[CONTEXT].of(request)
     rpc = ctx.rpc
 
     def alive(session: str) -> bool:
         now = ctx.clock.now()
         return rpc.sessions.get(session, now, ctx.device.dahua.session_timeout) is not None
 
+    request[events.STREAMS] = ctx.streams
     return await events.subscribe_notify(request, rpc.events, alive)
 
 

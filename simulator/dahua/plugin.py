@@ -19,7 +19,7 @@ from nvrsim.simulator.core.plugin import (
 )
 from nvrsim.simulator.dahua.device import OUIS, SDK_PORT, DahuaDevice, DahuaSettings, serial_number
 from nvrsim.simulator.dahua.dhip import DhipResponder, discover_dhip, format_dhip_table, serve_dhip
-from nvrsim.simulator.dahua.http import dahua_app
+from nvrsim.simulator.dahua.http import dahua_web
 from nvrsim.simulator.onvif.plugin import (
     ONVIF_DISCOVERY,
     ONVIF_MOUNTS,
@@ -112,9 +112,8 @@ DAHUA = Vendor(
     serial_number=serial_number,
     ouis=OUIS,
     default_ports={"command": SDK_PORT},
-    web=lambda device, clock, _options, mounts: (
-        dahua_app(device, clock, mounts) if device.can("dahua_http") else None
-    ),
+    web=lambda residents, clock, _options, mounts: dahua_web(residents, clock, mounts),
+    has_web=lambda device: device.can("dahua_http"),
     mounts=ONVIF_MOUNTS,
     services=(Service("dhip", "udp", _start_dhip), *ONVIF_SERVICES),
     discovery=(

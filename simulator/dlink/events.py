@@ -19,11 +19,13 @@ from aiohttp import web
 
 from nvrsim.protocols import nipca
 from nvrsim.simulator.core.device import Device
-from nvrsim.simulator.core.events import DeviceEvent, EventType, channels_of
+from nvrsim.simulator.core.events import DeviceEvent, EventType, Subscriber, channels_of
 
 KEYS = {EventType.MOTION: "md", EventType.DIGITAL_INPUT: "input"}
 KEEP_ALIVE = 10.0
-STREAMS = web.AppKey("nipca_event_streams", set)  # open streams' subscribers
+# Where a stream keeps its subscriber while open: its device's, so that the device
+# going down ends it.
+STREAMS = web.RequestKey("nipca_event_streams", set)
 
 
 def _line(key: str, on: bool) -> bytes:
@@ -47,7 +49,7 @@ def opening(device: Device) -> bytes:
 async def notify_stream(request: web.Request, device: Device) -> web.StreamResponse:
     response = web.StreamResponse(headers={"Content-Type": nipca.TEXT_CONTENT_TYPE})
     await response.prepare(request)
-    streams: set = request.app[STREAMS]
+    streams: set = request[STREAMS]
     with device.events.subscribe(lambda e: e.type in KEYS) as events:
         streams.add(events)
         try:
@@ -64,7 +66,7 @@ async def notify_stream(request: web.Request, device: Device) -> web.StreamRespo
     return response
 
 
-async def end_streams(app: web.Application) -> None:
-    """On shutdown: every stream ends, so none holds the server up."""
-    for events in list(app[STREAMS]):
+def end_streams(streams: set[Subscriber]) -> None:
+    """The device goes down: every stream ends, so none holds the server up."""
+    for events in list(streams):
         events.close()

@@ -1,4 +1,7 @@
-"""D-Link NIPCA over HTTP: one aiohttp application per simulated DCS camera or DNR recorder.
+"""D-Link NIPCA over HTTP: one aiohttp application for every simulated DCS camera and DNR
+recorder; a request is for the device listening where it arrived
+(simulator.core.residents), whose NipcaContext is made on its first request and closed
+(its streams ended) when it stops listening.
 
 A thin transport; every request goes through one dispatcher, in this order:
 
@@ -38,6 +41,7 @@ from nvrsim.protocols import nipca
 from nvrsim.simulator.core.auth import LoginResult
 from nvrsim.simulator.core.clock import Clock
 from nvrsim.simulator.core.device import Device
+from nvrsim.simulator.core.residents import PerDevice, Residents, serving
 from nvrsim.simulator.core.restart import Restart
 from nvrsim.simulator.dlink import events
 from nvrsim.simulator.dlink.nipca_handlers import ROUTES, Call, NipcaRequestError, text_response
@@ -103,9 +107,13 @@ class NipcaContext:
     sessions: ChallengeSessions = field(default_factory=ChallengeSessions)
     boot_time: float = 0.0  # sessions end when the device reboots or is reset
     reboot: Restart | None = None  # how the simulator restarts the device (None: in place)
+    streams: set = field(default_factory=set)  # open notify_streams' subscribers
+
+    def close(self) -> None:
+        events.end_streams(self.streams)
 
 
-CONTEXT = web.AppKey("nipca", NipcaContext)
+CONTEXT = web.AppKey("nipca", PerDevice[NipcaContext])
 
 
 def nipca_app(
@@ -115,22 +123,31 @@ def nipca_app(
     mounts: Sequence[tuple[str, web.Application]] = (),
     reboot: Restart | None = None,
 ) -> web.Application:
-    """The device's web server; `mounts` (path prefix, app) are matched before NIPCA's catch-all."""
+    """One device's web server (see `nipca_web`)."""
+    return nipca_web(Residents(only=device), clock, mounts=mounts, reboot=reboot)
+
+
+def nipca_web(
+    residents: Residents,
+    clock: Clock,
+    *,
+    mounts: Sequence[tuple[str, web.Application]] = (),
+    reboot: Restart | None = None,
+) -> web.Application:
+    """The web server of every device in `residents`; `mounts` (path prefix, app) are
+    matched before NIPCA's catch-all."""
+
+    def context(device: Device) -> NipcaContext:
+        auth = HttpAuthenticator(device.model, digest_challenge=dlink_digest_challenge)
+        return NipcaContext(device, clock, auth, boot_time=device.boot_time, reboot=reboot)
+
     app = web.Application(client_max_size=MAX_BODY, middlewares=[_vendor_errors])
-    app[CONTEXT] = NipcaContext(
-        device=device,
-        clock=clock,
-        auth=HttpAuthenticator(device.model, digest_challenge=dlink_digest_challenge),
-        boot_time=device.boot_time,
-        reboot=reboot,
-    )
+    app[CONTEXT] = PerDevice(residents, context, NipcaContext.close)
     for prefix, sub_app in mounts:
         app.add_subapp(prefix, sub_app)
     app.router.add_route("*", "/{path:.*}", _dispatch)
     app.on_response_prepare.append(_server_header)
-    app[events.STREAMS] = set()
-    app.on_shutdown.append(events.end_streams)
-    return app
+    return serving(app, residents)
 
 
 def error_response(error: nipca.NipcaError) -> web.Response:
@@ -158,7 +175,8 @@ async def _params(request: web.Request) -> dict[str, str]:
 
 
 async def _dispatch(request: web.Request) -> web.StreamResponse:
-    ctx = request.app[CONTEXT]
+    ctx = request.app[CONTEXT].of(request)
+    request[events.STREAMS] = ctx.streams
     device = ctx.device
     if ctx.boot_time != device.boot_time:  # rebooted or reset: every session ends
         ctx.sessions.clear()

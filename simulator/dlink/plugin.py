@@ -26,7 +26,7 @@ from nvrsim.simulator.dlink.discovery import (
     serve_dldps,
     serve_ssdp,
 )
-from nvrsim.simulator.dlink.nipca import nipca_app
+from nvrsim.simulator.dlink.nipca import nipca_web
 from nvrsim.simulator.onvif.plugin import (
     ONVIF_DISCOVERY,
     ONVIF_MOUNTS,
@@ -119,11 +119,10 @@ DLINK = Vendor(
     ),
     serial_number=serial_number,
     ouis=OUIS,
-    web=lambda device, clock, options, mounts: (
-        nipca_app(device, clock, mounts=mounts, reboot=options.reboot)
-        if device.can("nipca")
-        else None
+    web=lambda residents, clock, options, mounts: nipca_web(
+        residents, clock, mounts=mounts, reboot=options.reboot
     ),
+    has_web=lambda device: device.can("nipca"),
     mounts=ONVIF_MOUNTS,
     services=(
         _udp_service("dlink", "D-Link", "dlink_port", DldpsResponder, serve_dldps),

@@ -1,4 +1,4 @@
-"""Hikvision ISAPI over HTTP: one aiohttp application per simulated device.
+"""Hikvision ISAPI over HTTP: one aiohttp application for every simulated device.
 
 A thin transport. Every request goes through one dispatcher, in this order:
 
@@ -15,6 +15,11 @@ A thin transport. Every request goes through one dispatcher, in this order:
    403 lowPrivilege;
 5. the handler; a body it cannot accept is 400 badXmlFormat/badXmlContent
    (413 past 64 KiB) and changes nothing.
+
+The app serves whichever device listens where the request arrived
+(simulator.core.residents); each device's IsapiContext (its nonces, activation
+challenges, open alertStreams) is made on its first request and closed when it stops
+listening, which ends its streams.
 
 Replies carry `Server: Webs` and `X-Frame-Options: SAMEORIGIN` like the real web
 server. Nothing here answers 500 unless the simulator itself has a bug, and then
@@ -33,6 +38,7 @@ from nvrsim.protocols import isapi
 from nvrsim.simulator.core.auth import LoginResult
 from nvrsim.simulator.core.clock import Clock
 from nvrsim.simulator.core.device import Device
+from nvrsim.simulator.core.residents import PerDevice, Residents, serving
 from nvrsim.simulator.core.restart import Restart
 from nvrsim.simulator.hikvision.isapi_breadth import LOW_PRIVILEGE
 from nvrsim.simulator.hikvision.isapi_handlers import ROUTES
@@ -49,7 +55,7 @@ from nvrsim.simulator.runtime.http_login import challenged, check_login
 
 log = logging.getLogger(__name__)
 
-CONTEXT = web.AppKey("isapi", IsapiContext)
+CONTEXT = web.AppKey("isapi", PerDevice[IsapiContext])
 USER = web.RequestKey("isapi_user", str)  # who the request's credential named
 
 
@@ -61,25 +67,42 @@ def isapi_app(
     mounts: Sequence[tuple[str, web.Application]] = (),
     reboot: Restart | None = None,
 ) -> web.Application:
-    """The device's web server. `heartbeat_interval`: seconds between alertStream keep-alives;
-    `mounts`: other protocols' apps by path prefix, matched before ISAPI's catch-all;
-    `reboot`: how the simulator restarts the device (default: in place, never down)."""
-    if heartbeat_interval <= 0:
-        raise ValueError("heartbeat_interval must be positive")
-    app = web.Application(client_max_size=MAX_BODY, middlewares=[_vendor_errors])
-    app[CONTEXT] = IsapiContext(
-        device=device,
-        clock=clock,
-        auth=HttpAuthenticator(device_realm(device)),
+    """One device's web server (see `isapi_web`)."""
+    return isapi_web(
+        Residents(only=device),
+        clock,
         heartbeat_interval=heartbeat_interval,
+        mounts=mounts,
         reboot=reboot,
     )
+
+
+def isapi_web(
+    residents: Residents,
+    clock: Clock,
+    *,
+    heartbeat_interval: float = 10.0,
+    mounts: Sequence[tuple[str, web.Application]] = (),
+    reboot: Restart | None = None,
+) -> web.Application:
+    """The web server of every device in `residents`. `heartbeat_interval`: seconds
+    between alertStream keep-alives; `mounts`: other protocols' apps by path prefix,
+    matched before ISAPI's catch-all; `reboot`: how the simulator restarts a device
+    (default: in place, never down)."""
+    if heartbeat_interval <= 0:
+        raise ValueError("heartbeat_interval must be positive")
+
+    def context(device: Device) -> IsapiContext:
+        auth = HttpAuthenticator(device_realm(device))
+        return IsapiContext(device, clock, auth, heartbeat_interval, reboot=reboot)
+
+    app = web.Application(client_max_size=MAX_BODY, middlewares=[_vendor_errors])
+    app[CONTEXT] = PerDevice(residents, context, _end_streams)
     for prefix, sub_app in mounts:
         app.add_subapp(prefix, sub_app)
     app.router.add_route("*", "/{path:.*}", _dispatch)
     app.on_response_prepare.append(_webs_headers)
-    app.on_shutdown.append(_end_streams)
-    return app
+    return serving(app, residents)
 
 
 def find_route(path: str) -> tuple[Route, re.Match[str]] | tuple[None, None]:
@@ -91,7 +114,7 @@ def find_route(path: str) -> tuple[Route, re.Match[str]] | tuple[None, None]:
 
 
 async def _dispatch(request: web.Request) -> web.StreamResponse:
-    ctx = request.app[CONTEXT]
+    ctx = request.app[CONTEXT].of(request)
     route, match = find_route(request.path)
     if route is None or (route.capability and not ctx.device.can(route.capability)):
         return status_response(ctx, request, isapi.NOT_SUPPORT)
@@ -149,15 +172,14 @@ _AIOHTTP_ERRORS = {
 @web.middleware
 async def _vendor_errors(request: web.Request, handler) -> web.StreamResponse:
     """Whatever goes wrong, the client gets the vendor's document, never aiohttp's page."""
-    ctx = request.app[CONTEXT]
     try:
         return await handler(request)
     except web.HTTPException as exc:
         status = _AIOHTTP_ERRORS.get(exc.status, isapi.BAD_XML_CONTENT)
-        return status_response(ctx, request, status)
+        return status_response(request.app[CONTEXT].of(request), request, status)
     except Exception:
         log.exception("ISAPI %s %s failed", request.method, request.path)
-        return status_response(ctx, request, isapi.DEVICE_ERROR)
+        return status_response(request.app[CONTEXT].of(request), request, isapi.DEVICE_ERROR)
 
 
 async def _webs_headers(request: web.Request, response: web.StreamResponse) -> None:
@@ -165,5 +187,5 @@ async def _webs_headers(request: web.Request, response: web.StreamResponse) -> N
     response.headers["X-Frame-Options"] = "SAMEORIGIN"
 
 
-async def _end_streams(app: web.Application) -> None:
-    app[CONTEXT].closing.set()
+def _end_streams(ctx: IsapiContext) -> None:
+    ctx.closing.set()

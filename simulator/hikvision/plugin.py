@@ -29,7 +29,7 @@ from nvrsim.simulator.hikvision.device import (
     serial_number,
     verification_code,
 )
-from nvrsim.simulator.hikvision.isapi import isapi_app
+from nvrsim.simulator.hikvision.isapi import isapi_web
 from nvrsim.simulator.hikvision.sadp import (
     SadpResponder,
     discover_sadp,
@@ -141,17 +141,14 @@ HIKVISION = Vendor(
     serial_number=serial_number,
     ouis=OUIS,
     default_name=default_name,
-    web=lambda device, clock, options, mounts: (
-        isapi_app(
-            device,
-            clock,
-            heartbeat_interval=options.heartbeat_interval,
-            mounts=mounts,
-            reboot=options.reboot,
-        )
-        if device.can("isapi")
-        else None
+    web=lambda residents, clock, options, mounts: isapi_web(
+        residents,
+        clock,
+        heartbeat_interval=options.heartbeat_interval,
+        mounts=mounts,
+        reboot=options.reboot,
     ),
+    has_web=lambda device: device.can("isapi"),
     mounts=ONVIF_MOUNTS,
     services=(Service("sadp", "udp", _start_sadp), *ONVIF_SERVICES),
     discovery=(

@@ -1,4 +1,9 @@
-"""ONVIF over HTTP: a thin aiohttp app mounted at /onvif on each device's own web server.
+"""ONVIF over HTTP: a thin aiohttp app mounted at /onvif on each vendor's web server.
+
+One app serves every device of the server it is mounted on (simulator.core.residents);
+a device's responder, event service and snapshot authenticator are made on its first
+request and closed when it stops listening (its subscriptions end). On a device that
+does not speak ONVIF the path is not found, answered by the vendor's own catch-all.
 
 SOAP POSTs to /onvif/device_service and /onvif/media_service go to the pure
 `OnvifResponder`; GET /onvif/snapshot serves a JPEG behind HTTP Digest (the
@@ -10,12 +15,14 @@ aiohttp's error page, and changes nothing.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 
 from aiohttp import web
 
 from nvrsim.protocols import onvif
 from nvrsim.simulator.core.clock import Clock
 from nvrsim.simulator.core.device import Device
+from nvrsim.simulator.core.residents import RESIDENTS, PerDevice, Residents, serving
 from nvrsim.simulator.onvif.events import EventService
 from nvrsim.simulator.onvif.service import OnvifResponder, Service, SoapReply, profile_channel
 from nvrsim.simulator.onvif.settings import VideoStream
@@ -26,19 +33,32 @@ from nvrsim.simulator.runtime.testcard import snapshot
 log = logging.getLogger(__name__)
 
 PREFIX = "/onvif"
-RESPONDER = web.AppKey("onvif", OnvifResponder)
-SNAPSHOT_AUTH = web.AppKey("onvif_snapshot_auth", HttpAuthenticator)
-EVENTS = web.AppKey("onvif_events", EventService)
 
 
-def onvif_mount(device: Device, clock: Clock) -> tuple[str, web.Application] | None:
-    """For web.MOUNTS: the ONVIF app of a device that speaks ONVIF."""
-    if not device.can("onvif"):
-        return None
+@dataclass
+class OnvifContext:
+    """One device's ONVIF services."""
+
+    responder: OnvifResponder
+    events: EventService
+    snapshot_auth: HttpAuthenticator
+
+    @classmethod
+    def of(cls, device: Device, clock: Clock) -> OnvifContext:
+        responder = OnvifResponder(device, clock)
+        return cls(responder, EventService(responder), HttpAuthenticator(device_realm(device)))
+
+    async def close(self) -> None:
+        await self.events.close()  # else a long PullMessages holds the server up
+
+
+CONTEXT = web.AppKey("onvif", PerDevice[OnvifContext])
+
+
+def onvif_mount(residents: Residents, clock: Clock) -> tuple[str, web.Application]:
+    """For a vendor record's mounts: the ONVIF app of the vendor's devices."""
     app = web.Application(middlewares=[_soap_errors])
-    app[RESPONDER] = responder = OnvifResponder(device, clock)
-    app[EVENTS] = EventService(responder)
-    app[SNAPSHOT_AUTH] = HttpAuthenticator(device_realm(device))
+    app[CONTEXT] = PerDevice(residents, lambda d: OnvifContext.of(d, clock), OnvifContext.close)
     app.router.add_post("/device_service", _soap("device"))
     app.router.add_post("/media_service", _soap("media"))
     app.router.add_post("/media2_service", _soap("media2"))
@@ -47,9 +67,8 @@ def onvif_mount(device: Device, clock: Clock) -> tuple[str, web.Application] | N
     app.router.add_get("/snapshot", _snapshot)
     app.router.add_post("/events_service", _events)
     app.router.add_post("/subscription/{key}", _events)
-    app.on_shutdown.append(_end_subscriptions)  # else a long PullMessages holds it up
     app.router.add_route("*", "/{tail:.*}", _not_here)
-    return PREFIX, app
+    return PREFIX, serving(app, residents)
 
 
 def _reply(reply: SoapReply) -> web.Response:
@@ -64,22 +83,19 @@ def _fault(fault: onvif.Fault, status: int = 400) -> web.Response:
 
 def _soap(service: Service):
     async def handle(request: web.Request) -> web.Response:
+        responder = request.app[CONTEXT].of(request).responder  # before the device may go
         body = await request.read()
-        reply = request.app[RESPONDER].handle(service, body, request.remote or "")
-        return _reply(reply)
+        return _reply(responder.handle(service, body, request.remote or ""))
 
     return handle
 
 
 async def _events(request: web.Request) -> web.Response:
+    events = request.app[CONTEXT].of(request).events  # before the device may go
     body = await request.read()
     key = request.match_info.get("key")
     where = "events" if key is None else "subscription"
-    return _reply(await request.app[EVENTS].handle(where, key, body, request.remote or ""))
-
-
-async def _end_subscriptions(app: web.Application) -> None:
-    await app[EVENTS].close()
+    return _reply(await events.handle(where, key, body, request.remote or ""))
 
 
 async def _not_here(request: web.Request) -> web.Response:
@@ -87,7 +103,8 @@ async def _not_here(request: web.Request) -> web.Response:
 
 
 async def _snapshot(request: web.Request) -> web.Response:
-    responder, auth = request.app[RESPONDER], request.app[SNAPSHOT_AUTH]
+    ctx = request.app[CONTEXT].of(request)
+    responder, auth = ctx.responder, ctx.snapshot_auth
     device, now = responder.device, responder.clock.now()
     channel = profile_channel(device, request.query_string)
     if channel is None:
@@ -104,6 +121,9 @@ async def _snapshot(request: web.Request) -> web.Response:
 @web.middleware
 async def _soap_errors(request: web.Request, handler) -> web.StreamResponse:
     """A body too large or a bug still gets a SOAP fault, not aiohttp's page."""
+    device = request.app[RESIDENTS].find(request)
+    if device is None or not device.can("onvif"):
+        raise web.HTTPNotFound()  # the vendor's catch-all answers, as without ONVIF
     try:
         return await handler(request)
     except web.HTTPException:  # e.g. a body over the server's size cap

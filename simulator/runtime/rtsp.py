@@ -37,6 +37,7 @@ Choices where the public record is silent (docs/video.md says the same for users
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import random
 import re
@@ -51,6 +52,7 @@ from nvrsim.simulator.core.clock import Clock
 from nvrsim.simulator.core.device import Device
 from nvrsim.simulator.core.faults import Faults
 from nvrsim.simulator.core.plugin import ExchangeHook
+from nvrsim.simulator.core.residents import bind
 from nvrsim.simulator.onvif.settings import VideoStream
 from nvrsim.simulator.runtime.clips import Clip, ClipLibrary, ClipSpec
 from nvrsim.simulator.runtime.http_auth import HttpAuthenticator, device_realm
@@ -172,12 +174,16 @@ class RtspServer:
         self.clips = clips
         self.on_exchange = on_exchange
         self.pacer = pacer or FramePacer()
-        self.auth = HttpAuthenticator(device_realm(device))
         self.sessions: dict[str, Session] = {}
         self._server: asyncio.Server | None = None
         self._connections: set[Connection] = set()
         self._rtp: asyncio.DatagramTransport | None = None
         self._rtcp: asyncio.DatagramTransport | None = None
+
+    @functools.cached_property
+    def auth(self) -> HttpAuthenticator:
+        """Made on the first request: most devices of a large fleet never stream."""
+        return HttpAuthenticator(device_realm(self.device))
 
     @property
     def host(self) -> str:
@@ -185,11 +191,14 @@ class RtspServer:
 
     async def listen(self, port: int) -> int:
         """Listen on `port` of the device's address; the port it got."""
-        loop = asyncio.get_running_loop()
-        self._server = await loop.create_server(
-            lambda: Connection(self), self.host, port, reuse_address=True
-        )
-        return self._server.sockets[0].getsockname()[1]
+        sock = bind(self.host, port)
+        try:
+            loop = asyncio.get_running_loop()
+            self._server = await loop.create_server(lambda: Connection(self), sock=sock)
+        except BaseException:
+            sock.close()
+            raise
+        return sock.getsockname()[1]
 
     async def close(self) -> None:
         """Stop listening and end every session, as a device going down does."""

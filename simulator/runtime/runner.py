@@ -12,8 +12,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
-from aiohttp import web
-
 from nvrsim.simulator.clouds.services import SERVICES as CLOUD_SERVICES
 from nvrsim.simulator.control.app import CONTROL
 from nvrsim.simulator.core.clock import Clock, RealClock
@@ -35,7 +33,7 @@ from nvrsim.simulator.runtime.journal import Journal, durable
 from nvrsim.simulator.runtime.limits import make_room
 from nvrsim.simulator.runtime.quiet import quiet_bad_requests
 from nvrsim.simulator.runtime.rtsp import FramePacer, RtspServer
-from nvrsim.simulator.runtime.web import WebOptions, device_app
+from nvrsim.simulator.runtime.web import WebApps, WebOptions
 from nvrsim.simulator.vendors import vendor_of, vendors
 
 log = logging.getLogger(__name__)
@@ -129,7 +127,6 @@ class Simulator:
 
     def __post_init__(self) -> None:
         self.services: dict[str, FleetService] = {}
-        self._http: dict[str, web.AppRunner] = {}  # by serial
         self._rtsp: dict[str, RtspServer] = {}  # by serial
         self.clips = ClipLibrary()  # the live video every device's RTSP server shares
         self.pacer = FramePacer()  # and the one timer a frame rate that sends it
@@ -140,11 +137,13 @@ class Simulator:
         self.serving = False  # every device listens: start() done, stop() not begun
         if self.journal is None:
             self.journal = Journal(self.clock)
-        self._web = WebOptions(
+        web_options = WebOptions(
             heartbeat_interval=self.config.heartbeat_interval,
             on_exchange=self.journal.exchange,
             reboot=self.reboot,
         )
+        # Every device's web API: one app per vendor, the device found by local address.
+        self._http = WebApps(self.clock, web_options)
 
     @property
     def sadp(self) -> FleetService | None:
@@ -183,8 +182,7 @@ class Simulator:
                 self._announce("device_down", device)
         for name in reversed(list(self.services)):  # last started, first stopped
             await self._within(name, self.services.pop(name).close())
-        runners = [self._http.pop(serial) for serial in list(self._http)]
-        await self._within("device web servers", asyncio.gather(*(r.cleanup() for r in runners)))
+        await self._within("device web servers", self._http.close_all())
         streams = [self._rtsp.pop(serial) for serial in list(self._rtsp)]
         await self._within("device RTSP servers", asyncio.gather(*(s.close() for s in streams)))
 
@@ -230,9 +228,7 @@ class Simulator:
 
     async def _stop_serving(self, device: Device) -> None:
         """Its web and RTSP servers closed; a reboot or a move ends every stream."""
-        runner = self._http.pop(device.serial, None)
-        if runner is not None:
-            await runner.cleanup()
+        await self._http.close(device)
         rtsp = self._rtsp.pop(device.serial, None)
         if rtsp is not None:
             await rtsp.close()
@@ -312,22 +308,10 @@ class Simulator:
 
     async def _serve_http(self, device: Device) -> None:
         """Serve the device's web API on its own address; the port it gets is the one it reports."""
-        app = device_app(device, self.clock, self._web)
-        if app is None:
-            return
-        runner = web.AppRunner(app, access_log=None, handle_signals=False)
-        await runner.setup()
-
-        async def site(port: int) -> None:
-            await web.TCPSite(runner, device.network.ip, port, reuse_address=True).start()
-
-        try:
-            await self._on_device_port(device, device.network.http_port, site)
-        except OSError:
-            await runner.cleanup()
-            raise
-        device.network.http_port = runner.addresses[0][1]
-        self._http[device.serial] = runner
+        if self._http.serves(device):
+            port = device.network.http_port
+            bound = await self._on_device_port(device, port, lambda p: self._http.listen(device, p))
+            device.network.http_port = bound
 
     async def _serve_rtsp(self, device: Device) -> None:
         """Serve the device's live video on its own address; the port it gets is the one

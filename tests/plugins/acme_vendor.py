@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict
 from nvrsim.simulator.core.device import CloudStatus, Device
 from nvrsim.simulator.core.firmware import ALL_KINDS, FOREVER, CapabilityRow
 from nvrsim.simulator.core.plugin import Section, Vendor
+from nvrsim.simulator.core.residents import Residents
 
 
 @dataclass
@@ -41,8 +42,12 @@ class AcmeDevice(Device):
         return CloudStatus("Acme", "linked" if account else "-", account is not None, account)
 
 
-def acme_app(device, _clock, _options, _mounts) -> web.Application:
-    async def hello(_request: web.Request) -> web.Response:
+def acme_app(residents: Residents, _clock, _options, _mounts) -> web.Application:
+    """One app for every Acme device; `residents` says which device a request is for."""
+
+    async def hello(request: web.Request) -> web.Response:
+        device = residents.find(request)
+        assert device is not None  # the simulator refuses requests for a device gone
         return web.json_response({"serial": device.serial, "tier": device.acme_cloud.tier})
 
     app = web.Application()

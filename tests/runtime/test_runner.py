@@ -6,10 +6,10 @@ import xml.etree.ElementTree as ET
 
 import aiohttp
 import pytest
-from aiohttp import web
 
 from nvrsim.protocols.sadp import NetworkParams, Probe, ProbeType, build_probe, decode_probe_match
 from nvrsim.simulator.core.plugin import ServiceError
+from nvrsim.simulator.runtime import web as device_web
 from nvrsim.simulator.runtime.runner import ServiceConfig, Simulator, fleet_table
 from tests.conftest import PASSWORD, hik_entry, make_fleet
 
@@ -100,14 +100,14 @@ async def test_sadp_update_moves_the_web_server_to_the_new_address(simulator):
 
 
 async def test_a_privileged_port_moves_up_by_the_offset(clock, monkeypatch):
-    real_start = web.TCPSite.start
+    real_bind = device_web.bind
 
-    async def unprivileged(site):
-        if site._port and site._port < 1024:
+    def unprivileged(ip: str, port: int):
+        if 0 < port < 1024:  # as for a user that is not root
             raise PermissionError(13, "Permission denied")
-        await real_start(site)
+        return real_bind(ip, port)
 
-    monkeypatch.setattr(web.TCPSite, "start", unprivileged)
+    monkeypatch.setattr(device_web, "bind", unprivileged)
     fleet = make_fleet(hik_entry(ports={"http": 81}), address_pool="127.80.1.0/24")
     async with Simulator(fleet, clock, ServiceConfig(sadp_port=0, wsd_port=0)) as sim:
         assert sim.fleet.devices[0].network.http_port == 8081

@@ -1,0 +1,230 @@
+"""1,000 concurrent ISAPI clients spread over a fleet: requests per second and p99 latency,
+beside a bare aiohttp handler serving the same bytes on as many sockets.
+
+`python -m bench.isapi_load [DEVICES [CLIENTS]]` (5,000 cameras, 1,000 clients by
+default). The server runs in a process of its own (the load generator, this process,
+must not share its event loop): nvrsim's `Simulator` with every camera on its own
+address, or, for the baseline, one bare aiohttp Application answering
+GET /ISAPI/System/deviceInfo with a fixed camera's bytes, on the same number of loopback
+addresses (one `web.SockSite` each); it challenges a request without credentials and
+checks none, so that its clients do the same work as nvrsim's. Each client is one
+keep-alive connection to one device (client k to device k x DEVICES / CLIENTS), which
+answers the first GET's 401 with Digest as real clients do, once, then sends GET after
+GET with the nonce count rising, for `SECONDS`; latency is from writing a request to
+reading its last byte. The client is a few lines over asyncio streams so that it costs
+less than either server; both sides get the same client.
+"""
+
+import asyncio
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import time
+from urllib.request import parse_http_list, parse_keqv_list
+
+DEVICES = 5000
+CLIENTS = 1000
+SECONDS = 8.0
+PATH = "/ISAPI/System/deviceInfo"
+PASSWORD = "Bench12345"
+POOL = "127.91.0.0/16"
+
+
+def _md5(text: str) -> str:
+    return hashlib.md5(text.encode()).hexdigest()
+
+
+class _Client:
+    """One keep-alive connection speaking just enough HTTP/1.1."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self.host, self.port = host, port
+        self.digest: dict[str, str] | None = None
+        self.nc = 0
+
+    async def open(self) -> None:
+        self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+        status, headers, _ = await self.get()
+        if status == 401:  # Digest, once per connection
+            challenge = next(
+                v for k, v in headers if k == "www-authenticate" and v.startswith("Digest")
+            )
+            self.digest = parse_keqv_list(parse_http_list(challenge.removeprefix("Digest ")))
+            self.ha1 = _md5(f"admin:{self.digest['realm']}:{PASSWORD}")
+            status, _, _ = await self.get()
+        assert status == 200, status
+
+    def _authorization(self) -> str:
+        if self.digest is None:
+            return ""
+        self.nc += 1
+        nc, cnonce, nonce = f"{self.nc:08x}", os.urandom(8).hex(), self.digest["nonce"]
+        response = _md5(f"{self.ha1}:{nonce}:{nc}:{cnonce}:auth:{_md5(f'GET:{PATH}')}")
+        return (
+            f'Authorization: Digest username="admin", realm="{self.digest["realm"]}", '
+            f'nonce="{nonce}", uri="{PATH}", algorithm=MD5, response="{response}", '
+            f'qop=auth, nc={nc}, cnonce="{cnonce}"\r\n'
+        )
+
+    async def get(self) -> tuple[int, list[tuple[str, str]], bytes]:
+        self.writer.write(
+            f"GET {PATH} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\n"
+            f"{self._authorization()}\r\n".encode()
+        )
+        head = (await self.reader.readuntil(b"\r\n\r\n")).decode("latin-1").split("\r\n")
+        headers = [
+            (name.strip().lower(), value.strip())
+            for name, _, value in (line.partition(":") for line in head[1:] if line)
+        ]
+        length = int(next(v for k, v in headers if k == "content-length"))
+        return int(head[0].split()[1]), headers, await self.reader.readexactly(length)
+
+    def close(self) -> None:
+        self.writer.close()
+
+
+async def _load(addresses: list[tuple[str, int]], clients: int) -> dict:
+    picked = [addresses[k * len(addresses) // clients] for k in range(clients)]
+    connections = [_Client(host, port) for host, port in picked]
+    await asyncio.gather(*(c.open() for c in connections))
+    latencies: list[float] = []
+    loop = asyncio.get_running_loop()
+    end = loop.time() + SECONDS
+
+    async def drive(client: _Client) -> None:
+        while (start := loop.time()) < end:
+            status, _, _ = await client.get()
+            assert status == 200, status
+            latencies.append(loop.time() - start)
+
+    started = time.perf_counter()
+    await asyncio.gather(*(drive(c) for c in connections))
+    elapsed = time.perf_counter() - started
+    for client in connections:
+        client.close()
+    latencies.sort()
+    return {
+        "rate": len(latencies) / elapsed,
+        "p50": latencies[len(latencies) // 2],
+        "p99": latencies[int(len(latencies) * 0.99)],
+    }
+
+
+async def _measure(side: str, devices: int, clients: int) -> dict:
+    server = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bench.isapi_load",
+        "--serve",
+        side,
+        str(devices),
+        stdout=subprocess.PIPE,
+        stdin=subprocess.PIPE,
+        limit=1 << 24,  # one line holds every address
+    )
+    try:
+        assert server.stdout is not None
+        addresses = [tuple(a) for a in json.loads(await server.stdout.readline())]
+        return await _load(addresses, clients)  # type: ignore[arg-type]
+    finally:
+        server.kill()
+        await server.wait()
+
+
+async def run(devices: int = DEVICES, clients: int = CLIENTS) -> str:
+    ours = await _measure("nvrsim", devices, clients)
+    bare = await _measure("bare", devices, clients)
+    load = os.getloadavg()[0]
+    line = "{rate:.0f} req/s, p50 {p50_ms:.1f} ms, p99 {p99_ms:.1f} ms"
+
+    def show(figures: dict) -> str:
+        return line.format(
+            rate=figures["rate"], p50_ms=figures["p50"] * 1e3, p99_ms=figures["p99"] * 1e3
+        )
+
+    return (
+        f"ISAPI GET deviceInfo, {clients} keep-alive clients over {devices} cameras "
+        f"for {SECONDS:g} s (load {load:.2f})\n"
+        f"  nvrsim with Digest auth:    {show(ours)}\n"
+        f"  bare aiohttp handler:       {show(bare)}\n"
+        f"  ratio:                      {ours['rate'] / bare['rate']:.2f} of its throughput, "
+        f"{ours['p99'] / bare['p99']:.2f} of its p99"
+    )
+
+
+def _fleet(count: int):
+    from nvrsim.simulator.runtime.fixtures import build_fleet
+
+    return build_fleet(
+        {
+            "fleet": {"seed": "bench", "address_pool": POOL, "client_networks": ["127.0.0.0/8"]},
+            "device": [
+                {
+                    "name": "cam",
+                    "count": count,
+                    "vendor": "hikvision",
+                    "kind": "ipc",
+                    "model": "DS-2CD2385G1-I",
+                    "firmware": "V5.6.2build 190701",
+                    "admin_password": PASSWORD,
+                    "ports": {"http": 0, "rtsp": 0},
+                }
+            ],
+        }
+    )
+
+
+async def _serve(side: str, count: int) -> None:
+    """Serve, print the devices' addresses as one JSON line, and wait to be killed."""
+    fleet = _fleet(count)
+    if side == "nvrsim":
+        from nvrsim.simulator.runtime.runner import ServiceConfig, Simulator
+
+        config = ServiceConfig(sadp_port=0, wsd_port=0, cloud_port=None)
+        simulator = Simulator(fleet, config=config)
+        await simulator.start()
+        addresses = [(d.network.ip, d.network.http_port) for d in fleet]
+    else:
+        addresses = await _bare(fleet)
+    print(json.dumps(addresses), flush=True)
+    await asyncio.Event().wait()
+
+
+async def _bare(fleet) -> list[tuple[str, int]]:
+    import socket
+
+    from aiohttp import web
+
+    from nvrsim.protocols import isapi
+    from nvrsim.simulator.hikvision.isapi_handlers import describe
+
+    device = fleet.devices[0]
+    body = isapi.device_info(describe(device), device.quirks.isapi_namespace)
+
+    async def device_info(request: web.Request) -> web.Response:
+        if "Authorization" not in request.headers:  # so that its clients work as nvrsim's
+            challenge = 'Digest realm="bare", qop="auth", nonce="0123456789abcdef"'
+            return web.Response(status=401, headers={"WWW-Authenticate": challenge})
+        return web.Response(body=body, content_type="application/xml")
+
+    app = web.Application()
+    app.router.add_get(PATH, device_info)
+    runner = web.AppRunner(app, access_log=None, handle_signals=False)
+    await runner.setup()
+    addresses = []
+    for each in fleet:
+        sock = socket.socket()
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((each.network.ip, 0))
+        await web.SockSite(runner, sock).start()
+        addresses.append(sock.getsockname()[:2])
+    return addresses
+
+
+if __name__ == "__main__":
+    if sys.argv[1:2] == ["--serve"]:
+        asyncio.run(_serve(sys.argv[2], int(sys.argv[3])))
+    else:
+        print(asyncio.run(run(*(int(a) for a in sys.argv[1:3]))))
