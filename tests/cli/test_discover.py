@@ -17,7 +17,6 @@ import uuid
 import pytest
 
 from nvrsim.protocols.sadp import (
-    DeviceInfo,
     ProbeType,
     build_device_match,
     build_inquiry,
@@ -31,7 +30,7 @@ from nvrsim.simulator.hikvision.sadp import (
     discover_sadp,
     serve_sadp,
 )
-from nvrsim.simulator.runtime.udp import DiscoveryServer, _DiscoveryProtocol
+from nvrsim.simulator.runtime.udp import DiscoveryServer, _DiscoveryProtocol, ask
 from tests.conftest import hik_entry, make_fleet
 
 FLEET = 200  # more than one burst (32), so the answer is paced
@@ -147,33 +146,38 @@ async def test_a_flood_of_askers_queues_bounded_work_the_oldest_answer_dropped_f
 
 
 STALE = 400  # all fit in the client's receive buffer
+ASKED = "00000000-0000-4000-8000-000000000000"  # stands for the inquiry's Uuid until it comes
+
+
+INFO = device_info(make_fleet().devices[0], "127.0.0.1", 0.0)
+
+
+def answer(number: int, inquiry: str = ASKED) -> bytes:
+    """A whole, valid answer to `inquiry`: a fleet device's, under a MAC of its own."""
+    mac = f"58-50-ed-00-{number >> 8:02x}-{number & 0xFF:02x}"
+    return build_device_match(inquiry, ProbeType.INQUIRY, dataclasses.replace(INFO, mac=mac))
 
 
 class Crowd(asyncio.DatagramProtocol):
     """A fake LAN: answers an inquiry with six devices' true answers, each twice, and junk,
-    then with the answers of `STALE` other devices to another inquiry (another Uuid)."""
+    then with the answers of `STALE` other devices to another inquiry (another Uuid).
+    Built beforehand: the client waits on the same loop."""
+
+    TRUE = [answer(number) for number in range(6)]
+    OTHERS = [answer(number + 100, str(uuid.uuid4()).upper()) for number in range(STALE)]
 
     def connection_made(self, transport) -> None:
         self.transport = transport
 
     def datagram_received(self, data: bytes, addr) -> None:
-        probe, stale = decode_probe(data), str(uuid.uuid4()).upper()
-        for number in range(6):
-            match = build_device_match(probe.uuid, ProbeType.INQUIRY, device(number))
+        asked = decode_probe(data).uuid.encode()
+        for match in self.TRUE:
+            match = match.replace(ASKED.encode(), asked)
             self.transport.sendto(match, addr)
             self.transport.sendto(match, addr)
-            self.transport.sendto(b"<ProbeMatch><Uuid>" + probe.uuid.encode(), addr)
-        for number in range(STALE):
-            match = build_device_match(stale, ProbeType.INQUIRY, device(number + 100))
+            self.transport.sendto(b"<ProbeMatch><Uuid>" + asked, addr)
+        for match in self.OTHERS:
             self.transport.sendto(match, addr)
-
-
-WHOLE = device_info(make_fleet().devices[0], "127.0.0.1", 0.0)
-
-
-def device(number: int) -> DeviceInfo:
-    """A whole, valid answer: a fleet device's, under a MAC of its own."""
-    return dataclasses.replace(WHOLE, mac=f"58-50-ed-00-{number >> 8:02x}-{number & 0xFF:02x}")
 
 
 async def test_discover_sadp_counts_only_answers_echoing_its_uuid_each_device_once():
@@ -187,3 +191,36 @@ async def test_discover_sadp_counts_only_answers_echoing_its_uuid_each_device_on
     finally:
         transport.close()
     assert sorted(f["MAC"] for f in found) == [f"58-50-ed-00-00-{n:02x}" for n in range(6)]
+
+
+class Echoes(asyncio.DatagramProtocol):
+    """A fake LAN for `ask` itself: to request `Q:<id>`, devices a and b answer twice
+    each, device c answers another request's id, and junk comes between."""
+
+    def connection_made(self, transport) -> None:
+        self.transport = transport
+
+    def datagram_received(self, data: bytes, addr) -> None:
+        asked = data.removeprefix(b"Q:")
+        for answer in (b"c:other", b"\xff", b"a:", b"b:", b"a:", b"b:"):
+            self.transport.sendto(answer + (asked if answer.endswith(b":") else b""), addr)
+
+
+def read_echo(request_id: bytes):
+    def read(reply):
+        device, _, answered = reply[0].partition(b":")
+        return (device, device.decode()) if answered == request_id else None
+
+    return read
+
+
+@pytest.mark.parametrize(("limit", "expected"), [(None, ["a", "b"]), (1, ["a"])])
+async def test_ask_keeps_only_answers_to_its_request_each_device_once(limit, expected):
+    loop = asyncio.get_running_loop()
+    transport, _ = await loop.create_datagram_endpoint(Echoes, local_addr=("127.0.0.1", 0))
+    port = transport.get_extra_info("sockname")[1]
+    try:
+        found = await ask(b"Q:7", "127.0.0.1", port, 1.0, read=read_echo(b"7"), limit=limit)
+    finally:
+        transport.close()
+    assert found == expected

@@ -17,6 +17,7 @@ import json
 import logging
 import random
 import socket
+import sys
 from collections.abc import Callable
 
 import aiohttp
@@ -39,7 +40,8 @@ from nvrsim.strategies import dhip as dhip_strategies
 from nvrsim.strategies import sadp as sadp_strategies
 from tests.conftest import PASSWORD, on_free_ports
 
-pytestmark = pytest.mark.slow
+# About 20 s on an idle 2-core machine; several times that on a loaded one.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 
 DATAGRAMS = 15_000
 HTTP_JUNK = 600
@@ -305,6 +307,20 @@ def ours(record: logging.LogRecord) -> bool:
     return record.levelno >= logging.WARNING or record.name.startswith(("nvrsim", "aiohttp"))
 
 
+async def discover_command(sim: Simulator) -> list[str]:
+    """`nvrsim discover sadp --json` in a child process: the serials it prints."""
+    child = await asyncio.create_subprocess_exec(
+        *(sys.executable, "-m", "nvrsim", "discover", "sadp", "--json", "--timeout", "1.5"),
+        *("--port", str(sim.services["sadp"].port)),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(child.communicate(), 60)
+    found = sorted(answer["DeviceSN"] for answer in json.loads(out))
+    assert f"{len(found)} device(s) answered" in err.decode()
+    return found
+
+
 # --- the soak ------------------------------------------------------------------------------
 
 
@@ -333,12 +349,14 @@ async def test_hostile_load_leaves_every_service_answering_and_discovery_exact(c
         hostile_log = [r.getMessage() for r in caplog.records if ours(r)]
 
         found_after = await discovered(sim)
+        by_the_command = await discover_command(sim)
         after = await answers(sim)
 
     assert sent > DATAGRAMS * 0.99
     assert failures == []
     assert found_before == the_fleet(fleet)  # each protocol finds its devices, each once
     assert found_after == found_before
+    assert by_the_command == found_before["sadp"]  # `nvrsim discover sadp` too (issue 17's 2006)
     assert {k: v for k, v in after.items() if v != before[k]} == {}
     assert before["control /devices"][0] == 200 and len(before) == len(after)
     for device in fleet:  # and what it answered was an answer, not an error
