@@ -92,11 +92,18 @@ def drain(sock: socket.socket, heard: Heard) -> None:
         heard[echoed] = heard.get(echoed, 0) + 1
 
 
-async def test_the_next_holder_of_a_port_hears_only_the_answer_to_its_own_inquiry(sadp):
+NEAR_VALID = b"<Probe><Uuid>junk</Uuid><Types>Inquiry</Types></Probe>"  # no prolog, odd case
+
+
+@pytest.mark.parametrize("first_asks", ["an inquiry", "a near-valid inquiry in junk"])
+async def test_the_next_holder_of_a_port_hears_only_the_answer_to_its_own_inquiry(sadp, first_asks):
     loop = asyncio.get_running_loop()
     first = asker()
     port = first.getsockname()[1]
-    await inquire(first, sadp)
+    if first_asks == "an inquiry":
+        await inquire(first, sadp)
+    else:
+        await loop.sock_sendto(first, NEAR_VALID, (sadp.host, sadp.port))
     await loop.sock_recv(first, 65535)  # the fleet has begun answering
     first.close()  # the tool quit; the kernel may give its port to the next one
     second = asker(port)
