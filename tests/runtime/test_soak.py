@@ -307,6 +307,25 @@ def ours(record: logging.LogRecord) -> bool:
     return record.levelno >= logging.WARNING or record.name.startswith(("nvrsim", "aiohttp"))
 
 
+async def cloud_heard_the_fleet(sim: Simulator, deadline: float = 30) -> None:
+    """The Hik-Connect cloud learns of the devices over MQTT after start; wait (bounded)
+    until it knows every activated Hikvision device, so that "before" is settled."""
+    control = sim.services["control"]
+    url = f"http://{control.host}:{control.port}/api/cloud/devices"
+    linked = {d.serial for d in sim.fleet if d.vendor == "hikvision" and d.activated}
+    loop = asyncio.get_running_loop()
+    end = loop.time() + deadline
+    async with aiohttp.ClientSession() as session:
+        while True:
+            async with session.get(url) as reply:
+                known = {device["serial"] for device in await reply.json()}
+            if linked <= known:
+                return
+            if loop.time() > end:
+                pytest.fail(f"the cloud never heard of {sorted(linked - known)}")
+            await asyncio.sleep(0.05)  # polled, as conftest's `until`: an MQTT round trip
+
+
 async def discover_command(sim: Simulator) -> list[str]:
     """`nvrsim discover sadp --json` in a child process: the serials it prints."""
     child = await asyncio.create_subprocess_exec(
@@ -331,6 +350,7 @@ async def test_hostile_load_leaves_every_service_answering_and_discovery_exact(c
     rng = random.Random(SEED)
     async with Simulator(fleet, clock, CONFIG) as sim:
         await sim.settled()
+        await cloud_heard_the_fleet(sim)
         before = await answers(sim)
         found_before = await discovered(sim)
         caplog.clear()
