@@ -34,6 +34,7 @@ from nvrsim.simulator.dahua.dhip import discover_dhip
 from nvrsim.simulator.dlink.discovery import discover_dldps, discover_ssdp
 from nvrsim.simulator.hikvision.sadp import discover_sadp
 from nvrsim.simulator.onvif.wsd import discover_onvif
+from nvrsim.simulator.runtime import quiet
 from nvrsim.simulator.runtime.fixtures import load_fleet
 from nvrsim.simulator.runtime.runner import ServiceConfig, Simulator
 from nvrsim.strategies import dhip as dhip_strategies
@@ -343,7 +344,25 @@ async def discover_command(sim: Simulator) -> list[str]:
 # --- the soak ------------------------------------------------------------------------------
 
 
-async def test_hostile_load_leaves_every_service_answering_and_discovery_exact(caplog):
+@pytest.fixture
+def quiet_afresh(monkeypatch: pytest.MonkeyPatch):
+    """The quiet filter is one a process and counts by the minute: this test counts the
+    lines of a fresh one, and leaves the process's own as it was for the tests after."""
+    server_log = logging.getLogger("aiohttp.server")
+    own = quiet.QUIET
+    installed = own in server_log.filters
+    server_log.removeFilter(own)
+    fresh = quiet.QuietBadRequests()
+    monkeypatch.setattr(quiet, "QUIET", fresh)
+    yield
+    server_log.removeFilter(fresh)
+    if installed:
+        server_log.addFilter(own)
+
+
+async def test_hostile_load_leaves_every_service_answering_and_discovery_exact(
+    caplog, quiet_afresh
+):
     clock = VirtualClock()
     fleet = on_free_ports(load_fleet(now=clock.now()))
     caplog.set_level(logging.INFO)
@@ -383,8 +402,10 @@ async def test_hostile_load_leaves_every_service_answering_and_discovery_exact(c
         assert before[f"{device.serial} RTSP"] == b"RTSP/1.0 200 OK\r\n"
         if device.vendor == "hikvision" and device.activated:
             assert before[f"{device.serial} ISAPI"][0] == 200, device.serial
-    # The quiet filter's share of a minute (runtime/quiet.py); the datagrams log nothing.
-    assert len(hostile_log) <= 12, hostile_log
+    # The quiet filter's ten a minute (runtime/quiet.py; the junk takes seconds, a loaded
+    # machine may stretch it over a minute's edge); the datagrams log nothing at all.
+    assert 1 <= len(hostile_log) <= 30, hostile_log
+    assert all(line.startswith("malformed HTTP request from 127.") for line in hostile_log)
 
 
 def the_fleet(fleet) -> dict[str, list[str]]:
