@@ -10,7 +10,7 @@ Choices where the public record is silent (each real device answers at once, on 
 so nothing of this exists on a real LAN):
 - A paced answer can outlive its asker: the asking socket closes, the kernel gives its
   port to the next program that asks, and the rest of the old answer lands there (a
-  client that counted every datagram saw thousands of devices where there were six).
+  client counting datagrams counts the old answer's devices beside its own).
   So one paced answer per asker address: a newer one to the same address (a fresh
   inquiry, or the port's next holder asking) cancels what is left of the older.
 - At most `ASKERS` paced answers are under way at once; a flood of inquiries from many
