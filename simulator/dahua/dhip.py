@@ -31,7 +31,6 @@ Choices [I], also in docs/dahua.md:
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hmac
 import logging
 import random
@@ -424,19 +423,20 @@ async def discover_dhip(
 ) -> list[dict[str, Any]]:
     """One `DHDiscover.search`; each device's `deviceInfo` (plus `mac` and the address it
     answered from), one per MAC, as ConfigTool dedupes them; until `timeout` (or `limit`)."""
-    found: dict[str, dict[str, Any]] = {}
 
-    def keep(reply: Reply) -> bool:
+    def read(reply: Reply) -> tuple[str, dict[str, Any]] | None:
         data, addr = reply
-        with contextlib.suppress(wire.DhipDecodeError):
+        try:
             message = wire.decode(data)
-            info = message.params.get("deviceInfo")
-            if message.method == wire.NOTIFY_DEV_INFO and isinstance(info, dict):
-                found.setdefault(message.mac, {"mac": message.mac, "from": addr[0], **info})
-        return limit is not None and len(found) >= limit
+        except wire.DhipDecodeError:
+            return None
+        info = message.params.get("deviceInfo")
+        if message.method != wire.NOTIFY_DEV_INFO or not isinstance(info, dict):
+            return None
+        return message.mac, {"mac": message.mac, "from": addr[0], **info}
 
-    await ask(wire.build_search(mac), target, port, timeout, interface, enough=keep)
-    return list(found.values())
+    search = wire.build_search(mac)
+    return await ask(search, target, port, timeout, interface, read=read, limit=limit)
 
 
 _COLUMNS = (

@@ -16,7 +16,6 @@ and `uuid:<device>`, at once rather than after a random wait up to MX.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import random
 
@@ -185,17 +184,16 @@ async def discover_dldps(
 ) -> list[dict[str, str]]:
     """One 5978 inquiry; each answer's fields (M, D, S, I, P…), one per MAC; until `timeout`
     (or `limit`)."""
-    found: dict[str, dict[str, str]] = {}
 
-    def keep(reply: Reply) -> bool:
-        with contextlib.suppress(wire.DiscoveryDecodeError):
+    def read(reply: Reply) -> tuple[str, dict[str, str]] | None:
+        try:
             message = wire.decode_dldps(reply[0])
-            if message.kind == wire.ANSWER:
-                found.setdefault(message.mac, message.fields)
-        return limit is not None and len(found) >= limit
+        except wire.DiscoveryDecodeError:
+            return None
+        return (message.mac, message.fields) if message.kind == wire.ANSWER else None
 
-    await ask(wire.build_inquiry(), target, port, timeout, interface, enough=keep)
-    return list(found.values())
+    inquiry = wire.build_inquiry()
+    return await ask(inquiry, target, port, timeout, interface, read=read, limit=limit)
 
 
 async def discover_ssdp(
@@ -216,16 +214,15 @@ async def discover_ssdp(
         "MX: 1\r\n"
         f"ST: {search_target}\r\n\r\n"
     ).encode()
-    found: dict[str, dict[str, str]] = {}
 
-    def keep(reply: Reply) -> bool:
-        with contextlib.suppress(wire.DiscoveryDecodeError):
+    def read(reply: Reply) -> tuple[str, dict[str, str]] | None:
+        try:
             headers = wire.decode_search_response(reply[0])
-            found.setdefault(headers.get("USN", ""), headers)
-        return limit is not None and len(found) >= limit
+        except wire.DiscoveryDecodeError:
+            return None
+        return headers.get("USN", ""), headers
 
-    await ask(request, target, port, timeout, interface, enough=keep)
-    return list(found.values())
+    return await ask(request, target, port, timeout, interface, read=read, limit=limit)
 
 
 _COLUMNS = (

@@ -28,7 +28,6 @@ Choices where docs/protocols/hikvision.md is silent:
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import logging
 import random
@@ -460,19 +459,20 @@ async def discover_sadp(
     one per MAC. `interface` (a local IPv4 address) picks the multicast interface.
     """
     inquiry_id = str(uuid_module.uuid4()).upper()
-    found: dict[str, dict[str, str]] = {}
 
-    def keep(reply: Reply) -> bool:
+    def read(reply: Reply) -> tuple[str, dict[str, str]] | None:
         data, addr = reply
-        with contextlib.suppress(SadpDecodeError):
+        try:
             match = decode_probe_match(data)
-            if match.uuid.upper() == inquiry_id:
-                mac = parse_mac(match.fields.get("MAC", ""))
-                found.setdefault(mac, match.fields | {"peer": f"{addr[0]}:{addr[1]}"})
-        return limit is not None and len(found) >= limit
+            mac = parse_mac(match.fields.get("MAC", ""))
+        except SadpDecodeError:
+            return None
+        if match.uuid.upper() != inquiry_id:  # the echoed Uuid: an answer to this inquiry
+            return None
+        return mac, match.fields | {"peer": f"{addr[0]}:{addr[1]}"}
 
-    await ask(build_inquiry(inquiry_id), target, port, timeout, interface, enough=keep)
-    return list(found.values())
+    inquiry = build_inquiry(inquiry_id)
+    return await ask(inquiry, target, port, timeout, interface, read=read, limit=limit)
 
 
 _TABLE_COLUMNS = (

@@ -27,7 +27,6 @@ Choices where docs/protocols/onvif-dlink.md is silent or says [I]:
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import random
 import socket
@@ -60,6 +59,7 @@ from nvrsim.simulator.core.faults import DiscoveryReply, shape_reply
 from nvrsim.simulator.core.fleet import Fleet
 from nvrsim.simulator.core.text import text_table
 from nvrsim.simulator.onvif.service import device_clock, discovery_target
+from nvrsim.simulator.runtime.udp import ask
 
 log = logging.getLogger(__name__)
 
@@ -354,27 +354,20 @@ async def discover_onvif(
     separated, as on the wire), `name`, `hardware`, `mac`, `location` (from the
     scopes) and `peer`; one per endpoint.
     """
-    loop = asyncio.get_running_loop()
     message_id = new_message_id()
-    found: dict[str, dict[str, str]] = {}
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-        sock.setblocking(False)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
-        if interface is not None:
-            sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, socket.inet_aton(interface))
-        sock.bind((interface or "", 0))
-        await loop.sock_sendto(sock, build_probe(message_id, scopes=scopes), (target, port))
-        deadline = loop.time() + timeout
-        while (limit is None or len(found) < limit) and (left := deadline - loop.time()) > 0:
-            try:
-                data, addr = await asyncio.wait_for(loop.sock_recvfrom(sock, 65535), left)
-            except TimeoutError:
-                break
-            with contextlib.suppress(WsdDecodeError):
-                match = decode_announcement(data)
-                if match.kind == "ProbeMatches" and match.relates_to == message_id:
-                    found.setdefault(match.address, _describe(match.address, match, addr))
-    return list(found.values())
+
+    def read(reply: Reply) -> tuple[str, dict[str, str]] | None:
+        data, addr = reply
+        try:
+            match = decode_announcement(data)
+        except WsdDecodeError:
+            return None
+        if match.kind != "ProbeMatches" or match.relates_to != message_id:  # not to our Probe
+            return None
+        return match.address, _describe(match.address, match, addr)
+
+    probe = build_probe(message_id, scopes=scopes)
+    return await ask(probe, target, port, timeout, interface, read=read, limit=limit)
 
 
 def _describe(address: str, match: Announcement, peer: tuple[str, int]) -> dict[str, str]:

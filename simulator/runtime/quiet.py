@@ -1,6 +1,7 @@
 """Hostile load stays quiet: aiohttp logs every malformed HTTP request with a traceback
 at ERROR (244 lines for 600 junk requests); we log one short line each instead, at most
-`per_minute` a minute, and say how many were left out."""
+`per_minute` a minute, say so on the minute's last line, and say how many were left out
+on the next line shown."""
 
 from __future__ import annotations
 
@@ -30,8 +31,11 @@ class QuietBadRequests(logging.Filter):
         self._shown += 1
         reason = (exc.message or type(exc).__name__).strip().splitlines()[0].rstrip(":")
         left_out, self._left_out = self._left_out, 0
-        record.msg = "malformed HTTP request from %s: %s" + (
-            f" ({left_out} more left out)" if left_out else ""
+        last = self._shown == self.per_minute  # said, so a flood's end does not hide the rest
+        record.msg = (
+            "malformed HTTP request from %s: %s"
+            + (f" ({left_out} more left out)" if left_out else "")
+            + (" (more this minute will be left out)" if last else "")
         )
         record.args = (*(record.args or ("?",))[:1], reason)
         record.exc_info, record.exc_text = None, None

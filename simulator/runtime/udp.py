@@ -5,6 +5,17 @@ device's faults); this sends them back to where the datagram came from. A
 200-device fleet answers one inquiry with 200 datagrams at once: they go in
 bursts with a breather, as a real LAN spreads them out, so a client's receive
 buffer is not overrun. A reply a delay fault holds goes later, on its own.
+
+Choices where the public record is silent (each real device answers at once, on its own,
+so nothing of this exists on a real LAN):
+- A paced answer can outlive its asker: the asking socket closes, the kernel gives its
+  port to the next program that asks, and the rest of the old answer lands there (a
+  client counting datagrams counts the old answer's devices beside its own).
+  So one paced answer per asker address: a newer one to the same address (a fresh
+  inquiry, or the port's next holder asking) cancels what is left of the older.
+- At most `ASKERS` paced answers are under way at once; a flood of inquiries from many
+  ports drops the oldest answer first, so hostile load queues bounded work.
+- A reply a delay fault holds is the fault's point and is not cancelled.
 """
 
 from __future__ import annotations
@@ -12,8 +23,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
-from collections.abc import Callable
-from typing import cast
+from collections.abc import Callable, Hashable
+from typing import TypeVar, cast
 
 from nvrsim.simulator.core.faults import DiscoveryReply
 
@@ -28,12 +39,14 @@ Outlet = Callable[[str], asyncio.DatagramTransport | None]
 class _DiscoveryProtocol(asyncio.DatagramProtocol):
     BURST = 32
     BREATHER = 0.002
+    ASKERS = 64  # paced answers under way at once
 
     def __init__(self, name: str, respond: Respond, outlet: Outlet | None = None) -> None:
         self.name, self.respond, self.outlet = name, respond, outlet
         self.transport: asyncio.DatagramTransport | None = None
         self.closed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self.sending: set[asyncio.Task[None]] = set()
+        self.sending: set[asyncio.Task[None]] = set()  # every paced task, cancelled or not
+        self.pacing: dict[Address, asyncio.Task[None]] = {}  # the live one per asker, oldest first
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.DatagramTransport, transport)
@@ -52,9 +65,25 @@ class _DiscoveryProtocol(asyncio.DatagramProtocol):
         if len(replies) <= self.BURST:
             self._send(replies, addr)
             return
+        self._pace(replies, addr)
+
+    def _pace(self, replies: list[DiscoveryReply], addr: Address) -> None:
+        """Send `replies` in bursts; what is left of an older answer to `addr` is dropped."""
+        superseded = self.pacing.pop(addr, None)
+        if superseded is not None:
+            superseded.cancel()
+        while len(self.pacing) >= self.ASKERS:
+            self.pacing.pop(next(iter(self.pacing))).cancel()
         task = asyncio.ensure_future(self._send_paced(replies, addr))
+        self.pacing[addr] = task
         self.sending.add(task)
-        task.add_done_callback(self.sending.discard)
+
+        def done(task: asyncio.Task[None]) -> None:
+            self.sending.discard(task)
+            if self.pacing.get(addr) is task:
+                del self.pacing[addr]
+
+        task.add_done_callback(done)
 
     def _send(self, replies: list[DiscoveryReply], addr: Address) -> None:
         if self.transport is None or self.transport.is_closing():
@@ -142,6 +171,10 @@ async def serve_discovery(
 # --- the asking side: what `nvrsim discover` does ------------------------------------------
 
 Reply = tuple[bytes, tuple[str, int]]
+Answer = TypeVar("Answer")
+# Which device a reply is from and what it says; None: not an answer to this request
+# (garbage, another client's or an earlier request's answer, another protocol's datagram).
+Read = Callable[[Reply], tuple[Hashable, Answer] | None]
 
 
 async def ask(
@@ -151,12 +184,15 @@ async def ask(
     timeout: float,
     interface: str | None = None,
     *,
-    enough: Callable[[Reply], bool] = lambda _reply: False,
-) -> list[Reply]:
+    read: Read[Answer],
+    limit: int | None = None,
+) -> list[Answer]:
     """Send one discovery datagram (broadcast and multicast allowed; `interface` picks the
-    multicast interface) and collect replies until `timeout`, or until `enough(reply)`."""
+    multicast interface) and collect the devices that answer it until `timeout`, or until
+    `limit` have: only what `read` takes for an answer to this request counts, and each
+    device once (its first answer), however many datagrams reach the socket."""
     loop = asyncio.get_running_loop()
-    replies: list[Reply] = []
+    found: dict[Hashable, Answer] = {}
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
         sock.setblocking(False)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
@@ -166,12 +202,11 @@ async def ask(
         sock.bind((interface or "", 0))
         await loop.sock_sendto(sock, request, (target, port))
         deadline = loop.time() + timeout
-        while (left := deadline - loop.time()) > 0:
+        while (limit is None or len(found) < limit) and (left := deadline - loop.time()) > 0:
             try:
                 reply = await asyncio.wait_for(loop.sock_recvfrom(sock, 65535), left)
             except TimeoutError:
                 break
-            replies.append(reply)
-            if enough(reply):
-                break
-    return replies
+            if (answer := read(reply)) is not None:
+                found.setdefault(*answer)
+    return list(found.values())

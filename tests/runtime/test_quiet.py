@@ -60,6 +60,11 @@ def test_a_minute_shows_at_most_its_share_then_says_how_many_were_left_out():
 
     shown = [r for r in (record() for _ in range(10)) if quiet.filter(r)]
     assert len(shown) == 3 and all(r.levelno == logging.WARNING for r in shown)
+    assert [r.getMessage().endswith("(more this minute will be left out)") for r in shown] == [
+        False,
+        False,
+        True,
+    ]
     now[0] = 61.0
     later = record()
     assert quiet.filter(later) and "(7 more left out)" in later.getMessage()
