@@ -156,4 +156,3 @@ class RelayTransport(asyncio.DatagramTransport):
 
     def abort(self) -> None:
         self.close()
-
