@@ -2,13 +2,14 @@
 
 Everything goes through the HTTP API, as the dashboard does, by the one client
 (`nvrsim.client`); this module only turns arguments into calls and answers into text.
+Given several control APIs (the shards of one fleet), it runs the command through a face of
+its own (simulator/control/face.py), so that the output is as with one simulator.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
 import re
 import sys
 import tomllib
@@ -16,7 +17,9 @@ from typing import Any
 
 from nvrsim.client import DEFAULT_API, ClientError, DeviceState
 from nvrsim.client import Client as Api
+from nvrsim.simulator.cli.face import face_thread, listed, shards_of
 from nvrsim.simulator.core.events import EventType
+from nvrsim.simulator.core.plugin import ServiceError
 from nvrsim.simulator.core.text import text_table
 from nvrsim.simulator.runtime.fixtures import FaultsSpec
 
@@ -95,10 +98,15 @@ def _json(state: DeviceState) -> dict:
 
 
 def _run(args: argparse.Namespace) -> int:
-    api = Api(args.api, args.token)
+    urls = listed(args.api, "NVRSIM_CONTROL") or listed(None, "NVRSIM_API") or [DEFAULT_API]
+    tokens = listed(args.token, "NVRSIM_TOKEN")
     try:
-        result = args.action(api, args)
-    except CtlError as exc:
+        if len(urls) == 1:
+            result = args.action(Api(urls[0], tokens[0] if tokens else None), args)
+        else:  # every shard, through a face of its own for this one command
+            with face_thread(shards_of(urls, tokens)) as (url, token):
+                result = args.action(Api(url, token), args)
+    except (CtlError, ServiceError, ValueError) as exc:
         print(f"nvrsim ctl: {exc}", file=sys.stderr)
         return 1
     if isinstance(result, str):
@@ -221,10 +229,18 @@ def add_ctl_parser(subparsers) -> None:
     )
     ctl.add_argument(
         "--api",
-        default=os.environ.get("NVRSIM_API", DEFAULT_API),
-        help=f"the control API's URL (default $NVRSIM_API or {DEFAULT_API})",
+        "--control",
+        action="append",
+        metavar="URL",
+        help="the control API's URL; repeated, every shard's, as one fleet (default "
+        f"$NVRSIM_CONTROL, comma-separated, or $NVRSIM_API, or {DEFAULT_API})",
     )
-    ctl.add_argument("--token", default=os.environ.get("NVRSIM_TOKEN"), help="its token, if any")
+    ctl.add_argument(
+        "--token",
+        action="append",
+        help="its token, if any: one for all the control APIs or one each, in their order "
+        "(default $NVRSIM_TOKEN, comma-separated)",
+    )
     ctl.set_defaults(func=_run)
     sub = ctl.add_subparsers(title="actions", metavar="ACTION", required=True)
 

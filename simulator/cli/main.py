@@ -9,6 +9,7 @@ import sys
 from nvrsim.firmware_menu.cli import add_menu_parser
 from nvrsim.simulator.cli.ctl import add_ctl_parser
 from nvrsim.simulator.cli.discover import add_discover_parser
+from nvrsim.simulator.cli.face import add_face_parser
 from nvrsim.simulator.cli.fixtures import add_fixtures_parser
 from nvrsim.simulator.cli.run import add_run_parser
 from nvrsim.simulator.cli.scenario import add_scenario_parser
@@ -43,6 +44,7 @@ def _parser() -> argparse.ArgumentParser:
     add_discover_parser(sub)
     add_menu_parser(sub)
     add_ctl_parser(sub)
+    add_face_parser(sub)
     add_scenario_parser(sub)
     add_photo_parser(sub)
     add_fixtures_parser(sub)
