@@ -5,6 +5,7 @@ import asyncio
 from bench import (
     dhip_search,
     event_fanout,
+    fleet_workers,
     hikconnect_online,
     isapi_digest,
     rtsp_sessions,
@@ -20,6 +21,7 @@ async def main() -> None:
         hikconnect_online,
         event_fanout,
         rtsp_sessions,
+        fleet_workers,
     ):
         print(await bench.run())
 

@@ -26,12 +26,8 @@ from nvrsim.simulator.runtime.journal import Journal
 from nvrsim.simulator.runtime.limits import make_room, workers_needed
 from nvrsim.simulator.runtime.runner import ServiceConfig, Simulator, fleet_services, fleet_table
 from nvrsim.simulator.runtime.state import StateDir
-from nvrsim.simulator.runtime.workers import (
-    ShareOfState,
-    Supervisor,
-    serve_worker,
-    worker_services,
-)
+from nvrsim.simulator.runtime.worker import ShareOfState, load_share, serve_worker
+from nvrsim.simulator.runtime.workers import Supervisor, worker_services
 from nvrsim.simulator.vendors import vendors
 
 log = logging.getLogger(__name__)
@@ -65,7 +61,9 @@ def add_run_parser(sub: argparse._SubParsersAction) -> None:
         "of discovery sockets (default: 1 when one process may open the sockets the fleet "
         "needs, else one per core, or more if the open-file limit needs it; docs/running.md)",
     )
-    run.add_argument("--worker-channel", type=int, help=argparse.SUPPRESS)  # a worker's relay
+    # A worker's relay to its supervisor, and its share of the fleet (a fixture file).
+    run.add_argument("--worker-channel", type=int, help=argparse.SUPPRESS)
+    run.add_argument("--worker-share", help=argparse.SUPPRESS)
     run.add_argument("--sadp-host", default="127.0.0.1", help="address SADP listens on")
     run.add_argument("--sadp-port", type=int, default=37020, help="SADP UDP port (default 37020)")
     run.add_argument(
@@ -240,10 +238,11 @@ def _run(args: argparse.Namespace) -> int:
     if store is not None and store.exists:
         saved = store.load_clock()
         clock = ScaledClock(time.time() + saved.get("offset", 0.0), saved.get("speed", 1.0))
-        fleet = store.load(now=clock.now())
         if worker and args.shard is not None:  # the supervisor wrote the whole fleet
-            fleet = fleet.shard(*args.shard)
-        elif not worker:
+            assert isinstance(store, ShareOfState)
+            fleet = store.load_share(*args.shard, now=clock.now())
+        else:
+            fleet = store.load(now=clock.now())
             print(f"nvrsim: resumed {len(fleet)} device(s) from {store.path}", flush=True)
     else:
         if args.scenario and args.fixture:
@@ -252,9 +251,11 @@ def _run(args: argparse.Namespace) -> int:
         if args.scenario:
             scenario = scenarios.load(args.scenario, now=clock.now())
             fleet, briefing = scenario.fleet, scenario_cli.brief(scenario)
+        elif args.worker_share:
+            fleet = load_share(args.worker_share, now=clock.now())
         else:
             fleet = load_fleet(args.fixture, now=clock.now())
-        if args.shard is not None:
+        if args.shard is not None and not args.worker_share:
             fleet = fleet.shard(*args.shard)
             if not worker:
                 print(
@@ -330,8 +331,10 @@ def _worker_argv(args: argparse.Namespace):
     """How the supervisor starts worker `index` of `count`: `nvrsim run` over its share,
     on the discovery ports the supervisor's sockets got, with the broker it started."""
 
-    def argv(index: int, count: int, channel: int, ready_file: str, services) -> list[str]:
-        fleet = ["--scenario", args.scenario] if args.scenario else [args.fixture or ""]
+    def argv(
+        index: int, count: int, channel: int, ready_file: str, share: str, services
+    ) -> list[str]:
+        fleet = ["--scenario", args.scenario] if args.scenario else ["--worker-share", share]
         broker = args.broker
         if "mqtt" in services:
             broker = f"mqtt://{services['mqtt'].host}:{services['mqtt'].port}"
@@ -345,7 +348,7 @@ def _worker_argv(args: argparse.Namespace):
             )
         }
         return [
-            sys.executable, "-m", "nvrsim", "run", *[a for a in fleet if a],
+            sys.executable, "-m", "nvrsim", "run", *fleet,
             "--shard", f"{index}/{count}", "--workers", "1",
             "--worker-channel", str(channel), "--ready-file", ready_file,
             "--control-host", "127.0.0.1", "--control-port", "0",

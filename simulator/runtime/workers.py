@@ -34,7 +34,6 @@ import json
 import logging
 import os
 import secrets
-import signal
 import socket
 import subprocess
 import tempfile
@@ -52,8 +51,8 @@ from nvrsim.simulator.runtime import relay
 from nvrsim.simulator.runtime.http_service import HttpService, listen
 from nvrsim.simulator.runtime.journal import Journal
 from nvrsim.simulator.runtime.runner import ServiceConfig, fleet_services
-from nvrsim.simulator.runtime.state import StateDir
 from nvrsim.simulator.runtime.udp import RELAY
+from nvrsim.simulator.runtime.worker import write_share
 
 log = logging.getLogger(__name__)
 
@@ -62,9 +61,10 @@ SUPERVISOR_ONLY = frozenset({"wsd", "portal", "dmss", "mqtt", "hikconnect"})
 # Each worker's own: its devices' cloud link and its control API (the Face's shards).
 WORKER_ONLY = frozenset({"hiklink", "control"})
 
-# argv of worker `index` of `count`, given its channel's descriptor, its ready file and
-# the supervisor's services (the ports its discovery sockets and broker got).
-WorkerArgv = Callable[[int, int, int, str, dict[str, FleetService]], list[str]]
+# argv of worker `index` of `count`, given its channel's descriptor, its ready file, its
+# share of the fleet (a fixture file) and the supervisor's services (the ports its
+# discovery sockets and broker got).
+WorkerArgv = Callable[[int, int, int, str, str, dict[str, FleetService]], list[str]]
 
 
 def worker_services() -> frozenset[str]:
@@ -184,7 +184,12 @@ class Supervisor:
         ours, theirs = socket.socketpair()
         ready_path = str(Path(self._dir.name) / f"worker-{worker.index}.json")
         token = secrets.token_urlsafe(16)
-        argv = self.argv(worker.index, self.count, theirs.fileno(), ready_path, self.services)
+        share = Path(self._dir.name) / f"worker-{worker.index}.fleet.json"
+        if not share.exists():  # the fleet as the fixture made it, also for a restart
+            write_share(self.fleet, worker.index, self.count, share)
+        argv = self.argv(
+            worker.index, self.count, theirs.fileno(), ready_path, str(share), self.services
+        )
         try:
             worker.process = await asyncio.create_subprocess_exec(
                 *argv,
@@ -308,44 +313,3 @@ async def _echo(name: str, stream: asyncio.StreamReader) -> None:
     """A worker's errors, on the supervisor's stderr, named."""
     async for line in stream:
         log.warning("%s: %s", name, line.decode(errors="replace").rstrip())
-
-
-# --- the worker's side -----------------------------------------------------------------------
-
-
-class ShareOfState(StateDir):
-    """A worker's view of `--state DIR`: its devices' files; fleet.json is the supervisor's."""
-
-    def save_fleet(self, fleet: Fleet) -> None:
-        self.devices.mkdir(parents=True, exist_ok=True)
-
-
-async def serve_worker(simulator: Any, channel: int, ready_file: str, stop: asyncio.Event) -> None:
-    """Serve `simulator`'s devices, their discovery through the supervisor's sockets,
-    until `stop` or until the supervisor is gone."""
-    reader, writer = await asyncio.open_unix_connection(sock=socket.socket(fileno=channel))
-    spoke = relay.Spoke(writer)
-    RELAY.set(spoke.serve)
-    listening = asyncio.create_task(_hear(reader, spoke, stop))
-    try:
-        async with simulator:
-            simulator.write_ready_file(ready_file)
-            writer.write(relay.message({"ready": ready_file}))
-            await stop.wait()
-    finally:
-        listening.cancel()
-        writer.close()
-
-
-async def _hear(reader: asyncio.StreamReader, spoke: relay.Spoke, stop: asyncio.Event) -> None:
-    async for body in relay.frames(reader):
-        kind, name, peer, data = relay.parse(body)
-        if kind == relay.DATAGRAM:
-            spoke.heard(name, peer, data)
-    stop.set()  # the supervisor is gone: so are we
-
-
-def stop_signals(stop: asyncio.Event) -> None:
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)

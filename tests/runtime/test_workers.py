@@ -69,7 +69,8 @@ FREE_PORTS = [
 EZVIZ = "/ISAPI/System/Network/EZVIZ"
 
 
-def start(fleet_file: Path, ready: Path, *options: str) -> tuple[subprocess.Popen, dict]:
+def start(fleet_file: Path, ready: Path, *options: str) -> tuple[subprocess.Popen, dict, str]:
+    """The supervisor, its ready document, and its banner up to the ready line."""
     process = subprocess.Popen(
         [*NVRSIM, "run", str(fleet_file), "--ready-file", str(ready), *FREE_PORTS, *options],
         stdout=subprocess.PIPE,
@@ -77,14 +78,16 @@ def start(fleet_file: Path, ready: Path, *options: str) -> tuple[subprocess.Pope
         text=True,
     )
     assert process.stdout is not None
+    banner = []
     for line in process.stdout:  # the test's timeout bounds this
+        banner.append(line)
         if line.startswith("ready: "):
-            return process, json.loads(ready.read_text())
+            return process, json.loads(ready.read_text()), "".join(banner)
     pytest.fail(f"nvrsim run did not start: {process.communicate()}")
 
 
-def stop(process: subprocess.Popen, workers: list[int]) -> None:
-    """Ctrl-C on the supervisor stops it and every worker."""
+def stop(process: subprocess.Popen, workers: list[int]) -> str:
+    """Ctrl-C on the supervisor stops it and every worker; what it printed."""
     process.send_signal(signal.SIGINT)
     out, err = process.communicate(timeout=30)
     assert process.returncode == 0, err
@@ -92,6 +95,7 @@ def stop(process: subprocess.Popen, workers: list[int]) -> None:
     for pid in workers:
         with pytest.raises(ProcessLookupError):
             os.kill(pid, 0)
+    return out
 
 
 async def isapi(device: dict, path: str) -> tuple[int, str]:
@@ -150,7 +154,7 @@ async def test_a_two_worker_fleet_behaves_as_one_and_survives_a_killed_worker(tm
     fleet_file = tmp_path / "fleet.toml"
     fleet_file.write_text(FLEET)
     state = tmp_path / "state"
-    process, ready = await asyncio.to_thread(
+    process, ready, _ = await asyncio.to_thread(
         start, fleet_file, tmp_path / "ready.json", "--workers", "2", "--state", str(state)
     )
     try:
@@ -215,6 +219,23 @@ async def test_a_two_worker_fleet_behaves_as_one_and_survives_a_killed_worker(tm
         process.kill()
         raise
     await asyncio.to_thread(stop, process, workers)
+
+
+@pytest.mark.timeout(120)
+def test_without_state_the_workers_serve_the_fixture_and_say_so(tmp_path):
+    fleet_file = tmp_path / "fleet.toml"
+    fleet_file.write_text(FLEET)
+    process, ready, banner = start(fleet_file, tmp_path / "ready.json", "--workers", "3")
+    try:
+        assert "6 device(s) over 3 workers" in banner
+        assert "restarted from the fixture" in banner
+        assert [w["devices"] for w in ready["workers"]] == [2, 2, 2]
+        assert len({d["serial"] for d in ready["devices"]}) == 6
+        assert all(d["ports"]["http"] > 0 for d in ready["devices"])
+    except BaseException:
+        process.kill()
+        raise
+    stop(process, [w["pid"] for w in ready["workers"]])
 
 
 def _lowered(limit: int):
