@@ -55,7 +55,11 @@ def workers_needed(devices: Sequence[Device], limit: int | None = None) -> int:
 
 
 def _widest_share(devices: Sequence[Device], workers: int) -> int:
-    return max(descriptors_needed(devices[i::workers], discovery=False) for i in range(workers))
+    """The most descriptors one process needs: a worker's share of the devices, or the
+    supervisor's (the devices' own discovery sockets, a channel to each worker)."""
+    shares = (descriptors_needed(devices[i::workers], discovery=False) for i in range(workers))
+    own = sum(listening_sockets(d) - listening_sockets(d, discovery=False) for d in devices)
+    return max(*shares, own + workers + SPARE)
 
 
 def make_room(devices: Sequence[Device], *, workers: int = 1) -> None:
@@ -68,17 +72,25 @@ def make_room(devices: Sequence[Device], *, workers: int = 1) -> None:
             soft = hard
         except (ValueError, OSError):
             pass  # some systems refuse "unlimited": keep what we have
-    if soft == resource.RLIM_INFINITY:
-        return
+    if soft != resource.RLIM_INFINITY:
+        refuse_beyond(devices, soft, workers=workers)
+
+
+def refuse_beyond(devices: Sequence[Device], limit: int, *, workers: int = 1) -> None:
+    """ServiceError, in one line with the two ways out, when a process of `workers` would
+    need more than `limit` descriptors."""
     if workers > 1:
         needed = _widest_share(devices, workers)
     else:  # a worker's own share: the supervisor holds its discovery sockets
         needed = descriptors_needed(devices, discovery=RELAY.get() is None)
-    if needed > soft:
-        enough = workers_needed(devices, soft)
-        share = f"a worker's share of {len(devices)} devices" if workers > 1 else ""
-        raise ServiceError(
-            f"{share or f'{len(devices)} devices'} need {needed} open files, but a process "
-            f"may open {soft} here: raise the limit (ulimit -n {needed}, as root or in "
-            f"limits.conf), or split the fleet over processes (nvrsim run --workers {enough})"
-        )
+    if needed <= limit:
+        return
+    ways = f"raise the limit (ulimit -n {needed}, as root or in limits.conf)"
+    enough = workers_needed(devices, limit)
+    if _widest_share(devices, enough) <= limit:  # else even the supervisor's part is too much
+        ways += f", or split the fleet over processes (nvrsim run --workers {enough})"
+    share = f"a worker's share of {len(devices)} devices" if workers > 1 else ""
+    raise ServiceError(
+        f"{share or f'{len(devices)} devices'} need {needed} open files, but a process "
+        f"may open {limit} here: {ways}"
+    )

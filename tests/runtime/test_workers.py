@@ -26,10 +26,11 @@ from hypothesis import strategies as st
 
 from nvrsim.protocols import sadp_crypto
 from nvrsim.protocols.sadp import Probe, ProbeType, build_probe, decode_probe_match
+from nvrsim.simulator.core.plugin import ServiceError
 from nvrsim.simulator.dahua.dhip import discover_dhip
 from nvrsim.simulator.hikvision.sadp import discover_sadp
 from nvrsim.simulator.runtime import relay
-from nvrsim.simulator.runtime.limits import descriptors_needed, workers_needed
+from nvrsim.simulator.runtime.limits import descriptors_needed, refuse_beyond, workers_needed
 from tests.conftest import PASSWORD, hik_entry, make_fleet
 from tests.hikvision.test_sadp_network import exchange
 
@@ -273,6 +274,25 @@ def test_workers_by_default_one_per_core_and_more_if_the_limit_needs_it():
     cores = os.cpu_count() or 1
     assert workers_needed(fleet.devices, limit=1000) == max(cores, 2)
     assert workers_needed(fleet.devices, limit=400) >= 5  # 400/5 * 2 + 256 = 416 > 400
+
+
+def test_a_dahua_device_counts_its_own_dhip_socket_where_it_is_opened():
+    dahua = {
+        "name": "dahua",
+        "count": 300,
+        "vendor": "dahua",
+        "kind": "ipc",
+        "model": "IPC-HDW5831R-ZE",
+        "firmware": "2.800.0000016.0.R",
+        "admin_password": PASSWORD,
+    }
+    devices = make_fleet(dahua).devices
+    assert descriptors_needed(devices) == 300 * 3 + 256  # HTTP, RTSP, DHIP
+    assert descriptors_needed(devices, discovery=False) == 300 * 2 + 256  # in a worker
+    # The supervisor holds the 300 DHIP sockets: no number of workers fits 500.
+    with pytest.raises(ServiceError, match="need 558 open files") as refused:
+        refuse_beyond(devices, 500, workers=2)
+    assert "ulimit -n 558" in str(refused.value) and "--workers" not in str(refused.value)
 
 
 @given(
