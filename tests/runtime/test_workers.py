@@ -29,6 +29,7 @@ from nvrsim.protocols.sadp import Probe, ProbeType, build_probe, decode_probe_ma
 from nvrsim.simulator.core.plugin import ServiceError
 from nvrsim.simulator.dahua.dhip import discover_dhip
 from nvrsim.simulator.hikvision.sadp import discover_sadp
+from nvrsim.simulator.onvif.wsd import discover_onvif
 from nvrsim.simulator.runtime import relay
 from nvrsim.simulator.runtime.limits import descriptors_needed, refuse_beyond, workers_needed
 from tests.conftest import PASSWORD, hik_entry, make_fleet
@@ -177,6 +178,10 @@ async def test_a_two_worker_fleet_behaves_as_one_and_survives_a_killed_worker(tm
         assert sorted(r["mac"] for r in dhip) == sorted(d["mac"] for d in dahua)
         # A device's own DHIP socket (its address, the fleet's port) answers from there.
         assert {r["from"] for r in dhip} == {d["address"] for d in dahua}
+        # WS-Discovery, answered by the supervisor, names each device's own web address.
+        onvif = await discover_onvif("127.0.0.1", services["wsd"]["port"], timeout=5, limit=6)
+        where = {f"http://{d['address']}:{d['ports']['http']}/" for d in devices}
+        assert {r["xaddrs"].split("onvif")[0] for r in onvif} == where
 
         # An SADP unbind of a device worker 1 holds: its ISAPI and the face see it at once.
         second = devices[1]  # the fleet's 2nd device: worker 1's first
