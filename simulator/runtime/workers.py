@@ -265,13 +265,13 @@ class Supervisor:
                 self.face.publish("worker.failed", worker=worker.index, error=str(exc))
                 return
             self.face.replace(worker.index, worker.shard)
+            self.on_ready()  # the ready file names it before anyone hears it is back
             self.face.publish(
                 "worker.restarted",
                 worker=worker.index,
                 pid=worker.process.pid,
                 restored_from=self.restored_from,
             )
-            self.on_ready()
 
     # --- what the ready file says -----------------------------------------------------------
 
