@@ -109,8 +109,6 @@ class Supervisor:
         self.hub = relay.Hub()
         self.workers = [Worker(i) for i in range(self.count)]
         self.serving = False
-        self.stopping = False
-        self.ready_file: str | None = None
         self._dir = tempfile.TemporaryDirectory(prefix="nvrsim-workers-")
         self._watching: set[asyncio.Task[None]] = set()
         self.face: Face | None = None
@@ -150,7 +148,7 @@ class Supervisor:
     async def stop(self) -> list[str]:
         """Stop every worker within `config.stop_seconds` (SIGTERM), then kill the rest;
         their names are returned. Then the fleet-wide services."""
-        self.serving, self.stopping = False, True
+        self.serving = False
         for task in self._watching:
             task.cancel()
         running = {w.name: w.process for w in self.workers if _alive(w.process)}
