@@ -7,6 +7,7 @@ from bench import (
     event_fanout,
     fleet_build,
     fleet_start,
+    fleet_workers,
     hikconnect_online,
     isapi_digest,
     isapi_load,
@@ -26,6 +27,7 @@ async def main() -> None:
         fleet_build,
         fleet_start,
         isapi_load,
+        fleet_workers,
     ):
         print(await bench.run())
 

@@ -10,20 +10,24 @@ import os
 import signal
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from nvrsim.simulator.cli import scenario as scenario_cli
 from nvrsim.simulator.control import scenarios
 from nvrsim.simulator.control.app import control_token
 from nvrsim.simulator.core.clock import ScaledClock
 from nvrsim.simulator.core.device import Device
-from nvrsim.simulator.core.plugin import CannotListen, ServiceError, parse_address
+from nvrsim.simulator.core.fleet import Fleet
+from nvrsim.simulator.core.plugin import CannotListen, FleetService, ServiceError, parse_address
 from nvrsim.simulator.core.text import text_table
 from nvrsim.simulator.onvif.settings import stream_docs
 from nvrsim.simulator.runtime.fixtures import default_fixture, load_fleet
 from nvrsim.simulator.runtime.journal import Journal
+from nvrsim.simulator.runtime.limits import make_room, workers_needed
 from nvrsim.simulator.runtime.runner import ServiceConfig, Simulator, fleet_services, fleet_table
 from nvrsim.simulator.runtime.state import StateDir
+from nvrsim.simulator.runtime.worker import ShareOfState, load_share, serve_worker
+from nvrsim.simulator.runtime.workers import Supervisor, worker_services
 from nvrsim.simulator.vendors import vendors
 
 log = logging.getLogger(__name__)
@@ -49,6 +53,17 @@ def add_run_parser(sub: argparse._SubParsersAction) -> None:
         help="serve shard I (0 to N-1) of the fixture's devices: every N-th from the I-th, "
         "each with the identity and address the whole fleet gives it (docs/docker.md)",
     )
+    run.add_argument(
+        "--workers",
+        type=_positive,
+        metavar="N",
+        help="serve the fleet from N processes behind one control API, ready file and set "
+        "of discovery sockets (default: 1 when one process may open the sockets the fleet "
+        "needs, else one per core, or more if the open-file limit needs it; docs/running.md)",
+    )
+    # A worker's relay to its supervisor, and its share of the fleet (a fixture file).
+    run.add_argument("--worker-channel", type=int, help=argparse.SUPPRESS)
+    run.add_argument("--worker-share", help=argparse.SUPPRESS)
     run.add_argument("--sadp-host", default="127.0.0.1", help="address SADP listens on")
     run.add_argument("--sadp-port", type=int, default=37020, help="SADP UDP port (default 37020)")
     run.add_argument(
@@ -218,12 +233,17 @@ def _run(args: argparse.Namespace) -> int:
             return 2
     clock = ScaledClock()
     briefing, scenario = "", None
-    store = StateDir(args.state) if args.state else None
+    worker = args.worker_channel is not None
+    store = (ShareOfState if worker else StateDir)(args.state) if args.state else None
     if store is not None and store.exists:
         saved = store.load_clock()
         clock = ScaledClock(time.time() + saved.get("offset", 0.0), saved.get("speed", 1.0))
-        fleet = store.load(now=clock.now())
-        print(f"nvrsim: resumed {len(fleet)} device(s) from {store.path}", flush=True)
+        if worker and args.shard is not None:  # the supervisor wrote the whole fleet
+            assert isinstance(store, ShareOfState)
+            fleet = store.load_share(*args.shard, now=clock.now())
+        else:
+            fleet = store.load(now=clock.now())
+            print(f"nvrsim: resumed {len(fleet)} device(s) from {store.path}", flush=True)
     else:
         if args.scenario and args.fixture:
             print("nvrsim: give a FIXTURE or a --scenario, not both", file=sys.stderr)
@@ -231,13 +251,17 @@ def _run(args: argparse.Namespace) -> int:
         if args.scenario:
             scenario = scenarios.load(args.scenario, now=clock.now())
             fleet, briefing = scenario.fleet, scenario_cli.brief(scenario)
+        elif args.worker_share:
+            fleet = load_share(args.worker_share, now=clock.now())
         else:
             fleet = load_fleet(args.fixture, now=clock.now())
-        if args.shard is not None:
+        if args.shard is not None and not args.worker_share:
             fleet = fleet.shard(*args.shard)
-            print(
-                f"nvrsim: shard {args.shard[0]}/{args.shard[1]}: {len(fleet)} device(s)", flush=True
-            )
+            if not worker:
+                print(
+                    f"nvrsim: shard {args.shard[0]}/{args.shard[1]}: {len(fleet)} device(s)",
+                    flush=True,
+                )
         if store is not None:
             store.save_all(fleet)
     config = ServiceConfig(
@@ -266,12 +290,27 @@ def _run(args: argparse.Namespace) -> int:
         mqtt_keepalive=args.mqtt_keepalive,
         mqtt_per_device=args.mqtt_connections == "per-device",
         cloud_test_mode=args.cloud_test_mode,
+        services=worker_services() if worker else None,
     )
     journal = Journal(clock, store)
+    count = args.workers or (workers_needed(fleet.devices) if args.shard is None else 1)
     try:
         with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is how a user stops it
-            simulator = Simulator(fleet, clock, config, journal, scenario)
-            asyncio.run(_serve(simulator, args.ready_file, briefing))
+            if count > 1 and not worker:
+                make_room(fleet.devices, workers=count)  # before anything listens
+                supervisor = Supervisor(
+                    fleet,
+                    clock,
+                    config,
+                    journal,
+                    count,
+                    _worker_argv(args),
+                    restored_from=f"--state {args.state}" if args.state else "the fixture",
+                )
+                asyncio.run(_supervise(supervisor, args.ready_file, briefing))
+            else:
+                simulator = Simulator(fleet, clock, config, journal, scenario)
+                asyncio.run(_serve(simulator, args.ready_file, briefing, args.worker_channel))
     except ServiceError as exc:
         hint = " (is another nvrsim running?)" if isinstance(exc, CannotListen) else ""
         print(f"nvrsim: {exc}{hint}", file=sys.stderr)
@@ -282,6 +321,52 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: give a number of processes, 1 or more")
+    return int(text)
+
+
+def _worker_argv(args: argparse.Namespace):
+    """How the supervisor starts worker `index` of `count`: `nvrsim run` over its share,
+    on the discovery ports the supervisor's sockets got, with the broker it started."""
+
+    def argv(
+        index: int, count: int, channel: int, ready_file: str, share: str, services
+    ) -> list[str]:
+        fleet = ["--scenario", args.scenario] if args.scenario else ["--worker-share", share]
+        broker = args.broker
+        if "mqtt" in services:
+            broker = f"mqtt://{services['mqtt'].host}:{services['mqtt'].port}"
+        ports = {
+            option: str(services[name].port if name in services else getattr(args, attr))
+            for option, name, attr in (
+                ("--sadp-port", "sadp", "sadp_port"),
+                ("--dhip-port", "dhip", "dhip_port"),
+                ("--dlink-port", "dlink", "dlink_port"),
+                ("--ssdp-port", "ssdp", "ssdp_port"),
+            )
+        }
+        return [
+            sys.executable, "-m", "nvrsim", "run", *fleet,
+            "--shard", f"{index}/{count}", "--workers", "1",
+            "--worker-channel", str(channel), "--ready-file", ready_file,
+            "--control-host", "127.0.0.1", "--control-port", "0",
+            "--broker", broker, "--cloud-port", "-1",
+            "--mqtt-keepalive", str(args.mqtt_keepalive),
+            "--mqtt-connections", args.mqtt_connections,
+            "--sadp-host", args.sadp_host,
+            *(x for option, port in ports.items() for x in (option, port)),
+            "--heartbeat", str(args.heartbeat),
+            "--reboot-seconds", str(args.reboot_seconds),
+            *(["--interface", args.interface] if args.interface else []),
+            *(["--state", args.state] if args.state else []),
+            *(["--verbose"] if args.verbose else []),
+        ]  # fmt: skip
+
+    return argv
+
+
 def _shard(text: str) -> tuple[int, int]:
     """`I/N`, with 0 <= I < N (argparse's type: its ValueError becomes a usage error)."""
     index, slash, count = text.partition("/")
@@ -290,12 +375,18 @@ def _shard(text: str) -> tuple[int, int]:
     return int(index), int(count)
 
 
-async def _serve(simulator: Simulator, ready_file: str | None, briefing: str = "") -> None:
+async def _serve(
+    simulator: Simulator, ready_file: str | None, briefing: str = "", channel: int | None = None
+) -> None:
     stop = asyncio.Event()
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
     log.info("starting %d device(s)", len(simulator.fleet))
     try:
-        await _serve_until(simulator, stop, ready_file, briefing)
+        if channel is None:
+            await _serve_until(simulator, stop, ready_file, briefing)
+        else:  # one of a supervisor's workers: no banner, its ready file is the supervisor's
+            assert ready_file is not None
+            await serve_worker(simulator, channel, ready_file, stop)
     finally:
         left = simulator.stuck + await _stragglers(simulator.config.stop_seconds)
         if left:
@@ -305,6 +396,34 @@ async def _serve(simulator: Simulator, ready_file: str | None, briefing: str = "
             simulator.journal.close()
             print("nvrsim: stopped", flush=True)
             os._exit(0)
+
+
+async def _supervise(supervisor: Supervisor, ready_file: str | None, briefing: str) -> None:
+    stop = asyncio.Event()
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
+    log.info("starting %d device(s) in %d workers", len(supervisor.fleet), supervisor.count)
+    killed: list[str] = []
+    try:
+        await supervisor.start()
+        print(
+            f"nvrsim: {len(supervisor.fleet)} device(s) over {supervisor.count} workers "
+            f"(a worker that stops is restarted from {supervisor.restored_from})"
+        )
+        _banner(supervisor.fleet, supervisor.services, briefing)
+        if ready_file:
+            supervisor.on_ready = lambda: supervisor.write_ready_file(ready_file)
+            supervisor.write_ready_file(ready_file)
+            print(f"ready: {ready_file}")
+        print("Press Ctrl-C to stop.", flush=True)
+        await stop.wait()
+    finally:
+        killed = await asyncio.shield(supervisor.stop())
+        if killed:
+            seconds = supervisor.config.stop_seconds
+            print(
+                f"nvrsim: killed after {seconds:g} s, still running: {', '.join(killed)}",
+                file=sys.stderr,
+            )
 
 
 async def _stragglers(seconds: float) -> list[str]:
@@ -322,29 +441,34 @@ async def _serve_until(
     simulator: Simulator, stop: asyncio.Event, ready_file: str | None, briefing: str
 ) -> None:
     async with simulator:
-        print(fleet_table(simulator.fleet))
-        print()
-        rows = []
-        for name, service in simulator.services.items():
-            guarded = "  (token required)" if getattr(service, "token", "") else ""
-            where = f"{fleet_services()[name].scheme}://{service.host}:{service.port}"
-            rows.append((name.upper(), where + guarded))
-        if "control" in simulator.services:
-            control = simulator.services["control"]
-            rows.append(("DASHBOARD", f"http://{control.host}:{control.port}/"))
-        rows += _web_apis(simulator)
-        width = max(len(name) for name, _ in rows)
-        for name, where in rows:
-            print(f"{name:<{width}} {where}")
-        print()
-        print(stream_table(simulator.fleet.devices))
-        if briefing:
-            print(f"\nScenario {briefing}\n")
+        _banner(simulator.fleet, simulator.services, briefing)
         if ready_file:
             simulator.write_ready_file(ready_file)
             print(f"ready: {ready_file}")
         print("Press Ctrl-C to stop.", flush=True)
         await stop.wait()
+
+
+def _banner(fleet: Fleet, services: Mapping[str, FleetService], briefing: str) -> None:
+    """The devices, where every service listens, and the first devices' streams."""
+    print(fleet_table(fleet))
+    print()
+    rows = []
+    for name, service in services.items():
+        guarded = "  (token required)" if getattr(service, "token", "") else ""
+        where = f"{fleet_services()[name].scheme}://{service.host}:{service.port}"
+        rows.append((name.upper(), where + guarded))
+    if "control" in services:
+        control = services["control"]
+        rows.append(("DASHBOARD", f"http://{control.host}:{control.port}/"))
+    rows += _web_apis(fleet)
+    width = max(len(name) for name, _ in rows)
+    for name, where in rows:
+        print(f"{name:<{width}} {where}")
+    print()
+    print(stream_table(fleet.devices))
+    if briefing:
+        print(f"\nScenario {briefing}\n")
 
 
 STREAM_TABLE_DEVICES = 24  # a larger fleet's streams are in the ready file and the API
@@ -369,10 +493,10 @@ def stream_table(fleet: Sequence[Device]) -> str:
     return table
 
 
-def _web_apis(simulator: Simulator) -> list[tuple[str, str]]:
+def _web_apis(fleet: Fleet) -> list[tuple[str, str]]:
     """What the fleet's devices serve on their own addresses, by the vendors that have
     devices in it (ONVIF, which every vendor mounts, once)."""
-    present = {d.vendor for d in simulator.fleet}
+    present = {d.vendor for d in fleet}
     serving: dict[tuple[str, str], list[str]] = {}
     for vendor in vendors():
         if vendor.name in present:

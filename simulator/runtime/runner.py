@@ -96,6 +96,9 @@ class ServiceConfig:
     mqtt_keepalive: int = 60  # seconds; the broker declares a silent link dead after 1.5x
     mqtt_per_device: bool = False  # one MQTT connection per device instead of one shared
     cloud_test_mode: bool = False  # captcha answers readable through the control API
+    # The fleet services to start, by name (None: every one); a worker of `nvrsim run
+    # --workers` leaves the fleet-wide ones (clouds, broker, WS-Discovery) to its supervisor.
+    services: frozenset[str] | None = None
 
 
 class Announcer(Protocol):
@@ -152,9 +155,11 @@ class Simulator:
     async def start(self) -> None:
         """Listen everywhere, or, if one address cannot be had, nowhere: ServiceError says which."""
         quiet_bad_requests()
-        make_room(len(self.fleet))
+        make_room(self.fleet.devices)
         try:
             for name, definition in fleet_services().items():
+                if self.config.services is not None and name not in self.config.services:
+                    continue
                 service = await definition.start(self)
                 if service is not None:
                     self.services[name] = service

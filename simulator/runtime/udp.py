@@ -23,7 +23,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
-from collections.abc import Callable, Hashable
+from collections.abc import Awaitable, Callable, Hashable
+from contextvars import ContextVar
 from typing import TypeVar, cast
 
 from nvrsim.simulator.core.faults import DiscoveryReply
@@ -36,7 +37,7 @@ Respond = Callable[[bytes, Address], list[DiscoveryReply]]
 Outlet = Callable[[str], asyncio.DatagramTransport | None]
 
 
-class _DiscoveryProtocol(asyncio.DatagramProtocol):
+class DiscoveryProtocol(asyncio.DatagramProtocol):
     BURST = 32
     BREATHER = 0.002
     ASKERS = 64  # paced answers under way at once
@@ -115,7 +116,7 @@ class _DiscoveryProtocol(asyncio.DatagramProtocol):
 class DiscoveryServer:
     """One UDP socket answering one discovery protocol for a whole fleet."""
 
-    def __init__(self, transport: asyncio.DatagramTransport, protocol: _DiscoveryProtocol) -> None:
+    def __init__(self, transport: asyncio.DatagramTransport, protocol: DiscoveryProtocol) -> None:
         self._transport, self._protocol = transport, protocol
         self.host, self.port = transport.get_extra_info("sockname")[:2]
 
@@ -130,7 +131,41 @@ class DiscoveryServer:
         await asyncio.gather(*self._protocol.sending, return_exceptions=True)
 
 
+# Under `nvrsim run --workers`, where discovery sockets are not a worker's own: the
+# supervisor binds them and relays datagrams, a worker answers through the relay
+# (simulator/runtime/relay.py). Called with serve_discovery's arguments, it replaces it.
+RELAY: ContextVar[Callable[..., Awaitable[DiscoveryServer]] | None] = ContextVar(
+    "nvrsim_discovery_relay", default=None
+)
+
+
 async def serve_discovery(
+    name: str,
+    respond: Respond,
+    host: str,
+    port: int,
+    *,
+    multicast_group: str | None = None,
+    interface: str | None = None,
+    outlet: Outlet | None = None,
+    reuse: bool = False,
+) -> DiscoveryServer:
+    """Serve one discovery protocol on host:port (`bind_discovery`), or through the relay
+    when this process is one of several workers."""
+    serve = RELAY.get() or bind_discovery
+    return await serve(
+        name,
+        respond,
+        host,
+        port,
+        multicast_group=multicast_group,
+        interface=interface,
+        outlet=outlet,
+        reuse=reuse,
+    )
+
+
+async def bind_discovery(
     name: str,
     respond: Respond,
     host: str,
@@ -163,7 +198,7 @@ async def serve_discovery(
         sock.close()
         raise
     transport, protocol = await asyncio.get_running_loop().create_datagram_endpoint(
-        lambda: _DiscoveryProtocol(name, respond, outlet), sock=sock
+        lambda: DiscoveryProtocol(name, respond, outlet), sock=sock
     )
     return DiscoveryServer(transport, protocol)
 

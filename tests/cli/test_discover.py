@@ -30,7 +30,7 @@ from nvrsim.simulator.hikvision.sadp import (
     discover_sadp,
     serve_sadp,
 )
-from nvrsim.simulator.runtime.udp import DiscoveryServer, _DiscoveryProtocol, ask
+from nvrsim.simulator.runtime.udp import DiscoveryProtocol, DiscoveryServer, ask
 from tests.conftest import hik_entry, make_fleet
 
 FLEET = 200  # more than one burst (32), so the answer is paced
@@ -42,7 +42,7 @@ Heard = dict[str, int]  # datagrams by the Uuid they echo
 async def sadp(clock: VirtualClock, monkeypatch: pytest.MonkeyPatch):
     # A long breather stretches a paced answer to about a second, so that the next asker
     # certainly comes while it is under way, however loaded the machine.
-    monkeypatch.setattr(_DiscoveryProtocol, "BREATHER", 0.15)
+    monkeypatch.setattr(DiscoveryProtocol, "BREATHER", 0.15)
     cam = hik_entry("cam", count=FLEET, kind="ipc", model="DS-2CD2385G1-I")
     fleet = make_fleet(cam, clock=clock)
     server = await serve_sadp(SadpResponder(fleet, clock), "127.0.0.1", 0)
@@ -134,9 +134,9 @@ async def test_a_new_inquiry_from_the_same_socket_ends_the_rest_of_the_old_answe
 async def test_a_flood_of_askers_queues_bounded_work_the_oldest_answer_dropped_first(
     sadp, monkeypatch
 ):
-    monkeypatch.setattr(_DiscoveryProtocol, "ASKERS", 2)
+    monkeypatch.setattr(DiscoveryProtocol, "ASKERS", 2)
     # Answers long enough that all three askers are heard while the first is under way.
-    monkeypatch.setattr(_DiscoveryProtocol, "BREATHER", 0.4)
+    monkeypatch.setattr(DiscoveryProtocol, "BREATHER", 0.4)
     askers = [asker() for _ in range(3)]
     ids = [await inquire(sock, sadp) for sock in askers]
     heard: Heard = {}

@@ -1,0 +1,80 @@
+"""One worker of `nvrsim run --workers N` (runtime/workers.py): its share of the fleet,
+of `--state DIR`, and its discovery through the supervisor's sockets."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+from pathlib import Path
+from typing import Any
+
+from nvrsim.simulator.core.fleet import Fleet
+from nvrsim.simulator.runtime import relay
+from nvrsim.simulator.runtime.fixtures import build_fleet
+from nvrsim.simulator.runtime.state import StateDir, _serial, device_entry, fleet_settings
+from nvrsim.simulator.runtime.udp import RELAY
+
+
+class ShareOfState(StateDir):
+    """A worker's view of `--state DIR`: its devices' files; fleet.json is the supervisor's."""
+
+    def save_fleet(self, fleet: Fleet) -> None:
+        self.devices.mkdir(parents=True, exist_ok=True)
+
+    def load_share(self, index: int, count: int, now: float = 0.0) -> Fleet:
+        """Worker `index` of `count`'s devices, as `Fleet.shard` would pick them from the
+        whole: every `count`-th of the fleet's order (a device added at run time, which
+        the order lacks, goes to the worker that takes its turn after them). Only their
+        files are read."""
+        settings = self._read(self.path / "fleet.json")
+        order = settings.pop("order", [])
+        listed = set(order)
+        added = sorted(
+            serial for f in self.devices.glob("*.json") if (serial := _serial(f)) not in listed
+        )
+        share = [*order, *added][index::count]
+        entries = [
+            self._read(self._file(serial)) for serial in share if self._file(serial).exists()
+        ]
+        source = str(self.devices)
+        return build_fleet({"fleet": settings, "device": entries}, source=source, now=now)
+
+
+def write_share(fleet: Fleet, index: int, count: int, path: Path) -> None:
+    """Worker `index` of `count`'s devices as one fixture document (JSON), so that it
+    builds its share only, each device as the whole fleet made it."""
+    share = {
+        "fleet": fleet_settings(fleet),
+        "device": [device_entry(d) for d in fleet.devices[index::count]],
+    }
+    path.write_text(json.dumps(share), encoding="utf-8")
+
+
+def load_share(path: str, now: float = 0.0) -> Fleet:
+    return build_fleet(json.loads(Path(path).read_text(encoding="utf-8")), source=path, now=now)
+
+
+async def serve_worker(simulator: Any, channel: int, ready_file: str, stop: asyncio.Event) -> None:
+    """Serve `simulator`'s devices, their discovery through the supervisor's sockets,
+    until `stop` or until the supervisor is gone."""
+    reader, writer = await asyncio.open_unix_connection(sock=socket.socket(fileno=channel))
+    spoke = relay.Spoke(writer)
+    RELAY.set(spoke.serve)
+    listening = asyncio.create_task(_hear(reader, spoke, stop))
+    try:
+        async with simulator:
+            simulator.write_ready_file(ready_file)
+            writer.write(relay.message({"ready": ready_file}))
+            await stop.wait()
+    finally:
+        listening.cancel()
+        writer.close()
+
+
+async def _hear(reader: asyncio.StreamReader, spoke: relay.Spoke, stop: asyncio.Event) -> None:
+    async for body in relay.frames(reader):
+        kind, name, peer, data = relay.parse(body)
+        if kind == relay.DATAGRAM:
+            spoke.heard(name, peer, data)
+    stop.set()  # the supervisor is gone: so are we

@@ -1,0 +1,313 @@
+"""`nvrsim run --workers N`: one fleet over N processes, behind one face.
+
+A process may hold only so many sockets (here 20,000, two or three a device), so a large
+fleet is served by worker processes, each `nvrsim run --shard I/N` over its share of the
+devices (every N-th, each with the identity the whole fleet gives it). The supervisor
+owns what is fleet-wide and the workers own the devices:
+
+- supervisor: the embedded MQTT broker and the clouds (Hik-Connect, DMSS, the D-Link
+  portal), WS-Discovery (answered from its copy of the fleet: what a probe reads does
+  not change at run time), every other discovery socket (relayed to the workers:
+  runtime/relay.py), the control API and dashboard (a Face over the workers' own), one
+  banner, one ready file, `--state`'s fleet.json;
+- a worker: its devices' HTTP and RTSP sockets, their Hik-Connect link (over the
+  supervisor's broker), their discovery responders (fed by the relay), a control API of
+  its own on a free loopback port with a random token, its devices' files in `--state`.
+
+A worker that dies is started again with its devices' state from `--state` (or from the
+fixture, which the banner says), and the Face's event stream says `worker.down` then
+`worker.restarted`.
+
+Choices where the public record is silent: a worker's output other than its errors is
+not shown (the supervisor's banner is the fleet's); workers run in their own process
+group, so that Ctrl-C reaches the supervisor alone, which stops them. In `--state DIR`
+the supervisor writes fleet.json (the fleet's order) once, and each worker its own
+devices' files; a device added at run time is loaded after the ordered ones, a removed
+one's file is gone. A clock change through the face reaches every worker alike, so any
+of them may write clock.json.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import secrets
+import socket
+import subprocess
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from nvrsim.simulator.control.face import Face, Shard
+from nvrsim.simulator.core.clock import Clock
+from nvrsim.simulator.core.device import Device
+from nvrsim.simulator.core.fleet import Fleet
+from nvrsim.simulator.core.plugin import FleetService, ServiceError
+from nvrsim.simulator.runtime import relay
+from nvrsim.simulator.runtime.http_service import HttpService, listen
+from nvrsim.simulator.runtime.journal import Journal
+from nvrsim.simulator.runtime.runner import ServiceConfig, fleet_services
+from nvrsim.simulator.runtime.udp import RELAY
+from nvrsim.simulator.runtime.worker import write_share
+
+log = logging.getLogger(__name__)
+
+# Answered once for the whole fleet by the supervisor; a worker starts none of them.
+SUPERVISOR_ONLY = frozenset({"wsd", "portal", "dmss", "mqtt", "hikconnect"})
+# Each worker's own: its devices' cloud link and its control API (the Face's shards).
+WORKER_ONLY = frozenset({"hiklink", "control"})
+
+# argv of worker `index` of `count`, given its channel's descriptor, its ready file, its
+# share of the fleet (a fixture file) and the supervisor's services (the ports its
+# discovery sockets and broker got).
+WorkerArgv = Callable[[int, int, int, str, str, dict[str, FleetService]], list[str]]
+
+
+def worker_services() -> frozenset[str]:
+    return frozenset(fleet_services()) - SUPERVISOR_ONLY
+
+
+@dataclass
+class Worker:
+    index: int
+    process: asyncio.subprocess.Process | None = None
+    shard: Shard | None = None
+    ready: dict[str, Any] = field(default_factory=dict)  # its own ready document
+    reading: asyncio.Task[None] | None = None  # its channel
+    echoing: asyncio.Task[None] | None = None  # its stderr
+
+    @property
+    def name(self) -> str:
+        return f"worker {self.index}"
+
+
+class FaceServer(HttpService):
+    def __init__(self, runner: Any, token: str, face: Face) -> None:
+        super().__init__(runner)
+        self.token, self.face = token, face
+
+
+@dataclass
+class Supervisor:
+    """The fleet-wide services, and `count` workers serving `fleet`'s devices."""
+
+    fleet: Fleet
+    clock: Clock
+    config: ServiceConfig
+    journal: Journal
+    count: int
+    argv: WorkerArgv
+    # Where a restarted worker's devices come from ("--state DIR" or "the fixture").
+    restored_from: str = "the fixture"
+
+    def __post_init__(self) -> None:
+        self.services: dict[str, FleetService] = {}
+        self.hub = relay.Hub()
+        self.workers = [Worker(i) for i in range(self.count)]
+        self.serving = False
+        self._dir = tempfile.TemporaryDirectory(prefix="nvrsim-workers-")
+        self._watching: set[asyncio.Task[None]] = set()
+        self.face: Face | None = None
+        self.on_ready: Callable[[], None] = lambda: None  # told when the ready file changes
+
+    # --- what a fleet service gets (ServiceContext) ----------------------------------------
+
+    def network_changed(self, device: Device) -> None:
+        pass  # the worker that holds the device moves it
+
+    def reboot(self, device: Device, downtime: float | None = None) -> bool:
+        return False  # the worker's to do
+
+    # --- start and stop ---------------------------------------------------------------------
+
+    async def start(self) -> None:
+        RELAY.set(self.hub.serve)
+        try:
+            for name, definition in fleet_services().items():
+                if name not in WORKER_ONLY:
+                    service = await definition.start(self)
+                    if service is not None:
+                        self.services[name] = service
+            await asyncio.gather(*(self._start_worker(w) for w in self.workers))
+            self.face = Face([w.shard for w in self.workers if w.shard], self.config.token or "")
+            if self.config.control_port is not None:
+                where = (self.config.control_host, self.config.control_port)
+                runner = await listen(self.face.app, "control API", *where, reuse_address=False)
+                self.services["control"] = FaceServer(runner, self.config.token or "", self.face)
+            for worker in self.workers:
+                self._watch(worker)
+        except BaseException:
+            await self.stop()
+            raise
+        self.serving = True
+
+    async def stop(self) -> list[str]:
+        """Stop every worker within `config.stop_seconds` (SIGTERM), then kill the rest;
+        their names are returned. Then the fleet-wide services."""
+        self.serving = False
+        for task in self._watching:
+            task.cancel()
+        running = {w.name: w.process for w in self.workers if _alive(w.process)}
+        for process in running.values():
+            process.terminate()
+        waits = {name: asyncio.ensure_future(p.wait()) for name, p in running.items()}
+        if waits:
+            await asyncio.wait(waits.values(), timeout=self.config.stop_seconds)
+        killed = []
+        for name, process in running.items():
+            if not waits[name].done():
+                process.kill()
+                killed.append(f"{name} (pid {process.pid})")
+                await process.wait()
+        for worker in self.workers:
+            for task in (worker.reading, worker.echoing):
+                if task is not None:
+                    task.cancel()
+        if self.face is not None:
+            await self.face.close()
+        for name in reversed(list(self.services)):
+            await self.services.pop(name).close()
+        self._dir.cleanup()
+        return killed
+
+    # --- the workers ----------------------------------------------------------------------
+
+    async def _start_worker(self, worker: Worker) -> None:
+        """Start `worker` and wait until its devices listen; ServiceError with its own
+        words when it cannot."""
+        ours, theirs = socket.socketpair()
+        ready_path = str(Path(self._dir.name) / f"worker-{worker.index}.json")
+        token = secrets.token_urlsafe(16)
+        share = Path(self._dir.name) / f"worker-{worker.index}.fleet.json"
+        if not share.exists():  # the fleet as the fixture made it, also for a restart
+            write_share(self.fleet, worker.index, self.count, share)
+        argv = self.argv(
+            worker.index, self.count, theirs.fileno(), ready_path, str(share), self.services
+        )
+        try:
+            worker.process = await asyncio.create_subprocess_exec(
+                *argv,
+                pass_fds=(theirs.fileno(),),
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+                start_new_session=True,  # Ctrl-C is the supervisor's to pass on
+                env=os.environ | {"NVRSIM_CONTROL_TOKEN": token},
+            )
+        finally:
+            theirs.close()
+        reader, writer = await asyncio.open_unix_connection(sock=ours)
+        self.hub.workers[worker.index] = writer
+        ready: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        worker.reading = asyncio.create_task(self._read(worker, reader, ready))
+        exited = asyncio.ensure_future(worker.process.wait())
+        await asyncio.wait({ready, exited}, return_when=asyncio.FIRST_COMPLETED)
+        if not ready.done():
+            assert worker.process.stderr is not None
+            said = (await worker.process.stderr.read()).decode(errors="replace").strip()
+            self.hub.workers.pop(worker.index, None)
+            raise ServiceError(f"{worker.name}: {said or f'exited ({exited.result()})'}")
+        exited.cancel()
+        worker.ready = json.loads(Path(ready.result()["ready"]).read_text(encoding="utf-8"))
+        control = worker.ready["services"]["control"]
+        url = f"http://{control['host']}:{control['port']}"
+        worker.shard = Shard(worker.name, url, control.get("token", token))
+        self._adopt_ports(worker.ready["devices"])
+        assert worker.process.stderr is not None
+        worker.echoing = asyncio.create_task(_echo(worker.name, worker.process.stderr))
+
+    async def _read(
+        self, worker: Worker, reader: asyncio.StreamReader, ready: asyncio.Future[dict[str, Any]]
+    ) -> None:
+        async for body in relay.frames(reader):
+            if body[:1] == relay.MESSAGE:
+                if not ready.done():
+                    ready.set_result(json.loads(body[1:]))
+                continue
+            kind, name, to, data = relay.parse(body)
+            if kind == relay.REPLY:
+                self.hub.send(name, to, data)
+
+    def _adopt_ports(self, docs: list[dict[str, Any]]) -> None:
+        """The ports the worker's devices got (port 0 in a fixture: any free one)."""
+        for doc in docs:
+            device = self.fleet.by_serial(doc["serial"])
+            if device is not None:
+                device.network.http_port = doc["ports"]["http"]
+                device.network.rtsp_port = doc["ports"]["rtsp"]
+
+    def _watch(self, worker: Worker) -> None:
+        task = asyncio.create_task(self._restart_when_down(worker))
+        self._watching.add(task)
+        task.add_done_callback(self._watching.discard)
+
+    async def _restart_when_down(self, worker: Worker) -> None:
+        assert worker.process is not None and self.face is not None
+        while True:
+            code = await worker.process.wait()
+            self.hub.workers.pop(worker.index, None)
+            self.face.replace(worker.index, None)
+            pid = worker.process.pid
+            self.face.publish("worker.down", worker=worker.index, pid=pid, code=code)
+            log.warning(
+                "%s (pid %d) exited (%s): restarting it", worker.name, worker.process.pid, code
+            )
+            try:
+                await self._start_worker(worker)
+            except ServiceError as exc:
+                log.error("%s", exc)
+                self.face.publish("worker.failed", worker=worker.index, error=str(exc))
+                return
+            self.face.replace(worker.index, worker.shard)
+            self.on_ready()  # the ready file names it before anyone hears it is back
+            self.face.publish(
+                "worker.restarted",
+                worker=worker.index,
+                pid=worker.process.pid,
+                restored_from=self.restored_from,
+            )
+
+    # --- what the ready file says -----------------------------------------------------------
+
+    def describe(self) -> dict[str, Any]:
+        """The same document a single process writes, over every worker's devices (in
+        the fleet's order), plus each worker's pid and control API."""
+        by_serial = {d["serial"]: d for w in self.workers for d in w.ready.get("devices", [])}
+        return {
+            "pid": os.getpid(),
+            "services": {
+                name: {"host": service.host, "port": service.port}
+                | ({"token": token} if (token := getattr(service, "token", "")) else {})
+                for name, service in self.services.items()
+            },
+            "devices": [by_serial[d.serial] for d in self.fleet if d.serial in by_serial],
+            "workers": [
+                {
+                    "index": w.index,
+                    "pid": w.process.pid if w.process else None,
+                    "control": w.shard.url if w.shard else None,
+                    "devices": len(w.ready.get("devices", [])),
+                }
+                for w in self.workers
+            ],
+        }
+
+    def write_ready_file(self, path: str | Path) -> None:
+        path = Path(path)
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_text(json.dumps(self.describe(), indent=2) + "\n", encoding="utf-8")
+        os.replace(tmp, path)
+
+
+def _alive(process: asyncio.subprocess.Process | None) -> bool:
+    return process is not None and process.returncode is None
+
+
+async def _echo(name: str, stream: asyncio.StreamReader) -> None:
+    """A worker's errors, on the supervisor's stderr, named."""
+    async for line in stream:
+        log.warning("%s: %s", name, line.decode(errors="replace").rstrip())

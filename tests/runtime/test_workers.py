@@ -1,0 +1,311 @@
+"""`nvrsim run --workers N`: one fleet over N processes behaves as one process would.
+
+Real processes on loopback: the supervisor's discovery sockets answer for every
+worker's devices, a change made through SADP lands in the worker that holds the device,
+a worker killed with SIGKILL comes back with its state while the other keeps serving,
+and a fleet that needs more open files than a process may have is refused before
+anything listens.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import resource
+import signal
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import aiohttp
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from nvrsim.protocols import sadp_crypto
+from nvrsim.protocols.sadp import Probe, ProbeType, build_probe, decode_probe_match
+from nvrsim.simulator.core.plugin import ServiceError
+from nvrsim.simulator.dahua.dhip import discover_dhip
+from nvrsim.simulator.hikvision.sadp import discover_sadp
+from nvrsim.simulator.onvif.wsd import discover_onvif
+from nvrsim.simulator.runtime import relay
+from nvrsim.simulator.runtime.limits import descriptors_needed, refuse_beyond, workers_needed
+from tests.conftest import PASSWORD, hik_entry, make_fleet
+from tests.hikvision.test_sadp_network import exchange
+
+NVRSIM = [sys.executable, "-m", "nvrsim"]
+FLEET = """
+[fleet]
+seed = "workers"
+address_pool = "127.83.0.0/24"
+client_networks = ["127.0.0.0/8"]
+
+[[device]]
+name = "cam"
+count = 4
+vendor = "hikvision"
+kind = "ipc"
+model = "DS-2CD2385G1-I"
+firmware = "V5.6.2build 190701"
+admin_password = "Demo12345"
+ports = { http = 0, rtsp = 0 }
+hik_connect = { enabled = true, online = true, bound_account = "owner@example.com" }
+
+[[device]]
+name = "dahua"
+count = 2
+vendor = "dahua"
+kind = "ipc"
+model = "IPC-HDW5831R-ZE"
+firmware = "2.800.0000016.0.R"
+admin_password = "Demo12345"
+ports = { http = 0, rtsp = 0 }
+"""
+FREE_PORTS = [
+    *("--sadp-port", "0", "--dhip-port", "0", "--dlink-port", "0", "--ssdp-port", "0"),
+    *("--wsd-port", "0", "--portal-port", "0", "--dmss-port", "0", "--broker-port", "0"),
+    *("--cloud-port", "0", "--control-port", "0"),
+]
+EZVIZ = "/ISAPI/System/Network/EZVIZ"
+
+
+def start(fleet_file: Path, ready: Path, *options: str) -> tuple[subprocess.Popen, dict, str]:
+    """The supervisor, its ready document, and its banner up to the ready line."""
+    process = subprocess.Popen(
+        [*NVRSIM, "run", str(fleet_file), "--ready-file", str(ready), *FREE_PORTS, *options],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout is not None
+    banner = []
+    for line in process.stdout:  # the test's timeout bounds this
+        banner.append(line)
+        if line.startswith("ready: "):
+            return process, json.loads(ready.read_text()), "".join(banner)
+    pytest.fail(f"nvrsim run did not start: {process.communicate()}")
+
+
+def stop(process: subprocess.Popen, workers: list[int]) -> str:
+    """Ctrl-C on the supervisor stops it and every worker; what it printed."""
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=30)
+    assert process.returncode == 0, err
+    assert "nvrsim: stopped" in out
+    for pid in workers:
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)
+    return out
+
+
+async def isapi(device: dict, path: str) -> tuple[int, str]:
+    url = f"http://{device['address']}:{device['ports']['http']}{path}"
+    auth = aiohttp.DigestAuthMiddleware("admin", PASSWORD)
+    async with aiohttp.ClientSession(middlewares=(auth,)) as session, session.get(url) as reply:
+        return reply.status, await reply.text()
+
+
+def bind_status(xml: str) -> str | None:
+    return next(el.text for el in ET.fromstring(xml).iter() if el.tag.endswith("bindStatus"))
+
+
+async def bound_account(face: str, serial: str) -> str | None:
+    url = f"{face}/api/devices/{serial}"
+    async with aiohttp.ClientSession() as session, session.get(url) as reply:
+        assert reply.status == 200
+        return (await reply.json())["hik_connect"]["bound_account"]
+
+
+async def sadp_unbind(port: int, mac: str) -> str:
+    """SADP's key exchange, then an unbind with the admin password (seed 001)."""
+    key = sadp_crypto.new_client_key()
+    code = sadp_crypto.encode_public_key(key.public_key())
+    ask = Probe("E1", ProbeType.EXCHANGE_CODE, mac=mac, code=code)
+    [(answer, _)] = await exchange(port, build_probe(ask), 1)
+    random = sadp_crypto.decrypt_random(key, decode_probe_match(answer).fields["Code"])
+    unbind = Probe(
+        "E2",
+        ProbeType.EZVIZ_UNBIND,
+        mac=mac,
+        password=sadp_crypto.encrypt_password(random, PASSWORD),
+    )
+    [(answer, _)] = await exchange(port, build_probe(unbind), 1)
+    return decode_probe_match(answer).result
+
+
+async def events_until(url: str, wanted: list[str], seen: list[str], opened: asyncio.Event):
+    """Follow the face's event stream until every kind in `wanted` has come, in order."""
+    timeout = aiohttp.ClientTimeout(total=None, sock_read=None)
+    async with (
+        aiohttp.ClientSession(timeout=timeout) as session,
+        session.get(url + "/api/events") as stream,
+    ):
+        opened.set()
+        async for line in stream.content:
+            if line.startswith(b"event: ") and not line.startswith(b"event: exchange"):
+                seen.append(line[7:].decode().strip())
+            if [k for k in seen if k in wanted] == wanted:
+                return
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(180)
+async def test_a_two_worker_fleet_behaves_as_one_and_survives_a_killed_worker(tmp_path):
+    fleet_file = tmp_path / "fleet.toml"
+    fleet_file.write_text(FLEET)
+    state = tmp_path / "state"
+    process, ready, _ = await asyncio.to_thread(
+        start, fleet_file, tmp_path / "ready.json", "--workers", "2", "--state", str(state)
+    )
+    try:
+        devices = ready["devices"]
+        services = ready["services"]
+        face = f"http://127.0.0.1:{services['control']['port']}"
+        # Every device once, in the fleet's order; the share of each worker is every 2nd.
+        names = [f"cam-{i}" for i in range(1, 5)] + ["dahua-1", "dahua-2"]
+        assert sorted(d["name"] for d in devices) == sorted(names)
+        assert len({d["serial"] for d in devices}) == 6
+        assert [w["devices"] for w in ready["workers"]] == [3, 3]
+        hik = [d for d in devices if d["vendor"] == "hikvision"]
+        dahua = [d for d in devices if d["vendor"] == "dahua"]
+
+        # Discovery from the supervisor's one socket per protocol: exactly the fleet.
+        sadp = await discover_sadp("127.0.0.1", services["sadp"]["port"], timeout=5, limit=4)
+        assert sorted(r["DeviceSN"] for r in sadp) == sorted(d["serial"] for d in hik)
+        dhip = await discover_dhip("127.0.0.1", services["dhip"]["port"], timeout=5, limit=2)
+        assert sorted(r["mac"] for r in dhip) == sorted(d["mac"] for d in dahua)
+        # A device's own DHIP socket (its address, the fleet's port) answers from there.
+        assert {r["from"] for r in dhip} == {d["address"] for d in dahua}
+        # WS-Discovery, answered by the supervisor, names each device's own web address.
+        onvif = await discover_onvif("127.0.0.1", services["wsd"]["port"], timeout=5, limit=6)
+        where = {f"http://{d['address']}:{d['ports']['http']}/" for d in devices}
+        assert {r["xaddrs"].split("onvif")[0] for r in onvif} == where
+
+        # An SADP unbind of a device worker 1 holds: its ISAPI and the face see it at once.
+        second = devices[1]  # the fleet's 2nd device: worker 1's first
+        assert second["vendor"] == "hikvision"
+        status, xml = await isapi(second, EZVIZ)
+        assert (status, bind_status(xml)) == (200, "bind")
+        assert await sadp_unbind(services["sadp"]["port"], second["mac"]) == "success"
+        status, xml = await isapi(second, EZVIZ)
+        assert (status, bind_status(xml)) == (200, "unbind")
+        assert await bound_account(face, second["serial"]) is None
+
+        # kill -9 worker 1: worker 0's devices answer throughout; the stream tells it.
+        seen: list[str] = []
+        opened = asyncio.Event()
+        following = asyncio.create_task(
+            events_until(face, ["worker.down", "worker.restarted"], seen, opened)
+        )
+        await asyncio.wait_for(opened.wait(), 10)
+        os.kill(ready["workers"][1]["pid"], signal.SIGKILL)
+        first = devices[0]
+        answered = 0
+        async with asyncio.timeout(60):
+            while not following.done():
+                status, _ = await isapi(first, "/ISAPI/System/deviceInfo")
+                assert status == 200
+                answered += 1
+            await following
+        assert answered > 0
+        assert seen.index("worker.down") < seen.index("worker.restarted")
+
+        # Back with its state from --state: still unbound, on ISAPI and through the face.
+        status, xml = await isapi(second, EZVIZ)
+        assert (status, bind_status(xml)) == (200, "unbind")
+        assert await bound_account(face, second["serial"]) is None
+        restarted = json.loads((tmp_path / "ready.json").read_text())
+        assert restarted["workers"][1]["pid"] != ready["workers"][1]["pid"]
+        sadp = await discover_sadp("127.0.0.1", services["sadp"]["port"], timeout=5, limit=4)
+        assert len(sadp) == 4
+        workers = [w["pid"] for w in restarted["workers"]]
+    except BaseException:
+        process.kill()
+        raise
+    await asyncio.to_thread(stop, process, workers)
+
+
+@pytest.mark.timeout(120)
+def test_without_state_the_workers_serve_the_fixture_and_say_so(tmp_path):
+    fleet_file = tmp_path / "fleet.toml"
+    fleet_file.write_text(FLEET)
+    process, ready, banner = start(fleet_file, tmp_path / "ready.json", "--workers", "3")
+    try:
+        assert "6 device(s) over 3 workers" in banner
+        assert "restarted from the fixture" in banner
+        assert [w["devices"] for w in ready["workers"]] == [2, 2, 2]
+        assert len({d["serial"] for d in ready["devices"]}) == 6
+        assert all(d["ports"]["http"] > 0 for d in ready["devices"])
+    except BaseException:
+        process.kill()
+        raise
+    stop(process, [w["pid"] for w in ready["workers"]])
+
+
+def _lowered(limit: int):
+    return lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (limit, limit))
+
+
+@pytest.mark.parametrize(
+    ("workers", "needed"),
+    [("1", "1056"), ("2", "656")],  # 400 cameras: HTTP and RTSP each, and 256 spare
+)
+def test_a_fleet_beyond_the_open_file_limit_is_refused_in_one_line(tmp_path, workers, needed):
+    fleet_file = tmp_path / "fleet.toml"
+    cameras = FLEET.split('[[device]]\nname = "dahua"')[0].replace("count = 4", "count = 400")
+    fleet_file.write_text(cameras.replace("127.83.0.0/24", "127.84.0.0/16"))
+    ready = tmp_path / "ready.json"
+    argv = [*NVRSIM, "run", str(fleet_file), "--ready-file", str(ready), "--workers", workers]
+    done = subprocess.run(
+        [*argv, *FREE_PORTS],
+        capture_output=True,
+        text=True,
+        preexec_fn=_lowered(600),
+        timeout=60,
+    )
+    assert done.returncode == 2
+    [line] = done.stderr.splitlines()
+    assert "600" in line and f"need {needed} open files" in line
+    assert f"ulimit -n {needed}" in line and "--workers 3" in line
+    assert not ready.exists()  # nothing listened
+
+
+def test_workers_by_default_one_per_core_and_more_if_the_limit_needs_it():
+    fleet = make_fleet(hik_entry("cam", count=400))
+    assert descriptors_needed(fleet.devices) == 400 * 2 + 256
+    assert workers_needed(fleet.devices, limit=2000) == 1
+    cores = os.cpu_count() or 1
+    assert workers_needed(fleet.devices, limit=1000) == max(cores, 2)
+    assert workers_needed(fleet.devices, limit=400) >= 5  # 400/5 * 2 + 256 = 416 > 400
+
+
+def test_a_dahua_device_counts_its_own_dhip_socket_where_it_is_opened():
+    dahua = {
+        "name": "dahua",
+        "count": 300,
+        "vendor": "dahua",
+        "kind": "ipc",
+        "model": "IPC-HDW5831R-ZE",
+        "firmware": "2.800.0000016.0.R",
+        "admin_password": PASSWORD,
+    }
+    devices = make_fleet(dahua).devices
+    assert descriptors_needed(devices) == 300 * 3 + 256  # HTTP, RTSP, DHIP
+    assert descriptors_needed(devices, discovery=False) == 300 * 2 + 256  # in a worker
+    # The supervisor holds the 300 DHIP sockets: no number of workers fits 500.
+    with pytest.raises(ServiceError, match="need 558 open files") as refused:
+        refuse_beyond(devices, 500, workers=2)
+    assert "ulimit -n 558" in str(refused.value) and "--workers" not in str(refused.value)
+
+
+@given(
+    name=st.text(max_size=60),
+    host=st.sampled_from(["127.0.0.1", "10.200.0.1", "::1"]),
+    port=st.integers(0, 65535),
+    data=st.binary(max_size=2000),
+)
+def test_a_relayed_datagram_comes_out_as_it_went_in(name, host, port, data):
+    body = relay.frame(relay.DATAGRAM, name, (host, port), data)[4:]
+    assert relay.parse(body) == (relay.DATAGRAM, name, (host, port), data)
