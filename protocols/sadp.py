@@ -27,10 +27,11 @@ import enum
 from collections.abc import Callable
 from dataclasses import dataclass, fields
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from . import xmlsafe
-from .xmlwrite import Element, document, el, xml_declaration
+from .xmlwrite import Element, document, el, leaf, write, xml_declaration
 
 SADP_PORT = 37020
 MULTICAST_GROUP = "239.255.255.250"
@@ -395,17 +396,18 @@ _PARSE: dict[str, Callable[[str], Any]] = {
 }
 
 
-def _info_items(info: DeviceInfo, flase: bool) -> list[Element]:
-    items = []
+def _info_texts(info: DeviceInfo, flase: bool) -> list[tuple[str, str]]:
+    """(tag, text) of each device field the reply carries, in order."""
+    texts = []
     for tag, attr, kind in _INFO_FIELDS:
         value = getattr(info, attr)
         if value is None:
             continue
         if kind == "bool":
-            items.append(el(tag, format_bool(value, flase=flase and tag in FLASE_FIELDS)))
+            texts.append((tag, format_bool(value, flase=flase and tag in FLASE_FIELDS)))
         else:
-            items.append(el(tag, _FORMAT[kind](value)))
-    return items
+            texts.append((tag, _FORMAT[kind](value)))
+    return texts
 
 
 def build_device_match(
@@ -415,7 +417,20 @@ def build_device_match(
     head = [el("Uuid", uuid), el("Types", str(types))]
     if result is not None:
         head.append(el("Result", str(result)))
-    return _document("ProbeMatch", head + _info_items(info, flase), **_REPLY_LAYOUT)
+    before, after = _written_info(info, flase)
+    line_end = _REPLY_LAYOUT["line_end"]
+    return before + "".join(write(e) + line_end for e in head).encode("utf-8") + after
+
+
+@lru_cache(maxsize=1 << 14)
+def _written_info(info: DeviceInfo, flase: bool) -> tuple[bytes, bytes]:
+    """A reply's bytes before and after its head (Uuid, Types, Result), which alone
+    changes from one inquiry to the next: written once per device state, so a fleet
+    answers an inquiry without writing every device's forty tags again."""
+    declaration, line_end = _REPLY_LAYOUT["declaration"], _REPLY_LAYOUT["line_end"]
+    before = f"{xml_declaration(declaration)}{line_end}<ProbeMatch>{line_end}"
+    fields = "".join(leaf(tag, text) + line_end for tag, text in _info_texts(info, flase))
+    return before.encode("utf-8"), f"{fields}</ProbeMatch>{line_end}".encode()
 
 
 def build_result(

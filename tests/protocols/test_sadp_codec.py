@@ -23,6 +23,7 @@ from nvrsim.protocols.sadp import (
     ProbeType,
     Result,
     SadpDecodeError,
+    _info_texts,
     build_device_match,
     build_inquiry,
     build_probe,
@@ -30,6 +31,7 @@ from nvrsim.protocols.sadp import (
     decode_probe,
     decode_probe_match,
 )
+from nvrsim.protocols.xmlwrite import document, el, xml_declaration
 from nvrsim.strategies.sadp import device_infos, probes
 
 # A real DS-2CD2385G1-I V5.6.2 reply (CAP1 in protocols/hikvision.md §1.2).
@@ -213,6 +215,27 @@ def test_device_match_round_trips(info, flase, uuid):
     match = decode_probe_match(build_device_match(uuid, "inquiry", info, flase=flase))
     assert (match.uuid, match.types, match.result) == (uuid, "inquiry", None)
     assert match.device_info() == info
+
+
+@given(
+    info=device_infos(),
+    flase=st.booleans(),
+    uuid=st.text(max_size=40),
+    result=st.none() | st.sampled_from(["success", "failed"]),
+)
+def test_a_device_match_written_from_its_cached_fields_is_the_element_writers_document(
+    info, flase, uuid, result
+):
+    """Replies reuse each device's written fields across inquiries (an inquiry to
+    100,000 devices would otherwise write four million tags): the bytes must be those
+    the one XML writer makes of the whole document."""
+    head = [el("Uuid", uuid), el("Types", "inquiry")] + ([el("Result", result)] if result else [])
+    fields = [el(tag, text) for tag, text in _info_texts(info, flase)]
+    whole = document(
+        el("ProbeMatch", *head, *fields), declaration=xml_declaration("UTF-8"), line_end="\r\n"
+    )
+    for _ in range(2):  # written, then from the cache
+        assert build_device_match(uuid, "inquiry", info, flase=flase, result=result) == whole
 
 
 @given(probe=probes())
