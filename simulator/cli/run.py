@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import logging
 import os
 import signal
@@ -26,7 +27,7 @@ from nvrsim.simulator.runtime.journal import Journal
 from nvrsim.simulator.runtime.limits import make_room, workers_needed
 from nvrsim.simulator.runtime.runner import ServiceConfig, Simulator, fleet_services, fleet_table
 from nvrsim.simulator.runtime.state import StateDir
-from nvrsim.simulator.runtime.worker import ShareOfState, load_share, serve_worker
+from nvrsim.simulator.runtime.worker import ShareOfState, serve_worker
 from nvrsim.simulator.runtime.workers import Supervisor, worker_services
 from nvrsim.simulator.vendors import vendors
 
@@ -63,7 +64,6 @@ def add_run_parser(sub: argparse._SubParsersAction) -> None:
     )
     # A worker's relay to its supervisor, and its share of the fleet (a fixture file).
     run.add_argument("--worker-channel", type=int, help=argparse.SUPPRESS)
-    run.add_argument("--worker-share", help=argparse.SUPPRESS)
     run.add_argument("--sadp-host", default="127.0.0.1", help="address SADP listens on")
     run.add_argument("--sadp-port", type=int, default=37020, help="SADP UDP port (default 37020)")
     run.add_argument(
@@ -234,10 +234,14 @@ def _run(args: argparse.Namespace) -> int:
     clock = ScaledClock()
     briefing, scenario = "", None
     worker = args.worker_channel is not None
+    preloaded: Fleet | None = getattr(args, "preloaded", None)
     store = (ShareOfState if worker else StateDir)(args.state) if args.state else None
     if store is not None and store.exists:
         saved = store.load_clock()
         clock = ScaledClock(time.time() + saved.get("offset", 0.0), saved.get("speed", 1.0))
+    if preloaded is not None:  # a forked worker: its share of the supervisor's fleet
+        fleet = preloaded
+    elif store is not None and store.exists:
         if worker and args.shard is not None:  # the supervisor wrote the whole fleet
             assert isinstance(store, ShareOfState)
             fleet = store.load_share(*args.shard, now=clock.now())
@@ -251,12 +255,11 @@ def _run(args: argparse.Namespace) -> int:
         if args.scenario:
             scenario = scenarios.load(args.scenario, now=clock.now())
             fleet, briefing = scenario.fleet, scenario_cli.brief(scenario)
-        elif args.worker_share:
-            fleet = load_share(args.worker_share, now=clock.now())
-        else:
-            fleet = load_fleet(args.fixture, now=clock.now())
-        if args.shard is not None and not args.worker_share:
-            fleet = fleet.shard(*args.shard)
+        else:  # a shard builds only its own devices
+            fleet = load_fleet(args.fixture, now=clock.now(), shard=args.shard)
+        if args.shard is not None:
+            if scenario is not None:
+                fleet = fleet.shard(*args.shard)
             if not worker:
                 print(
                     f"nvrsim: shard {args.shard[0]}/{args.shard[1]}: {len(fleet)} device(s)",
@@ -307,9 +310,12 @@ def _run(args: argparse.Namespace) -> int:
                     _worker_argv(args),
                     restored_from=f"--state {args.state}" if args.state else "the fixture",
                 )
+                gc.freeze()  # the fleet lives as long as the process: never walk it again
+                supervisor.fork(_forked_worker)
                 asyncio.run(_supervise(supervisor, args.ready_file, briefing))
             else:
                 simulator = Simulator(fleet, clock, config, journal, scenario)
+                gc.freeze()
                 asyncio.run(_serve(simulator, args.ready_file, briefing, args.worker_channel))
     except ServiceError as exc:
         hint = " (is another nvrsim running?)" if isinstance(exc, CannotListen) else ""
@@ -319,6 +325,16 @@ def _run(args: argparse.Namespace) -> int:
         journal.close()  # every acknowledged change is on disk before we exit
     print("nvrsim: stopped", flush=True)
     return 0
+
+
+def _forked_worker(argv: list[str], share: Fleet) -> int:
+    """A worker forked by the supervisor: the command line a spawned one would get (after
+    `python -m nvrsim`), over its share of the fleet the supervisor built."""
+    parser = argparse.ArgumentParser(prog="nvrsim")
+    add_run_parser(parser.add_subparsers())
+    args = parser.parse_args(argv[3:])
+    args.preloaded = share
+    return _run(args)
 
 
 def _positive(text: str) -> int:
@@ -331,10 +347,12 @@ def _worker_argv(args: argparse.Namespace):
     """How the supervisor starts worker `index` of `count`: `nvrsim run` over its share,
     on the discovery ports the supervisor's sockets got, with the broker it started."""
 
-    def argv(
-        index: int, count: int, channel: int, ready_file: str, share: str, services
-    ) -> list[str]:
-        fleet = ["--scenario", args.scenario] if args.scenario else ["--worker-share", share]
+    def argv(index: int, count: int, channel: int, ready_file: str, services) -> list[str]:
+        fleet = (
+            ["--scenario", args.scenario]
+            if args.scenario
+            else ([args.fixture] if args.fixture else [])
+        )
         broker = args.broker
         if "mqtt" in services:
             broker = f"mqtt://{services['mqtt'].host}:{services['mqtt'].port}"

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
+from functools import cache
 from typing import TYPE_CHECKING, Any, Protocol
 
 from aiohttp import web
@@ -51,6 +52,23 @@ class Section:
     # The PATCH body's fields that null clears (bound accounts); other nulls are ignored.
     clearable: frozenset[str] = frozenset()
     changeable: bool = True  # offered by PATCH /api/devices/{serial}
+
+
+def record_entry(state: Any) -> dict[str, Any]:
+    """A section's state (a record of plain values) as fixtures write it, sequences as
+    lists: `dataclasses.asdict` for such records, without its deep copy of every value,
+    which was most of a device's journal entry (a tenth of its start-up)."""
+    record: type = type(state)
+    entry = {name: getattr(state, name) for name in _field_names(record)}
+    for name, value in entry.items():
+        if isinstance(value, list | tuple):
+            entry[name] = list(value)
+    return entry
+
+
+@cache
+def _field_names(record: type) -> tuple[str, ...]:
+    return tuple(f.name for f in fields(record))
 
 
 class ServiceError(RuntimeError):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-from dataclasses import asdict
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, Strict, field_validator
@@ -16,6 +15,7 @@ from nvrsim.simulator.core.plugin import (
     ServiceContext,
     Vendor,
     cannot_listen,
+    record_entry,
 )
 from nvrsim.simulator.dahua.device import OUIS, SDK_PORT, DahuaDevice, DahuaSettings, serial_number
 from nvrsim.simulator.dahua.dhip import DhipResponder, discover_dhip, format_dhip_table, serve_dhip
@@ -104,7 +104,7 @@ DAHUA = Vendor(
             DahuaSpec,
             DahuaSpec,
             build=lambda spec, _ctx: DahuaSettings(**spec.model_dump()),
-            entry=asdict,
+            entry=record_entry,
             clearable=frozenset({"dmss_account"}),
         ),
         *ONVIF_SECTIONS,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-from dataclasses import asdict
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, field_validator
@@ -17,6 +16,7 @@ from nvrsim.simulator.core.plugin import (
     ServiceContext,
     Vendor,
     cannot_listen,
+    record_entry,
 )
 from nvrsim.simulator.hikvision.device import (
     HIK_CONNECT_DEFAULT_SERVER,
@@ -125,7 +125,7 @@ HIKVISION = Vendor(
             HikConnectSpec,
             HikConnectSpec,
             build=_hik_connect,
-            entry=asdict,
+            entry=record_entry,
             clearable=frozenset({"bound_account"}),
         ),
         Section(
@@ -133,7 +133,7 @@ HIKVISION = Vendor(
             QuirksSpec,
             QuirksSpec,
             build=lambda spec, _ctx: Quirks(**spec.model_dump()),
-            entry=asdict,
+            entry=record_entry,
             changeable=False,
         ),
         *ONVIF_SECTIONS,

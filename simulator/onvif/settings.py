@@ -16,13 +16,13 @@ Choices where the public record is silent:
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Annotated, Any, ClassVar, Literal
 from urllib.parse import parse_qsl, urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, Strict, field_validator
 
-from nvrsim.simulator.core.plugin import Section
+from nvrsim.simulator.core.plugin import Section, record_entry
 
 
 @dataclass(slots=True)
@@ -266,6 +266,6 @@ ONVIF = Section(
     build=lambda spec, _ctx: Onvif(
         **(spec.model_dump() | {"extra_scopes": tuple(spec.extra_scopes)})
     ),
-    entry=lambda onvif: asdict(onvif) | {"extra_scopes": list(onvif.extra_scopes)},
+    entry=record_entry,
     changeable=False,
 )

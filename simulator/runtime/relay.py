@@ -39,19 +39,19 @@ DATAGRAM = b"D"  # supervisor -> worker: heard on a socket
 REPLY = b"S"  # worker -> supervisor: send from a socket
 MESSAGE = b"J"  # either way: a JSON document (a worker's "ready")
 
-_LENGTH = struct.Struct(">I")
+LENGTH = struct.Struct(">I")
 _HEAD = struct.Struct(">HBH")  # name length, peer address length, peer port
 
 
 def frame(kind: bytes, name: str, peer: Address, data: bytes) -> bytes:
     key, host = name.encode(), peer[0].encode()
     body = kind + _HEAD.pack(len(key), len(host), peer[1]) + key + host + data
-    return _LENGTH.pack(len(body)) + body
+    return LENGTH.pack(len(body)) + body
 
 
 def message(document: dict[str, Any]) -> bytes:
     body = MESSAGE + json.dumps(document).encode()
-    return _LENGTH.pack(len(body)) + body
+    return LENGTH.pack(len(body)) + body
 
 
 def parse(body: bytes) -> tuple[bytes, str, Address, bytes]:
@@ -67,8 +67,8 @@ async def frames(reader: asyncio.StreamReader):
     """Each frame's body, until the other side closes."""
     while True:
         try:
-            head = await reader.readexactly(_LENGTH.size)
-            yield await reader.readexactly(_LENGTH.unpack(head)[0])
+            head = await reader.readexactly(LENGTH.size)
+            yield await reader.readexactly(LENGTH.unpack(head)[0])
         except (asyncio.IncompleteReadError, ConnectionError):
             return
 

@@ -4,15 +4,13 @@ of `--state DIR`, and its discovery through the supervisor's sockets."""
 from __future__ import annotations
 
 import asyncio
-import json
 import socket
-from pathlib import Path
 from typing import Any
 
 from nvrsim.simulator.core.fleet import Fleet
 from nvrsim.simulator.runtime import relay
 from nvrsim.simulator.runtime.fixtures import build_fleet
-from nvrsim.simulator.runtime.state import StateDir, _serial, device_entry, fleet_settings
+from nvrsim.simulator.runtime.state import StateDir, _serial
 from nvrsim.simulator.runtime.udp import RELAY
 
 
@@ -39,20 +37,6 @@ class ShareOfState(StateDir):
         ]
         source = str(self.devices)
         return build_fleet({"fleet": settings, "device": entries}, source=source, now=now)
-
-
-def write_share(fleet: Fleet, index: int, count: int, path: Path) -> None:
-    """Worker `index` of `count`'s devices as one fixture document (JSON), so that it
-    builds its share only, each device as the whole fleet made it."""
-    share = {
-        "fleet": fleet_settings(fleet),
-        "device": [device_entry(d) for d in fleet.devices[index::count]],
-    }
-    path.write_text(json.dumps(share), encoding="utf-8")
-
-
-def load_share(path: str, now: float = 0.0) -> Fleet:
-    return build_fleet(json.loads(Path(path).read_text(encoding="utf-8")), source=path, now=now)
 
 
 async def serve_worker(simulator: Any, channel: int, ready_file: str, stop: asyncio.Event) -> None:

@@ -30,10 +30,12 @@ of them may write clock.json.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import os
 import secrets
+import signal
 import socket
 import subprocess
 import tempfile
@@ -50,9 +52,8 @@ from nvrsim.simulator.core.plugin import FleetService, ServiceError
 from nvrsim.simulator.runtime import relay
 from nvrsim.simulator.runtime.http_service import HttpService, listen
 from nvrsim.simulator.runtime.journal import Journal
-from nvrsim.simulator.runtime.runner import ServiceConfig, fleet_services
+from nvrsim.simulator.runtime.runner import ServiceConfig, fleet_services, write_ready_file
 from nvrsim.simulator.runtime.udp import RELAY
-from nvrsim.simulator.runtime.worker import write_share
 
 log = logging.getLogger(__name__)
 
@@ -61,10 +62,9 @@ SUPERVISOR_ONLY = frozenset({"wsd", "portal", "dmss", "mqtt", "hikconnect"})
 # Each worker's own: its devices' cloud link and its control API (the Face's shards).
 WORKER_ONLY = frozenset({"hiklink", "control"})
 
-# argv of worker `index` of `count`, given its channel's descriptor, its ready file, its
-# share of the fleet (a fixture file) and the supervisor's services (the ports its
-# discovery sockets and broker got).
-WorkerArgv = Callable[[int, int, int, str, str, dict[str, FleetService]], list[str]]
+# argv of worker `index` of `count`, given its channel's descriptor, its ready file and
+# the supervisor's services (the ports its discovery sockets and broker got).
+WorkerArgv = Callable[[int, int, int, str, dict[str, FleetService]], list[str]]
 
 
 def worker_services() -> frozenset[str]:
@@ -74,10 +74,11 @@ def worker_services() -> frozenset[str]:
 @dataclass
 class Worker:
     index: int
-    process: asyncio.subprocess.Process | None = None
+    process: asyncio.subprocess.Process | Forked | None = None
     shard: Shard | None = None
     ready: dict[str, Any] = field(default_factory=dict)  # its own ready document
     reading: asyncio.Task[None] | None = None  # its channel
+    forked: Forked | None = None  # forked before the loop, waiting for its command line
     echoing: asyncio.Task[None] | None = None  # its stderr
 
     @property
@@ -176,31 +177,59 @@ class Supervisor:
 
     # --- the workers ----------------------------------------------------------------------
 
+    def fork(self, run: Callable[[list[str], Fleet], int]) -> None:
+        """Fork the first workers now, before any event loop runs: each inherits the code
+        already imported and the fleet already built (a preforking server's preload:
+        a worker is ready in the time its devices take to listen, not an interpreter's
+        start, its imports and a fixture build besides). Each then waits on its channel
+        for the command line a spawned worker would get, and `run`s it over its share.
+        Where a process cannot be awaited by descriptor (no pidfd), workers are spawned."""
+        if not hasattr(os, "pidfd_open"):
+            return
+        for worker in self.workers:
+            ours, theirs = socket.socketpair()
+            errors, errors_in = os.pipe()
+            channel = theirs.fileno()  # the same number in the worker
+            pid = os.fork()
+            if pid == 0:  # the worker
+                code = 1
+                try:
+                    ours.close()
+                    os.close(errors)
+                    code = _forked_worker(worker.index, self.count, theirs, errors_in, self, run)
+                finally:
+                    os._exit(code)
+            theirs.close()
+            os.close(errors_in)
+            worker.forked = Forked(pid, ours, channel, errors)
+
     async def _start_worker(self, worker: Worker) -> None:
         """Start `worker` and wait until its devices listen; ServiceError with its own
         words when it cannot."""
-        ours, theirs = socket.socketpair()
         ready_path = str(Path(self._dir.name) / f"worker-{worker.index}.json")
         token = secrets.token_urlsafe(16)
-        share = Path(self._dir.name) / f"worker-{worker.index}.fleet.json"
-        if not share.exists():  # the fleet as the fixture made it, also for a restart
-            write_share(self.fleet, worker.index, self.count, share)
-        argv = self.argv(
-            worker.index, self.count, theirs.fileno(), ready_path, str(share), self.services
-        )
-        try:
-            worker.process = await asyncio.create_subprocess_exec(
-                *argv,
-                pass_fds=(theirs.fileno(),),
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.PIPE,
-                start_new_session=True,  # Ctrl-C is the supervisor's to pass on
-                env=os.environ | {"NVRSIM_CONTROL_TOKEN": token},
-            )
-        finally:
-            theirs.close()
-        reader, writer = await asyncio.open_unix_connection(sock=ours)
+        forked, worker.forked = worker.forked, None  # a restart is spawned
+        if forked is not None:
+            argv = self.argv(worker.index, self.count, forked.channel, ready_path, self.services)
+            worker.process = forked.attach()
+            reader, writer = await asyncio.open_unix_connection(sock=forked.ours)
+            writer.write(relay.message({"argv": argv, "token": token}))
+        else:
+            ours, theirs = socket.socketpair()
+            argv = self.argv(worker.index, self.count, theirs.fileno(), ready_path, self.services)
+            try:
+                worker.process = await asyncio.create_subprocess_exec(
+                    *argv,
+                    pass_fds=(theirs.fileno(),),
+                    stdin=subprocess.DEVNULL,
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.PIPE,
+                    start_new_session=True,  # Ctrl-C is the supervisor's to pass on
+                    env=os.environ | {"NVRSIM_CONTROL_TOKEN": token},
+                )
+            finally:
+                theirs.close()
+            reader, writer = await asyncio.open_unix_connection(sock=ours)
         self.hub.workers[worker.index] = writer
         ready: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
         worker.reading = asyncio.create_task(self._read(worker, reader, ready))
@@ -297,10 +326,7 @@ class Supervisor:
         }
 
     def write_ready_file(self, path: str | Path) -> None:
-        path = Path(path)
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(json.dumps(self.describe(), indent=2) + "\n", encoding="utf-8")
-        os.replace(tmp, path)
+        write_ready_file(path, self.describe())
 
 
 def _alive(process: asyncio.subprocess.Process | None) -> bool:
@@ -311,3 +337,101 @@ async def _echo(name: str, stream: asyncio.StreamReader) -> None:
     """A worker's errors, on the supervisor's stderr, named."""
     async for line in stream:
         log.warning("%s: %s", name, line.decode(errors="replace").rstrip())
+
+
+class Forked:
+    """A worker forked by `Supervisor.fork`: as much of asyncio's Process as the supervisor
+    uses (pid, returncode, wait, terminate, kill, stderr), its exit heard through a pidfd."""
+
+    def __init__(self, pid: int, ours: socket.socket, channel: int, errors: int) -> None:
+        self.pid, self.ours, self.channel, self.errors = pid, ours, channel, errors
+        self.returncode: int | None = None
+        self.stderr = asyncio.StreamReader()
+        self._exited: asyncio.Future[int] | None = None
+
+    def attach(self) -> Forked:
+        """Heard from the running loop: its errors, and its exit."""
+        loop = asyncio.get_running_loop()
+        self._exited = loop.create_future()
+        pidfd = os.pidfd_open(self.pid)
+        loop.add_reader(pidfd, self._reap, pidfd)
+        loop.add_reader(self.errors, self._read_errors)
+        return self
+
+    def _read_errors(self) -> None:
+        data = os.read(self.errors, 65536)
+        if data:
+            self.stderr.feed_data(data)
+            return
+        asyncio.get_running_loop().remove_reader(self.errors)
+        os.close(self.errors)
+        self.stderr.feed_eof()
+
+    def _reap(self, pidfd: int) -> None:
+        asyncio.get_running_loop().remove_reader(pidfd)
+        os.close(pidfd)
+        _, status = os.waitpid(self.pid, 0)
+        self.returncode = os.waitstatus_to_exitcode(status)
+        assert self._exited is not None
+        self._exited.set_result(self.returncode)
+
+    async def wait(self) -> int:
+        assert self._exited is not None
+        return await asyncio.shield(self._exited)
+
+    def terminate(self) -> None:
+        self._signal(signal.SIGTERM)
+
+    def kill(self) -> None:
+        self._signal(signal.SIGKILL)
+
+    def _signal(self, number: int) -> None:
+        if self.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.pid, number)
+
+
+def _forked_worker(
+    index: int,
+    count: int,
+    channel: socket.socket,
+    errors: int,
+    supervisor: Supervisor,
+    run: Callable[[list[str], Fleet], int],
+) -> int:
+    """In the forked worker: wait for its command line, then run it over its share."""
+    os.setsid()  # Ctrl-C is the supervisor's to pass on, as for a spawned worker
+    for other in supervisor.workers:  # the channels of those forked before: not ours to hold
+        if other.forked is not None:
+            other.forked.ours.close()
+            os.close(other.forked.errors)
+    quiet = os.open(os.devnull, os.O_RDWR)
+    os.dup2(quiet, 0)
+    os.dup2(quiet, 1)
+    os.dup2(errors, 2)
+    orders = _first_message(channel)
+    if orders is None:
+        return 1  # the supervisor is gone before it said anything
+    os.environ["NVRSIM_CONTROL_TOKEN"] = orders["token"]
+    channel.detach()  # the worker reads it by number from here on, as a spawned one
+    return run(orders["argv"], supervisor.fleet.shard(index, count))
+
+
+def _first_message(channel: socket.socket) -> dict[str, Any] | None:
+    head = _read_exactly(channel, relay.LENGTH.size)
+    if head is None:
+        return None
+    body = _read_exactly(channel, relay.LENGTH.unpack(head)[0])
+    if body is None or body[:1] != relay.MESSAGE:
+        return None
+    return json.loads(body[1:])
+
+
+def _read_exactly(channel: socket.socket, size: int) -> bytes | None:
+    data = b""
+    while len(data) < size:
+        more = channel.recv(size - len(data))
+        if not more:
+            return None
+        data += more
+    return data
