@@ -195,8 +195,10 @@ def _diff(old: dict[str, Any], new: dict[str, Any], prefix: str = "") -> dict[st
     changes: dict[str, list[Any]] = {}
     for key in old.keys() | new.keys():
         a, b = old.get(key), new.get(key)
+        if a == b:  # most of an entry: compared at C speed, not walked
+            continue
         if isinstance(a, dict) and isinstance(b, dict):
             changes |= _diff(a, b, f"{prefix}{key}.")
-        elif a != b:
+        else:
             changes[f"{prefix}{key}"] = [a, b]
     return changes
