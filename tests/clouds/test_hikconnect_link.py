@@ -5,6 +5,8 @@
   and does not look at again; anyone else's write of the same field it puts right.
 - One deadline per batch of publishes instead of aiomqtt's per message: a broker
   that never acknowledges still costs the connection, which is made again.
+- The per-device link is refused at start, in one line, when its connections would
+  not fit under the open-file limit beside the devices' own sockets.
 - A status is encoded as before (`DeviceStatus.encode` no longer deep-copies).
 """
 
@@ -12,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import resource
 from dataclasses import asdict
 from pathlib import Path
 
@@ -20,11 +23,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from nvrsim.protocols import hikconnect as hc
+from nvrsim.simulator.clouds.hikconnect import service
 from nvrsim.simulator.clouds.hikconnect.rules import set_link_online
 from nvrsim.simulator.clouds.mqtt import link as link_module
 from nvrsim.simulator.clouds.mqtt.link import LINK_FIELDS, CloudLink
 from nvrsim.simulator.core.clock import VirtualClock
+from nvrsim.simulator.core.plugin import ServiceError
 from nvrsim.simulator.runtime.journal import Journal
+from nvrsim.simulator.runtime.runner import ServiceConfig, Simulator
 from tests.clouds.test_hikconnect_e2e import cloudy
 from tests.conftest import hik_entry, make_fleet, until
 from tests.dahua.test_dhip import dahua_camera
@@ -143,6 +149,60 @@ async def test_a_broker_that_acknowledges_nothing_costs_the_connection(monkeypat
         await link.close()
         server.close()
         await server.wait_closed()
+
+
+def _cameras(count: int, **hik_connect):
+    return make_fleet(
+        hik_entry(
+            "cam",
+            kind="ipc",
+            model="DS-2CD2385G1-I",
+            firmware="V5.6.2build 190701",
+            ports={"http": 0, "rtsp": 0},
+            hik_connect={"enabled": True} | hik_connect,
+            count=count,
+        ),
+        address_pool="127.83.0.0/16",
+    ).devices
+
+
+def test_the_per_device_links_files_are_counted_beside_the_devices_own():
+    cameras = _cameras(1000)
+    assert service.per_device_descriptors(cameras, embedded=False) == 1000
+    assert service.per_device_descriptors(cameras, embedded=True) == 2000
+    # devices 2,000 + connections 1,000 + 50 open: fits under 4,000 with an external broker
+    service.refuse_per_device_beyond(cameras, embedded=False, limit=4000, open_now=50)
+    with pytest.raises(ServiceError) as refused:
+        service.refuse_per_device_beyond(cameras, embedded=True, limit=4000, open_now=50)
+    line = str(refused.value)
+    assert "\n" not in line
+    assert "1000 devices need 2000 more open files" in line and "4050 in all" in line
+    assert "may open 4000" in line and "--mqtt-connections shared" in line
+    # a device its cloud cannot know (platform access never enabled) needs no connection
+    assert service.per_device_descriptors(_cameras(10, enabled=False), embedded=True) == 0
+
+
+async def test_nvrsim_run_refuses_a_per_device_link_that_cannot_fit(monkeypatch, tmp_path: Path):
+    """Refused before any device listens, not device by device as sockets run out."""
+    # As if the process were nearly full once the runner has raised its limit: the one
+    # device's web and RTSP sockets would fit, its connection and the broker's end not.
+    nearly_full = lambda: resource.getrlimit(resource.RLIMIT_NOFILE)[0] - 3  # noqa: E731
+    monkeypatch.setattr(service, "_open_files", nearly_full)
+    clock = VirtualClock()
+    fleet = make_fleet(hik_entry("nvr", ports={"http": 0, "rtsp": 0}), clock=clock)
+    config = ServiceConfig(
+        sadp_port=0,
+        wsd_port=0,
+        broker="embedded",
+        broker_port=0,
+        cloud_port=None,
+        mqtt_per_device=True,
+    )
+    with pytest.raises(ServiceError, match="--mqtt-connections per-device: 1 devices need 2"):
+        async with Simulator(fleet, clock, config):
+            pass
+    (device,) = fleet.devices
+    assert device.network.http_port == 0  # never bound: it was refused before listening
 
 
 _text = st.text(max_size=20)
