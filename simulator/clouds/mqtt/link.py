@@ -60,6 +60,7 @@ CONNECT_TIMEOUT = 10.0  # seconds for the broker to answer CONNECT, SUBSCRIBE, a
 # The fields `link_online` writes, as the journal names them (HikvisionDevice,
 # DahuaDevice): a change of these alone, to what the link set, is the link's own echo.
 LINK_FIELDS = frozenset({"hik_connect.online", "dahua.p2p_link"})
+HANDSHAKES = 50  # connections opening at once (CONNECT, SUBSCRIBE, the link's status)
 UNTIMED = math.inf  # aiomqtt's "no timeout of its own": the caller holds the deadline
 
 
@@ -74,7 +75,7 @@ class _Connection:
     connected: asyncio.Event = field(default_factory=asyncio.Event)
     # Set except while connecting: aiomqtt leaves a half-open client behind if it is
     # cancelled halfway through its handshake, so closing waits for this first.
-    calm: asyncio.Event = field(default_factory=asyncio.Event)
+    calm: asyncio.Event = field(default_factory=lambda: _set(asyncio.Event()))
     closing: bool = False
     # What the broker holds for each device: (region id, status) as last acknowledged.
     published: dict[str, tuple[str, hc.DeviceStatus]] = field(default_factory=dict)
@@ -108,6 +109,9 @@ class CloudLink:
         self._achieved: dict[str, bool] = {}  # serial -> link_online as this link last set it
         self._watcher: asyncio.Task | None = None
         self._retiring: set[asyncio.Task] = set()
+        # Connections in their handshake at once (per device: 10,000 of them at start
+        # would each wait past CONNECT_TIMEOUT for the event loop, give up, and retry).
+        self._handshakes = asyncio.Semaphore(HANDSHAKES)
         self._closing = False
 
     # ---- the fleet service protocol -------------------------------------------------
@@ -211,24 +215,28 @@ class CloudLink:
     async def _run(self, conn: _Connection) -> None:
         will = aiomqtt.Will(hc.link_topic(conn.link_id), hc.LINK_OFFLINE, qos=1, retain=True)
         while not (self._closing or conn.closing):
-            conn.calm.clear()
             try:
-                async with aiomqtt.Client(
-                    self.host,
-                    self.port,
-                    identifier=conn.link_id,
-                    keepalive=self.keepalive,
-                    will=will,
-                    clean_session=True,
-                    max_inflight_messages=BATCH,
-                    timeout=CONNECT_TIMEOUT,
-                ) as client:
-                    client.pending_calls_threshold = BATCH * 2  # our batches are not a backlog
-                    conn.client = client
-                    await client.subscribe(hc.request_topic(conn.link_id), qos=1)
-                    await client.publish(
-                        hc.link_topic(conn.link_id), hc.LINK_ONLINE, qos=1, retain=True
-                    )
+                async with contextlib.AsyncExitStack() as stack:
+                    async with self._handshakes:
+                        conn.calm.clear()
+                        client = await stack.enter_async_context(
+                            aiomqtt.Client(
+                                self.host,
+                                self.port,
+                                identifier=conn.link_id,
+                                keepalive=self.keepalive,
+                                will=will,
+                                clean_session=True,
+                                max_inflight_messages=BATCH,
+                                timeout=CONNECT_TIMEOUT,
+                            )
+                        )
+                        client.pending_calls_threshold = BATCH * 2  # our batches: no backlog
+                        conn.client = client
+                        await client.subscribe(hc.request_topic(conn.link_id), qos=1)
+                        await client.publish(
+                            hc.link_topic(conn.link_id), hc.LINK_ONLINE, qos=1, retain=True
+                        )
                     conn.published.clear()
                     conn.dirty |= conn.serials  # a new session: every status again
                     conn.wake.set()
@@ -350,6 +358,11 @@ class CloudLink:
         return bool(changes) and all(
             name in LINK_FIELDS and after == achieved for name, (_, after) in changes.items()
         )
+
+
+def _set(event: asyncio.Event) -> asyncio.Event:
+    event.set()
+    return event
 
 
 @contextlib.asynccontextmanager
