@@ -6,10 +6,15 @@ Measured on a mosquitto this benchmark starts on a free loopback port (Debian's
 simulator's link and the cloud run in this process, as in `nvrsim run`.
 
 - Online: from the link's start until the cloud has every device online, with
-  one shared connection (10,000 devices) and with one connection per device
-  (1,000, and the shared link on the same 1,000 for the ratio). Baseline: a
-  bare aiomqtt client publishing as many retained QoS 1 messages of the same
-  size to a bare subscriber.
+  one shared connection (10,000 devices, ROUNDS rounds taking turns with the
+  baseline) and with one connection per device (1,000, `--per-device N` for
+  more, and the shared link on the same devices for the ratio). Baseline: a
+  bare aiomqtt client publishing a retained QoS 1 message of the same size for
+  each device, on topics as long, in the link's batches (500 in flight, one
+  deadline each), until a bare subscriber has them all. Both sides count as
+  messages arrive. Each is quoted in wall time and in this process's CPU time
+  (the link and the cloud, or the bare publisher and subscriber; not
+  mosquitto's): on shared cores the CPU time moves far less than the wall time.
 - Latency: the `cloud_offline` fault switched on or off on one device of the
   10,000 until the cloud's registry has the new status. Baseline: one bare
   aiomqtt QoS 1 publish to a subscriber on the same broker.

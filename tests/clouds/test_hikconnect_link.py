@@ -26,11 +26,12 @@ from nvrsim.protocols import hikconnect as hc
 from nvrsim.simulator.clouds.hikconnect import service
 from nvrsim.simulator.clouds.hikconnect.rules import set_link_online
 from nvrsim.simulator.clouds.mqtt import link as link_module
-from nvrsim.simulator.clouds.mqtt.link import LINK_FIELDS, CloudLink
+from nvrsim.simulator.clouds.mqtt.link import LINK_FIELD, LINK_FIELDS, CloudLink
 from nvrsim.simulator.core.clock import VirtualClock
 from nvrsim.simulator.core.plugin import ServiceError
 from nvrsim.simulator.runtime.journal import Journal
 from nvrsim.simulator.runtime.runner import ServiceConfig, Simulator
+from nvrsim.simulator.runtime.state import device_entry
 from tests.clouds.test_hikconnect_e2e import cloudy
 from tests.conftest import hik_entry, make_fleet, until
 from tests.dahua.test_dhip import dahua_camera
@@ -56,8 +57,33 @@ async def test_the_links_own_write_is_named_in_link_fields(entry: dict):
     journal.commit(device)
     event = await anext(aiter(events))
     assert event.kind == "device.changed"
-    assert set(event.data["changes"]) <= LINK_FIELDS
-    assert list(event.data["changes"].values()) == [[False, True]]
+    assert event.data["changes"] == {LINK_FIELD[device.vendor]: [False, True]}
+    assert LINK_FIELD[device.vendor] in LINK_FIELDS
+
+
+@pytest.mark.parametrize(
+    "entry",
+    [
+        hik_entry("hik", hik_connect={"enabled": True, "online": False}),
+        dahua_camera("dahua", dahua={"p2p_link": False}),
+    ],
+    ids=["hikvision", "dahua"],
+)
+async def test_committing_the_link_field_alone_tells_what_a_whole_commit_would(entry: dict):
+    """The link commits its field without building the device's whole entry; the journal
+    must then stand where a full commit would have left it, and tell the same change."""
+    clock = VirtualClock()
+    (device,) = make_fleet(entry, clock=clock).devices
+    journal = Journal(clock)
+    journal.watch(device)
+    events = aiter(journal.subscribe())
+    name = LINK_FIELD[device.vendor]
+    set_link_online(device, True)
+    journal.commit_field(device, name, True)
+    assert (await anext(events)).data["changes"] == {name: [False, True]}
+    assert journal._seen[device.serial] == device_entry(device)
+    assert journal.commit_field(device, name, True) is None  # no change: nothing told
+    assert journal.commit(device) is None and journal.since(1) == []
 
 
 async def test_the_link_puts_right_anyone_elses_write_and_knows_its_own(tmp_path: Path):

@@ -57,9 +57,11 @@ log = logging.getLogger(__name__)
 RECONNECT_DELAY = 1.0  # seconds between tries while the broker is away
 BATCH = 500  # statuses in flight at once on one connection
 CONNECT_TIMEOUT = 10.0  # seconds for the broker to answer CONNECT, SUBSCRIBE, a batch
-# The fields `link_online` writes, as the journal names them (HikvisionDevice,
-# DahuaDevice): a change of these alone, to what the link set, is the link's own echo.
-LINK_FIELDS = frozenset({"hik_connect.online", "dahua.p2p_link"})
+# The field `link_online` writes, by vendor, as the journal names it (HikvisionDevice,
+# DahuaDevice): the link commits it alone, and a change of it alone, to what the link
+# set, is the link's own echo.
+LINK_FIELD = {"hikvision": "hik_connect.online", "dahua": "dahua.p2p_link"}
+LINK_FIELDS = frozenset(LINK_FIELD.values())
 HANDSHAKES = 50  # connections opening at once (CONNECT, SUBSCRIBE, the link's status)
 UNTIMED = math.inf  # aiomqtt's "no timeout of its own": the caller holds the deadline
 
@@ -266,7 +268,10 @@ class CloudLink:
         if link_online(device) != online:
             set_link_online(device, online)
             if self.fleet.by_serial(device.serial) is device:  # not removed meanwhile
-                self.journal.commit(device)
+                if (name := LINK_FIELD.get(device.vendor)) is not None:
+                    self.journal.commit_field(device, name, online)  # not the whole device
+                else:
+                    self.journal.commit(device)
 
     async def _publisher(self, conn: _Connection, client: aiomqtt.Client) -> None:
         while True:
