@@ -22,7 +22,11 @@ Connections ("links"), chosen with `per_device`:
 The link notices devices coming and going through the runner's
 `device_up`/`device_down` hooks, and every other change (platform access
 switched, server changed, the `cloud_offline` fault) through the journal's
-event stream.
+event stream, where its own writes come back too (`_echo`: not looked at again).
+
+Choices where the public record is silent: 500 statuses in flight on a connection,
+with one 10 s deadline per batch (a broker that acknowledges none of it costs the
+connection); 50 connections in their handshake at once.
 """
 
 from __future__ import annotations
