@@ -48,6 +48,10 @@ class Faults:
     def combine(self, other: Faults) -> Faults:
         """What a device suffers under both: the worse of each fault (for a stall, the
         sooner)."""
+        if other == NO_FAULTS:  # the usual case, asked on every request: no new value
+            return self
+        if self == NO_FAULTS:
+            return other
         worse = {f.name: max(getattr(self, f.name), getattr(other, f.name)) for f in fields(self)}
         stalls = [s for s in (self.rtsp_stall, other.rtsp_stall) if s]
         return Faults(**worse | {"rtsp_stall": min(stalls, default=0.0)})

@@ -133,6 +133,30 @@ class Journal:
         self.publish("device.changed", device.serial, changes=changes)
         return self._write(self.store.save_device, device, entry) if self.store else None
 
+    def commit_field(self, device: Device, name: str, value: Any) -> Future[None] | None:
+        """`commit` of one change the caller made and names (a dotted field of the
+        device's entry), without building and comparing the whole entry: for the cloud
+        link, which flips its field as 10,000 devices come online. Anything else changed
+        on the device is left to the next `commit`."""
+        seen = self._seen.get(device.serial)
+        if seen is None:
+            return self.commit(device)
+        *path, last = name.split(".")
+        entry = node = dict(seen)  # copied along the path: a queued write may hold `seen`
+        for key in path:
+            node[key] = node = dict(node[key])
+        before = node.get(last)
+        if before == value:
+            return None
+        node[last] = value
+        self._seen[device.serial] = entry
+        self.publish("device.changed", device.serial, changes={name: [before, value]})
+        return (
+            self._write(self.store.save_device, device, device_entry(device))
+            if self.store
+            else None
+        )
+
     def added(self, device: Device, fleet: Fleet) -> Future[None] | None:
         self._seen[device.serial] = entry = device_entry(device)
         self.publish("device.added", device.serial, device=entry)
@@ -195,8 +219,10 @@ def _diff(old: dict[str, Any], new: dict[str, Any], prefix: str = "") -> dict[st
     changes: dict[str, list[Any]] = {}
     for key in old.keys() | new.keys():
         a, b = old.get(key), new.get(key)
+        if a == b:  # most of an entry: compared at C speed, not walked
+            continue
         if isinstance(a, dict) and isinstance(b, dict):
             changes |= _diff(a, b, f"{prefix}{key}.")
-        elif a != b:
+        else:
             changes[f"{prefix}{key}"] = [a, b]
     return changes

@@ -53,6 +53,16 @@ def test_faults_combine_to_the_worse_of_each():
     assert NO_FAULTS.combine(NO_FAULTS) == NO_FAULTS and not NO_FAULTS.any
 
 
+def test_no_faults_on_either_side_leave_the_other_as_it_is():
+    """combine's shortcut for the usual case (no fleet-wide faults) gives what the field
+    by field rule gives, a stall included."""
+    mine = Faults(discovery_drop=10, auth_fail=True, rtsp_stall=4.0)
+    assert mine.combine(NO_FAULTS) == mine == NO_FAULTS.combine(mine)
+    assert mine.combine(Faults(rtsp_stall=2.0)) == Faults(
+        discovery_drop=10, auth_fail=True, rtsp_stall=2.0
+    )
+
+
 def test_a_drop_rate_loses_about_that_share():
     rng = random.Random(7)
     kept = sum(shape_reply(b"x", Faults(discovery_drop=30), rng) is not None for _ in range(10_000))

@@ -22,7 +22,11 @@ Connections ("links"), chosen with `per_device`:
 The link notices devices coming and going through the runner's
 `device_up`/`device_down` hooks, and every other change (platform access
 switched, server changed, the `cloud_offline` fault) through the journal's
-event stream.
+event stream, where its own writes come back too (`_echo`: not looked at again).
+
+Choices where the public record is silent: 500 statuses in flight on a connection,
+with one 10 s deadline per batch (a broker that acknowledges none of it costs the
+connection); 50 connections in their handshake at once.
 """
 
 from __future__ import annotations
@@ -30,7 +34,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import uuid
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -54,7 +60,14 @@ log = logging.getLogger(__name__)
 
 RECONNECT_DELAY = 1.0  # seconds between tries while the broker is away
 BATCH = 500  # statuses in flight at once on one connection
-CONNECT_TIMEOUT = 10.0  # seconds for the broker to answer CONNECT, SUBSCRIBE, PUBLISH
+CONNECT_TIMEOUT = 10.0  # seconds for the broker to answer CONNECT, SUBSCRIBE, a batch
+# The field `link_online` writes, by vendor, as the journal names it (HikvisionDevice,
+# DahuaDevice): the link commits it alone, and a change of it alone, to what the link
+# set, is the link's own echo.
+LINK_FIELD = {"hikvision": "hik_connect.online", "dahua": "dahua.p2p_link"}
+LINK_FIELDS = frozenset(LINK_FIELD.values())
+HANDSHAKES = 50  # connections opening at once (CONNECT, SUBSCRIBE, the link's status)
+UNTIMED = math.inf  # aiomqtt's "no timeout of its own": the caller holds the deadline
 
 
 @dataclass
@@ -68,7 +81,7 @@ class _Connection:
     connected: asyncio.Event = field(default_factory=asyncio.Event)
     # Set except while connecting: aiomqtt leaves a half-open client behind if it is
     # cancelled halfway through its handshake, so closing waits for this first.
-    calm: asyncio.Event = field(default_factory=asyncio.Event)
+    calm: asyncio.Event = field(default_factory=lambda: _set(asyncio.Event()))
     closing: bool = False
     # What the broker holds for each device: (region id, status) as last acknowledged.
     published: dict[str, tuple[str, hc.DeviceStatus]] = field(default_factory=dict)
@@ -99,8 +112,12 @@ class CloudLink:
         # opens a connection for a device off the cloud only when that is out of date)
         self._told: dict[str, tuple[str, hc.DeviceStatus]] = {}
         self._devices: dict[str, Device] = {}  # serial -> device, while up
+        self._achieved: dict[str, bool] = {}  # serial -> link_online as this link last set it
         self._watcher: asyncio.Task | None = None
         self._retiring: set[asyncio.Task] = set()
+        # Connections in their handshake at once (per device: 10,000 of them at start
+        # would each wait past CONNECT_TIMEOUT for the event loop, give up, and retry).
+        self._handshakes = asyncio.Semaphore(HANDSHAKES)
         self._closing = False
 
     # ---- the fleet service protocol -------------------------------------------------
@@ -148,7 +165,8 @@ class CloudLink:
                 device = self._devices.get(s)
                 if device is None or (home := home_region(device)) is None:
                     continue  # nothing the cloud knows, nothing to tell it
-                if link_region(device) is None and self._told.get(s) == _gist(home, device):
+                told = self._told.get(s)
+                if told is not None and link_region(device) is None and told == _gist(home, device):
                     continue  # off the cloud, and the cloud knows it so: no connection
                 conn = self._carry(s)
             conn.dirty.add(s)
@@ -203,26 +221,31 @@ class CloudLink:
     async def _run(self, conn: _Connection) -> None:
         will = aiomqtt.Will(hc.link_topic(conn.link_id), hc.LINK_OFFLINE, qos=1, retain=True)
         while not (self._closing or conn.closing):
-            conn.calm.clear()
             try:
-                async with aiomqtt.Client(
-                    self.host,
-                    self.port,
-                    identifier=conn.link_id,
-                    keepalive=self.keepalive,
-                    will=will,
-                    clean_session=True,
-                    max_inflight_messages=BATCH,
-                    timeout=CONNECT_TIMEOUT,
-                ) as client:
-                    client.pending_calls_threshold = BATCH * 2  # our batches are not a backlog
-                    conn.client = client
-                    await client.subscribe(hc.request_topic(conn.link_id), qos=1)
-                    await client.publish(
-                        hc.link_topic(conn.link_id), hc.LINK_ONLINE, qos=1, retain=True
-                    )
+                async with contextlib.AsyncExitStack() as stack:
+                    async with self._handshakes:
+                        conn.calm.clear()
+                        client = await stack.enter_async_context(
+                            aiomqtt.Client(
+                                self.host,
+                                self.port,
+                                identifier=conn.link_id,
+                                keepalive=self.keepalive,
+                                will=will,
+                                clean_session=True,
+                                max_inflight_messages=BATCH,
+                                timeout=CONNECT_TIMEOUT,
+                            )
+                        )
+                        client.pending_calls_threshold = BATCH * 2  # our batches: no backlog
+                        conn.client = client
+                        await client.subscribe(hc.request_topic(conn.link_id), qos=1)
+                        await client.publish(
+                            hc.link_topic(conn.link_id), hc.LINK_ONLINE, qos=1, retain=True
+                        )
                     conn.published.clear()
-                    conn.dirty |= conn.serials
+                    conn.dirty |= conn.serials  # a new session: every status again
+                    conn.wake.set()
                     conn.connected.set()
                     conn.calm.set()
                     async with asyncio.TaskGroup() as tasks:
@@ -245,10 +268,14 @@ class CloudLink:
                 self._set_online(device, False)
 
     def _set_online(self, device: Device, online: bool) -> None:
+        self._achieved[device.serial] = online
         if link_online(device) != online:
             set_link_online(device, online)
             if self.fleet.by_serial(device.serial) is device:  # not removed meanwhile
-                self.journal.commit(device)
+                if (name := LINK_FIELD.get(device.vendor)) is not None:
+                    self.journal.commit_field(device, name, online)  # not the whole device
+                else:
+                    self.journal.commit(device)
 
     async def _publisher(self, conn: _Connection, client: aiomqtt.Client) -> None:
         while True:
@@ -256,7 +283,8 @@ class CloudLink:
             conn.wake.clear()
             while conn.dirty:
                 batch = [conn.dirty.pop() for _ in range(min(BATCH, len(conn.dirty)))]
-                await asyncio.gather(*(self._publish(conn, client, s) for s in batch))
+                async with _deadline():
+                    await asyncio.gather(*(self._publish(conn, client, s) for s in batch))
 
     async def _publish(self, conn: _Connection, client: aiomqtt.Client, serial: str) -> None:
         """Bring the broker's status of `serial` in line with the device.
@@ -271,13 +299,19 @@ class CloudLink:
         old = conn.published.get(serial)
         if old is not None and (home is None or old[0] != home.id) and old[1].online:
             gone = replace(old[1], online=False)
-            await client.publish(hc.status_topic(old[0], serial), gone.encode(), qos=1, retain=True)
+            await client.publish(
+                hc.status_topic(old[0], serial), gone.encode(), qos=1, retain=True, timeout=UNTIMED
+            )
             conn.published[serial] = (old[0], gone)
         if device is not None and home is not None:
             status = device_status(device, conn.link_id, online=live)
             if conn.published.get(serial) != (home.id, status):
                 await client.publish(
-                    hc.status_topic(home.id, serial), status.encode(), qos=1, retain=True
+                    hc.status_topic(home.id, serial),
+                    status.encode(),
+                    qos=1,
+                    retain=True,
+                    timeout=UNTIMED,
                 )
                 conn.published[serial] = (home.id, status)
             if not live:
@@ -288,6 +322,7 @@ class CloudLink:
             # removed, or nothing the cloud knows: it keeps the last status, offline
             conn.serials.discard(serial)
             conn.published.pop(serial, None)
+            self._achieved.pop(serial, None)
             if self._carrier.get(serial) is conn:
                 del self._carrier[serial]
         if self.per_device and not live and self._connections.get(conn.link_id) is conn:
@@ -307,7 +342,8 @@ class CloudLink:
             client_address = request.args.get("client")
             origin = client_address if isinstance(client_address, str) else "cloud"
             self.journal.exchange(device, "hik-connect", origin, summary, reply.result)
-            await self._publish(conn, client, device.serial)  # the binding, before the answer
+            async with _deadline():
+                await self._publish(conn, client, device.serial)  # the binding, then the answer
             await client.publish(request.reply_to, reply.encode(), qos=1)
 
     async def _watch_journal(self) -> None:
@@ -318,10 +354,36 @@ class CloudLink:
             try:
                 self.changed()  # after a gap, look at everything
                 async for event in subscription:
-                    if event.kind in watched:
+                    if event.kind in watched and not self._echo(event):
                         self.changed(event.serial)
             finally:
                 subscription.close()
+
+    def _echo(self, event: Any) -> bool:
+        """The journal telling of the link's own write (`_set_online`): nothing to look at
+        again. 10,000 devices coming online would otherwise be looked at twice each."""
+        changes = event.data.get("changes") if event.kind == "device.changed" else None
+        achieved = self._achieved.get(event.serial)
+        return bool(changes) and all(
+            name in LINK_FIELDS and after == achieved for name, (_, after) in changes.items()
+        )
+
+
+def _set(event: asyncio.Event) -> asyncio.Event:
+    event.set()
+    return event
+
+
+@contextlib.asynccontextmanager
+async def _deadline() -> AsyncIterator[None]:
+    """CONNECT_TIMEOUT for a batch of UNTIMED publishes, failing as aiomqtt's own timeout
+    does (MqttError: the connection is dropped and made again). One deadline per batch:
+    aiomqtt's per-publish one costs a task per message (asyncio.wait_for)."""
+    try:
+        async with asyncio.timeout(CONNECT_TIMEOUT):
+            yield
+    except TimeoutError:
+        raise aiomqtt.MqttError("the broker acknowledged nothing in time") from None
 
 
 def _gist(home: Region, device: Device) -> tuple[str, hc.DeviceStatus]:
