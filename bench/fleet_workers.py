@@ -6,7 +6,7 @@ of workers, then 100,000 with as many workers as the open-file limit needs. On t
 large fleet, ISAPI deviceInfo from a random sample of 1,000 devices (Digest, 100 at a
 time; every one must answer) and one SADP inquiry that every device must answer
 within 10 s (an asker with a large receive buffer, counting distinct serials).
-Resident memory is the sum over the supervisor and its workers.
+Memory is the proportional set size summed over the supervisor and its workers.
 
 Baseline, in the same run: a bare aiohttp application on 10,000 loopback sockets, its
 time to listen (the floor for anything that serves 10,000 devices' HTTP).
@@ -125,11 +125,14 @@ async def _stop(process: asyncio.subprocess.Process) -> None:
             await process.wait()
 
 
-def _rss_kb(ready: dict) -> int:
+def _pss_kb(ready: dict) -> int:
+    """The fleet's memory over the supervisor and its workers: proportional set size, so
+    pages a forked worker still shares with the supervisor are counted once, not once a
+    process as resident set sizes would."""
     total = 0
     for pid in [ready["pid"], *(w["pid"] for w in ready.get("workers", []))]:
-        status = Path(f"/proc/{pid}/status").read_text()
-        total += int(re.search(r"VmRSS:\s+(\d+)", status).group(1))  # type: ignore[union-attr]
+        rollup = Path(f"/proc/{pid}/smaps_rollup").read_text()
+        total += int(re.search(r"Pss:\s+(\d+)", rollup).group(1))  # type: ignore[union-attr]
     return total
 
 
@@ -198,7 +201,7 @@ async def _fleet(count: int, pool: str, workdir: Path, *options: str) -> dict:
             "seconds": seconds,
             "workers": len(ready.get("workers", [])) or 1,
             "devices": len(ready["devices"]),
-            "rss_kb": _rss_kb(ready),
+            "pss_kb": _pss_kb(ready),
         }
         if count == LARGE:
             sample = random.Random(17).sample(ready["devices"], min(SAMPLE, count))
@@ -225,10 +228,10 @@ async def run() -> str:
         f"  baseline: bare aiohttp listening on {SMALL} loopback sockets: {baseline:.2f} s\n"
         f"  {small['devices']} cameras, {small['workers']} worker(s): ready in "
         f"{small['seconds']:.2f} s ({small['seconds'] / baseline:.1f}x baseline), "
-        f"{small['rss_kb'] / small['devices']:.1f} KB RSS a device (all processes)\n"
+        f"{small['pss_kb'] / small['devices']:.1f} KB a device (PSS, all processes)\n"
         f"  {large['devices']} cameras, {large['workers']} workers: ready in "
         f"{large['seconds']:.2f} s ({large['seconds'] / baseline:.1f}x baseline), "
-        f"{large['rss_kb'] / large['devices']:.1f} KB RSS a device (all processes)\n"
+        f"{large['pss_kb'] / large['devices']:.1f} KB a device (PSS, all processes)\n"
         f"    ISAPI deviceInfo from {min(SAMPLE, LARGE)} random devices: {answered} answered "
         f"in {isapi_seconds:.2f} s\n"
         f"    one SADP inquiry: {within} of {LARGE} distinct serials within {SADP_WITHIN:g} s; "
