@@ -87,10 +87,18 @@ async def openapi_document(request: web.Request) -> web.Response:
 # --- the app ----------------------------------------------------------------------------------
 
 
-def control_app(sim: SimulatorApi, token: str = "") -> web.Application:
+def api_application(token: str) -> web.Application:
+    """An application that answers as the control API does: its error documents, and its
+    token asked of every route but the public ones (the face in front of several is one)."""
     public = {"/api/openapi.json", *(op.path for op in operations() if op.public)}
     app = web.Application(middlewares=[_errors, _authorised(public)], client_max_size=1 << 20)
-    app[SIM], app[TOKEN], app[MENUS] = sim, token, set()
+    app[TOKEN] = token
+    return app
+
+
+def control_app(sim: SimulatorApi, token: str = "") -> web.Application:
+    app = api_application(token)
+    app[SIM], app[MENUS] = sim, set()
     for op in operations():
         app.router.add_route(op.method, op.path, op.handler)
     app.router.add_get("/api/openapi.json", openapi_document)

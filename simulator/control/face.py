@@ -44,7 +44,7 @@ from urllib.parse import quote
 import aiohttp
 from aiohttp import web
 
-from nvrsim.simulator.control.app import _authorised, _errors, operations
+from nvrsim.simulator.control.app import api_application, operations
 from nvrsim.simulator.control.common import TOKEN, ApiError, json_reply
 from nvrsim.simulator.control.face_stream import MergedStream, resumes_after
 from nvrsim.simulator.control.schema import openapi
@@ -145,9 +145,7 @@ class Face:
     # --- the app --------------------------------------------------------------------------
 
     def _build(self, token: str) -> web.Application:
-        public = {"/api/openapi.json", *(op.path for op in operations() if op.public)}
-        app = web.Application(middlewares=[_errors, _authorised(public)], client_max_size=1 << 20)
-        app[TOKEN] = token
+        app = api_application(token)
         for op in operations():
             app.router.add_route(op.method, op.path, self._handler(op.method, op.path))
         app.router.add_get("/api/openapi.json", self._openapi)

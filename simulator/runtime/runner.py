@@ -7,7 +7,7 @@ import errno
 import json
 import logging
 import os
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
@@ -372,16 +372,21 @@ class Simulator:
         """What `--ready-file` writes: every device and every service address."""
         return {
             "pid": os.getpid(),
-            "services": {
-                name: {"host": service.host, "port": service.port}
-                | ({"token": token} if (token := getattr(service, "token", "")) else {})
-                for name, service in self.services.items()
-            },
+            "services": describe_services(self.services),
             "devices": [_describe_device(d) for d in self.fleet],
         }
 
     def write_ready_file(self, path: str | Path) -> None:
         write_ready_file(path, self.describe())
+
+
+def describe_services(services: Mapping[str, FleetService]) -> dict[str, dict[str, Any]]:
+    """Where each service listens, as the ready file says it (with its token, if any)."""
+    return {
+        name: {"host": service.host, "port": service.port}
+        | ({"token": token} if (token := getattr(service, "token", "")) else {})
+        for name, service in services.items()
+    }
 
 
 def write_ready_file(path: str | Path, document: dict) -> None:

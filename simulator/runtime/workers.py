@@ -52,7 +52,12 @@ from nvrsim.simulator.core.plugin import FleetService, ServiceError
 from nvrsim.simulator.runtime import relay
 from nvrsim.simulator.runtime.http_service import HttpService, listen
 from nvrsim.simulator.runtime.journal import Journal
-from nvrsim.simulator.runtime.runner import ServiceConfig, fleet_services, write_ready_file
+from nvrsim.simulator.runtime.runner import (
+    ServiceConfig,
+    describe_services,
+    fleet_services,
+    write_ready_file,
+)
 from nvrsim.simulator.runtime.udp import RELAY
 
 log = logging.getLogger(__name__)
@@ -308,11 +313,7 @@ class Supervisor:
         by_serial = {d["serial"]: d for w in self.workers for d in w.ready.get("devices", [])}
         return {
             "pid": os.getpid(),
-            "services": {
-                name: {"host": service.host, "port": service.port}
-                | ({"token": token} if (token := getattr(service, "token", "")) else {})
-                for name, service in self.services.items()
-            },
+            "services": describe_services(self.services),
             "devices": [by_serial[d.serial] for d in self.fleet if d.serial in by_serial],
             "workers": [
                 {
