@@ -62,7 +62,7 @@ def add_run_parser(sub: argparse._SubParsersAction) -> None:
         "of discovery sockets (default: 1 when one process may open the sockets the fleet "
         "needs, else one per core, or more if the open-file limit needs it; docs/running.md)",
     )
-    # A worker's relay to its supervisor, and its share of the fleet (a fixture file).
+    # A worker's relay to its supervisor (the channel's descriptor).
     run.add_argument("--worker-channel", type=int, help=argparse.SUPPRESS)
     run.add_argument("--sadp-host", default="127.0.0.1", help="address SADP listens on")
     run.add_argument("--sadp-port", type=int, default=37020, help="SADP UDP port (default 37020)")

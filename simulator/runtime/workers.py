@@ -330,7 +330,7 @@ class Supervisor:
         write_ready_file(path, self.describe())
 
 
-def _alive(process: asyncio.subprocess.Process | None) -> bool:
+def _alive(process: asyncio.subprocess.Process | Forked | None) -> bool:
     return process is not None and process.returncode is None
 
 
