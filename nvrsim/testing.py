@@ -279,17 +279,8 @@ def running_fleet(
         device.network.http_port = device.network.rtsp_port = 0
     if scenario is not None:
         scenario = scenarios.Scenario(scenario.name, scenario.path, scenario.spec, fleet)
-    config = ServiceConfig(
-        sadp_port=0,
-        wsd_port=0,
-        dlink_port=0,
-        ssdp_port=0,
-        portal_port=0,
-        dhip_port=0,
-        dmss_port=0,
-        control_port=0,
+    config = ServiceConfig.on_free_ports(
         broker="embedded" if cloud else None,
-        broker_port=0,
         cloud_port=0 if cloud else None,
         reboot_seconds=reboot_seconds,
     )

@@ -100,6 +100,18 @@ class ServiceConfig:
     # --workers` leaves the fleet-wide ones (clouds, broker, WS-Discovery) to its supervisor.
     services: frozenset[str] | None = None
 
+    @classmethod
+    def on_free_ports(cls, **overrides: Any) -> ServiceConfig:
+        """Every fleet-wide service on a port the system picks (the control API too): what
+        tests, the pytest plugin and benches run beside whatever else the machine runs."""
+        return cls(**({name: 0 for name in _FLEET_PORTS} | overrides))
+
+
+_FLEET_PORTS = (
+    *("sadp_port", "dlink_port", "ssdp_port", "portal_port", "dhip_port", "dmss_port"),
+    *("wsd_port", "control_port", "broker_port", "cloud_port"),
+)
+
 
 class Announcer(Protocol):
     """A service that tells the network when a device comes and goes (WS-Discovery Hello/Bye)."""

@@ -94,11 +94,8 @@ def fleet(clock: VirtualClock):
 async def cloudy(kind: str, tmp_path: Path, per_device: bool = False) -> AsyncIterator[Cloudy]:
     clock = VirtualClock()
     async with broker(kind, tmp_path) as (host, port):
-        config = ServiceConfig(
-            sadp_port=0,
-            wsd_port=0,
+        config = ServiceConfig.on_free_ports(
             broker=f"mqtt://{host}:{port}",
-            cloud_port=0,
             mqtt_keepalive=2,
             mqtt_per_device=per_device,
             cloud_test_mode=True,

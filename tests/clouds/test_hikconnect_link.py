@@ -216,11 +216,8 @@ async def test_nvrsim_run_refuses_a_per_device_link_that_cannot_fit(monkeypatch,
     monkeypatch.setattr(service, "_open_files", nearly_full)
     clock = VirtualClock()
     fleet = make_fleet(hik_entry("nvr", ports={"http": 0, "rtsp": 0}), clock=clock)
-    config = ServiceConfig(
-        sadp_port=0,
-        wsd_port=0,
+    config = ServiceConfig.on_free_ports(
         broker="embedded",
-        broker_port=0,
         cloud_port=None,
         mqtt_per_device=True,
     )

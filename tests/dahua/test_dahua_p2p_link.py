@@ -43,13 +43,8 @@ async def test_the_link_drives_p2p_online_and_the_fault_cuts_it(kind, tmp_path: 
         address_pool="127.87.0.0/24",
     )
     async with broker(kind, tmp_path) as (host, port):
-        config = ServiceConfig(
-            sadp_port=0,
-            wsd_port=0,
-            dhip_port=0,
-            dmss_port=0,
+        config = ServiceConfig.on_free_ports(
             broker=f"mqtt://{host}:{port}",
-            cloud_port=0,
             mqtt_keepalive=2,
         )
         async with Simulator(fleet, clock, config) as sim:

@@ -73,16 +73,7 @@ async def fleet_up():
     # onvif-zeep-async signs its tokens with the host's clock: the device clock starts there.
     clock = VirtualClock(time.time())
     fleet = make_fleet(*CAMERAS, clock=clock, address_pool="127.84.0.0/24")
-    config = ServiceConfig(
-        sadp_port=0,
-        wsd_port=0,
-        dhip_port=0,
-        dmss_port=0,
-        dlink_port=0,
-        ssdp_port=0,
-        portal_port=0,
-        control_port=0,
-    )
+    config = ServiceConfig.on_free_ports()
     async with Simulator(fleet, clock, config) as sim:
         yield sim
 

@@ -57,14 +57,7 @@ needs_ffmpeg = pytest.mark.skipif(
 @pytest.fixture
 async def simulator(clock):
     fleet = make_fleet(*CAMERAS.values(), clock=clock, address_pool="127.83.0.0/24")
-    config = ServiceConfig(
-        sadp_port=0,
-        wsd_port=0,
-        dhip_port=0,
-        dmss_port=0,
-        dlink_port=0,
-        ssdp_port=0,
-        portal_port=0,
+    config = ServiceConfig.on_free_ports(
         control_port=None,
     )
     async with Simulator(fleet, clock, config) as sim:

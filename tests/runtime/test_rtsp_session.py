@@ -20,15 +20,7 @@ from tests.conftest import PASSWORD, make_fleet, until
 from tests.runtime.rtsp_client import RR_OF_NOTHING, Rtp, RtspClient, UdpReceiver
 from tests.runtime.test_rtsp import CAMERAS, camera, credentialed, ffprobe, needs_ffmpeg
 
-CONFIG = ServiceConfig(
-    sadp_port=0,
-    wsd_port=0,
-    dhip_port=0,
-    dmss_port=0,
-    dlink_port=0,
-    ssdp_port=0,
-    portal_port=0,
-    control_port=0,
+CONFIG = ServiceConfig.on_free_ports(
     reboot_seconds=0.1,
 )
 

@@ -49,18 +49,8 @@ HTTP_JUNK = 600
 SENDERS = 32  # sockets the datagrams leave from, some replaced as it goes (their ports recycle)
 SEED = 17
 
-CONFIG = ServiceConfig(
-    sadp_port=0,
-    wsd_port=0,
-    dhip_port=0,
-    dmss_port=0,
-    dlink_port=0,
-    ssdp_port=0,
-    portal_port=0,
-    control_port=0,
+CONFIG = ServiceConfig.on_free_ports(
     broker="embedded",
-    broker_port=0,
-    cloud_port=0,
 )
 
 
