@@ -208,6 +208,13 @@ class Subscriber:
 Observer = Callable[[DeviceEvent, str], None]
 
 
+def end_all(subscribers: set[Subscriber]) -> None:
+    """The device goes down: every stream these subscribers feed ends, so none holds its
+    server up."""
+    for subscriber in list(subscribers):
+        subscriber.close()
+
+
 @dataclass(order=True)
 class _Timer:
     due: float

@@ -145,12 +145,6 @@ async def attach(
     return response
 
 
-def end_streams(streams: set[Subscriber]) -> None:
-    """The device goes down: every attach ends, so none holds the server up."""
-    for events in list(streams):
-        events.close()
-
-
 # --- RPC2: eventManager.attach / detach, notified over /SubscribeNotify.cgi ----------------
 
 NOTIFY_PATH = "/SubscribeNotify.cgi"

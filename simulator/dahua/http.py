@@ -33,6 +33,7 @@ from aiohttp import web
 from nvrsim.simulator.core.auth import LoginResult
 from nvrsim.simulator.core.clock import Clock
 from nvrsim.simulator.core.device import Device
+from nvrsim.simulator.core.events import end_all
 from nvrsim.simulator.core.plugin import CHANGED
 from nvrsim.simulator.core.residents import PerDevice, Residents, serving
 from nvrsim.simulator.dahua import events, hashes
@@ -108,7 +109,7 @@ class DahuaContext:
 
     def close(self) -> None:
         """Every attach and SubscribeNotify stream ends."""
-        events.end_streams(self.streams)
+        end_all(self.streams)
         self.rpc.events.detach_all()
 
 

@@ -19,7 +19,7 @@ from aiohttp import web
 
 from nvrsim.protocols import nipca
 from nvrsim.simulator.core.device import Device
-from nvrsim.simulator.core.events import DeviceEvent, EventType, Subscriber, channels_of
+from nvrsim.simulator.core.events import DeviceEvent, EventType, channels_of
 
 KEYS = {EventType.MOTION: "md", EventType.DIGITAL_INPUT: "input"}
 KEEP_ALIVE = 10.0
@@ -64,9 +64,3 @@ async def notify_stream(request: web.Request, device: Device) -> web.StreamRespo
         finally:
             streams.discard(events)
     return response
-
-
-def end_streams(streams: set[Subscriber]) -> None:
-    """The device goes down: every stream ends, so none holds the server up."""
-    for events in list(streams):
-        events.close()

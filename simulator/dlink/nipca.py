@@ -41,6 +41,7 @@ from nvrsim.protocols import nipca
 from nvrsim.simulator.core.auth import LoginResult
 from nvrsim.simulator.core.clock import Clock
 from nvrsim.simulator.core.device import Device
+from nvrsim.simulator.core.events import end_all
 from nvrsim.simulator.core.residents import PerDevice, Residents, serving
 from nvrsim.simulator.core.restart import Restart
 from nvrsim.simulator.dlink import events
@@ -110,7 +111,7 @@ class NipcaContext:
     streams: set = field(default_factory=set)  # open notify_streams' subscribers
 
     def close(self) -> None:
-        events.end_streams(self.streams)
+        end_all(self.streams)
 
 
 CONTEXT = web.AppKey("nipca", PerDevice[NipcaContext])
