@@ -24,14 +24,17 @@ Choices where the notes are silent ([I]/[G] in §1):
 from __future__ import annotations
 
 import enum
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, fields
 from datetime import datetime
-from functools import lru_cache
+from functools import cache, lru_cache
+from operator import attrgetter
 from typing import Any
+from xml.sax.saxutils import escape
 
 from . import xmlsafe
-from .xmlwrite import Element, document, el, leaf, write, xml_declaration
+from .xmlwrite import Element, document, el, write, xml_declaration
 
 SADP_PORT = 37020
 MULTICAST_GROUP = "239.255.255.250"
@@ -164,7 +167,12 @@ def parse_mac(text: str) -> str:
 
 def format_mac(mac: str) -> str:
     """The wire form: lower case with dashes (CAP1)."""
+    if _CANONICAL_MAC.fullmatch(mac):  # as devices hold it: no need to parse it again
+        return mac.replace(":", "-")
     return parse_mac(mac).replace(":", "-")
+
+
+_CANONICAL_MAC = re.compile(r"[0-9a-f]{2}(?::[0-9a-f]{2}){5}")
 
 
 def _root(datagram: bytes, expected: str) -> xmlsafe.XmlNode:
@@ -396,20 +404,6 @@ _PARSE: dict[str, Callable[[str], Any]] = {
 }
 
 
-def _info_texts(info: DeviceInfo, flase: bool) -> list[tuple[str, str]]:
-    """(tag, text) of each device field the reply carries, in order."""
-    texts = []
-    for tag, attr, kind in _INFO_FIELDS:
-        value = getattr(info, attr)
-        if value is None:
-            continue
-        if kind == "bool":
-            texts.append((tag, format_bool(value, flase=flase and tag in FLASE_FIELDS)))
-        else:
-            texts.append((tag, _FORMAT[kind](value)))
-    return texts
-
-
 def build_device_match(
     uuid: str, types: str, info: DeviceInfo, *, flase: bool = False, result: str | None = None
 ) -> bytes:
@@ -422,6 +416,24 @@ def build_device_match(
     return before + "".join(write(e) + line_end for e in head).encode("utf-8") + after
 
 
+def _field_writers(flase: bool) -> tuple[Callable[[Any], str], ...]:
+    """How each device field is written inside a reply's template, in order. Only free
+    text can hold what XML must escape; numbers, booleans, MACs and times never do."""
+    writers: list[Callable[[Any], str]] = []
+    for tag, _, kind in _INFO_FIELDS:
+        if kind == "bool":
+            words = (format_bool(False, flase=flase and tag in FLASE_FIELDS), "true")
+            writers.append(words.__getitem__)  # False and True index as 0 and 1
+        else:
+            writers.append(escape if kind == "str" else _FORMAT[kind])
+    return tuple(writers)
+
+
+_WRITERS = {flase: _field_writers(flase) for flase in (False, True)}
+_INFO_VALUES = attrgetter(*(attr for _, attr, _ in _INFO_FIELDS))
+_FIRST_OPTIONAL = next(i for i, (tag, _, _) in enumerate(_INFO_FIELDS) if tag in _OPTIONAL_TAGS)
+
+
 @lru_cache(maxsize=1 << 14)
 def _written_info(info: DeviceInfo, flase: bool) -> tuple[bytes, bytes]:
     """A reply's bytes before and after its head (Uuid, Types, Result), which alone
@@ -429,8 +441,29 @@ def _written_info(info: DeviceInfo, flase: bool) -> tuple[bytes, bytes]:
     answers an inquiry without writing every device's forty tags again."""
     declaration, line_end = _REPLY_LAYOUT["declaration"], _REPLY_LAYOUT["line_end"]
     before = f"{xml_declaration(declaration)}{line_end}<ProbeMatch>{line_end}"
-    fields = "".join(leaf(tag, text) + line_end for tag, text in _info_texts(info, flase))
-    return before.encode("utf-8"), f"{fields}</ProbeMatch>{line_end}".encode()
+    values = _INFO_VALUES(info)
+    texts = [
+        writer(value)
+        for writer, value in zip(_WRITERS[flase], values, strict=True)
+        if value is not None
+    ]
+    template = _fields_template(tuple(v is not None for v in values[_FIRST_OPTIONAL:]))
+    return before.encode("utf-8"), template.format(*texts).encode("utf-8")
+
+
+@cache
+def _fields_template(optional: tuple[bool, ...]) -> str:
+    """The device fields' lines with a `{}` for each text, then the end of the root, for
+    one combination of optional tags present (a leaf element each took 45 µs a device,
+    too long for 100,000 devices answering one inquiry)."""
+    line_end = _REPLY_LAYOUT["line_end"]
+    present = (True,) * _FIRST_OPTIONAL + optional
+    lines = "".join(
+        f"<{tag}>{{}}</{tag}>{line_end}"
+        for (tag, _, _), here in zip(_INFO_FIELDS, present, strict=True)
+        if here
+    )
+    return f"{lines}</ProbeMatch>{line_end}"
 
 
 def build_result(

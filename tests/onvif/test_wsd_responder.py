@@ -130,6 +130,25 @@ def test_hello_and_bye_number_their_messages_and_a_restart_is_a_new_instance(clo
     assert again.instance_id == hello.instance_id + 1 and again.message_number == 1
 
 
+def test_a_device_coming_up_unannounced_is_still_a_new_instance(clock):
+    """With no Hello to send, coming up still starts a new instance: a client telling
+    reboots apart by InstanceId sees one in the next ProbeMatch."""
+    fleet = make_fleet(hik_entry(), clock=clock)
+    device = fleet.devices[0]
+    wsd = responder(fleet, clock)
+
+    def instance() -> tuple[int, int]:
+        (data, _), *_ = wsd.handle(build_probe("urn:uuid:p"), CLIENT, multicast=True)
+        match = decode_announcement(data)
+        return match.instance_id, match.message_number
+
+    assert wsd.came_up(device)
+    first, number = instance()
+    assert (first, number) == (int(clock.now()), 1)
+    wsd.came_up(device)  # a reboot on a frozen clock
+    assert instance() == (first + 1, 1)
+
+
 def test_devices_that_are_not_discoverable_do_not_announce(clock):
     fleet = make_fleet(
         hik_entry("quiet", onvif={"discoverable": False}),

@@ -16,20 +16,23 @@ from hypothesis import strategies as st
 
 from nvrsim.protocols import sadp_crypto
 from nvrsim.protocols.sadp import (
+    _FORMAT,
+    _INFO_FIELDS,
     CAP1_TAGS,
+    FLASE_FIELDS,
     MAX_DATAGRAM,
     NetworkParams,
     Probe,
     ProbeType,
     Result,
     SadpDecodeError,
-    _info_texts,
     build_device_match,
     build_inquiry,
     build_probe,
     build_result,
     decode_probe,
     decode_probe_match,
+    format_bool,
 )
 from nvrsim.protocols.xmlwrite import document, el, xml_declaration
 from nvrsim.strategies.sadp import device_infos, probes
@@ -230,7 +233,16 @@ def test_a_device_match_written_from_its_cached_fields_is_the_element_writers_do
     100,000 devices would otherwise write four million tags): the bytes must be those
     the one XML writer makes of the whole document."""
     head = [el("Uuid", uuid), el("Types", "inquiry")] + ([el("Result", result)] if result else [])
-    fields = [el(tag, text) for tag, text in _info_texts(info, flase)]
+    fields = [
+        el(
+            tag,
+            format_bool(value, flase=flase and tag in FLASE_FIELDS)
+            if kind == "bool"
+            else _FORMAT[kind](value),
+        )
+        for tag, attr, kind in _INFO_FIELDS
+        if (value := getattr(info, attr)) is not None
+    ]
     whole = document(
         el("ProbeMatch", *head, *fields), declaration=xml_declaration("UTF-8"), line_end="\r\n"
     )
