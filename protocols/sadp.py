@@ -408,12 +408,18 @@ def build_device_match(
     uuid: str, types: str, info: DeviceInfo, *, flase: bool = False, result: str | None = None
 ) -> bytes:
     """An inquiry reply, or with `result` the `update` reply that repeats the device info."""
-    head = [el("Uuid", uuid), el("Types", str(types))]
+    before, after = _written_info(info, flase)
+    return before + _written_head(uuid, str(types), result) + after
+
+
+@lru_cache(maxsize=64)
+def _written_head(uuid: str, types: str, result: str | None) -> bytes:
+    """The lines only an inquiry's own reply has: the same for every device answering it."""
+    head = [el("Uuid", uuid), el("Types", types)]
     if result is not None:
         head.append(el("Result", str(result)))
-    before, after = _written_info(info, flase)
     line_end = _REPLY_LAYOUT["line_end"]
-    return before + "".join(write(e) + line_end for e in head).encode("utf-8") + after
+    return "".join(write(e) + line_end for e in head).encode("utf-8")
 
 
 def _field_writers(flase: bool) -> tuple[Callable[[Any], str], ...]:

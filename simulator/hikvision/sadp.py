@@ -34,7 +34,7 @@ import logging
 import random
 import uuid as uuid_module
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from ipaddress import IPv4Address, IPv4Interface, IPv6Address
 
@@ -194,35 +194,35 @@ class SadpResponder:
         """The reply datagrams, as the devices mean them (faults aside: see `respond`)."""
         return [reply for _device, reply in self._answer(datagram, peer)]
 
-    def respond(self, datagram: bytes, peer: tuple[str, int]) -> list[DiscoveryReply]:
+    def respond(self, datagram: bytes, peer: tuple[str, int]) -> Iterator[DiscoveryReply]:
         """The replies as they go out: each device's faults drop, delay or spoil its own."""
-        return [
+        return (
             shaped
             for device, reply in self._answer(datagram, peer)
             if (shaped := shape_reply(reply, device.faults, self.rng)) is not None
-        ]
+        )
 
-    def _answer(self, datagram: bytes, peer: tuple[str, int]) -> list[tuple[Device, bytes]]:
+    def _answer(self, datagram: bytes, peer: tuple[str, int]) -> Iterator[tuple[Device, bytes]]:
         try:
             probe = decode_probe(datagram)
         except SadpDecodeError:
-            return []
+            return iter(())
         client = peer[0]
         if probe.types.is_inquiry:
-            now = self.clock.now()
-            answers = [(d, self._device_match(d, probe, client, now)) for d in self.devices()]
-            self._report(None, client, probe.types, f"{len(answers)} devices")
-            return answers
+            devices, now = self.devices(), self.clock.now()
+            self._report(None, client, probe.types, f"{len(devices)} devices")
+            # Each reply is written as it is sent (udp paces them), not all before the first.
+            return ((d, self._device_match(d, probe, client, now)) for d in devices)
         device = self.fleet.by_mac(probe.mac or "")
         if device is None or not _answers_sadp(device):
-            return []
+            return iter(())
         needed = _REQUIRED_CAPABILITY.get(probe.types)
         if needed and not device.can(needed):
-            return []
+            return iter(())
         reply = self._actions[probe.types](device, probe, client)
         if self.on_exchange is not None:
             self._report(device, client, probe.types, decode_probe_match(reply).result or "")
-        return [(device, reply)]
+        return iter([(device, reply)])
 
     def _report(self, device: Device | None, client: str, request: str, reply: str) -> None:
         if self.on_exchange is not None:

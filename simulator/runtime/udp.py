@@ -23,7 +23,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
-from collections.abc import Awaitable, Callable, Coroutine, Hashable
+from collections.abc import Awaitable, Callable, Coroutine, Hashable, Iterable, Iterator
 from contextvars import ContextVar
 from typing import Any, TypeVar, cast
 
@@ -32,7 +32,8 @@ from nvrsim.simulator.core.faults import DiscoveryReply
 log = logging.getLogger(__name__)
 
 Address = tuple[str, int]
-Respond = Callable[[bytes, Address], list[DiscoveryReply]]
+# The replies to a datagram, which may be written as they are taken.
+Respond = Callable[[bytes, Address], Iterable[DiscoveryReply]]
 # The socket that sends from a device's own address (DiscoveryReply.source), if any.
 Outlet = Callable[[str], asyncio.DatagramTransport | None]
 
@@ -53,23 +54,36 @@ class DiscoveryProtocol(asyncio.DatagramProtocol):
         self.transport = cast(asyncio.DatagramTransport, transport)
 
     def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
+        peer = (addr[0], addr[1])
         try:
-            shaped = self.respond(data, (addr[0], addr[1]))
+            replies = iter(self.respond(data, peer))
         except Exception:  # a responder bug must not take the fleet's socket down
             log.exception("%s: dropped a datagram from %s the responder failed on", self.name, addr)
             return
-        loop = asyncio.get_running_loop()
-        for late in shaped:
-            if late.delay:
-                loop.call_later(late.delay, self._send, [late], addr)
-        replies = [r for r in shaped if not r.delay]
-        if len(replies) <= self.BURST:
-            self._send(replies, addr)
-            return
-        self._pace(replies, addr)
+        if self._send_burst(replies, peer):
+            self._pace(replies, peer)
 
-    def _pace(self, replies: list[DiscoveryReply], addr: Address) -> None:
-        """Send `replies` in bursts; what is left of an older answer to `addr` is dropped."""
+    def _send_burst(self, replies: Iterator[DiscoveryReply], addr: Address) -> bool:
+        """Send the next BURST of `replies` (one a delay fault holds goes later, on its own
+        timer); whether there may be more. Replies are written as they are taken, so the
+        first of a large fleet's leaves before the last is written."""
+        loop, sent = asyncio.get_running_loop(), 0
+        try:
+            for reply in replies:
+                if reply.delay:
+                    loop.call_later(reply.delay, self._send, reply, addr)
+                    continue
+                self._send(reply, addr)
+                sent += 1
+                if sent == self.BURST:
+                    return True
+        except Exception:
+            log.exception("%s: the responder failed on a datagram from %s", self.name, addr)
+        return False
+
+    def _pace(self, replies: Iterator[DiscoveryReply], addr: Address) -> None:
+        """Send the rest of `replies` in bursts; what is left of an older answer to `addr`
+        is dropped."""
         superseded = self.pacing.pop(addr, None)
         if superseded is not None:
             superseded.cancel()
@@ -86,22 +100,21 @@ class DiscoveryProtocol(asyncio.DatagramProtocol):
 
         task.add_done_callback(done)
 
-    def _send(self, replies: list[DiscoveryReply], addr: Address) -> None:
+    def _send(self, reply: DiscoveryReply, addr: Address) -> None:
         if self.transport is None or self.transport.is_closing():
             return
-        for reply in replies:
-            transport = self.transport
-            if reply.source is not None and self.outlet is not None:
-                own = self.outlet(reply.source)
-                if own is not None and not own.is_closing():
-                    transport = own
-            transport.sendto(reply.data, addr)  # only ever back to the asker
+        transport = self.transport
+        if reply.source is not None and self.outlet is not None:
+            own = self.outlet(reply.source)
+            if own is not None and not own.is_closing():
+                transport = own
+        transport.sendto(reply.data, addr)  # only ever back to the asker
 
-    async def _send_paced(self, replies: list[DiscoveryReply], addr: Address) -> None:
-        for start in range(0, len(replies), self.BURST):
-            if start:
-                await asyncio.sleep(self.BREATHER)
-            self._send(replies[start : start + self.BURST], addr)
+    async def _send_paced(self, replies: Iterator[DiscoveryReply], addr: Address) -> None:
+        while True:
+            await asyncio.sleep(self.BREATHER)
+            if not self._send_burst(replies, addr):
+                return
 
     def error_received(self, exc: Exception) -> None:
         log.debug("%s socket error: %s", self.name, exc)  # e.g. ICMP from a gone client
