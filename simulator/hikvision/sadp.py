@@ -28,7 +28,6 @@ Choices where docs/protocols/hikvision.md is silent:
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import logging
 import random
@@ -178,17 +177,6 @@ class SadpResponder:
     def devices(self) -> list[Device]:
         """The devices that answer SADP: running (not mid-reboot) Hikvision ones."""
         return [d for d in self.fleet if _answers_sadp(d)]
-
-    async def prepare(self, slice_size: int = 256) -> None:
-        """Write each device's reply ahead of the first inquiry, a slice at a time between
-        other work: a fleet's first answer then costs what every later one does (a third
-        of writing it: 100,000 devices answer within seconds, not after nine)."""
-        warm = Probe("", ProbeType.INQUIRY)
-        devices, now = self.devices(), self.clock.now()
-        for start in range(0, len(devices), slice_size):
-            for device in devices[start : start + slice_size]:
-                self._device_match(device, warm, "", now)
-            await asyncio.sleep(0)
 
     def handle(self, datagram: bytes, peer: tuple[str, int]) -> list[bytes]:
         """The reply datagrams, as the devices mean them (faults aside: see `respond`)."""
@@ -451,7 +439,6 @@ async def serve_sadp(
         port,
         multicast_group=MULTICAST_GROUP,
         interface=multicast_interface,
-        prepare=responder.prepare,
     )
 
 

@@ -23,9 +23,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
-from collections.abc import Awaitable, Callable, Coroutine, Hashable, Iterable, Iterator
+from collections.abc import Awaitable, Callable, Hashable, Iterable, Iterator
 from contextvars import ContextVar
-from typing import Any, TypeVar, cast
+from typing import TypeVar, cast
 
 from nvrsim.simulator.core.faults import DiscoveryReply
 
@@ -132,24 +132,12 @@ class DiscoveryServer:
     def __init__(self, transport: asyncio.DatagramTransport, protocol: DiscoveryProtocol) -> None:
         self._transport, self._protocol = transport, protocol
         self.host, self.port = transport.get_extra_info("sockname")[:2]
-        self._meanwhile: set[asyncio.Task[None]] = set()
-
-    def answers_with(self, respond: Respond) -> bool:
-        return self._protocol.respond == respond
-
-    def meanwhile(self, work: Coroutine[Any, Any, None]) -> None:
-        """Run `work` while serving (getting answers ready); it is cancelled at close."""
-        task = asyncio.ensure_future(work)
-        self._meanwhile.add(task)
-        task.add_done_callback(self._meanwhile.discard)
 
     @property
     def transport(self) -> asyncio.DatagramTransport:
         return self._transport
 
     async def close(self) -> None:
-        for task in self._meanwhile:
-            task.cancel()
         self._transport.close()
         await self._protocol.closed
         # Paced replies still under way were cancelled; let them finish unwinding.
@@ -174,13 +162,11 @@ async def serve_discovery(
     interface: str | None = None,
     outlet: Outlet | None = None,
     reuse: bool = False,
-    prepare: Callable[[], Coroutine[Any, Any, None]] | None = None,
 ) -> DiscoveryServer:
     """Serve one discovery protocol on host:port (`bind_discovery`), or through the relay
-    when this process is one of several workers. `prepare`: work that gets answers
-    ready, run meanwhile by the process that answers (not a supervisor that relays)."""
+    when this process is one of several workers."""
     serve = RELAY.get() or bind_discovery
-    server = await serve(
+    return await serve(
         name,
         respond,
         host,
@@ -190,9 +176,6 @@ async def serve_discovery(
         outlet=outlet,
         reuse=reuse,
     )
-    if prepare is not None and server.answers_with(respond):
-        server.meanwhile(prepare())
-    return server
 
 
 async def bind_discovery(
