@@ -6,7 +6,8 @@ of workers, then 100,000 with as many workers as the open-file limit needs. On t
 large fleet, ISAPI deviceInfo from a random sample of 1,000 devices (Digest, 100 at a
 time; every one must answer) and one SADP inquiry that every device must answer
 within 10 s (an asker with a large receive buffer, counting distinct serials).
-Memory is the proportional set size summed over the supervisor and its workers.
+Memory is the proportional set size summed over the supervisor and its workers, and,
+per device, above that of the same number of processes serving a fleet of ten.
 
 Baseline, in the same run: a bare aiohttp application on 10,000 loopback sockets, its
 time to listen (the floor for anything that serves 10,000 devices' HTTP).
@@ -37,6 +38,7 @@ from aiohttp import web
 from nvrsim.simulator.runtime.limits import open_file_limit
 
 SMALL = 10_000
+EMPTY = 10  # devices: the fleet whose memory is the processes' baseline
 LARGE = int(os.environ.get("BENCH_WORKERS_LARGE", "100000"))
 SAMPLE = 1_000
 SADP_WITHIN = 10.0
@@ -218,7 +220,10 @@ async def run() -> str:
     baseline = await _bare_aiohttp(SMALL)
     with tempfile.TemporaryDirectory(prefix="bench-workers-") as tmp:
         small = await _fleet(SMALL, "127.94.0.0/16", Path(tmp))
+        # The processes' own baseline: as many workers, serving a fleet of ten.
+        empty = await _fleet(EMPTY, "127.95.0.0/16", Path(tmp), "--workers", str(small["workers"]))
         large = await _fleet(LARGE, "127.96.0.0/14", Path(tmp))
+    above = (small["pss_kb"] - empty["pss_kb"]) / (small["devices"] - empty["devices"])
     answered, isapi_seconds = large["isapi"]
     within, first, heard, last = large["sadp"]
     load = os.getloadavg()
@@ -228,7 +233,9 @@ async def run() -> str:
         f"  baseline: bare aiohttp listening on {SMALL} loopback sockets: {baseline:.2f} s\n"
         f"  {small['devices']} cameras, {small['workers']} worker(s): ready in "
         f"{small['seconds']:.2f} s ({small['seconds'] / baseline:.1f}x baseline), "
-        f"{small['pss_kb'] / small['devices']:.1f} KB a device (PSS, all processes)\n"
+        f"{small['pss_kb'] / small['devices']:.1f} KB a device (PSS, all processes), "
+        f"{above:.1f} KB a device above the same processes serving {EMPTY} "
+        f"({empty['pss_kb'] / 1024:.0f} MB)\n"
         f"  {large['devices']} cameras, {large['workers']} workers: ready in "
         f"{large['seconds']:.2f} s ({large['seconds'] / baseline:.1f}x baseline), "
         f"{large['pss_kb'] / large['devices']:.1f} KB a device (PSS, all processes)\n"

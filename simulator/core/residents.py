@@ -28,8 +28,7 @@ Address = tuple[str, int]  # (ip, port) as the listening socket reports it
 
 def bind(ip: str, port: int) -> socket.socket:
     """A TCP socket bound to a device's (ip, port), not yet listening: the cheapest way to
-    a listening socket for `loop.create_server(sock=...)` (given a host, asyncio would
-    resolve it and try each address first)."""
+    a listening socket (given a host, asyncio would resolve it and try each address first)."""
     sock = socket.socket(socket.AF_INET6 if ":" in ip else socket.AF_INET)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

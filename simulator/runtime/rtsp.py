@@ -57,6 +57,7 @@ from nvrsim.simulator.onvif.settings import VideoStream
 from nvrsim.simulator.runtime.clips import Clip, ClipLibrary, ClipSpec
 from nvrsim.simulator.runtime.http_auth import HttpAuthenticator, device_realm
 from nvrsim.simulator.runtime.http_login import challenges, check_credentials
+from nvrsim.simulator.runtime.listener import Listener
 
 log = logging.getLogger(__name__)
 
@@ -175,7 +176,7 @@ class RtspServer:
         self.on_exchange = on_exchange
         self.pacer = pacer or FramePacer()
         self.sessions: dict[str, Session] = {}
-        self._server: asyncio.Server | None = None
+        self._listener: Listener | None = None
         self._connections: set[Connection] = set()
         self._rtp: asyncio.DatagramTransport | None = None
         self._rtcp: asyncio.DatagramTransport | None = None
@@ -193,8 +194,7 @@ class RtspServer:
         """Listen on `port` of the device's address; the port it got."""
         sock = bind(self.host, port)
         try:
-            loop = asyncio.get_running_loop()
-            self._server = await loop.create_server(lambda: Connection(self), sock=sock)
+            self._listener = Listener(sock, lambda: Connection(self))
         except BaseException:
             sock.close()
             raise
@@ -202,8 +202,9 @@ class RtspServer:
 
     async def close(self) -> None:
         """Stop listening and end every session, as a device going down does."""
-        if self._server is not None:
-            self._server.close()
+        if self._listener is not None:
+            self._listener.close()
+            self._listener = None
         for session in list(self.sessions.values()):
             self.end(session)
         for connection in list(self._connections):
@@ -212,9 +213,6 @@ class RtspServer:
             if transport is not None:
                 transport.close()
         self._rtp = self._rtcp = None
-        if self._server is not None:
-            await self._server.wait_closed()
-            self._server = None
 
     def forget_idle(self, now: float) -> None:
         """Sessions set up but never played, or paused, and not heard from: gone."""

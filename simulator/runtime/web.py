@@ -7,8 +7,8 @@ same server under their own path prefix, as real firmware serves them on the sam
 
 Why one app per vendor: building an Application and its router per device (50,000
 routes for 10,000 cameras) and an AppRunner each was most of a large fleet's start-up.
-Now a device costs a bound socket, one asyncio server on it sharing the vendor's
-protocol factory, and its protocol state, made on its first request
+Now a device costs a bound socket, a `Listener` on it sharing the vendor's protocol
+factory, and its protocol state, made on its first request
 (simulator.core.residents). Each vendor's app is built on first need.
 
 Choices where the public record is silent:
@@ -30,6 +30,7 @@ from nvrsim.simulator.core.clock import Clock
 from nvrsim.simulator.core.device import Device
 from nvrsim.simulator.core.plugin import CHANGED, ExchangeHook, Mounted, Vendor, WebOptions
 from nvrsim.simulator.core.residents import Address, Residents, bind
+from nvrsim.simulator.runtime.listener import Listener
 from nvrsim.simulator.vendors import vendor_of
 
 __all__ = ["WebApps", "WebOptions", "bind", "device_app"]
@@ -71,7 +72,7 @@ class WebApps:
         self.residents = Residents()
         self.runners: dict[Vendor, web.AppRunner] = {}  # built on first need
         self._building = asyncio.Lock()  # devices brought up at once build one runner
-        self._servers: dict[str, tuple[Address, asyncio.Server, web.AppRunner]] = {}  # serial
+        self._servers: dict[str, tuple[Address, Listener, web.AppRunner]] = {}  # serial
 
     def __len__(self) -> int:
         """How many devices listen."""
@@ -91,14 +92,14 @@ class WebApps:
         OSError (PermissionError for a privileged port) when the address is not ours."""
         runner = await self._runner(vendor_of(device))
         sock = bind(device.network.ip, port)
+        assert runner.server is not None
         try:
-            loop = asyncio.get_running_loop()
-            server = await loop.create_server(runner.server, sock=sock, backlog=128)
+            listener = Listener(sock, runner.server)
         except BaseException:
             sock.close()
             raise
         address: Address = sock.getsockname()[:2]
-        self._servers[device.serial] = (address, server, runner)
+        self._servers[device.serial] = (address, listener, runner)
         self.residents.seat(address, device)
         return address[1]
 
@@ -108,9 +109,9 @@ class WebApps:
         entry = self._servers.pop(device.serial, None)
         if entry is None:
             return
-        address, server, runner = entry
+        address, listener, runner = entry
         self.residents.unseat(address)
-        server.close()
+        listener.close()
         await self.residents.drop(device)
         assert runner.server is not None
         await asyncio.gather(
@@ -123,8 +124,8 @@ class WebApps:
         )
 
     async def close_all(self) -> None:
-        for _address, server, _runner in self._servers.values():
-            server.close()
+        for _address, listener, _runner in self._servers.values():
+            listener.close()
         self._servers.clear()
         await self.residents.drop_all()
         runners, self.runners = list(self.runners.values()), {}

@@ -44,6 +44,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from nvrsim.simulator.control.face import Face, Shard
 from nvrsim.simulator.core.clock import Clock
 from nvrsim.simulator.core.device import Device
@@ -246,7 +248,7 @@ class Supervisor:
             self.hub.workers.pop(worker.index, None)
             raise ServiceError(f"{worker.name}: {said or f'exited ({exited.result()})'}")
         exited.cancel()
-        worker.ready = json.loads(Path(ready.result()["ready"]).read_text(encoding="utf-8"))
+        worker.ready = orjson.loads(Path(ready.result()["ready"]).read_bytes())
         control = worker.ready["services"]["control"]
         url = f"http://{control['host']}:{control['port']}"
         worker.shard = Shard(worker.name, url, control.get("token", token))
