@@ -68,8 +68,8 @@ def describe(device: Device) -> isapi.DeviceInfo:
 
 # deviceInfo is the most asked-for document: what it says is worked out once per device
 # state, keyed on every value it is made of, so a change (a rename, an upgrade) is seen
-# by the next request.
-@lru_cache(maxsize=4096)
+# by the next request. As many entries as isapi.device_info keeps documents.
+@lru_cache(maxsize=1 << 14)
 def _described(
     name: str,
     uuid: UUID,

@@ -19,6 +19,14 @@ without looking at the password, so it never counts as a failed login:
 
 The challenge format and the nonce scheme are parameters, so a Dahua CGI front
 end can reuse this with its own realm and header.
+
+Choices where the public record is silent:
+- the replay memory: the last count of 1,024 nonces per server; an older nonce's count
+  is forgotten, and a replay of it is then refused only once it goes stale (300 s);
+- a nonce's HMAC is verified once and remembered (256 per server), as a client sends
+  the same nonce with each request;
+- a header in the usual form (name=value pairs, quoted values without escapes) is read
+  by one regular expression, any other by urllib's parser: both read the same.
 """
 
 from __future__ import annotations
