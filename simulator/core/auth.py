@@ -13,6 +13,7 @@ import string
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
+from functools import lru_cache
 
 Proof = Callable[[str], bool]
 
@@ -95,12 +96,12 @@ class Lockout:
         return {c: s for c in list(self._clients or ()) if (s := self.unlock_in(c, now))}
 
     def attempt(self, client: str, now: float, proof: Proof, password: str) -> LoginOutcome:
-        if self.unlock_in(client, now):
+        if self._clients and self.unlock_in(client, now):  # no table: no failure, no lock
             return self._outcome(LoginResult.LOCKED, client, now)
         if proof(password):
             if self._clients:
                 self._clients.pop(client, None)
-            return self._outcome(LoginResult.OK, client, now)
+            return _granted(self.policy.max_failures)  # a clean slate for the client
         if self._clients is None:
             self._clients = {}
         attempts = self._clients.get(client)
@@ -124,6 +125,13 @@ class Lockout:
 
     def clear(self) -> None:
         self._clients = None
+
+
+@lru_cache(maxsize=16)
+def _granted(retries: int) -> LoginOutcome:
+    """A granted login: the client's failures are forgotten, so its outcome is always this
+    frozen value, made once per policy rather than per login."""
+    return LoginOutcome(LoginResult.OK, retries, 0)
 
 
 class ActivationResult(Enum):

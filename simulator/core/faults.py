@@ -48,9 +48,11 @@ class Faults:
     def combine(self, other: Faults) -> Faults:
         """What a device suffers under both: the worse of each fault (for a stall, the
         sooner)."""
-        if other == NO_FAULTS:  # the usual case, asked on every request: no new value
+        # The usual case, asked on every request: no new value. Identity first, as a
+        # device's faults stay the one NO_FAULTS until a tester sets some.
+        if other is NO_FAULTS or other == NO_FAULTS:
             return self
-        if self == NO_FAULTS:
+        if self is NO_FAULTS or self == NO_FAULTS:
             return other
         worse = {f.name: max(getattr(self, f.name), getattr(other, f.name)) for f in fields(self)}
         stalls = [s for s in (self.rtsp_stall, other.rtsp_stall) if s]

@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 import secrets
 from datetime import UTC, datetime
+from functools import lru_cache
+from uuid import UUID
 
 from aiohttp import BodyPartReader
 from aiohttp.web import Request, Response
@@ -51,23 +53,51 @@ def _client(request: Request) -> str:
 
 
 def describe(device: Device) -> isapi.DeviceInfo:
-    encoder, _, encoder_build = device.dsp_version.partition("build")
-    build = device.firmware.build
+    return _described(
+        device.name,
+        device.uuid,
+        device.kind,
+        device.model,
+        device.serial,
+        device.mac,
+        device.firmware,
+        device.dsp_version,
+        device.quirks.isapi_namespace,
+    )
+
+
+# deviceInfo is the most asked-for document: what it says is worked out once per device
+# state, keyed on every value it is made of, so a change (a rename, an upgrade) is seen
+# by the next request. As many entries as isapi.device_info keeps documents.
+@lru_cache(maxsize=1 << 14)
+def _described(
+    name: str,
+    uuid: UUID,
+    kind: str,
+    model: str,
+    serial: str,
+    mac: str,
+    firmware: FirmwareVersion,
+    dsp_version: str,
+    namespace: str,
+) -> isapi.DeviceInfo:
+    encoder, _, encoder_build = dsp_version.partition("build")
+    build = firmware.build
     return isapi.DeviceInfo(
-        name=device.name,
-        device_id=str(device.uuid),
-        description=_DEVICE_TYPE[device.kind],
-        model=device.model,
-        serial=device.serial,
-        mac=device.mac,
-        firmware_version=device.firmware.number,
+        name=name,
+        device_id=str(uuid),
+        description=_DEVICE_TYPE[kind],
+        model=model,
+        serial=serial,
+        mac=mac,
+        firmware_version=firmware.number,
         firmware_released=f"build {build}" if build else "",
         encoder_version=encoder.strip(),
         encoder_released=f"build {encoder_build.strip()}" if encoder_build.strip() else "",
-        device_type=_DEVICE_TYPE[device.kind],
-        recorder=device.kind != "ipc",
+        device_type=_DEVICE_TYPE[kind],
+        recorder=kind != "ipc",
         # [I] newer builds add <manufacturer>; they are the ones on the isapi.org namespace
-        manufacturer="hikvision" if device.quirks.isapi_namespace == ISAPI_NS else None,
+        manufacturer="hikvision" if namespace == ISAPI_NS else None,
     )
 
 

@@ -123,3 +123,18 @@ def test_local_lockout_from_the_fixture(clock):
     device.login(LOCAL_CONSOLE, plain("wrong"), clock.now())
     outcome = device.login(LOCAL_CONSOLE, plain("wrong"), clock.now())
     assert (outcome.result, outcome.unlock_in) == (LoginResult.LOCKED, 5)
+
+
+def test_a_granted_login_reports_a_clean_slate_whatever_other_clients_did():
+    lockout = Lockout(LockoutPolicy(max_failures=3, lock_seconds=60))
+    assert lockout.attempt("10.0.0.1", 0.0, plain("pw"), "pw").retries_left == 3
+    for _ in range(3):  # another client locks itself out
+        lockout.attempt("10.0.0.2", 0.0, plain("no"), "pw")
+    lockout.attempt("10.0.0.1", 0.0, plain("no"), "pw")  # and this one fails once
+    granted = lockout.attempt("10.0.0.1", 1.0, plain("pw"), "pw")
+    assert (granted.result, granted.retries_left, granted.unlock_in) == (LoginResult.OK, 3, 0)
+    assert lockout.retries_left("10.0.0.1", 1.0) == 3  # its failure is forgotten
+    locked = lockout.attempt("10.0.0.2", 1.0, plain("pw"), "pw")  # the right password
+    assert (locked.result, locked.unlock_in) == (LoginResult.LOCKED, 59)
+    lockout.policy = LockoutPolicy(max_failures=5)  # a policy the vendor's settings changed
+    assert lockout.attempt("10.0.0.1", 2.0, plain("pw"), "pw").retries_left == 5

@@ -58,6 +58,8 @@ def test_no_faults_on_either_side_leave_the_other_as_it_is():
     by field rule gives, a stall included."""
     mine = Faults(discovery_drop=10, auth_fail=True, rtsp_stall=4.0)
     assert mine.combine(NO_FAULTS) == mine == NO_FAULTS.combine(mine)
+    none_set = Faults()  # no faults, but not the NO_FAULTS object (a cleared set, a state file)
+    assert mine.combine(none_set) == mine == none_set.combine(mine)
     assert mine.combine(Faults(rtsp_stall=2.0)) == Faults(
         discovery_drop=10, auth_fail=True, rtsp_stall=2.0
     )
