@@ -18,6 +18,7 @@ work shares the cores.
 """
 
 import asyncio
+import gc
 import hashlib
 import json
 import os
@@ -196,6 +197,7 @@ def _fleet(count: int):
 async def _serve(side: str, count: int) -> None:
     """Serve, print the devices' addresses as one JSON line, and wait to be killed."""
     fleet = _fleet(count)
+    gc.freeze()  # as `nvrsim run` does once the fleet is built: never walked again
     if side == "nvrsim":
         from nvrsim.simulator.runtime.runner import ServiceConfig, Simulator
 

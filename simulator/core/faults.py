@@ -48,18 +48,25 @@ class Faults:
     def combine(self, other: Faults) -> Faults:
         """What a device suffers under both: the worse of each fault (for a stall, the
         sooner)."""
-        # The usual case, asked on every request: no new value. Identity first, as a
-        # device's faults stay the one NO_FAULTS until a tester sets some.
-        if other is NO_FAULTS or other == NO_FAULTS:
+        # The usual case, asked several times a request: no new value. Faults that are
+        # all off are the one NO_FAULTS (`Faults.of`, `update`), so identity tells; an
+        # equal value made otherwise takes the long way to the same answer.
+        if other is NO_FAULTS:
             return self
-        if self is NO_FAULTS or self == NO_FAULTS:
+        if self is NO_FAULTS:
             return other
         worse = {f.name: max(getattr(self, f.name), getattr(other, f.name)) for f in fields(self)}
         stalls = [s for s in (self.rtsp_stall, other.rtsp_stall) if s]
         return Faults(**worse | {"rtsp_stall": min(stalls, default=0.0)})
 
+    @classmethod
+    def of(cls, **values: Any) -> Faults:
+        """Faults with these values: the shared NO_FAULTS when every one is off."""
+        return cls(**values).update({})
+
     def update(self, changes: dict[str, Any]) -> Faults:
-        return replace(self, **changes)
+        changed = replace(self, **changes)
+        return NO_FAULTS if changed == NO_FAULTS else changed
 
     def as_dict(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in _NAMES}

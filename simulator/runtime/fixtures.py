@@ -101,7 +101,7 @@ class FaultsSpec(_Strict):
     disk_failure: bool = False
 
     def faults(self) -> Faults:
-        return Faults(**self.model_dump())
+        return Faults.of(**self.model_dump())
 
 
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?")

@@ -65,6 +65,15 @@ def test_no_faults_on_either_side_leave_the_other_as_it_is():
     )
 
 
+def test_faults_all_off_are_the_one_no_faults_however_they_are_made(clock):
+    """A device's faults are asked several times a request; the usual answer (none) is
+    found by identity, so every way of making faults that are all off gives NO_FAULTS."""
+    assert Faults.of() is NO_FAULTS and Faults.of(auth_fail=False) is NO_FAULTS
+    assert Faults.of(auth_fail=True).update({"auth_fail": False}) is NO_FAULTS
+    device = make_fleet(hik_entry(faults={"auth_fail": False}), clock=clock).devices[0]
+    assert device.own_faults is NO_FAULTS and device.faults is NO_FAULTS
+
+
 def test_a_drop_rate_loses_about_that_share():
     rng = random.Random(7)
     kept = sum(shape_reply(b"x", Faults(discovery_drop=30), rng) is not None for _ in range(10_000))
