@@ -25,6 +25,7 @@ NOT_AT_START = {
     "jinja2": "the D-Link portal's templates, for fleets with D-Link devices",
     "aiohttp_jinja2": "the D-Link portal",
     "construct": "Dahua's DHIP, for fleets with Dahua devices",
+    "cryptography": "SADP's and ISAPI's key exchanges and Dahua's RPAC, on their first use",
     "nvrsim.simulator.dahua.http": "Dahua's web API, for fleets with Dahua devices",
     "nvrsim.simulator.dahua.dhip": "Dahua's discovery, for fleets with Dahua devices",
 }
@@ -61,8 +62,10 @@ def test_the_lazy_modules_still_load_where_they_are_used():
         "qr.matrix('nvrsim')\n"
         "from nvrsim.simulator.vendors import VENDORS\n"
         "VENDORS['dahua'].discovery[0].table([])\n"
+        "from nvrsim.protocols import sadp_crypto as c\n"
+        "c.encrypt_random(c.encode_public_key(c.new_client_key().public_key()), 'r' * 32)\n"
         "import nvrsim\n"
         "assert nvrsim.__version__ and isinstance(nvrsim.__version__, str)\n"
     )
     loaded = _imported_by(RUN_PATH, then)
-    assert {"PIL", "segno", "construct"} <= loaded
+    assert {"PIL", "segno", "construct", "cryptography"} <= loaded
