@@ -25,6 +25,7 @@ NOT_AT_START = {
     "jinja2": "the D-Link portal's templates, for fleets with D-Link devices",
     "aiohttp_jinja2": "the D-Link portal",
     "construct": "Dahua's DHIP, for fleets with Dahua devices",
+    "amqtt": "the embedded MQTT broker, imported when it starts (after a supervisor forks)",
     "cryptography": "SADP's and ISAPI's key exchanges and Dahua's RPAC, on their first use",
     "nvrsim.simulator.dahua.http": "Dahua's web API, for fleets with Dahua devices",
     "nvrsim.simulator.dahua.dhip": "Dahua's discovery, for fleets with Dahua devices",
