@@ -13,8 +13,6 @@ so the contents are our documented choice:
 
 from __future__ import annotations
 
-import segno
-
 from nvrsim.protocols import hikconnect
 from nvrsim.simulator.core.device import Device
 
@@ -40,6 +38,8 @@ def dahua_p2p_content(device: Device) -> str:
 
 def matrix(content: str) -> list[list[bool]]:
     """The QR modules, True = dark, with a two-module quiet zone."""
+    import segno  # loaded by the first code a menu draws, not by every start
+
     code = segno.make(content, error="m", micro=False)
     return [[bool(m) for m in row] for row in code.matrix_iter(scale=1, border=2)]
 

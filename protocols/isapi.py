@@ -23,9 +23,6 @@ import re
 from dataclasses import dataclass, replace
 from ipaddress import ip_address
 
-from cryptography.hazmat.primitives.asymmetric import padding, rsa
-from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
-
 from . import xmlsafe
 from .xmlsafe import XmlNode
 from .xmlwrite import Element, document, drop_non_xml_chars, el, xmlns
@@ -453,6 +450,9 @@ def challenge(key: str, namespace: str) -> bytes:
 
 def encrypt_challenge(modulus: int, random_hex: str) -> str:
     """The `Challenge/key`: base64 of the hex of RSA-PKCS1v1.5(random) under the client's key."""
+    # cryptography (40 ms at import) waits for the first activation: most runs have none.
+    from cryptography.hazmat.primitives.asymmetric import padding, rsa
+
     try:
         public_key = rsa.RSAPublicNumbers(65537, modulus).public_key()
         secret = public_key.encrypt(random_hex.encode("ascii"), padding.PKCS1v15())
@@ -463,6 +463,8 @@ def encrypt_challenge(modulus: int, random_hex: str) -> str:
 
 def decrypt_activation_password(ciphertext: bytes, random_hex: str) -> str:
     """Undo the client's AES-128-ECB: block 1 repeats the challenge, the rest is the password."""
+    from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
     key = bytes.fromhex(random_hex)
     decryptor = Cipher(algorithms.AES(key), modes.ECB()).decryptor()
     plain = decryptor.update(ciphertext) + decryptor.finalize()

@@ -24,11 +24,12 @@ import hashlib
 import hmac
 import secrets
 import string
+from typing import TYPE_CHECKING
 
-from cryptography.exceptions import UnsupportedAlgorithm
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import padding, rsa
-from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+# cryptography (40 ms at import) is imported by the functions that use it: a fleet's
+# start, and most runs, never exchange a key.
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric import rsa
 
 AES_KEY_CHARS = 16
 RANDOM_LENGTH = 32  # [I]: long enough for the 16-character key; RSA-1024 fits 117 bytes
@@ -50,6 +51,8 @@ def _b64decode(text: str) -> bytes:
 
 
 def _aes_ecb(key: bytes, data: bytes, *, encrypt: bool) -> bytes:
+    from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
     cipher = Cipher(algorithms.AES(key), modes.ECB())
     worker = cipher.encryptor() if encrypt else cipher.decryptor()
     return worker.update(data) + worker.finalize()
@@ -63,17 +66,25 @@ def _zero_pad(data: bytes) -> bytes:
 
 
 def new_client_key() -> rsa.RSAPrivateKey:
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
     return rsa.generate_private_key(public_exponent=65537, key_size=CLIENT_KEY_BITS)
 
 
 def encode_public_key(key: rsa.RSAPublicKey) -> str:
     """The client's `Code`: base64 of the DER PKCS#1 RSAPublicKey."""
+    from cryptography.hazmat.primitives import serialization
+
     der = key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.PKCS1)
     return base64.b64encode(der).decode("ascii")
 
 
 def decode_public_key(code: str) -> rsa.RSAPublicKey:
     """Device side; also takes a SubjectPublicKeyInfo, which some Java clients send."""
+    from cryptography.exceptions import UnsupportedAlgorithm
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
     try:
         key = serialization.load_der_public_key(_b64decode(code))
     except (ValueError, TypeError, UnsupportedAlgorithm) as exc:
@@ -92,6 +103,8 @@ def new_random(length: int = RANDOM_LENGTH) -> str:
 
 def encrypt_random(code: str, random: str) -> str:
     """Device side of exchangecode: the reply's `Code`."""
+    from cryptography.hazmat.primitives.asymmetric import padding
+
     key = decode_public_key(code)
     try:
         sealed = key.encrypt(random.encode("ascii"), padding.PKCS1v15())
@@ -102,6 +115,8 @@ def encrypt_random(code: str, random: str) -> str:
 
 def decrypt_random(private_key: rsa.RSAPrivateKey, code: str) -> str:
     """Client side of exchangecode."""
+    from cryptography.hazmat.primitives.asymmetric import padding
+
     try:
         return private_key.decrypt(_b64decode(code), padding.PKCS1v15()).decode("ascii")
     except (ValueError, UnicodeDecodeError) as exc:

@@ -13,7 +13,6 @@ from __future__ import annotations
 from aiohttp import web
 
 from nvrsim.firmware_menu.i18n import DEFAULT, LANGUAGES
-from nvrsim.firmware_menu.live import DEFAULT_SIZE, MenuSession, serve_menu, terminal_size
 from nvrsim.firmware_menu.model import MenuModel, Screen
 from nvrsim.simulator.control.common import MENUS, ApiError, device_of, json_reply, simulator_of
 from nvrsim.simulator.onvif.settings import VideoStream
@@ -34,6 +33,9 @@ async def menu_session(request: web.Request) -> web.StreamResponse:
     """A recorder's local menu on the live device, for `nvrsim menu` (firmware_menu/live.py);
     `?lang=ru` starts it in that language, `columns` and `rows` at that size; `?watch=ID`
     watches session ID read-only instead."""
+    # prompt_toolkit (70 ms at import) is loaded by the first menu, not by every start.
+    from nvrsim.firmware_menu.live import DEFAULT_SIZE, MenuSession, serve_menu, terminal_size
+
     sim, device = simulator_of(request), device_of(request)
     if "watch" in request.query:
         return await _watch(request, request.query["watch"], device.serial)

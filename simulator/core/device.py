@@ -9,6 +9,7 @@ hooks below that it overrides (restore defaults, factory reset, the cloud it sho
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network, ip_address
@@ -176,11 +177,11 @@ class Device:
 
     @property
     def capabilities(self) -> frozenset[str]:
-        caps = set(capabilities(self.capability_table, self.kind, self.firmware))
-        caps |= model_capabilities(self.model_table, self.model)
-        for name, granted in self.capability_overrides.items():
-            (caps.add if granted else caps.discard)(name)
-        return frozenset(caps)
+        # Asked by every request and SADP reply: looked up by everything that decides it,
+        # so an upgrade or an override changed in any way is seen at the next question.
+        overrides = tuple(self.capability_overrides.items())
+        device = type(self)  # hashable as every class is (mypy sees the instances' __hash__)
+        return _capabilities(device, self.kind, self.model, self.firmware, overrides)  # type: ignore[arg-type]
 
     def can(self, capability: str) -> bool:
         return capability in self.capabilities
@@ -361,3 +362,19 @@ class Device:
 
 def _refuse(_password: str) -> bool:
     return False
+
+
+@functools.lru_cache(maxsize=4096)  # a fleet has a few (model, firmware) pairs, not one a device
+def _capabilities(
+    device: type[Device],
+    kind: str,
+    model: str,
+    firmware: FirmwareVersion,
+    overrides: tuple[tuple[str, bool], ...],
+) -> frozenset[str]:
+    """What a `device` class's tables grant `kind`, `model` on `firmware`, then `overrides`."""
+    caps = set(capabilities(device.capability_table, kind, firmware))
+    caps |= model_capabilities(device.model_table, model)
+    for name, granted in overrides:
+        (caps.add if granted else caps.discard)(name)
+    return frozenset(caps)

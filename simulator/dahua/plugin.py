@@ -3,23 +3,27 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Sequence
 from typing import Annotated, Literal
 
+from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, Strict, field_validator
 
 from nvrsim.firmware_menu.dahua import tree as menu_tree
+from nvrsim.simulator.core.clock import Clock
 from nvrsim.simulator.core.plugin import (
     Discovery,
+    Mounted,
     Section,
     Service,
     ServiceContext,
     Vendor,
+    WebOptions,
     cannot_listen,
     record_entry,
 )
+from nvrsim.simulator.core.residents import Residents
 from nvrsim.simulator.dahua.device import OUIS, SDK_PORT, DahuaDevice, DahuaSettings, serial_number
-from nvrsim.simulator.dahua.dhip import DhipResponder, discover_dhip, format_dhip_table, serve_dhip
-from nvrsim.simulator.dahua.http import dahua_web
 from nvrsim.simulator.onvif.plugin import (
     ONVIF_DISCOVERY,
     ONVIF_MOUNTS,
@@ -55,9 +59,15 @@ class DahuaSpec(BaseModel):
         return bits
 
 
+# DHIP (construct) and the web API (RPC2, CGI, RPAC's cryptography) load when a fleet has
+# Dahua devices or a command asks: a fleet without them never pays for their imports.
+
+
 async def _start_dhip(ctx: ServiceContext):
     if not ctx.fleet.has_vendor("dahua"):
         return None
+    from nvrsim.simulator.dahua.dhip import DhipResponder, serve_dhip
+
     config = ctx.config
     host = "0.0.0.0" if config.interface else config.dhip_host
     responder = DhipResponder(
@@ -73,6 +83,8 @@ async def _start_dhip(ctx: ServiceContext):
 
 
 async def _discover_dhip(args: argparse.Namespace) -> list[dict]:
+    from nvrsim.simulator.dahua.dhip import discover_dhip
+
     return await discover_dhip(
         args.target, args.port, args.timeout, args.interface, mac=args.mac, limit=args.expect
     )
@@ -80,6 +92,20 @@ async def _discover_dhip(args: argparse.Namespace) -> list[dict]:
 
 def _mac_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--mac", default="", help="only the device with this MAC")
+
+
+def _dhip_table(results: list[dict]) -> str:
+    from nvrsim.simulator.dahua.dhip import format_dhip_table
+
+    return format_dhip_table(results)
+
+
+def _web(
+    residents: Residents, clock: Clock, _options: WebOptions, mounts: Sequence[Mounted]
+) -> web.Application:
+    from nvrsim.simulator.dahua.http import dahua_web
+
+    return dahua_web(residents, clock, mounts)
 
 
 def _describe(device: DahuaDevice) -> dict:
@@ -112,7 +138,7 @@ DAHUA = Vendor(
     serial_number=serial_number,
     ouis=OUIS,
     default_ports={"command": SDK_PORT},
-    web=lambda residents, clock, _options, mounts: dahua_web(residents, clock, mounts),
+    web=_web,
     has_web=lambda device: device.can("dahua_http"),
     mounts=ONVIF_MOUNTS,
     services=(Service("dhip", "udp", _start_dhip), *ONVIF_SERVICES),
@@ -123,7 +149,7 @@ DAHUA = Vendor(
             "search",
             37810,
             _discover_dhip,
-            format_dhip_table,
+            _dhip_table,
             _mac_option,
         ),
         *ONVIF_DISCOVERY,

@@ -17,10 +17,12 @@ from __future__ import annotations
 import functools
 import io
 from datetime import UTC, datetime
-
-from PIL import Image, ImageDraw, ImageFont
+from typing import TYPE_CHECKING
 
 from nvrsim.simulator.core.ptz import PtzHead
+
+if TYPE_CHECKING:
+    from PIL import Image
 
 BARS = (
     (192, 192, 192),
@@ -37,6 +39,9 @@ JPEG_QUALITY = 80
 
 def draw(width: int, height: int, progress: float, caption: str) -> Image.Image:
     """Colour bars, a box `progress` (0 to 1) of the way across, and a caption."""
+    # PIL (35 ms at import) waits for the first picture: most runs never draw one.
+    from PIL import Image, ImageDraw, ImageFont
+
     w, h = width, height
     image = Image.new("RGB", (w, h), (32, 32, 32))
     canvas = ImageDraw.Draw(image)

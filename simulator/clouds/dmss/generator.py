@@ -16,7 +16,7 @@ import random
 import segno
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
-COMMENT_PREFIX = "nvrsim-photo "
+from nvrsim.simulator.clouds.dmss.photos import COMMENT_PREFIX
 
 # Every case `nvrsim photo` can draw, with what the seed says happens to it.
 CASES: dict[str, str] = {

@@ -19,18 +19,15 @@ from __future__ import annotations
 import io
 import json
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from PIL import Image, ImageFilter, ImageStat, UnidentifiedImageError
+if TYPE_CHECKING:
+    from PIL import Image
 
-from nvrsim.simulator.clouds.dmss.generator import COMMENT_PREFIX
-
-try:  # a real QR detector; wheels for every platform we run on
-    import zxingcpp
-except ImportError:  # pragma: no cover - documented: without it no screen is detected by pixels
-    zxingcpp = None
-
+# What the bundled generator (dmss/generator.py) writes in a photo's comment, then JSON.
+COMMENT_PREFIX = "nvrsim-photo "
 MAX_PIXELS = 40_000_000  # decompression bombs are refused
-_LAPLACIAN = ImageFilter.Kernel((3, 3), [0, 1, 0, 1, -4, 1, 0, 1, 0], scale=1, offset=128)
+LAPLACIAN = (0, 1, 0, 1, -4, 1, 0, 1, 0)
 
 
 class PhotoError(ValueError):
@@ -56,6 +53,9 @@ class Photo:
 
 
 def assess(data: bytes, rules: PhotoRules | None = None) -> Photo:
+    # pillow waits for the first appeal: a fleet's start never needs it.
+    from PIL import Image, ImageFilter, ImageStat, UnidentifiedImageError
+
     rules = rules or PhotoRules()
     try:
         with Image.open(io.BytesIO(data)) as image:
@@ -68,7 +68,8 @@ def assess(data: bytes, rules: PhotoRules | None = None) -> Photo:
         raise PhotoError(f"not a picture: {exc}") from None
     width, height = grey.size
     scaled = grey.resize((1024, max(1, round(height * 1024 / width)))) if width > 1024 else grey
-    sharpness = ImageStat.Stat(scaled.filter(_LAPLACIAN)).var[0]
+    laplacian = ImageFilter.Kernel((3, 3), LAPLACIAN, scale=1, offset=128)
+    sharpness = ImageStat.Stat(scaled.filter(laplacian)).var[0]
     # A QR code that fills the frame survives any reasonable downscale; the detector's
     # time does not scale well with a 48-megapixel phone photo.
     codes, share = _qr_codes(grey if max(grey.size) <= 2048 else _shrunk(grey, 2048))
@@ -98,7 +99,9 @@ def _recorded(comment: bytes | str) -> dict:
 
 
 def _qr_codes(grey: Image.Image) -> tuple[tuple[str, ...], float]:
-    if zxingcpp is None:
+    try:  # a real QR detector; wheels for every platform we run on
+        import zxingcpp
+    except ImportError:  # pragma: no cover - documented: without it no screen is detected
         return (), 0.0
     found = zxingcpp.read_barcodes(grey, formats=zxingcpp.BarcodeFormat.QRCode)
     area = grey.width * grey.height

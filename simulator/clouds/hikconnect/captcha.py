@@ -5,13 +5,14 @@ from __future__ import annotations
 import io
 import random
 
-from PIL import Image, ImageDraw, ImageFont
-
 WIDTH, HEIGHT = 120, 44
 
 
 def captcha_png(answer: str, seed: str) -> bytes:
     """`answer` as a PNG a person reads and a naive OCR does not; the same for the same seed."""
+    # pillow waits for the first unbind form: a fleet's start never needs it.
+    from PIL import Image, ImageDraw, ImageFont
+
     rng = random.Random(seed)
     image = Image.new("RGB", (WIDTH, HEIGHT), (242, 242, 236))
     draw = ImageDraw.Draw(image)
