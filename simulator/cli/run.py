@@ -10,8 +10,11 @@ import logging
 import os
 import signal
 import sys
+import threading
 import time
+import traceback
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 
 from nvrsim.simulator.cli import scenario as scenario_cli
 from nvrsim.simulator.control import scenarios
@@ -323,6 +326,7 @@ def _run(args: argparse.Namespace) -> int:
         return 2
     finally:
         journal.close()  # every acknowledged change is on disk before we exit
+        LAST_DEADLINE.disarm()  # stopped in time
     print("nvrsim: stopped", flush=True)
     return 0
 
@@ -435,6 +439,7 @@ async def _supervise(supervisor: Supervisor, ready_file: str | None, briefing: s
         print("Press Ctrl-C to stop.", flush=True)
         await stop.wait()
     finally:
+        LAST_DEADLINE.arm(3 * supervisor.config.stop_seconds)
         killed = await asyncio.shield(supervisor.stop())
         if killed:
             seconds = supervisor.config.stop_seconds
@@ -442,6 +447,39 @@ async def _supervise(supervisor: Supervisor, ready_file: str | None, briefing: s
                 f"nvrsim: killed after {seconds:g} s, still running: {', '.join(killed)}",
                 file=sys.stderr,
             )
+
+
+class _LastDeadline:
+    """Shutdown's last deadline, kept by a thread rather than the event loop: the parts of
+    a stop each have their own (`stop_seconds`), but a loop that something blocks, or a
+    thread that the interpreter waits for at exit, would keep the process forever. Past
+    it, where the main thread is stuck is named in one line and the process exits."""
+
+    def __init__(self) -> None:
+        self._timer: threading.Timer | None = None
+
+    def arm(self, seconds: float) -> None:
+        if self._timer is None:
+            self._timer = threading.Timer(seconds, self._give_up, (seconds,))
+            self._timer.daemon = True
+            self._timer.start()
+
+    def disarm(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+    @staticmethod
+    def _give_up(seconds: float) -> None:
+        frame = sys._current_frames().get(threading.main_thread().ident or 0)
+        stack = traceback.extract_stack(frame)[-3:] if frame is not None else []
+        where = " < ".join(f"{Path(f.filename).name}:{f.lineno} {f.name}" for f in reversed(stack))
+        message = f"nvrsim: still stopping after {seconds:g} s, in {where or '?'}; exiting"
+        print(message, file=sys.stderr, flush=True)
+        os._exit(0)
+
+
+LAST_DEADLINE = _LastDeadline()
 
 
 async def _stragglers(seconds: float) -> list[str]:
@@ -464,7 +502,10 @@ async def _serve_until(
             simulator.write_ready_file(ready_file)
             print(f"ready: {ready_file}")
         print("Press Ctrl-C to stop.", flush=True)
-        await stop.wait()
+        try:
+            await stop.wait()
+        finally:
+            LAST_DEADLINE.arm(3 * simulator.config.stop_seconds)
 
 
 def _banner(fleet: Fleet, services: Mapping[str, FleetService], briefing: str) -> None:

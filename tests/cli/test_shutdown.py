@@ -134,6 +134,27 @@ async def test_a_part_that_does_not_stop_in_time_is_named_and_left_behind(clock)
     stuck.release.set()
 
 
+def test_a_stop_that_outlives_its_last_deadline_names_where_it_is_and_exits():
+    """The last deadline is kept by a thread: a main thread that never comes back (here a
+    sleep, as a blocked event loop or a stuck thread at exit would be) is named, and the
+    process leaves anyway."""
+    script = (
+        "import time\n"
+        "from nvrsim.simulator.cli.run import LAST_DEADLINE\n"
+        "def stuck_for_good():\n"
+        "    time.sleep(60)\n"
+        "LAST_DEADLINE.arm(0.2)\n"
+        "stuck_for_good()\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=STOPPED_WITHIN
+    )
+    assert done.returncode == 0
+    (line,) = done.stderr.splitlines()
+    assert line.startswith("nvrsim: still stopping after 0.2 s, in <string>:4 stuck_for_good")
+    assert line.endswith("; exiting")
+
+
 def test_a_fleet_larger_than_the_open_file_limit_is_refused_before_it_listens(tmp_path):
     fleet = tmp_path / "fleet.toml"
     fleet.write_text(SMALL_FLEET, encoding="utf-8")  # 200 devices

@@ -7,6 +7,7 @@ import asyncio
 import errno
 import logging
 import socket
+import weakref
 
 import pytest
 
@@ -34,6 +35,15 @@ class OutOfDescriptorsOnce(socket.socket):
         return super().accept()
 
 
+@pytest.fixture(autouse=True, params=["epoll", "readers"])
+def watch(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test with the listening sockets in one epoll, and as readers on the loop (where
+    there is no epoll)."""
+    if request.param == "readers":
+        monkeypatch.setattr(listener_module, "_WATCHES", weakref.WeakKeyDictionary())
+        monkeypatch.delattr(listener_module.select, "epoll")
+
+
 async def greeting(address: tuple[str, int]) -> bytes:
     reader, writer = await asyncio.open_connection(*address)
     try:
@@ -55,6 +65,7 @@ async def test_out_of_descriptors_pauses_accepting_then_serves_the_waiting_clien
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ):
     monkeypatch.setattr(listener_module, "RETRY_SECONDS", 0.05)
+    monkeypatch.setattr(OutOfDescriptorsOnce, "failed", False)
     plain = bind("127.0.0.1", 0)
     sock = OutOfDescriptorsOnce(fileno=plain.detach())
     sock.setblocking(False)

@@ -10,7 +10,12 @@ import pytest
 from nvrsim.protocols.sadp import NetworkParams, Probe, ProbeType, build_probe, decode_probe_match
 from nvrsim.simulator.core.plugin import ServiceError
 from nvrsim.simulator.runtime import web as device_web
-from nvrsim.simulator.runtime.runner import ServiceConfig, Simulator, fleet_table
+from nvrsim.simulator.runtime.runner import (
+    FLEET_TABLE_DEVICES,
+    ServiceConfig,
+    Simulator,
+    fleet_table,
+)
 from tests.conftest import PASSWORD, hik_entry, make_fleet
 
 NS = "{http://www.hikvision.com/ver20/XMLSchema}"
@@ -119,6 +124,14 @@ def test_fleet_table_rows(clock):
     assert table[0].split()[:3] == ["NAME", "SERIAL", "MODEL"]
     assert len(table) == 4
     assert "owner@example.com" in table[1] and "online" in table[1]
+
+
+def test_a_large_fleets_table_shows_its_first_devices_and_says_where_the_rest_are(clock):
+    fleet = make_fleet(hik_entry("cam", count=FLEET_TABLE_DEVICES + 5), clock=clock)
+    table = fleet_table(fleet).splitlines()
+    assert len(table) == 1 + FLEET_TABLE_DEVICES + 1
+    assert table[1].split()[0] == fleet.devices[0].label
+    assert table[-1] == "… and 5 more devices: `nvrsim ctl devices`, or the ready file"
 
 
 async def test_a_taken_address_is_named_and_nothing_is_left_listening(clock):
