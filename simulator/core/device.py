@@ -218,7 +218,7 @@ class Device:
 
     @property
     def admin(self) -> User:
-        return User(ADMIN_ID, self.admin_user, self.admin_password or "", UserLevel.ADMINISTRATOR)
+        return _admin(self.admin_user, self.admin_password or "")
 
     def users(self) -> list[User]:
         """Every account, the built-in admin first."""
@@ -378,3 +378,10 @@ def _capabilities(
     for name, granted in overrides:
         (caps.add if granted else caps.discard)(name)
     return frozenset(caps)
+
+
+@functools.lru_cache(maxsize=1 << 14)
+def _admin(name: str, password: str) -> User:
+    """The built-in administrator, a value made once per name and password (a login asks
+    for it on every request)."""
+    return User(ADMIN_ID, name, password, UserLevel.ADMINISTRATOR)
