@@ -19,6 +19,7 @@ files this machine allows one process: that is what `nvrsim run --workers` is fo
 import asyncio
 import json
 import os
+import resource
 import socket
 import subprocess
 import sys
@@ -75,9 +76,10 @@ async def _bare(count: int, way: str = "sock") -> dict:
 
     from aiohttp import web
 
-    from nvrsim.simulator.runtime.limits import make_room
+    from nvrsim.simulator.runtime.limits import open_file_limit
 
-    make_room(count)
+    limit = open_file_limit()  # as `nvrsim run` raises it
+    resource.setrlimit(resource.RLIMIT_NOFILE, (limit, limit))
     hosts = ip_network(POOL).hosts()
     next(hosts)  # the pool's gateway
 
