@@ -37,6 +37,12 @@ def hik_entry(name: str = "nvr", **overrides) -> dict:
     return entry
 
 
+def hik_camera(name: str = "cam", **overrides) -> dict:
+    """`hik_entry` for a Hikvision IP camera on 5.x firmware, on ports the system picks."""
+    camera = {"kind": "ipc", "model": "DS-2CD2385G1-I", "firmware": "V5.6.2build 190701"}
+    return hik_entry(name, **camera, ports={"http": 0, "rtsp": 0}, **overrides)
+
+
 def make_fleet(*entries: dict, clock: VirtualClock | None = None, **fleet) -> Fleet:
     spec = {"seed": "test", "address_pool": "127.77.0.0/16"} | fleet
     return build_fleet(

@@ -34,7 +34,7 @@ from nvrsim.simulator.runtime.journal import Journal
 from nvrsim.simulator.runtime.runner import ServiceConfig, Simulator
 from nvrsim.simulator.runtime.state import device_entry
 from tests.clouds.test_hikconnect_e2e import cloudy
-from tests.conftest import hik_entry, make_fleet, until
+from tests.conftest import hik_camera, hik_entry, make_fleet, until
 from tests.dahua.test_dhip import dahua_camera
 
 
@@ -180,12 +180,8 @@ async def test_a_broker_that_acknowledges_nothing_costs_the_connection(monkeypat
 
 def _cameras(count: int, **hik_connect):
     return make_fleet(
-        hik_entry(
+        hik_camera(
             "cam",
-            kind="ipc",
-            model="DS-2CD2385G1-I",
-            firmware="V5.6.2build 190701",
-            ports={"http": 0, "rtsp": 0},
             hik_connect={"enabled": True} | hik_connect,
             count=count,
         ),

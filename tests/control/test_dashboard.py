@@ -13,7 +13,7 @@ from nvrsim.simulator.core.clock import ScaledClock
 from nvrsim.simulator.runtime.fixtures import load_fleet
 from nvrsim.simulator.runtime.runner import ServiceConfig, Simulator
 from tests.clouds.test_dlink_portal_browser import CHROMIUM_ARGS
-from tests.conftest import hik_entry, make_fleet, on_free_ports
+from tests.conftest import hik_camera, hik_entry, make_fleet, on_free_ports
 from tests.strategies_isapi import ServerThread
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -31,12 +31,8 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts" / "dashboard"
 def served():
     fleet = make_fleet(
         hik_entry("lobby-nvr", ports={"http": 0, "rtsp": 0}),
-        hik_entry(
+        hik_camera(
             "cam",
-            kind="ipc",
-            model="DS-2CD2385G1-I",
-            firmware="V5.6.2build 190701",
-            ports={"http": 0, "rtsp": 0},
             count=2,
         ),
         address_pool="127.84.0.0/24",

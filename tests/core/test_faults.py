@@ -14,19 +14,15 @@ from nvrsim.simulator.core.faults import NO_FAULTS, Faults, malformed, shape_rep
 from nvrsim.simulator.hikvision.isapi import isapi_app
 from nvrsim.simulator.hikvision.sadp import discover_sadp
 from nvrsim.simulator.runtime.runner import ServiceConfig, Simulator
-from tests.conftest import PASSWORD, hik_entry, make_fleet
+from tests.conftest import PASSWORD, hik_camera, hik_entry, make_fleet
 from tests.runtime.test_runner import isapi_get, sadp_ask
 from tests.strategies_isapi import ServerThread
 
 
 def fleet(clock, count=20):
     return make_fleet(
-        hik_entry(
+        hik_camera(
             "cam",
-            kind="ipc",
-            model="DS-2CD2385G1-I",
-            firmware="V5.6.2build 190701",
-            ports={"http": 0, "rtsp": 0},
             count=count,
         ),
         clock=clock,

@@ -11,7 +11,7 @@ import aiohttp
 import pytest
 
 from nvrsim.simulator.runtime.runner import ServiceConfig, Simulator
-from tests.conftest import PASSWORD, hik_entry, make_fleet, until
+from tests.conftest import PASSWORD, hik_camera, make_fleet, until
 
 NS = "{http://www.hikvision.com/ver20/XMLSchema}"
 INFO = "/ISAPI/System/deviceInfo"
@@ -21,12 +21,8 @@ NEW_PASSWORD = "Changed2024x"
 @pytest.fixture
 async def sim(clock):
     fleet = make_fleet(
-        hik_entry(
+        hik_camera(
             "cam",
-            kind="ipc",
-            model="DS-2CD2385G1-I",
-            firmware="V5.6.2build 190701",
-            ports={"http": 0, "rtsp": 0},
         ),
         clock=clock,
         address_pool="127.86.0.0/24",

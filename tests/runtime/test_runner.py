@@ -16,7 +16,7 @@ from nvrsim.simulator.runtime.runner import (
     Simulator,
     fleet_table,
 )
-from tests.conftest import PASSWORD, hik_entry, make_fleet
+from tests.conftest import PASSWORD, hik_camera, hik_entry, make_fleet
 
 NS = "{http://www.hikvision.com/ver20/XMLSchema}"
 
@@ -24,12 +24,8 @@ NS = "{http://www.hikvision.com/ver20/XMLSchema}"
 def small_fleet(clock, **overrides):
     return make_fleet(
         hik_entry("nvr", ports={"http": 0, "rtsp": 0}, **overrides),
-        hik_entry(
+        hik_camera(
             "cam",
-            kind="ipc",
-            model="DS-2CD2385G1-I",
-            firmware="V5.6.2build 190701",
-            ports={"http": 0, "rtsp": 0},
             count=2,
         ),
         clock=clock,
