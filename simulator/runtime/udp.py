@@ -2,9 +2,10 @@
 
 A responder turns a datagram into `DiscoveryReply`s (already shaped by the
 device's faults); this sends them back to where the datagram came from. A
-200-device fleet answers one inquiry with 200 datagrams at once: they go in
-bursts with a breather, as a real LAN spreads them out, so a client's receive
-buffer is not overrun. A reply a delay fault holds goes later, on its own.
+200-device fleet answers one inquiry with 200 datagrams: they go in bursts with a
+breather, as a real LAN spreads them out, so a client's receive buffer is not
+overrun, and each burst is taken from the responder as it goes, so the first reply
+leaves before the last is written. A reply a delay fault holds goes later, on its own.
 
 Choices where the public record is silent (each real device answers at once, on its own,
 so nothing of this exists on a real LAN):
@@ -15,7 +16,8 @@ so nothing of this exists on a real LAN):
   inquiry, or the port's next holder asking) cancels what is left of the older.
 - At most `ASKERS` paced answers are under way at once; a flood of inquiries from many
   ports drops the oldest answer first, so hostile load queues bounded work.
-- A reply a delay fault holds is the fault's point and is not cancelled.
+- A reply a delay fault holds is the fault's point: once its turn in the answer comes, it
+  goes on its own timer and is not cancelled.
 """
 
 from __future__ import annotations
