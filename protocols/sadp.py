@@ -31,10 +31,9 @@ from datetime import datetime
 from functools import cache, lru_cache
 from operator import attrgetter
 from typing import Any
-from xml.sax.saxutils import escape
 
 from . import xmlsafe
-from .xmlwrite import Element, document, el, write, xml_declaration
+from .xmlwrite import Element, document, el, escaped, write, xml_declaration
 
 SADP_PORT = 37020
 MULTICAST_GROUP = "239.255.255.250"
@@ -431,7 +430,7 @@ def _field_writers(flase: bool) -> tuple[Callable[[Any], str], ...]:
             words = (format_bool(False, flase=flase and tag in FLASE_FIELDS), "true")
             writers.append(words.__getitem__)  # False and True index as 0 and 1
         else:
-            writers.append(escape if kind == "str" else _FORMAT[kind])
+            writers.append(escaped if kind == "str" else _FORMAT[kind])
     return tuple(writers)
 
 

@@ -149,10 +149,10 @@ def _write(node: Element | Markup, lines: list[str], drop_non_xml: bool) -> None
             _write(child, lines, drop_non_xml)
         lines.append(f"</{node.tag}>")
     else:
-        lines.append(f"<{node.tag}{attrs}>{escape(clean(node.text))}</{node.tag}>")
+        lines.append(f"<{node.tag}{attrs}>{escaped(clean(node.text))}</{node.tag}>")
 
 
-def leaf(tag: str, value: Scalar) -> str:
-    """`<tag>value</tag>`, escaped as `write` would: for documents of many flat fields
-    written often, without building an element for each."""
-    return f"<{tag}>{escape(scalar(value))}</{tag}>"
+def escaped(text: str) -> str:
+    """Element text escaped as `write` escapes it: for a template that places texts
+    between tags it wrote itself (SADP's replies), so text is still escaped one way."""
+    return escape(text)
