@@ -13,8 +13,10 @@ import sys
 import threading
 import time
 import traceback
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from nvrsim.simulator.cli import scenario as scenario_cli
 from nvrsim.simulator.control import scenarios
@@ -25,7 +27,7 @@ from nvrsim.simulator.core.fleet import Fleet
 from nvrsim.simulator.core.plugin import CannotListen, FleetService, ServiceError, parse_address
 from nvrsim.simulator.core.text import text_table
 from nvrsim.simulator.onvif.settings import stream_docs
-from nvrsim.simulator.runtime.fixtures import default_fixture, load_fleet
+from nvrsim.simulator.runtime.fixtures import default_fixture, read_fixture
 from nvrsim.simulator.runtime.journal import Journal
 from nvrsim.simulator.runtime.limits import make_room, workers_needed
 from nvrsim.simulator.runtime.runner import ServiceConfig, Simulator, fleet_services, fleet_table
@@ -235,41 +237,15 @@ def _run(args: argparse.Namespace) -> int:
             print(f"nvrsim: {exc}", file=sys.stderr)
             return 2
     clock = ScaledClock()
-    briefing, scenario = "", None
     worker = args.worker_channel is not None
-    preloaded: Fleet | None = getattr(args, "preloaded", None)
     store = (ShareOfState if worker else StateDir)(args.state) if args.state else None
     if store is not None and store.exists:
         saved = store.load_clock()
         clock = ScaledClock(time.time() + saved.get("offset", 0.0), saved.get("speed", 1.0))
-    if preloaded is not None:  # a forked worker: its share of the supervisor's fleet
-        fleet = preloaded
-    elif store is not None and store.exists:
-        if worker and args.shard is not None:  # the supervisor wrote the whole fleet
-            assert isinstance(store, ShareOfState)
-            fleet = store.load_share(*args.shard, now=clock.now())
-        else:
-            fleet = store.load(now=clock.now())
-            print(f"nvrsim: resumed {len(fleet)} device(s) from {store.path}", flush=True)
-    else:
-        if args.scenario and args.fixture:
-            print("nvrsim: give a FIXTURE or a --scenario, not both", file=sys.stderr)
-            return 2
-        if args.scenario:
-            scenario = scenarios.load(args.scenario, now=clock.now())
-            fleet, briefing = scenario.fleet, scenario_cli.brief(scenario)
-        else:  # a shard builds only its own devices
-            fleet = load_fleet(args.fixture, now=clock.now(), shard=args.shard)
-        if args.shard is not None:
-            if scenario is not None:
-                fleet = fleet.shard(*args.shard)
-            if not worker:
-                print(
-                    f"nvrsim: shard {args.shard[0]}/{args.shard[1]}: {len(fleet)} device(s)",
-                    flush=True,
-                )
-        if store is not None:
-            store.save_all(fleet)
+    if args.scenario and args.fixture and not (store is not None and store.exists):
+        print("nvrsim: give a FIXTURE or a --scenario, not both", file=sys.stderr)
+        return 2
+    plan = _plan(args, clock, store)
     config = ServiceConfig(
         sadp_host=args.sadp_host,
         sadp_port=args.sadp_port,
@@ -299,13 +275,14 @@ def _run(args: argparse.Namespace) -> int:
         services=worker_services() if worker else None,
     )
     journal = Journal(clock, store)
-    count = args.workers or (workers_needed(fleet.devices) if args.shard is None else 1)
+    split = args.shard is None and not worker  # a shard or a worker is one process
+    count = args.workers or (workers_needed(plan.outline) if split else 1)
     try:
         with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is how a user stops it
             if count > 1 and not worker:
-                make_room(fleet.devices, workers=count)  # before anything listens
+                make_room(plan.outline, workers=count)  # before anything listens
                 supervisor = Supervisor(
-                    fleet,
+                    plan.build,
                     clock,
                     config,
                     journal,
@@ -313,13 +290,13 @@ def _run(args: argparse.Namespace) -> int:
                     _worker_argv(args),
                     restored_from=f"--state {args.state}" if args.state else "the fixture",
                 )
-                gc.freeze()  # the fleet lives as long as the process: never walk it again
-                supervisor.fork(_forked_worker)
-                asyncio.run(_supervise(supervisor, args.ready_file, briefing))
+                supervisor.fork(_forked_worker, plan.share)
+                asyncio.run(_supervise(supervisor, args.ready_file, plan.briefing))
             else:
-                simulator = Simulator(fleet, clock, config, journal, scenario)
-                gc.freeze()
-                asyncio.run(_serve(simulator, args.ready_file, briefing, args.worker_channel))
+                fleet = plan.build()
+                simulator = Simulator(fleet, clock, config, journal, plan.scenario)
+                gc.freeze()  # the fleet lives as long as the process: never walk it again
+                asyncio.run(_serve(simulator, args.ready_file, plan.briefing, args.worker_channel))
     except ServiceError as exc:
         hint = " (is another nvrsim running?)" if isinstance(exc, CannotListen) else ""
         print(f"nvrsim: {exc}{hint}", file=sys.stderr)
@@ -331,9 +308,65 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
+@dataclass
+class _Plan:
+    """What `nvrsim run` serves: its devices in outline (what decides how many processes
+    serve them), how to build them all, and how to build worker I of N's share."""
+
+    outline: Sequence[Device]
+    build: Callable[[], Fleet]
+    share: Callable[[int, int], Fleet]
+    scenario: Any = None
+    briefing: str = ""
+
+    @classmethod
+    def built(cls, fleet: Fleet, scenario: Any = None) -> _Plan:
+        briefing = scenario_cli.brief(scenario) if scenario is not None else ""
+        return cls(fleet.devices, lambda: fleet, fleet.shard, scenario, briefing)
+
+
+def _plan(args: argparse.Namespace, clock: ScaledClock, store: StateDir | None) -> _Plan:
+    """The fleet from a forked worker's share, `--state`, a scenario or a fixture. A whole
+    fixture is only outlined here: a supervisor's workers each build their own share as
+    it builds the whole (runtime/workers.py)."""
+    worker, now = args.worker_channel is not None, clock.now()
+    preloaded: Fleet | None = getattr(args, "preloaded", None)
+    if preloaded is not None:  # a forked worker: the share it built while forked
+        return _Plan.built(preloaded)
+    if store is not None and store.exists:
+        if worker and args.shard is not None:  # the supervisor wrote the whole fleet
+            assert isinstance(store, ShareOfState)
+            return _Plan.built(store.load_share(*args.shard, now=now))
+        fleet = store.load(now=now)
+        print(f"nvrsim: resumed {len(fleet)} device(s) from {store.path}", flush=True)
+        return _Plan.built(fleet)
+    fixture = read_fixture(args.fixture, now=now) if not args.scenario else None
+    if fixture is not None and args.shard is None and not worker:
+
+        def build() -> Fleet:
+            return _saved(fixture.build(), store)
+
+        return _Plan(fixture.outline(), build, lambda i, n: fixture.build((i, n)))
+    if fixture is not None:  # a shard builds only its own devices
+        fleet = fixture.build(args.shard)
+        scenario = None
+    else:
+        scenario = scenarios.load(args.scenario, now=now)
+        fleet = scenario.fleet if args.shard is None else scenario.fleet.shard(*args.shard)
+    if args.shard is not None and not worker:
+        print(f"nvrsim: shard {args.shard[0]}/{args.shard[1]}: {len(fleet)} device(s)", flush=True)
+    return _Plan.built(_saved(fleet, store), scenario)
+
+
+def _saved(fleet: Fleet, store: StateDir | None) -> Fleet:
+    if store is not None:
+        store.save_all(fleet)
+    return fleet
+
+
 def _forked_worker(argv: list[str], share: Fleet) -> int:
     """A worker forked by the supervisor: the command line a spawned one would get (after
-    `python -m nvrsim`), over its share of the fleet the supervisor built."""
+    `python -m nvrsim`), over the share it built."""
     parser = argparse.ArgumentParser(prog="nvrsim")
     add_run_parser(parser.add_subparsers())
     args = parser.parse_args(argv[3:])
@@ -423,7 +456,7 @@ async def _serve(
 async def _supervise(supervisor: Supervisor, ready_file: str | None, briefing: str) -> None:
     stop = asyncio.Event()
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
-    log.info("starting %d device(s) in %d workers", len(supervisor.fleet), supervisor.count)
+    log.info("starting a fleet in %d workers", supervisor.count)
     killed: list[str] = []
     try:
         await supervisor.start()

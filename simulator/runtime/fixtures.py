@@ -382,8 +382,13 @@ def default_fixture() -> Path:
 def load_fleet(
     path: str | Path | None = None, *, now: float = 0.0, shard: tuple[int, int] | None = None
 ) -> Fleet:
+    return read_fixture(path, now=now).build(shard)
+
+
+def read_fixture(path: str | Path | None = None, *, now: float = 0.0) -> Fixture:
+    """The fixture at `path` (default: the demo fleet), read and checked, not yet built."""
     path = Path(path) if path is not None else default_fixture()
-    return build_fleet(read_toml(path), source=str(path), now=now, shard=shard)
+    return Fixture(read_toml(path), source=str(path), now=now)
 
 
 def build_fleet(
@@ -393,14 +398,36 @@ def build_fleet(
     now: float = 0.0,
     shard: tuple[int, int] | None = None,
 ) -> Fleet:
-    """The fixture's fleet; with `shard` (index, count), only `Fleet.shard`'s devices of
-    it, the same ones with the same identities, without building the others (each is
-    given its identity, so that the file's errors are found in every shard)."""
-    spec = _validate(raw, source)
-    fleet = Fleet(name=spec.fleet.name, settings=spec.fleet.model_dump(mode="json"))
-    fleet.set_faults(spec.fleet.faults.faults())
-    _Builder(spec, source, now, fleet).add_all(shard)
-    return fleet
+    return Fixture(raw, source=source, now=now).build(shard)
+
+
+class Fixture:
+    """A fixture checked once, then built whole, shard by shard, or in outline."""
+
+    def __init__(self, raw: dict, *, source: str = "<fixture>", now: float = 0.0) -> None:
+        self.spec, self.source, self.now = _validate(raw, source), source, now
+
+    def build(self, shard: tuple[int, int] | None = None) -> Fleet:
+        """The fleet; with `shard` (index, count), only `Fleet.shard`'s devices of it, the
+        same ones with the same identities, without building the others (each is given
+        its identity, so that the file's errors are found in every shard)."""
+        spec = self.spec
+        fleet = Fleet(name=spec.fleet.name, settings=spec.fleet.model_dump(mode="json"))
+        fleet.set_faults(spec.fleet.faults.faults())
+        _Builder(spec, self.source, self.now, fleet).add_all(shard)
+        return fleet
+
+    def outline(self) -> list[Device]:
+        """The fleet in outline: for each of its devices in order, one like it (its
+        entry's first, built once per entry). Every device of an entry listens on the
+        same sockets, so a large fleet's processes are planned (runtime/limits.py)
+        before, and without, building it."""
+        builder = _Builder(self.spec, self.source, self.now, Fleet())
+        devices: list[Device] = []
+        for template in builder.templates():
+            first = builder.device(template, 0, builder.identity(template, 0))
+            devices += [first] * template.entry.count
+        return devices
 
 
 def build_devices(
@@ -469,39 +496,39 @@ class _Builder:
         """Build every entry's devices, or with `shard` (index, count) those whose place
         in the whole fleet is index, index + count, ... (`Fleet.shard`'s)."""
         fleet = self.target
-        names: set[str] = set()
         mine_from, shards = shard or (0, 1)
         place = 0  # the next device's place in the whole fleet
         with _collector_paused():
-            for number, entry in enumerate(self.spec.device, 1):
-                where = f"{self.source}: device {entry.name!r} (entry {number})"
-                if entry.name in names:
-                    raise FixtureError(
-                        f"{where}: name: another entry is already named {entry.name!r}"
-                    )
-                if self._existing is not None and self._existing.find(entry.name):
-                    raise FixtureError(
-                        f"{where}: name: the fleet has a device named {entry.name!r}"
-                    )
-                names.add(entry.name)
-                if entry.count > 1:
-                    for field in ("serial", "mac", "uuid", "address"):
-                        if getattr(entry, field) is not None:
-                            raise FixtureError(
-                                f"{where}: {field}: cannot be fixed for a template of "
-                                f"{entry.count} devices; leave it out to have one "
-                                "generated per device"
-                            )
-                template = _Template(entry, where, self.spec.fleet, self.now)
-                for index in range(entry.count):
+            for template in self.templates():
+                for index in range(template.entry.count):
                     mine, place = place % shards == mine_from, place + 1
                     own = self.identity(template, index)
                     # The entry's first device is built in every shard: its schedules
                     # are checked on it.
-                    if mine or (index == 0 and entry.events):
+                    if mine or (index == 0 and template.entry.events):
                         device = self.device(template, index, own)
                         if mine:
                             fleet.add(device)
+
+    def templates(self) -> Iterator[_Template]:
+        """Each entry's template, in order, once the entry is checked against the others."""
+        names: set[str] = set()
+        for number, entry in enumerate(self.spec.device, 1):
+            where = f"{self.source}: device {entry.name!r} (entry {number})"
+            if entry.name in names:
+                raise FixtureError(f"{where}: name: another entry is already named {entry.name!r}")
+            if self._existing is not None and self._existing.find(entry.name):
+                raise FixtureError(f"{where}: name: the fleet has a device named {entry.name!r}")
+            names.add(entry.name)
+            if entry.count > 1:
+                for field in ("serial", "mac", "uuid", "address"):
+                    if getattr(entry, field) is not None:
+                        raise FixtureError(
+                            f"{where}: {field}: cannot be fixed for a template of "
+                            f"{entry.count} devices; leave it out to have one "
+                            "generated per device"
+                        )
+            yield _Template(entry, where, self.spec.fleet, self.now)
 
     def identity(self, template: _Template, index: int) -> _Identity:
         """Device `index`'s serial, MAC and address: taken in turn, whether or not the

@@ -14,6 +14,13 @@ owns what is fleet-wide and the workers own the devices:
   supervisor's broker), their discovery responders (fed by the relay), a control API of
   its own on a free loopback port with a random token, its devices' files in `--state`.
 
+Start-up: the supervisor reads the fixture and plans the processes from its outline
+(runtime/limits.py), then forks the workers, each of which builds its own share at once;
+it starts the broker, gives the workers their orders, and builds its own copy of the
+fleet while they start serving theirs. So both cores are busy from the fork on, and no
+worker's memory is a copy of the supervisor's pages (which it would touch, device by
+device, and so copy).
+
 A worker that dies is started again with its devices' state from `--state` (or from the
 fixture, which the banner says), and the Face's event stream says `worker.down` then
 `worker.restarted`.
@@ -31,6 +38,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import json
 import logging
 import os
@@ -68,6 +76,7 @@ log = logging.getLogger(__name__)
 SUPERVISOR_ONLY = frozenset({"wsd", "portal", "dmss", "mqtt", "hikconnect"})
 # Each worker's own: its devices' cloud link and its control API (the Face's shards).
 WORKER_ONLY = frozenset({"hiklink", "control"})
+BROKER = "mqtt"  # started first: the workers' orders name it
 
 # argv of worker `index` of `count`, given its channel's descriptor, its ready file and
 # the supervisor's services (the ports its discovery sockets and broker got).
@@ -89,6 +98,7 @@ class Worker:
     reading: asyncio.Task[None] | None = None  # its channel
     forked: Forked | None = None  # forked before the loop, waiting for its command line
     echoing: asyncio.Task[None] | None = None  # its stderr
+    token: str = ""  # its control API's, as ordered
 
     @property
     def name(self) -> str:
@@ -103,9 +113,10 @@ class FaceServer(HttpService):
 
 @dataclass
 class Supervisor:
-    """The fleet-wide services, and `count` workers serving `fleet`'s devices."""
+    """The fleet-wide services, and `count` workers serving the devices of the fleet that
+    `build` makes (called while they start: `start`)."""
 
-    fleet: Fleet
+    build: Callable[[], Fleet]
     clock: Clock
     config: ServiceConfig
     journal: Journal
@@ -115,6 +126,7 @@ class Supervisor:
     restored_from: str = "the fixture"
 
     def __post_init__(self) -> None:
+        self.fleet = Fleet()  # built by `start`
         self.services: dict[str, FleetService] = {}
         self.hub = relay.Hub()
         self.workers = [Worker(i) for i in range(self.count)]
@@ -135,14 +147,20 @@ class Supervisor:
     # --- start and stop ---------------------------------------------------------------------
 
     async def start(self) -> None:
+        """The broker, then the workers' orders (a forked worker builds its share before it
+        needs them), then the whole fleet is built while they start on them, then the
+        other fleet-wide services; done once every worker's devices listen."""
         RELAY.set(self.hub.serve)
         try:
-            for name, definition in fleet_services().items():
-                if name not in WORKER_ONLY:
-                    service = await definition.start(self)
-                    if service is not None:
-                        self.services[name] = service
-            await asyncio.gather(*(self._start_worker(w) for w in self.workers))
+            services = {n: s for n, s in fleet_services().items() if n not in WORKER_ONLY}
+            await self._start_service(BROKER, services.pop(BROKER))  # the orders name it
+            ordered = await asyncio.gather(*(self._order(w) for w in self.workers))
+            self.fleet = self.build()
+            gc.freeze()  # it lives as long as the process: never walk it again
+            for name, definition in services.items():
+                await self._start_service(name, definition)
+            pairs = zip(self.workers, ordered, strict=True)
+            await asyncio.gather(*(self._until_ready(worker, ready) for worker, ready in pairs))
             self.face = Face([w.shard for w in self.workers if w.shard], self.config.token or "")
             if self.config.control_port is not None:
                 where = (self.config.control_host, self.config.control_port)
@@ -154,6 +172,11 @@ class Supervisor:
             await self.stop()
             raise
         self.serving = True
+
+    async def _start_service(self, name: str, definition: Any) -> None:
+        service = await definition.start(self)
+        if service is not None:
+            self.services[name] = service
 
     async def stop(self) -> list[str]:
         """Stop every worker within `config.stop_seconds` (SIGTERM), then kill the rest;
@@ -186,13 +209,15 @@ class Supervisor:
 
     # --- the workers ----------------------------------------------------------------------
 
-    def fork(self, run: Callable[[list[str], Fleet], int]) -> None:
+    def fork(
+        self, run: Callable[[list[str], Fleet], int], share: Callable[[int, int], Fleet]
+    ) -> None:
         """Fork the first workers now, before any event loop runs: each inherits the code
-        already imported and the fleet already built (a preforking server's preload:
-        a worker is ready in the time its devices take to listen, not an interpreter's
-        start, its imports and a fixture build besides). Each then waits on its channel
-        for the command line a spawned worker would get, and `run`s it over its share.
-        Where a process cannot be awaited by descriptor (no pidfd), workers are spawned."""
+        already imported (a preforking server's preload), builds its `share` of the fleet
+        at once, on a core of its own while the supervisor starts, then waits on its
+        channel for the command line a spawned worker would get and `run`s it over that
+        share. Where a process cannot be awaited by descriptor (no pidfd), workers are
+        spawned."""
         if not hasattr(os, "pidfd_open"):
             return
         for worker in self.workers:
@@ -205,7 +230,7 @@ class Supervisor:
                 try:
                     ours.close()
                     os.close(errors)
-                    code = _forked_worker(worker.index, self.count, theirs, errors_in, self, run)
+                    code = _forked_worker(worker.index, theirs, errors_in, self, run, share)
                 finally:
                     os._exit(code)
             theirs.close()
@@ -215,6 +240,11 @@ class Supervisor:
     async def _start_worker(self, worker: Worker) -> None:
         """Start `worker` and wait until its devices listen; ServiceError with its own
         words when it cannot."""
+        await self._until_ready(worker, await self._order(worker))
+
+    async def _order(self, worker: Worker) -> asyncio.Future[dict[str, Any]]:
+        """Give `worker` its command line (spawning it, unless it was forked); the future
+        of its "ready" message."""
         ready_path = str(Path(self._dir.name) / f"worker-{worker.index}.json")
         token = secrets.token_urlsafe(16)
         forked, worker.forked = worker.forked, None  # a restart is spawned
@@ -239,9 +269,14 @@ class Supervisor:
             finally:
                 theirs.close()
             reader, writer = await asyncio.open_unix_connection(sock=ours)
+        worker.token = token
         self.hub.workers[worker.index] = writer
         ready: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
         worker.reading = asyncio.create_task(self._read(worker, reader, ready))
+        return ready
+
+    async def _until_ready(self, worker: Worker, ready: asyncio.Future[dict[str, Any]]) -> None:
+        assert worker.process is not None
         exited = asyncio.ensure_future(worker.process.wait())
         await asyncio.wait({ready, exited}, return_when=asyncio.FIRST_COMPLETED)
         if not ready.done():
@@ -254,7 +289,7 @@ class Supervisor:
         document = orjson.loads(worker.ready)
         control = document["services"]["control"]
         url = f"http://{control['host']}:{control['port']}"
-        worker.shard = Shard(worker.name, url, control.get("token", token))
+        worker.shard = Shard(worker.name, url, control.get("token", worker.token))
         self._adopt_ports(document["devices"])
         assert worker.process.stderr is not None
         worker.echoing = asyncio.create_task(_echo(worker.name, worker.process.stderr))
@@ -400,13 +435,13 @@ class Forked:
 
 def _forked_worker(
     index: int,
-    count: int,
     channel: socket.socket,
     errors: int,
     supervisor: Supervisor,
     run: Callable[[list[str], Fleet], int],
+    share: Callable[[int, int], Fleet],
 ) -> int:
-    """In the forked worker: wait for its command line, then run it over its share."""
+    """In the forked worker: build its share, wait for its command line, run it."""
     os.setsid()  # Ctrl-C is the supervisor's to pass on, as for a spawned worker
     for other in supervisor.workers:  # the channels of those forked before: not ours to hold
         if other.forked is not None:
@@ -416,12 +451,13 @@ def _forked_worker(
     os.dup2(quiet, 0)
     os.dup2(quiet, 1)
     os.dup2(errors, 2)
+    own = share(index, supervisor.count)
     orders = _first_message(channel)
     if orders is None:
         return 1  # the supervisor is gone before it said anything
     os.environ["NVRSIM_CONTROL_TOKEN"] = orders["token"]
     channel.detach()  # the worker reads it by number from here on, as a spawned one
-    return run(orders["argv"], supervisor.fleet.shard(index, count))
+    return run(orders["argv"], own)
 
 
 def _first_message(channel: socket.socket) -> dict[str, Any] | None:

@@ -16,6 +16,7 @@ import resource
 import signal
 import subprocess
 import sys
+import tomllib
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -31,6 +32,7 @@ from nvrsim.simulator.dahua.dhip import discover_dhip
 from nvrsim.simulator.hikvision.sadp import discover_sadp
 from nvrsim.simulator.onvif.wsd import discover_onvif
 from nvrsim.simulator.runtime import relay
+from nvrsim.simulator.runtime.fixtures import Fixture
 from nvrsim.simulator.runtime.limits import descriptors_needed, refuse_beyond, workers_needed
 from tests.conftest import PASSWORD, hik_entry, make_fleet
 from tests.hikvision.test_sadp_network import exchange
@@ -279,6 +281,27 @@ def test_workers_by_default_one_per_core_and_more_if_the_limit_needs_it():
     cores = os.cpu_count() or 1
     assert workers_needed(fleet.devices, limit=1000) == max(cores, 2)
     assert workers_needed(fleet.devices, limit=400) >= 5  # 400/5 * 2 + 256 = 416 > 400
+
+
+def test_workers_are_planned_from_the_fixture_in_outline_as_from_its_fleet():
+    # A supervisor forks its workers before it builds the fleet: the outline (one device
+    # standing for each of its entry's) must need the very sockets the fleet will.
+    dahua = tomllib.loads(FLEET.split("[[device]]")[2])
+    nvr = hik_entry("nvr") | {"count": 3, "hik_connect": {"enabled": False}}
+    raw = {
+        "fleet": {"seed": "outline", "address_pool": "127.86.0.0/24"},
+        "device": [hik_entry("cam", kind="ipc", count=5), dahua | {"count": 7}, nvr],
+    }
+    fixture = Fixture(raw)
+    outline, fleet = fixture.outline(), fixture.build().devices
+    assert len(outline) == len(fleet) == 15
+    for discovery in (True, False):
+        assert descriptors_needed(outline, discovery=discovery) == descriptors_needed(
+            fleet, discovery=discovery
+        )
+    assert [d.kind for d in outline] == [d.kind for d in fleet]
+    for limit in (300, 100, 60):
+        assert workers_needed(outline, limit) == workers_needed(fleet, limit)
 
 
 def test_a_dahua_device_counts_its_own_dhip_socket_where_it_is_opened():
