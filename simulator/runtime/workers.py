@@ -48,7 +48,7 @@ import socket
 import subprocess
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -92,9 +92,10 @@ class Worker:
     index: int
     process: asyncio.subprocess.Process | Forked | None = None
     shard: Shard | None = None
-    # Its own ready document, as it wrote it: kept as bytes, parsed when the supervisor's
-    # is written (a 10,000-device fleet's documents as objects were 2.5 KB a device).
-    ready: bytes = b"{}"
+    # Its devices as its ready document describes them, by serial, each kept as the JSON
+    # it is in the supervisor's (as objects, a 10,000-device fleet's took 2.5 KB a device,
+    # and parsing them again was most of each ready file's writing).
+    devices: dict[str, orjson.Fragment] = field(default_factory=dict)
     reading: asyncio.Task[None] | None = None  # its channel
     forked: Forked | None = None  # forked before the loop, waiting for its command line
     echoing: asyncio.Task[None] | None = None  # its stderr
@@ -285,8 +286,10 @@ class Supervisor:
             self.hub.workers.pop(worker.index, None)
             raise ServiceError(f"{worker.name}: {said or f'exited ({exited.result()})'}")
         exited.cancel()
-        worker.ready = Path(ready.result()["ready"]).read_bytes()
-        document = orjson.loads(worker.ready)
+        document = orjson.loads(Path(ready.result()["ready"]).read_bytes())
+        worker.devices = {
+            d["serial"]: orjson.Fragment(orjson.dumps(d)) for d in document["devices"]
+        }
         control = document["services"]["control"]
         url = f"http://{control['host']}:{control['port']}"
         worker.shard = Shard(worker.name, url, control.get("token", worker.token))
@@ -350,20 +353,19 @@ class Supervisor:
     def describe(self) -> dict[str, Any]:
         """The same document a single process writes, over every worker's devices (in
         the fleet's order), plus each worker's pid and control API."""
-        shares = [orjson.loads(w.ready).get("devices", []) for w in self.workers]
-        by_serial = {d["serial"]: d for share in shares for d in share}
+        described = {serial: doc for w in self.workers for serial, doc in w.devices.items()}
         return {
             "pid": os.getpid(),
             "services": describe_services(self.services),
-            "devices": [by_serial[d.serial] for d in self.fleet if d.serial in by_serial],
+            "devices": [described[d.serial] for d in self.fleet if d.serial in described],
             "workers": [
                 {
                     "index": w.index,
                     "pid": w.process.pid if w.process else None,
                     "control": w.shard.url if w.shard else None,
-                    "devices": len(share),
+                    "devices": len(w.devices),
                 }
-                for w, share in zip(self.workers, shares, strict=True)
+                for w in self.workers
             ],
         }
 
