@@ -127,7 +127,7 @@ class Journal:
 
     def watch(self, device: Device) -> None:
         """Start from `device` as it is now, without an event (start-up, restart)."""
-        self._seen[device.serial] = orjson.dumps(device_entry(device))
+        self._seen[device.serial] = kept_json(device_entry(device))
 
     def _last_seen(self, device: Device) -> dict[str, Any] | None:
         seen = self._seen.get(device.serial)
@@ -143,6 +143,7 @@ class Journal:
         seen = self._seen.get(device.serial)
         if written == seen:
             return None
+        written = _fitted(written)
         # Compared as JSON reads them, so a tuple and the list it was are the same value.
         changes = _diff(orjson.loads(seen) if seen is not None else {}, orjson.loads(written))
         if not changes:
@@ -167,7 +168,7 @@ class Journal:
         if before == value:
             return None
         node[last] = value
-        self._seen[device.serial] = orjson.dumps(entry)
+        self._seen[device.serial] = kept_json(entry)
         self.publish("device.changed", device.serial, changes={name: [before, value]})
         return (
             self._write(self.store.save_device, device, device_entry(device))
@@ -177,7 +178,7 @@ class Journal:
 
     def added(self, device: Device, fleet: Fleet) -> Future[None] | None:
         entry = device_entry(device)
-        self._seen[device.serial] = orjson.dumps(entry)
+        self._seen[device.serial] = kept_json(entry)
         self.publish("device.added", device.serial, device=entry)
         if self.store is None:
             return None
@@ -234,6 +235,17 @@ async def durable(write: Future[None] | None) -> None:
     """Wait until a journal write is on disk (None: nothing is stored)."""
     if write is not None:
         await asyncio.wrap_future(write)
+
+
+def kept_json(value: Any) -> bytes:
+    """`value` as JSON, to be kept: orjson's bytes hold its whole working buffer (16 KB,
+    8 KB of it resident) however short the document, which was most of a worker's memory
+    when it kept one a device. A copy has its own size."""
+    return _fitted(orjson.dumps(value))
+
+
+def _fitted(data: bytes) -> bytes:
+    return memoryview(data).tobytes()
 
 
 def _diff(old: dict[str, Any], new: dict[str, Any], prefix: str = "") -> dict[str, list[Any]]:

@@ -61,7 +61,7 @@ from nvrsim.simulator.core.fleet import Fleet
 from nvrsim.simulator.core.plugin import FleetService, ServiceError
 from nvrsim.simulator.runtime import relay
 from nvrsim.simulator.runtime.http_service import HttpService, listen
-from nvrsim.simulator.runtime.journal import Journal
+from nvrsim.simulator.runtime.journal import Journal, kept_json
 from nvrsim.simulator.runtime.runner import (
     ServiceConfig,
     describe_services,
@@ -287,9 +287,7 @@ class Supervisor:
             raise ServiceError(f"{worker.name}: {said or f'exited ({exited.result()})'}")
         exited.cancel()
         document = orjson.loads(Path(ready.result()["ready"]).read_bytes())
-        worker.devices = {
-            d["serial"]: orjson.Fragment(orjson.dumps(d)) for d in document["devices"]
-        }
+        worker.devices = {d["serial"]: orjson.Fragment(kept_json(d)) for d in document["devices"]}
         control = document["services"]["control"]
         url = f"http://{control['host']}:{control['port']}"
         worker.shard = Shard(worker.name, url, control.get("token", worker.token))
