@@ -406,15 +406,24 @@ class Fixture:
 
     def __init__(self, raw: dict, *, source: str = "<fixture>", now: float = 0.0) -> None:
         self.spec, self.source, self.now = _validate(raw, source), source, now
+        self._placed: list[_Placed] | None = None
+
+    def placed(self) -> list[_Placed]:
+        """Every device's template, number in it and identity, in the fleet's order.
+        Identities are taken in turn (a serial or MAC taken already is made again), so
+        they are worked out for the whole fleet, once: a supervisor does it before it
+        forks, and its workers build their shares on it."""
+        if self._placed is None:
+            self._placed = _Builder(self.spec, self.source, self.now, Fleet()).placed()
+        return self._placed
 
     def build(self, shard: tuple[int, int] | None = None) -> Fleet:
         """The fleet; with `shard` (index, count), only `Fleet.shard`'s devices of it, the
-        same ones with the same identities, without building the others (each is given
-        its identity, so that the file's errors are found in every shard)."""
+        same ones with the same identities, without building the others."""
         spec = self.spec
         fleet = Fleet(name=spec.fleet.name, settings=spec.fleet.model_dump(mode="json"))
         fleet.set_faults(spec.fleet.faults.faults())
-        _Builder(spec, self.source, self.now, fleet).add_all(shard)
+        _Builder(spec, self.source, self.now, fleet).add(self.placed(), shard)
         return fleet
 
     def outline(self) -> list[Device]:
@@ -424,9 +433,10 @@ class Fixture:
         before, and without, building it."""
         builder = _Builder(self.spec, self.source, self.now, Fleet())
         devices: list[Device] = []
-        for template in builder.templates():
-            first = builder.device(template, 0, builder.identity(template, 0))
-            devices += [first] * template.entry.count
+        for template, index, own in self.placed():
+            if index == 0:
+                first = builder.device(template, index, own)
+            devices.append(first)
         return devices
 
 
@@ -492,23 +502,32 @@ class _Builder:
         self._macs: dict[str, str] = {d.mac: d.source or d.serial for d in old}
         self._existing = existing
 
-    def add_all(self, shard: tuple[int, int] | None = None) -> None:
-        """Build every entry's devices, or with `shard` (index, count) those whose place
-        in the whole fleet is index, index + count, ... (`Fleet.shard`'s)."""
+    def add_all(self) -> None:
+        self.add(self.placed())
+
+    def placed(self) -> list[_Placed]:
+        """Each device's template, number in it and identity, in order."""
+        with _collector_paused():
+            return [
+                _Placed(template, index, self.identity(template, index))
+                for template in self.templates()
+                for index in range(template.entry.count)
+            ]
+
+    def add(self, placed: list[_Placed], shard: tuple[int, int] | None = None) -> None:
+        """Build the `placed` devices, or with `shard` (index, count) those whose place in
+        the whole fleet is index, index + count, ... (`Fleet.shard`'s)."""
         fleet = self.target
         mine_from, shards = shard or (0, 1)
-        place = 0  # the next device's place in the whole fleet
         with _collector_paused():
-            for template in self.templates():
-                for index in range(template.entry.count):
-                    mine, place = place % shards == mine_from, place + 1
-                    own = self.identity(template, index)
-                    # The entry's first device is built in every shard: its schedules
-                    # are checked on it.
-                    if mine or (index == 0 and template.entry.events):
-                        device = self.device(template, index, own)
-                        if mine:
-                            fleet.add(device)
+            for place, (template, index, own) in enumerate(placed):
+                mine = place % shards == mine_from
+                # The entry's first device is built in every shard: its schedules are
+                # checked on it.
+                if mine or (index == 0 and template.entry.events):
+                    device = self.device(template, index, own)
+                    if mine:
+                        fleet.add(device)
 
     def templates(self) -> Iterator[_Template]:
         """Each entry's template, in order, once the entry is checked against the others."""
@@ -597,6 +616,12 @@ class _Builder:
             if value not in taken:
                 return value
         raise FixtureError("could not generate a unique identity")  # pragma: no cover
+
+
+class _Placed(NamedTuple):
+    template: _Template
+    index: int  # in its entry
+    own: _Identity
 
 
 class _Identity(NamedTuple):
