@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import signal
+import subprocess
 
 import pytest
 from hypothesis import settings
@@ -13,6 +15,22 @@ from nvrsim.simulator.core.fleet import Fleet
 from nvrsim.simulator.runtime.fixtures import build_fleet, load_fleet
 
 PASSWORD = "Demo12345"
+
+
+def stopped(
+    process: subprocess.Popen, how: signal.Signals = signal.SIGINT, within: float = 30
+) -> tuple[str, str]:
+    """What an `nvrsim` child printed once `how` (Ctrl-C by default) has stopped it. One
+    still running `within` seconds later fails the test, killed first: a test never
+    leaves a process behind to hold its ports (a supervisor's workers follow it)."""
+    process.send_signal(how)
+    try:
+        return process.communicate(timeout=within)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        out, err = process.communicate()
+        pytest.fail(f"not stopped {within:g} s after {how.name}, killed: {out}{err}")
+
 
 # Speed is measured in bench/, never in a test: hypothesis's 200 ms per-example deadline
 # timed the shared machine's load instead of the code (hostile-input tests failed on it).

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import email
 import email.policy
+import signal
 import subprocess
 import sys
 
@@ -26,7 +27,7 @@ from nvrsim.simulator.clouds.dmss.mailer import Mailer, SmtpSettings
 from nvrsim.simulator.clouds.dmss.photos import PhotoError, assess, too_low_quality
 from nvrsim.simulator.clouds.dmss.rules import DEMO_PASSWORD, DmssCloud
 from nvrsim.simulator.core.faults import Faults
-from tests.conftest import PASSWORD, make_fleet
+from tests.conftest import PASSWORD, make_fleet, stopped
 from tests.dahua.test_dhip import dahua_camera, dahua_entry
 
 OWNER, ME = "previous.owner@example.com", "new.owner@example.com"
@@ -418,8 +419,7 @@ def test_nvrsim_run_prints_dhip_and_dmss_and_both_answer(tmp_path):
         with urllib.request.urlopen(request, timeout=10) as reply:
             assert json.loads(reply.read())["email"] == OWNER
     finally:
-        process.terminate()
-        process.communicate(timeout=30)
+        stopped(process, signal.SIGTERM)
 
 
 async def test_a_binding_changed_by_the_cloud_goes_through_the_journal(fleet, clock):

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import urllib.error
 import urllib.request
@@ -21,7 +20,7 @@ from nvrsim.simulator.control.schema import openapi
 from nvrsim.simulator.core.plugin import ServiceError
 from nvrsim.simulator.runtime.runner import ServiceConfig, Simulator
 from tests.cli.test_cli import FREE_PORTS, NVRSIM
-from tests.conftest import hik_entry, make_fleet
+from tests.conftest import hik_entry, make_fleet, stopped
 
 TOKEN = "s3cret-t0ken"
 
@@ -157,6 +156,5 @@ def test_run_as_the_container_runs_it(tmp_path: Path):
         with urllib.request.urlopen(request, timeout=10) as reply:
             assert [d["name"] for d in json.load(reply)] == ["nvr"]
     finally:
-        process.send_signal(signal.SIGINT)
-        _, err = process.communicate(timeout=20)
+        _, err = stopped(process)
     assert process.returncode == 0, err

@@ -16,7 +16,7 @@ import pytest
 from nvrsim.simulator.core.fixture import FixtureError
 from nvrsim.simulator.runtime.fixtures import load_fleet
 from nvrsim.simulator.runtime.state import StateDir, device_entry
-from tests.conftest import hik_entry, make_fleet
+from tests.conftest import hik_entry, make_fleet, stopped
 
 NVRSIM = [sys.executable, "-m", "nvrsim"]
 FLEET = """
@@ -146,5 +146,4 @@ def test_kill_9_loses_no_acknowledged_change(tmp_path):
             # what was acknowledged is there, or a later change that reached the disk
             assert names[serial] in sent[serial][sent[serial].index(last) :], serial
     finally:
-        process.send_signal(signal.SIGINT)
-        process.communicate(timeout=30)
+        stopped(process)

@@ -34,7 +34,7 @@ from nvrsim.simulator.onvif.wsd import discover_onvif
 from nvrsim.simulator.runtime import relay
 from nvrsim.simulator.runtime.fixtures import Fixture
 from nvrsim.simulator.runtime.limits import descriptors_needed, refuse_beyond, workers_needed
-from tests.conftest import PASSWORD, hik_entry, make_fleet
+from tests.conftest import PASSWORD, hik_entry, make_fleet, stopped
 from tests.hikvision.test_sadp_network import exchange
 
 NVRSIM = [sys.executable, "-m", "nvrsim"]
@@ -92,8 +92,7 @@ def start(fleet_file: Path, ready: Path, *options: str) -> tuple[subprocess.Pope
 
 def stop(process: subprocess.Popen, workers: list[int]) -> str:
     """Ctrl-C on the supervisor stops it and every worker; what it printed."""
-    process.send_signal(signal.SIGINT)
-    out, err = process.communicate(timeout=30)
+    out, err = stopped(process)
     assert process.returncode == 0, err
     assert "nvrsim: stopped" in out
     for pid in workers:
