@@ -13,7 +13,8 @@ control/app.py serves. How each route reaches the shards is decided once, by its
 - `POST /api/devices` adds to the shard with the fewest devices, but not to one with none
   (a clouds-only simulator, such as docker/k8s's nvrsim-clouds) unless every shard has none;
 - the rest (the clock and faults as they are, the clouds) from the first shard that has
-  them;
+  them, or the clouds from the face's own process when it serves them (a supervisor of
+  workers: they are its services, not any worker's);
 - the event stream is the shards' streams and the face's own events merged (face_stream).
 
 Choices where the public record is silent:
@@ -44,10 +45,11 @@ from urllib.parse import quote
 import aiohttp
 from aiohttp import web
 
+from nvrsim.simulator.control import clouds as cloud_routes
 from nvrsim.simulator.control.app import api_application, operations
-from nvrsim.simulator.control.common import TOKEN, ApiError, json_reply
+from nvrsim.simulator.control.common import SIM, TOKEN, ApiError, json_reply
 from nvrsim.simulator.control.face_stream import MergedStream, resumes_after
-from nvrsim.simulator.control.schema import openapi
+from nvrsim.simulator.control.schema import Operation, openapi
 
 __all__ = ["Face", "Shard"]
 
@@ -106,10 +108,17 @@ class Face:
     """One control API (and dashboard, and event stream) in front of several simulators."""
 
     def __init__(
-        self, shards: Sequence[Shard], token: str = "", now: Callable[[], float] = time.time
+        self,
+        shards: Sequence[Shard],
+        token: str = "",
+        now: Callable[[], float] = time.time,
+        clouds: Any = None,
     ) -> None:
+        """`clouds`: the simulator whose services and clock answer the cloud routes here
+        (a supervisor), None when the shards serve them."""
         if not shards:
             raise ValueError("a face needs at least one shard")
+        self._clouds = clouds
         self._seats = [_Seat(s.name, s) for s in shards]
         self._where: dict[str, int] = {}  # serial or fixture name -> seat
         self._stream = MergedStream(now)
@@ -146,8 +155,13 @@ class Face:
 
     def _build(self, token: str) -> web.Application:
         app = api_application(token)
+        own = set()
+        if self._clouds is not None:
+            app[SIM] = self._clouds
+            own = {(op.method, op.path) for op in cloud_routes.OPERATIONS}
         for op in operations():
-            app.router.add_route(op.method, op.path, self._handler(op.method, op.path))
+            mine = (op.method, op.path) in own
+            app.router.add_route(op.method, op.path, op.handler if mine else self._handler(op))
         app.router.add_get("/api/openapi.json", self._openapi)
         app.router.add_get("/api/events", self._events)
         app.router.add_get("/api/menu-sessions", self._menu_sessions)
@@ -159,7 +173,8 @@ class Face:
         app.on_shutdown.append(lambda _: self._end_streams())
         return app
 
-    def _handler(self, method: str, path: str) -> Handler:
+    def _handler(self, op: Operation) -> Handler:
+        method, path = op.method, op.path
         if path == "/api/health":
             return self._health
         if path.startswith(_DEVICE):

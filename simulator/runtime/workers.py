@@ -162,7 +162,8 @@ class Supervisor:
                 await self._start_service(name, definition)
             pairs = zip(self.workers, ordered, strict=True)
             await asyncio.gather(*(self._until_ready(worker, ready) for worker, ready in pairs))
-            self.face = Face([w.shard for w in self.workers if w.shard], self.config.token or "")
+            shards = [w.shard for w in self.workers if w.shard]
+            self.face = Face(shards, self.config.token or "", clouds=self)
             if self.config.control_port is not None:
                 where = (self.config.control_host, self.config.control_port)
                 runner = await listen(self.face.app, "control API", *where, reuse_address=False)

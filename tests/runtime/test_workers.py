@@ -245,6 +245,36 @@ def test_without_state_the_workers_serve_the_fixture_and_say_so(tmp_path):
     stop(process, [w["pid"] for w in ready["workers"]])
 
 
+@pytest.mark.timeout(120)
+async def test_the_clouds_of_a_fleet_over_workers_answer_through_its_control_api(tmp_path):
+    # The clouds run in the supervisor, not in any worker: the face answers their routes.
+    fleet_file = tmp_path / "fleet.toml"
+    fleet_file.write_text(FLEET)
+    process, ready, _ = await asyncio.to_thread(
+        start, fleet_file, tmp_path / "ready.json", "--workers", "2"
+    )
+    try:
+        face = f"http://127.0.0.1:{ready['services']['control']['port']}"
+        cameras = sorted(d["serial"] for d in ready["devices"] if d["vendor"] == "hikvision")
+        async with aiohttp.ClientSession() as session, asyncio.timeout(30):
+            online: list[str] = []
+            while online != cameras:  # each worker's link tells the cloud in its own time
+                async with session.get(f"{face}/api/cloud/devices") as reply:
+                    assert reply.status == 200, await reply.text()
+                    online = sorted(d["serial"] for d in await reply.json() if d["online"])
+                await asyncio.sleep(0.05)
+            account = {"email": "viewer@example.com", "password": "Viewer12345"}
+            async with session.post(f"{face}/api/dmss/accounts", json=account) as reply:
+                assert reply.status == 201, await reply.text()
+            async with session.get(f"{face}/api/dmss/accounts") as reply:
+                assert [a["email"] for a in await reply.json()] == ["viewer@example.com"]
+        workers = [w["pid"] for w in ready["workers"]]
+    except BaseException:
+        process.kill()
+        raise
+    await asyncio.to_thread(stop, process, workers)
+
+
 def _lowered(limit: int):
     return lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (limit, limit))
 
