@@ -34,6 +34,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
+import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -52,6 +54,8 @@ from nvrsim.simulator.control.face_stream import MergedStream, resumes_after
 from nvrsim.simulator.control.schema import Operation, openapi
 
 __all__ = ["Face", "Shard"]
+
+log = logging.getLogger(__name__)
 
 _DEVICE = "/api/devices/{serial}"
 _BROADCAST = {("PUT", "/api/clock"), ("POST", "/api/clock/advance"), ("PUT", "/api/faults")}
@@ -74,8 +78,6 @@ class _Answer:
     allow: str | None = None
 
     def json(self) -> Any:
-        import json
-
         return json.loads(self.body) if self.body else None
 
     def response(self) -> web.Response:
@@ -140,6 +142,24 @@ class Face:
     def publish(self, type: str, **fields: object) -> None:
         """An event of the face's own in the merged stream, e.g. "worker.down"."""
         self._stream.add(type, None, dict(fields))
+
+    def add(self, event: Any) -> None:
+        """An event of the process the face runs in (a supervisor's clouds': a Journal
+        Event, on the simulator's clock), in the merged stream."""
+        self._stream.add(event.kind, event.serial, event.data, event.time)
+
+    async def change(self, serial: str, change: dict[str, Any]) -> None:
+        """PATCH /api/devices/{serial} with `change` on the shard that holds the device; a
+        refusal is logged (the caller, a cloud of the face's process, cannot be told)."""
+        path = "/api/devices/" + quote(serial, safe="")
+        try:
+            body = json.dumps(change).encode()
+            answer = await self._ask(await self._locate(serial), "PATCH", path, body)
+        except ApiError as exc:
+            log.warning("%s: %s", serial, exc)
+            return
+        if answer.status != 200:
+            log.warning("%s: %s", serial, answer.refusal(serial))
 
     async def close(self) -> None:
         for task in self._followers:

@@ -117,6 +117,10 @@ class ServiceContext(Protocol):
 
     def network_changed(self, device: Device) -> None: ...
 
+    def device_changed(self, device: Device, change: dict[str, Any]) -> None:
+        """A service changed `device` (`change` says how, as PATCH /api/devices/{serial}
+        takes it): the runner records it."""
+
     def reboot(self, device: Device, downtime: float | None = None) -> bool: ...
 
 

@@ -16,7 +16,7 @@ import asyncio
 import contextlib
 import itertools
 from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -48,6 +48,7 @@ class Event:
 
 
 _EXCHANGE = ("protocol", "client", "request", "reply")  # an exchange's data, in order
+DEVICE_STATE = frozenset({"device.changed", "device.added", "device.removed"})
 
 
 class Subscription:
@@ -93,6 +94,7 @@ class Journal:
         self._seen: dict[str, bytes] = {}
         self._subscribers: set[Subscription] = set()
         self._writer = ThreadPoolExecutor(1, thread_name_prefix="nvrsim-state") if store else None
+        self._forwards: list[Callable[[Event], None]] = []
 
     # --- what happened ----------------------------------------------------------
 
@@ -101,7 +103,15 @@ class Journal:
         self._history.append(event)
         for subscriber in list(self._subscribers):
             subscriber.offer(event)
+        for forward in self._forwards:
+            forward(event)
         return event
+
+    def forward(self, offer: Callable[[Event], None]) -> None:
+        """Offer every event from now on to `offer` as it is published, never dropped as a
+        slow subscriber's are: what another process must know (a worker tells its
+        supervisor its devices' changes, a supervisor its face its clouds' events)."""
+        self._forwards.append(offer)
 
     def exchange(
         self,

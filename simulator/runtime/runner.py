@@ -359,6 +359,9 @@ class Simulator:
             log.info("%s: port %d is privileged, using %d", device.serial, port, port + offset)
             return await listen(port + offset)
 
+    def device_changed(self, device: Device, change: dict[str, Any]) -> None:
+        self.journal.commit(device)  # the device is this process's own: as it is now
+
     def network_changed(self, device: Device) -> None:
         """SADP `update` moved the device: move its web server too, as a real device would."""
         task = asyncio.get_running_loop().create_task(self._move(device))

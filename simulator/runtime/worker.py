@@ -10,7 +10,8 @@ from typing import Any
 from nvrsim.simulator.core.fleet import Fleet
 from nvrsim.simulator.runtime import relay
 from nvrsim.simulator.runtime.fixtures import build_fleet
-from nvrsim.simulator.runtime.state import StateDir, _serial
+from nvrsim.simulator.runtime.journal import DEVICE_STATE, Event
+from nvrsim.simulator.runtime.state import StateDir, _serial, device_entry
 from nvrsim.simulator.runtime.udp import RELAY
 
 
@@ -46,6 +47,7 @@ async def serve_worker(simulator: Any, channel: int, ready_file: str, stop: asyn
     spoke = relay.Spoke(writer)
     RELAY.set(spoke.serve)
     listening = asyncio.create_task(_hear(reader, spoke, stop))
+    simulator.journal.forward(_Mirror(simulator.fleet, writer).offer)
     try:
         async with simulator:
             simulator.write_ready_file(ready_file)
@@ -54,6 +56,31 @@ async def serve_worker(simulator: Any, channel: int, ready_file: str, stop: asyn
     finally:
         listening.cancel()
         writer.close()
+
+
+class _Mirror:
+    """The supervisor's copy of this worker's devices (what WS-Discovery and the clouds read
+    there) follows them: a device the journal saw change is sent as its entry, once a turn
+    of the loop however often it changed meanwhile (None: removed)."""
+
+    def __init__(self, fleet: Fleet, writer: asyncio.StreamWriter) -> None:
+        self.fleet, self.writer = fleet, writer
+        self.changed_now: set[str] = set()
+
+    def offer(self, event: Event) -> None:
+        if event.kind not in DEVICE_STATE or event.serial is None:
+            return
+        if not self.changed_now:
+            asyncio.get_running_loop().call_soon(self._send)
+        self.changed_now.add(event.serial)
+
+    def _send(self) -> None:
+        for serial in self.changed_now:
+            device = self.fleet.by_serial(serial)
+            entry = device_entry(device) if device is not None else None
+            if not self.writer.is_closing():
+                self.writer.write(relay.message({"serial": serial, "entry": entry}))
+        self.changed_now.clear()
 
 
 async def _hear(reader: asyncio.StreamReader, spoke: relay.Spoke, stop: asyncio.Event) -> None:

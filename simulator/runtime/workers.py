@@ -6,13 +6,20 @@ devices (every N-th, each with the identity the whole fleet gives it). The super
 owns what is fleet-wide and the workers own the devices:
 
 - supervisor: the embedded MQTT broker and the clouds (Hik-Connect, DMSS, the D-Link
-  portal), WS-Discovery (answered from its copy of the fleet: what a probe reads does
-  not change at run time), every other discovery socket (relayed to the workers:
-  runtime/relay.py), the control API and dashboard (a Face over the workers' own), one
-  banner, one ready file, `--state`'s fleet.json;
+  portal), WS-Discovery (answered from its copy of the fleet), every other discovery
+  socket (relayed to the workers: runtime/relay.py), the control API and dashboard (a
+  Face over the workers' own, which answers the clouds' routes itself), one banner,
+  one ready file, `--state`'s fleet.json;
 - a worker: its devices' HTTP and RTSP sockets, their Hik-Connect link (over the
   supervisor's broker), their discovery responders (fed by the relay), a control API of
   its own on a free loopback port with a random token, its devices' files in `--state`.
+
+The supervisor's copy of the fleet follows the workers' devices: each device a worker's
+journal sees change (added, removed) comes over the channel as its entry, and the copy
+becomes it (`_mirror`; a DHIP socket follows a moved device). A change a supervisor's
+service makes on its copy (a DMSS binding) goes to the worker as PATCH /api/devices/{serial}
+(`device_changed`), which makes it, stores it and sends it back. The supervisor's own
+events (its clouds') join the face's one stream.
 
 Start-up: the supervisor reads the fixture and plans the processes from its outline
 (runtime/limits.py), then forks the workers, each of which builds its own share at once;
@@ -48,7 +55,7 @@ import socket
 import subprocess
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -60,6 +67,7 @@ from nvrsim.simulator.core.device import Device
 from nvrsim.simulator.core.fleet import Fleet
 from nvrsim.simulator.core.plugin import FleetService, ServiceError
 from nvrsim.simulator.runtime import relay
+from nvrsim.simulator.runtime.fixtures import Fixture
 from nvrsim.simulator.runtime.http_service import HttpService, listen
 from nvrsim.simulator.runtime.journal import Journal, kept_json
 from nvrsim.simulator.runtime.runner import (
@@ -164,6 +172,7 @@ class Supervisor:
             await asyncio.gather(*(self._until_ready(worker, ready) for worker, ready in pairs))
             shards = [w.shard for w in self.workers if w.shard]
             self.face = Face(shards, self.config.token or "", clouds=self)
+            self.journal.forward(self.face.add)  # its clouds' events, in the one stream
             if self.config.control_port is not None:
                 where = (self.config.control_host, self.config.control_port)
                 runner = await listen(self.face.app, "control API", *where, reuse_address=False)
@@ -301,12 +310,48 @@ class Supervisor:
     ) -> None:
         async for body in relay.frames(reader):
             if body[:1] == relay.MESSAGE:
-                if not ready.done():
-                    ready.set_result(json.loads(body[1:]))
+                said = json.loads(body[1:])
+                if "serial" in said:
+                    try:
+                        self._mirror(worker, said["serial"], said["entry"])
+                    except Exception:  # the copy lags; the relay must not stop for it
+                        log.exception("%s: %s: the supervisor's copy", worker.name, said["serial"])
+                elif not ready.done():
+                    ready.set_result(said)
                 continue
             kind, name, to, data = relay.parse(body)
             if kind == relay.REPLY:
                 self.hub.send(name, to, data)
+
+    def _mirror(self, worker: Worker, serial: str, entry: dict[str, Any] | None) -> None:
+        """A device of `worker` as it is now (None: removed there): the supervisor's copy,
+        which WS-Discovery and the clouds read, becomes it; a service that follows a
+        device's address (DHIP's own socket) is told when it moved."""
+        copy = self.fleet.by_serial(serial)
+        if entry is None:
+            if copy is not None:
+                self.fleet.remove(copy)
+            return
+        settings = {"fleet": self.fleet.settings, "device": [entry]}
+        now = Fixture(settings, source=worker.name, now=self.clock.now()).build().devices[0]
+        if copy is None:
+            self.fleet.add(now)
+            return
+        moved = copy.network.address != now.network.address
+        for part in fields(copy):
+            setattr(copy, part.name, getattr(now, part.name))
+        if moved:
+            for service in self.services.values():
+                if (follow := getattr(service, "moved", None)) is not None:
+                    follow(copy)
+
+    def device_changed(self, device: Device, change: dict[str, Any]) -> None:
+        """A service changed the supervisor's copy of `device` (DMSS bound it): the worker
+        that holds the device makes the change, stores it and sends it back (`_mirror`)."""
+        if self.face is not None:
+            task = asyncio.get_running_loop().create_task(self.face.change(device.serial, change))
+            self._watching.add(task)
+            task.add_done_callback(self._watching.discard)
 
     def _adopt_ports(self, docs: list[dict[str, Any]]) -> None:
         """The ports the worker's devices got (port 0 in a fixture: any free one)."""

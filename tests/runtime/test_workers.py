@@ -10,12 +10,14 @@ anything listens.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import os
 import resource
 import signal
 import subprocess
 import sys
+import time
 import tomllib
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -26,7 +28,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from nvrsim.protocols import sadp_crypto
-from nvrsim.protocols.sadp import Probe, ProbeType, build_probe, decode_probe_match
+from nvrsim.protocols.sadp import (
+    NetworkParams,
+    Probe,
+    ProbeType,
+    build_probe,
+    decode_probe_match,
+)
 from nvrsim.simulator.core.plugin import ServiceError
 from nvrsim.simulator.dahua.dhip import discover_dhip
 from nvrsim.simulator.hikvision.sadp import discover_sadp
@@ -268,6 +276,76 @@ async def test_the_clouds_of_a_fleet_over_workers_answer_through_its_control_api
                 assert reply.status == 201, await reply.text()
             async with session.get(f"{face}/api/dmss/accounts") as reply:
                 assert [a["email"] for a in await reply.json()] == ["viewer@example.com"]
+        workers = [w["pid"] for w in ready["workers"]]
+    except BaseException:
+        process.kill()
+        raise
+    await asyncio.to_thread(stop, process, workers)
+
+
+async def face_device(session: aiohttp.ClientSession, face: str, serial: str) -> dict:
+    async with session.get(f"{face}/api/devices/{serial}") as reply:
+        assert reply.status == 200
+        return await reply.json()
+
+
+@pytest.mark.timeout(120)
+async def test_the_supervisors_copy_of_the_fleet_follows_the_workers_and_back(tmp_path):
+    # WS-Discovery and the clouds run in the supervisor, on its copy of the devices.
+    fleet_file = tmp_path / "fleet.toml"
+    fleet_file.write_text(FLEET)
+    process, ready, _ = await asyncio.to_thread(
+        start, fleet_file, tmp_path / "ready.json", "--workers", "2"
+    )
+    try:
+        services = ready["services"]
+        face = f"http://127.0.0.1:{services['control']['port']}"
+        cam = ready["devices"][1]  # worker 1's first
+        # An SADP move, made in the worker: WS-Discovery gives the new address.
+        sadp = await discover_sadp("127.0.0.1", services["sadp"]["port"], timeout=5, limit=4)
+        [salt] = [r["Salt"] for r in sadp if r["DeviceSN"] == cam["serial"]]
+        network = NetworkParams(
+            *("127.83.0.200", "8000", "255.255.255.0", "127.83.0.1", "::", "::", "64"),
+            *("false", str(cam["ports"]["http"]), "8443"),
+        )
+        password = sadp_crypto.salted_password(PASSWORD, salt)
+        move = Probe("M1", ProbeType.UPDATE, mac=cam["mac"], password=password, network=network)
+        move = dataclasses.replace(move, password_salted=True, pw_error_parse=True)
+        [(answer, _)] = await exchange(services["sadp"]["port"], build_probe(move), 1)
+        assert decode_probe_match(answer).result == "success"
+        old, new = f"http://{cam['address']}:", "http://127.83.0.200:"
+        deadline, heard = time.monotonic() + 10, []
+        while not any(x.startswith(new) for x in heard):  # the copy follows in its own time
+            assert time.monotonic() < deadline, f"WS-Discovery still says {heard}"
+            onvif = await discover_onvif("127.0.0.1", services["wsd"]["port"], 2, limit=6)
+            heard = [r["xaddrs"] for r in onvif]
+        assert not any(x.startswith(old) for x in heard)
+
+        # A DMSS binding, made by the supervisor's cloud: the worker's device has it, and
+        # the one event stream tells both the cloud's event and the device's change.
+        dahua = next(d for d in ready["devices"] if d["vendor"] == "dahua")
+        seen: list[str] = []
+        opened = asyncio.Event()
+        wanted = ["dmss.account", "device.changed"]
+        following = asyncio.create_task(events_until(face, wanted, seen, opened))
+        await asyncio.wait_for(opened.wait(), 10)
+        dmss = f"http://127.0.0.1:{services['dmss']['port']}/api/v1"
+        me = {"email": "owner@example.com", "password": "Owner12345"}
+        async with aiohttp.ClientSession() as session:
+            async with session.post(f"{dmss}/accounts", json=me) as reply:
+                assert reply.status == 201, await reply.text()
+            async with session.post(f"{dmss}/session", json=me) as reply:
+                bearer = {"Authorization": f"Bearer {(await reply.json())['token']}"}
+            add = {"serial": dahua["serial"], "password": PASSWORD}
+            async with session.post(f"{dmss}/devices", json=add, headers=bearer) as reply:
+                assert reply.status == 201, await reply.text()
+            deadline, bound = time.monotonic() + 10, None
+            while bound != me["email"]:  # the worker makes the change in its own time
+                assert time.monotonic() < deadline, f"the worker's device is bound to {bound}"
+                bound = (await face_device(session, face, dahua["serial"]))["dahua"]["dmss_account"]
+            async with session.get(f"{dmss}/devices", headers=bearer) as reply:
+                assert [d["serial"] for d in await reply.json()] == [dahua["serial"]]
+        await asyncio.wait_for(following, 10)
         workers = [w["pid"] for w in ready["workers"]]
     except BaseException:
         process.kill()

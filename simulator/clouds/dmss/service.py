@@ -56,7 +56,10 @@ async def start_dmss(sim: ServiceContext) -> DmssService | None:
     cloud = DmssCloud(
         sim.fleet,
         review_seconds=config.dmss_review_seconds,
-        on_device=journal.commit,
+        # The binding is all the cloud changes on a device.
+        on_device=lambda d: sim.device_changed(
+            d, {"dahua": {"dmss_account": d.dahua.dmss_account}}
+        ),
         on_event=on_event,
     )
     if store is not None:
