@@ -10,6 +10,7 @@ anything listens.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import json
 import os
@@ -253,15 +254,26 @@ def test_without_state_the_workers_serve_the_fixture_and_say_so(tmp_path):
     stop(process, [w["pid"] for w in ready["workers"]])
 
 
-@pytest.mark.timeout(120)
-async def test_the_clouds_of_a_fleet_over_workers_answer_through_its_control_api(tmp_path):
-    # The clouds run in the supervisor, not in any worker: the face answers their routes.
+@contextlib.asynccontextmanager
+async def two_workers(tmp_path: Path):
+    """FLEET over two workers: its ready document; stopped as a user stops it after."""
     fleet_file = tmp_path / "fleet.toml"
     fleet_file.write_text(FLEET)
     process, ready, _ = await asyncio.to_thread(
         start, fleet_file, tmp_path / "ready.json", "--workers", "2"
     )
     try:
+        yield ready
+    except BaseException:
+        process.kill()
+        raise
+    await asyncio.to_thread(stop, process, [w["pid"] for w in ready["workers"]])
+
+
+@pytest.mark.timeout(120)
+async def test_the_clouds_of_a_fleet_over_workers_answer_through_its_control_api(tmp_path):
+    # The clouds run in the supervisor, not in any worker: the face answers their routes.
+    async with two_workers(tmp_path) as ready:
         face = f"http://127.0.0.1:{ready['services']['control']['port']}"
         cameras = sorted(d["serial"] for d in ready["devices"] if d["vendor"] == "hikvision")
         async with aiohttp.ClientSession() as session, asyncio.timeout(30):
@@ -276,11 +288,6 @@ async def test_the_clouds_of_a_fleet_over_workers_answer_through_its_control_api
                 assert reply.status == 201, await reply.text()
             async with session.get(f"{face}/api/dmss/accounts") as reply:
                 assert [a["email"] for a in await reply.json()] == ["viewer@example.com"]
-        workers = [w["pid"] for w in ready["workers"]]
-    except BaseException:
-        process.kill()
-        raise
-    await asyncio.to_thread(stop, process, workers)
 
 
 async def face_device(session: aiohttp.ClientSession, face: str, serial: str) -> dict:
@@ -292,12 +299,7 @@ async def face_device(session: aiohttp.ClientSession, face: str, serial: str) ->
 @pytest.mark.timeout(120)
 async def test_the_supervisors_copy_of_the_fleet_follows_the_workers_and_back(tmp_path):
     # WS-Discovery and the clouds run in the supervisor, on its copy of the devices.
-    fleet_file = tmp_path / "fleet.toml"
-    fleet_file.write_text(FLEET)
-    process, ready, _ = await asyncio.to_thread(
-        start, fleet_file, tmp_path / "ready.json", "--workers", "2"
-    )
-    try:
+    async with two_workers(tmp_path) as ready:
         services = ready["services"]
         face = f"http://127.0.0.1:{services['control']['port']}"
         cam = ready["devices"][1]  # worker 1's first
@@ -346,11 +348,6 @@ async def test_the_supervisors_copy_of_the_fleet_follows_the_workers_and_back(tm
             async with session.get(f"{dmss}/devices", headers=bearer) as reply:
                 assert [d["serial"] for d in await reply.json()] == [dahua["serial"]]
         await asyncio.wait_for(following, 10)
-        workers = [w["pid"] for w in ready["workers"]]
-    except BaseException:
-        process.kill()
-        raise
-    await asyncio.to_thread(stop, process, workers)
 
 
 def _lowered(limit: int):
