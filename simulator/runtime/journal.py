@@ -249,8 +249,9 @@ async def durable(write: Future[None] | None) -> None:
 
 def kept_json(value: Any) -> bytes:
     """`value` as JSON, to be kept: orjson's bytes hold its whole working buffer (16 KB,
-    8 KB of it resident) however short the document, which was most of a worker's memory
-    when it kept one a device. A copy has its own size."""
+    8 KB of it resident) however short the document (orjson 3.12 on: it never shrinks
+    them; home-assistant/core#181245), which was most of a worker's memory when it kept
+    one a device. A copy has its own size."""
     return _fitted(orjson.dumps(value))
 
 
