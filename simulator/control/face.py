@@ -12,6 +12,8 @@ control/app.py serves. How each route reaches the shards is decided once, by its
   every shard accepts;
 - `POST /api/devices` adds to the shard with the fewest devices, but not to one with none
   (a clouds-only simulator, such as docker/k8s's nvrsim-clouds) unless every shard has none;
+  a supervisor of workers first places the devices in the whole fleet (a worker knows
+  only its own share's names, serials, MACs and addresses);
 - the rest (the clock and faults as they are, the clouds) from the first shard that has
   them, or the clouds from the face's own process when it serves them (a supervisor of
   workers: they are its services, not any worker's);
@@ -114,13 +116,15 @@ class Face:
         shards: Sequence[Shard],
         token: str = "",
         now: Callable[[], float] = time.time,
-        clouds: Any = None,
+        supervisor: Any = None,
     ) -> None:
-        """`clouds`: the simulator whose services and clock answer the cloud routes here
-        (a supervisor), None when the shards serve them."""
+        """`supervisor`: the process the face runs in when it has the clouds and a copy of
+        the whole fleet (`nvrsim run --workers`): the clouds' routes are its own, and it
+        places devices added (POST /api/devices) in the whole fleet. None: the shards
+        serve the clouds, and a shard places what it is given."""
         if not shards:
             raise ValueError("a face needs at least one shard")
-        self._clouds = clouds
+        self._supervisor = supervisor
         self._seats = [_Seat(s.name, s) for s in shards]
         self._where: dict[str, int] = {}  # serial or fixture name -> seat
         self._stream = MergedStream(now)
@@ -143,7 +147,7 @@ class Face:
         """An event of the face's own in the merged stream, e.g. "worker.down"."""
         self._stream.add(type, None, dict(fields))
 
-    def add(self, event: Any) -> None:
+    def add_event(self, event: Any) -> None:
         """An event of the process the face runs in (a supervisor's clouds': a Journal
         Event, on the simulator's clock), in the merged stream."""
         self._stream.add(event.kind, event.serial, event.data, event.time)
@@ -176,9 +180,10 @@ class Face:
     def _build(self, token: str) -> web.Application:
         app = api_application(token)
         own = set()
-        if self._clouds is not None:
-            app[SIM] = self._clouds
+        if self._supervisor is not None:
+            app[SIM] = self._supervisor
             own = {(op.method, op.path) for op in cloud_routes.OPERATIONS}
+            own.add(("POST", "/api/devices"))
         for op in operations():
             mine = (op.method, op.path) in own
             app.router.add_route(op.method, op.path, op.handler if mine else self._handler(op))
@@ -322,7 +327,16 @@ class Face:
         return json_reply(_fleet_order(lists))
 
     async def _add_devices(self, request: web.Request) -> web.Response:
-        body = await request.read()
+        index = await self._emptiest()
+        answer = await self._ask(index, "POST", "/api/devices", await request.read())
+        if answer.status == 201:
+            for doc in answer.json():
+                self._learn(index, doc)
+        return answer.response()
+
+    async def _emptiest(self) -> int:
+        """The shard with the fewest devices; one with none is a clouds-only process, taken
+        only when every shard is empty."""
         counts = [
             (a.json().get("devices", 0), index)
             for index, a in enumerate(await self._ask_all("GET", "/api/health"))
@@ -330,13 +344,23 @@ class Face:
         ]
         if not counts:
             raise self._down(0)
-        # A shard with no devices is a clouds-only process, unless every shard is empty.
-        index = min([c for c in counts if c[0]] or counts)[1]
-        answer = await self._ask(index, "POST", "/api/devices", body)
-        if answer.status == 201:
+        return min([c for c in counts if c[0]] or counts)[1]
+
+    async def add_devices(self, entries: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Add devices, one fixture entry each with its identity fixed (a supervisor placed
+        them in the whole fleet), to the shard with the fewest devices: each one's state as
+        that shard gives it, all or none (the error is the shard's refusal)."""
+        index, added = await self._emptiest(), []
+        for entry in entries:
+            answer = await self._ask(index, "POST", "/api/devices", json.dumps(entry).encode())
+            if answer.status != 201:
+                for doc in added:  # all or none, as one simulator adds them
+                    await self._ask(index, "DELETE", "/api/devices/" + quote(doc["serial"]))
+                raise answer.refusal(self._seats[index].name)
             for doc in answer.json():
                 self._learn(index, doc)
-        return answer.response()
+                added.append(doc)
+        return added
 
     async def _menu_sessions(self, request: web.Request) -> web.Response:
         return json_reply(list(chain(*await self._every("GET", request.raw_path))))

@@ -67,7 +67,7 @@ from nvrsim.simulator.core.device import Device
 from nvrsim.simulator.core.fleet import Fleet
 from nvrsim.simulator.core.plugin import FleetService, ServiceError
 from nvrsim.simulator.runtime import relay
-from nvrsim.simulator.runtime.fixtures import Fixture
+from nvrsim.simulator.runtime.fixtures import Fixture, build_devices
 from nvrsim.simulator.runtime.http_service import HttpService, listen
 from nvrsim.simulator.runtime.journal import Journal, kept_json
 from nvrsim.simulator.runtime.runner import (
@@ -76,6 +76,7 @@ from nvrsim.simulator.runtime.runner import (
     fleet_services,
     write_ready_file,
 )
+from nvrsim.simulator.runtime.state import device_entry
 from nvrsim.simulator.runtime.udp import RELAY
 
 log = logging.getLogger(__name__)
@@ -171,8 +172,8 @@ class Supervisor:
             pairs = zip(self.workers, ordered, strict=True)
             await asyncio.gather(*(self._until_ready(worker, ready) for worker, ready in pairs))
             shards = [w.shard for w in self.workers if w.shard]
-            self.face = Face(shards, self.config.token or "", clouds=self)
-            self.journal.forward(self.face.add)  # its clouds' events, in the one stream
+            self.face = Face(shards, self.config.token or "", supervisor=self)
+            self.journal.forward(self.face.add_event)  # its clouds' events, in the one stream
             if self.config.control_port is not None:
                 where = (self.config.control_host, self.config.control_port)
                 runner = await listen(self.face.app, "control API", *where, reuse_address=False)
@@ -313,7 +314,7 @@ class Supervisor:
                 said = json.loads(body[1:])
                 if "serial" in said:
                     try:
-                        self._mirror(worker, said["serial"], said["entry"])
+                        self._mirror(worker.name, said["serial"], said["entry"])
                     except Exception:  # the copy lags; the relay must not stop for it
                         log.exception("%s: %s: the supervisor's copy", worker.name, said["serial"])
                 elif not ready.done():
@@ -323,19 +324,22 @@ class Supervisor:
             if kind == relay.REPLY:
                 self.hub.send(name, to, data)
 
-    def _mirror(self, worker: Worker, serial: str, entry: dict[str, Any] | None) -> None:
-        """A device of `worker` as it is now (None: removed there): the supervisor's copy,
+    def _mirror(self, source: str, serial: str, entry: dict[str, Any] | None) -> None:
+        """A worker's device as it is now (None: removed there): the supervisor's copy,
         which WS-Discovery and the clouds read, becomes it; a service that follows a
-        device's address (DHIP's own socket) is told when it moved."""
+        device's address (DHIP's own socket) is told when it moved, and those that
+        announce devices when one came or went."""
         copy = self.fleet.by_serial(serial)
         if entry is None:
             if copy is not None:
+                self._announce("device_down", copy)
                 self.fleet.remove(copy)
             return
         settings = {"fleet": self.fleet.settings, "device": [entry]}
-        now = Fixture(settings, source=worker.name, now=self.clock.now()).build().devices[0]
+        now = Fixture(settings, source=source, now=self.clock.now()).build().devices[0]
         if copy is None:
             self.fleet.add(now)
+            self._announce("device_up", now)
             return
         moved = copy.network.address != now.network.address
         for part in fields(copy):
@@ -344,6 +348,35 @@ class Supervisor:
             for service in self.services.values():
                 if (follow := getattr(service, "moved", None)) is not None:
                     follow(copy)
+
+    async def add_devices(self, entries: list, source: str = "<request>") -> list[Device]:
+        """POST /api/devices through the face: the entries' devices placed in the whole
+        fleet (against the supervisor's copy, so FixtureError says what one process
+        would), then added to the worker with the fewest devices, each an entry with its
+        identity fixed. The copy holds them meanwhile, so that no other request takes
+        their identities, and then as the worker made them (the ports it got)."""
+        assert self.face is not None
+        devices = build_devices(entries, self.fleet, source=source, now=self.clock.now())
+        for device in devices:
+            self.fleet.add(device)
+        try:
+            docs = await self.face.add_devices([device_entry(d) for d in devices])
+        except BaseException:
+            for device in devices:
+                self.fleet.remove(device)
+            raise
+        for device, doc in zip(devices, docs, strict=True):
+            self._mirror("the face", device.serial, {k: doc[k] for k in device_entry(device)})
+            self._announce("device_up", device)
+        return devices
+
+    def _announce(self, event: str, device: Device) -> None:
+        """A device added or removed in a worker: the services that announce devices or
+        hold sockets of theirs (WS-Discovery's Hello and Bye, DHIP's own socket) are told,
+        as one process tells them."""
+        for service in self.services.values():
+            if (hook := getattr(service, event, None)) is not None:
+                hook(device)
 
     def device_changed(self, device: Device, change: dict[str, Any]) -> None:
         """A service changed the supervisor's copy of `device` (DMSS bound it): the worker

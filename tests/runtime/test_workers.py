@@ -265,7 +265,8 @@ async def two_workers(tmp_path: Path):
     try:
         yield ready
     except BaseException:
-        process.kill()
+        process.kill()  # its workers follow it
+        await asyncio.to_thread(process.communicate)
         raise
     await asyncio.to_thread(stop, process, [w["pid"] for w in ready["workers"]])
 
@@ -348,6 +349,41 @@ async def test_the_supervisors_copy_of_the_fleet_follows_the_workers_and_back(tm
             async with session.get(f"{dmss}/devices", headers=bearer) as reply:
                 assert [d["serial"] for d in await reply.json()] == [dahua["serial"]]
         await asyncio.wait_for(following, 10)
+
+
+@pytest.mark.timeout(120)
+async def test_a_device_added_through_the_face_is_discovered_and_gone_once_removed(tmp_path):
+    # A device added takes an address no device of any worker has. Discovery answers from
+    # the supervisor's sockets: a Dahua device added to a worker has its own DHIP socket
+    # there, and WS-Discovery knows it, until it is removed.
+    dahua = tomllib.loads(FLEET.split("[[device]]")[2]) | {"name": "dahua-new", "count": 1}
+    async with two_workers(tmp_path) as ready, aiohttp.ClientSession() as session:
+        services = ready["services"]
+        face = f"http://127.0.0.1:{services['control']['port']}"
+        async with session.post(f"{face}/api/devices", json=dahua) as reply:
+            assert reply.status == 201, await reply.text()
+            [added] = await reply.json()
+
+        async def discovered(limit: int) -> tuple[set[str], set[str]]:
+            dhip = await discover_dhip("127.0.0.1", services["dhip"]["port"], 2, limit=limit)
+            onvif = await discover_onvif("127.0.0.1", services["wsd"]["port"], 2, limit=limit + 4)
+            return {r["from"] for r in dhip}, {r["xaddrs"].split("/")[2] for r in onvif}
+
+        address = added["address"].split("/")[0]  # an entry's address has its prefix
+        # Placed in the whole fleet, not in the one worker's share of it.
+        assert address not in {d["address"] for d in ready["devices"]}
+        where = f"{address}:{added['ports']['http']}"
+        deadline, dhip, onvif = time.monotonic() + 10, set(), set()
+        while address not in dhip or where not in onvif:  # the copy follows
+            assert time.monotonic() < deadline, f"DHIP {dhip}, WS-Discovery {onvif}"
+            dhip, onvif = await discovered(3)
+        async with session.delete(f"{face}/api/devices/{added['serial']}") as reply:
+            assert reply.status == 204
+        deadline = time.monotonic() + 10
+        while address in dhip or where in onvif:
+            assert time.monotonic() < deadline, f"DHIP {dhip}, WS-Discovery {onvif}"
+            dhip, onvif = await discovered(2)
+        assert len(dhip) == 2 and len(onvif) == 6
 
 
 def _lowered(limit: int):
