@@ -14,6 +14,8 @@ from nvrsim.simulator.runtime.journal import DEVICE_STATE, Event
 from nvrsim.simulator.runtime.state import StateDir, _serial, device_entry
 from nvrsim.simulator.runtime.udp import RELAY
 
+POWER = frozenset({"device.down", "device.up"})  # a reboot's, published by the runner
+
 
 class ShareOfState(StateDir):
     """A worker's view of `--state DIR`: its devices' files; fleet.json is the supervisor's."""
@@ -61,13 +63,17 @@ async def serve_worker(simulator: Any, channel: int, ready_file: str, stop: asyn
 class _Mirror:
     """The supervisor's copy of this worker's devices (what WS-Discovery and the clouds read
     there) follows them: a device the journal saw change is sent as its entry, once a turn
-    of the loop however often it changed meanwhile (None: removed)."""
+    of the loop however often it changed meanwhile (None: removed); one going down or up
+    (a reboot) at once."""
 
     def __init__(self, fleet: Fleet, writer: asyncio.StreamWriter) -> None:
         self.fleet, self.writer = fleet, writer
         self.changed_now: set[str] = set()
 
     def offer(self, event: Event) -> None:
+        if event.kind in POWER and event.serial is not None:  # a reboot: at once, in order
+            powered = event.kind == "device.up"
+            self._say({"serial": event.serial, "powered": powered})
         if event.kind not in DEVICE_STATE or event.serial is None:
             return
         if not self.changed_now:
@@ -78,9 +84,12 @@ class _Mirror:
         for serial in self.changed_now:
             device = self.fleet.by_serial(serial)
             entry = device_entry(device) if device is not None else None
-            if not self.writer.is_closing():
-                self.writer.write(relay.message({"serial": serial, "entry": entry}))
+            self._say({"serial": serial, "entry": entry})
         self.changed_now.clear()
+
+    def _say(self, message: dict) -> None:
+        if not self.writer.is_closing():
+            self.writer.write(relay.message(message))
 
 
 async def _hear(reader: asyncio.StreamReader, spoke: relay.Spoke, stop: asyncio.Event) -> None:

@@ -86,6 +86,8 @@ SUPERVISOR_ONLY = frozenset({"wsd", "portal", "dmss", "mqtt", "hikconnect"})
 # Each worker's own: its devices' cloud link and its control API (the Face's shards).
 WORKER_ONLY = frozenset({"hiklink", "control"})
 BROKER = "mqtt"  # started first: the workers' orders name it
+# A device's state that its entry does not say: the supervisor's copy keeps its own.
+_NOT_IN_ENTRY = frozenset({"powered", "boot_time", "events", "imaging", "_ptz", "fleet_faults"})
 
 # argv of worker `index` of `count`, given its channel's descriptor, its ready file and
 # the supervisor's services (the ports its discovery sockets and broker got).
@@ -180,6 +182,8 @@ class Supervisor:
                 self.services["control"] = FaceServer(runner, self.config.token or "", self.face)
             for worker in self.workers:
                 self._watch(worker)
+            for device in self.fleet:  # listening, on the ports the workers got: Hello
+                self._announce("device_up", device)
         except BaseException:
             await self.stop()
             raise
@@ -193,6 +197,10 @@ class Supervisor:
     async def stop(self) -> list[str]:
         """Stop every worker within `config.stop_seconds` (SIGTERM), then kill the rest;
         their names are returned. Then the fleet-wide services."""
+        if self.serving:  # every device says goodbye, as one process's do (WS-Discovery's Bye)
+            for device in self.fleet:
+                if device.powered:
+                    self._announce("device_down", device)
         self.serving = False
         for task in self._watching:
             task.cancel()
@@ -312,7 +320,9 @@ class Supervisor:
         async for body in relay.frames(reader):
             if body[:1] == relay.MESSAGE:
                 said = json.loads(body[1:])
-                if "serial" in said:
+                if "powered" in said:  # a reboot: down, then up again
+                    self._power(said["serial"], said["powered"])
+                elif "serial" in said:
                     try:
                         self._mirror(worker.name, said["serial"], said["entry"])
                     except Exception:  # the copy lags; the relay must not stop for it
@@ -343,7 +353,8 @@ class Supervisor:
             return
         moved = copy.network.address != now.network.address
         for part in fields(copy):
-            setattr(copy, part.name, getattr(now, part.name))
+            if part.name not in _NOT_IN_ENTRY:
+                setattr(copy, part.name, getattr(now, part.name))
         if moved:
             for service in self.services.values():
                 if (follow := getattr(service, "moved", None)) is not None:
@@ -370,10 +381,17 @@ class Supervisor:
             self._announce("device_up", device)
         return devices
 
+    def _power(self, serial: str, powered: bool) -> None:
+        copy = self.fleet.by_serial(serial)
+        if copy is not None and copy.powered != powered:
+            copy.powered = powered
+            self._announce("device_up" if powered else "device_down", copy)
+
     def _announce(self, event: str, device: Device) -> None:
-        """A device added or removed in a worker: the services that announce devices or
-        hold sockets of theirs (WS-Discovery's Hello and Bye, DHIP's own socket) are told,
-        as one process tells them."""
+        """A device up or down (the fleet started or stops; a device added, removed or
+        rebooted in a worker): the services that announce devices or hold sockets of
+        theirs (WS-Discovery's Hello and Bye, DHIP's own socket) are told, as one
+        process tells them."""
         for service in self.services.values():
             if (hook := getattr(service, event, None)) is not None:
                 hook(device)

@@ -16,6 +16,7 @@ import json
 import os
 import resource
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -36,13 +37,16 @@ from nvrsim.protocols.sadp import (
     build_probe,
     decode_probe_match,
 )
+from nvrsim.protocols.wsdiscovery import decode_announcement
+from nvrsim.simulator.core.device import Device
 from nvrsim.simulator.core.plugin import ServiceError
 from nvrsim.simulator.dahua.dhip import discover_dhip
 from nvrsim.simulator.hikvision.sadp import discover_sadp
 from nvrsim.simulator.onvif.wsd import discover_onvif
-from nvrsim.simulator.runtime import relay
+from nvrsim.simulator.runtime import relay, workers
 from nvrsim.simulator.runtime.fixtures import Fixture
 from nvrsim.simulator.runtime.limits import descriptors_needed, refuse_beyond, workers_needed
+from nvrsim.simulator.runtime.state import device_entry
 from tests.conftest import PASSWORD, hik_entry, make_fleet, stopped
 from tests.hikvision.test_sadp_network import exchange
 
@@ -255,12 +259,12 @@ def test_without_state_the_workers_serve_the_fixture_and_say_so(tmp_path):
 
 
 @contextlib.asynccontextmanager
-async def two_workers(tmp_path: Path):
+async def two_workers(tmp_path: Path, *options: str):
     """FLEET over two workers: its ready document; stopped as a user stops it after."""
     fleet_file = tmp_path / "fleet.toml"
     fleet_file.write_text(FLEET)
     process, ready, _ = await asyncio.to_thread(
-        start, fleet_file, tmp_path / "ready.json", "--workers", "2"
+        start, fleet_file, tmp_path / "ready.json", "--workers", "2", *options
     )
     try:
         yield ready
@@ -384,6 +388,53 @@ async def test_a_device_added_through_the_face_is_discovered_and_gone_once_remov
             assert time.monotonic() < deadline, f"DHIP {dhip}, WS-Discovery {onvif}"
             dhip, onvif = await discovered(2)
         assert len(dhip) == 2 and len(onvif) == 6
+
+
+@pytest.mark.timeout(120)
+async def test_a_fleet_over_workers_says_hello_and_bye_as_one_process_does(tmp_path):
+    # WS-Discovery is the supervisor's; the devices' comings and goings are the workers'.
+    loop = asyncio.get_running_loop()
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as client:
+        client.setblocking(False)
+        client.bind(("127.0.0.1", 0))
+
+        async def heard(count: int) -> list:
+            async with asyncio.timeout(10):
+                return [
+                    decode_announcement(await loop.sock_recv(client, 65535)) for _ in range(count)
+                ]
+
+        announce = f"127.0.0.1:{client.getsockname()[1]}"
+        async with two_workers(
+            tmp_path, "--wsd-announce", announce, "--reboot-seconds", "0.5"
+        ) as ready:
+            uuids = {f"urn:uuid:{d['uuid']}": d for d in ready["devices"]}
+            hellos = await heard(6)  # each once it listens, on the port it got
+            assert {h.kind for h in hellos} == {"Hello"} and {h.address for h in hellos} == set(
+                uuids
+            )
+            for hello in hellos:
+                device = uuids[hello.address]
+                where = f"http://{device['address']}:{device['ports']['http']}/onvif/device_service"
+                assert hello.xaddrs == (where,)
+            cam = ready["devices"][1]  # worker 1's first
+            face = f"http://127.0.0.1:{ready['services']['control']['port']}"
+            async with aiohttp.ClientSession() as session:
+                reboot = f"{face}/api/devices/{cam['serial']}/reboot"
+                async with session.post(reboot, json={}) as reply:
+                    assert reply.status == 202, await reply.text()
+            bye, hello = await heard(2)
+            assert (bye.kind, hello.kind) == ("Bye", "Hello")
+            assert bye.address == hello.address == f"urn:uuid:{cam['uuid']}"
+        byes = await heard(6)
+    assert {b.kind for b in byes} == {"Bye"} and {b.address for b in byes} == set(uuids)
+
+
+def test_what_the_supervisors_copy_keeps_of_its_own_are_fields_of_a_device():
+    names = {f.name for f in dataclasses.fields(Device)}
+    assert names >= workers._NOT_IN_ENTRY
+    entry = device_entry(make_fleet().devices[0])
+    assert not {"powered", "boot_time", "fleet_faults"} & entry.keys()
 
 
 def _lowered(limit: int):
