@@ -8,27 +8,41 @@ address, or, for the baseline, one bare aiohttp Application answering
 GET /ISAPI/System/deviceInfo with a fixed camera's bytes, on the same number of loopback
 addresses (one `web.SockSite` each); it challenges a request without credentials and
 checks none, so that its clients do the same work as nvrsim's. Each client is one
-keep-alive connection to one device (client k to device k x DEVICES / CLIENTS), which
+keep-alive connection to one device (a random sample, the same for every server: a stride
+would put every client in one worker's share, each worker's being every N-th device), which
 answers the first GET's 401 with Digest as real clients do, once, then sends GET after
 GET with the nonce count rising, for `SECONDS`; latency is from writing a request to
 reading its last byte. The client is a few lines over asyncio streams so that it costs
 less than either server; both sides get the same client. Each server's CPU time over the
 load, per request answered, is quoted too: it moves far less than the throughput when other
 work shares the cores.
+
+Then the issue's own case, 10,000 cameras, as a user serves them: `nvrsim run FILE`, which
+on a machine whose open-file limit cannot hold them in one process (20,000 here: two
+sockets a camera) splits them over its default number of workers, beside the bare
+handler on 10,000 sockets in one process. Its CPU time is summed over the supervisor and
+the workers. The first comparison is a server's own cost; this one is what a client
+suite pointed at a 10,000-camera fleet sees.
 """
 
 import asyncio
-import gc
 import hashlib
 import json
 import os
+import random
+import resource
 import subprocess
 import sys
+import tempfile
 import time
+from pathlib import Path
 from urllib.request import parse_http_list, parse_keqv_list
+
+from bench import fleet_workers
 
 DEVICES = 5000
 CLIENTS = 1000
+FLEET = 10_000  # the issue's case, served as `nvrsim run` serves it
 SECONDS = 8.0
 PATH = "/ISAPI/System/deviceInfo"
 PASSWORD = "Bench12345"
@@ -89,7 +103,7 @@ class _Client:
 
 
 async def _load(addresses: list[tuple[str, int]], clients: int) -> dict:
-    picked = [addresses[k * len(addresses) // clients] for k in range(clients)]
+    picked = random.Random(17).sample(addresses, clients)
     connections = [_Client(host, port) for host, port in picked]
     await asyncio.gather(*(c.open() for c in connections))
     latencies: list[float] = []
@@ -117,12 +131,24 @@ async def _load(addresses: list[tuple[str, int]], clients: int) -> dict:
     }
 
 
-def _cpu_seconds(pid: int) -> float:
-    """The server's CPU time so far (user and system, from /proc): on cores other work
-    shares, the throughput moves by half from one run to the next, its cost far less."""
-    with open(f"/proc/{pid}/stat") as stat:
-        fields = stat.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+def _cpu_seconds(*pids: int) -> float:
+    """The server's CPU time so far (user and system, from /proc, summed over its
+    processes): on cores other work shares, the throughput moves by half from one run to
+    the next, its cost far less."""
+    total = 0
+    for pid in pids:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+async def _loaded(addresses: list[tuple[str, int]], clients: int, *pids: int) -> dict:
+    """`_load`, with the server's CPU time a request."""
+    before = _cpu_seconds(*pids)
+    figures = await _load(addresses, clients)
+    figures["cpu"] = (_cpu_seconds(*pids) - before) / figures["count"]
+    return figures
 
 
 async def _measure(side: str, devices: int, clients: int) -> dict:
@@ -140,18 +166,36 @@ async def _measure(side: str, devices: int, clients: int) -> dict:
     try:
         assert server.stdout is not None
         addresses = [tuple(a) for a in json.loads(await server.stdout.readline())]
-        before = _cpu_seconds(server.pid)
-        figures = await _load(addresses, clients)  # type: ignore[arg-type]
-        figures["cpu"] = (_cpu_seconds(server.pid) - before) / figures["count"]
-        return figures
+        return await _loaded(addresses, clients, server.pid)  # type: ignore[arg-type]
     finally:
         server.kill()
         await server.wait()
 
 
+async def _measure_run(devices: int, clients: int) -> dict:
+    """nvrsim as a user starts it on `devices` cameras (`bench.fleet_workers`' fleet and
+    start), with its default number of workers."""
+    with tempfile.TemporaryDirectory(prefix="bench-isapi-") as tmp:
+        fleet_file, ready_file = Path(tmp) / "fleet.toml", Path(tmp) / "ready.json"
+        fleet_file.write_text(
+            fleet_workers.FLEET.format(pool=POOL, count=devices, password=PASSWORD)
+        )
+        process, _, ready = await fleet_workers._start(fleet_file, ready_file)
+        try:
+            addresses = [(d["address"], d["ports"]["http"]) for d in ready["devices"]]
+            pids = [ready["pid"], *(w["pid"] for w in ready.get("workers", []))]
+            figures = await _loaded(addresses, clients, *pids)
+            figures["workers"] = len(pids) - 1
+            return figures
+        finally:
+            await fleet_workers._stop(process)
+
+
 async def run(devices: int = DEVICES, clients: int = CLIENTS) -> str:
     ours = await _measure("nvrsim", devices, clients)
     bare = await _measure("bare", devices, clients)
+    fleet = await _measure_run(FLEET, clients)
+    fleet_bare = await _measure("bare", FLEET, clients)
     load = os.getloadavg()[0]
     line = "{rate:.0f} req/s, p50 {p50_ms:.1f} ms, p99 {p99_ms:.1f} ms"
 
@@ -168,7 +212,15 @@ async def run(devices: int = DEVICES, clients: int = CLIENTS) -> str:
         f"  ratio:                      {ours['rate'] / bare['rate']:.2f} of its throughput, "
         f"{ours['p99'] / bare['p99']:.2f} of its p99\n"
         f"  server CPU a request:       {ours['cpu'] * 1e6:.0f} us, bare {bare['cpu'] * 1e6:.0f}"
-        f" us: {bare['cpu'] / ours['cpu']:.2f} of its throughput where a server's core is full"
+        f" us: {bare['cpu'] / ours['cpu']:.2f} of its throughput where a server's core is full\n"
+        f"{FLEET} cameras as `nvrsim run` serves them here ({fleet['workers'] or 1} "
+        f"process(es) serving devices), the bare handler in one process:\n"
+        f"  nvrsim run:                 {show(fleet)}\n"
+        f"  bare aiohttp handler:       {show(fleet_bare)}\n"
+        f"  ratio:                      {fleet['rate'] / fleet_bare['rate']:.2f} of its "
+        f"throughput, {fleet['p99'] / fleet_bare['p99']:.2f} of its p99\n"
+        f"  server CPU a request:       {fleet['cpu'] * 1e6:.0f} us over every process, "
+        f"bare {fleet_bare['cpu'] * 1e6:.0f} us"
     )
 
 
@@ -196,8 +248,12 @@ def _fleet(count: int):
 
 async def _serve(side: str, count: int) -> None:
     """Serve, print the devices' addresses as one JSON line, and wait to be killed."""
+    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)  # as `nvrsim run` raises it
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    from nvrsim.simulator.runtime import heap
+
     fleet = _fleet(count)
-    gc.freeze()  # as `nvrsim run` does once the fleet is built: never walked again
+    heap.settle()  # as `nvrsim run` does once the fleet is built, for either server
     if side == "nvrsim":
         from nvrsim.simulator.runtime.runner import ServiceConfig, Simulator
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import gc
 import logging
 import os
 import signal
@@ -27,6 +26,7 @@ from nvrsim.simulator.core.fleet import Fleet
 from nvrsim.simulator.core.plugin import CannotListen, FleetService, ServiceError, parse_address
 from nvrsim.simulator.core.text import text_table
 from nvrsim.simulator.onvif.settings import stream_docs
+from nvrsim.simulator.runtime import heap
 from nvrsim.simulator.runtime.fixtures import default_fixture, read_fixture
 from nvrsim.simulator.runtime.journal import Journal
 from nvrsim.simulator.runtime.limits import make_room, workers_needed
@@ -295,7 +295,7 @@ def _run(args: argparse.Namespace) -> int:
             else:
                 fleet = plan.build()
                 simulator = Simulator(fleet, clock, config, journal, plan.scenario)
-                gc.freeze()  # the fleet lives as long as the process: never walk it again
+                heap.settle()  # the fleet lives as long as the process
                 asyncio.run(_serve(simulator, args.ready_file, plan.briefing, args.worker_channel))
     except ServiceError as exc:
         hint = " (is another nvrsim running?)" if isinstance(exc, CannotListen) else ""

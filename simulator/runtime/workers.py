@@ -45,7 +45,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import json
 import logging
 import os
@@ -66,7 +65,7 @@ from nvrsim.simulator.core.clock import Clock
 from nvrsim.simulator.core.device import Device
 from nvrsim.simulator.core.fleet import Fleet
 from nvrsim.simulator.core.plugin import FleetService, ServiceError
-from nvrsim.simulator.runtime import relay
+from nvrsim.simulator.runtime import heap, relay
 from nvrsim.simulator.runtime.fixtures import Fixture, build_devices
 from nvrsim.simulator.runtime.http_service import HttpService, listen
 from nvrsim.simulator.runtime.journal import Journal, kept_json
@@ -168,7 +167,7 @@ class Supervisor:
             await self._start_service(BROKER, services.pop(BROKER))  # the orders name it
             ordered = await asyncio.gather(*(self._order(w) for w in self.workers))
             self.fleet = self.build()
-            gc.freeze()  # it lives as long as the process: never walk it again
+            heap.settle()  # it lives as long as the process
             for name, definition in services.items():
                 await self._start_service(name, definition)
             pairs = zip(self.workers, ordered, strict=True)
