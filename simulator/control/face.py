@@ -9,7 +9,8 @@ control/app.py serves. How each route reaches the shards is decided once, by its
 - collections (`GET /api/devices`, menu sessions, the fleet, the scenario) are merged, in
   fleet order (round robin over the shards, the order `Fleet.shard` splits a fixture in);
 - fleet-wide writes (the clock, the fleet's faults) go to every shard and succeed only if
-  every shard accepts;
+  every shard accepts; a supervisor of workers then takes what they answered into its
+  own copy of the fleet and its clock (its WS-Discovery and clouds use them);
 - `POST /api/devices` adds to the shard with the fewest devices, but not to one with none
   (a clouds-only simulator, such as docker/k8s's nvrsim-clouds) unless every shard has none;
   a supervisor of workers first places the devices in the whole fleet (a worker knows
@@ -411,7 +412,10 @@ class Face:
             if isinstance(a, ApiError) or a.status >= 400
         ]
         if not refusals:
-            return _answered(answers)[0].response()
+            answer = _answered(answers)[0]
+            if self._supervisor is not None:  # its copy of the fleet takes it too
+                self._supervisor.fleet_changed(request.path, answer.json())
+            return answer.response()
         replies = _answered(answers)
         if not took and len(replies) == len(answers) and len({a.body for a in replies}) == 1:
             return replies[0].response()  # the same refusal everywhere: nothing changed

@@ -61,8 +61,9 @@ from typing import Any
 import orjson
 
 from nvrsim.simulator.control.face import Face, Shard
-from nvrsim.simulator.core.clock import Clock
+from nvrsim.simulator.core.clock import Clock, ScaledClock
 from nvrsim.simulator.core.device import Device
+from nvrsim.simulator.core.faults import Faults
 from nvrsim.simulator.core.fleet import Fleet
 from nvrsim.simulator.core.plugin import FleetService, ServiceError
 from nvrsim.simulator.runtime import heap, relay
@@ -379,6 +380,17 @@ class Supervisor:
             self._mirror("the face", device.serial, {k: doc[k] for k in device_entry(device)})
             self._announce("device_up", device)
         return devices
+
+    def fleet_changed(self, path: str, doc: dict[str, Any]) -> None:
+        """A fleet-wide write every worker took through the face (`path`: its route; `doc`:
+        the state a worker answered): the supervisor's copy takes it as they did, so that
+        its WS-Discovery suffers the fleet's faults and its clouds keep the fleet's time."""
+        if path == "/api/faults":
+            self.fleet.set_faults(Faults.of(**doc))
+            return
+        if isinstance(self.clock, ScaledClock) and doc["speed"] is not None:
+            self.clock.speed = doc["speed"]
+        self.clock.set(doc["now"])  # as the worker read it as it answered: ms behind
 
     def _power(self, serial: str, powered: bool) -> None:
         copy = self.fleet.by_serial(serial)

@@ -38,14 +38,18 @@ from nvrsim.protocols.sadp import (
     decode_probe_match,
 )
 from nvrsim.protocols.wsdiscovery import decode_announcement
+from nvrsim.simulator.core.clock import ScaledClock
 from nvrsim.simulator.core.device import Device
+from nvrsim.simulator.core.faults import Faults
 from nvrsim.simulator.core.plugin import ServiceError
 from nvrsim.simulator.dahua.dhip import discover_dhip
 from nvrsim.simulator.hikvision.sadp import discover_sadp
 from nvrsim.simulator.onvif.wsd import discover_onvif
 from nvrsim.simulator.runtime import relay, workers
 from nvrsim.simulator.runtime.fixtures import Fixture
+from nvrsim.simulator.runtime.journal import Journal
 from nvrsim.simulator.runtime.limits import descriptors_needed, refuse_beyond, workers_needed
+from nvrsim.simulator.runtime.runner import ServiceConfig
 from nvrsim.simulator.runtime.state import device_entry
 from tests.conftest import PASSWORD, hik_entry, make_fleet, stopped
 from tests.hikvision.test_sadp_network import exchange
@@ -428,6 +432,37 @@ async def test_a_fleet_over_workers_says_hello_and_bye_as_one_process_does(tmp_p
             assert bye.address == hello.address == f"urn:uuid:{cam['uuid']}"
         byes = await heard(6)
     assert {b.kind for b in byes} == {"Bye"} and {b.address for b in byes} == set(uuids)
+
+
+@pytest.mark.timeout(120)
+async def test_the_fleets_faults_set_through_the_face_reach_the_supervisors_discovery(tmp_path):
+    # WS-Discovery answers from the supervisor's copy of the fleet, not from a worker.
+    async with two_workers(tmp_path) as ready, aiohttp.ClientSession() as session:
+        wsd = ready["services"]["wsd"]["port"]
+        face = f"http://127.0.0.1:{ready['services']['control']['port']}"
+        assert len(await discover_onvif("127.0.0.1", wsd, 2, limit=6)) == 6
+        async with session.put(f"{face}/api/faults", json={"discovery_drop": 100}) as reply:
+            assert reply.status == 200, await reply.text()
+        assert await discover_onvif("127.0.0.1", wsd, 1, limit=6) == []
+        async with session.put(f"{face}/api/faults", json={"discovery_drop": 0}) as reply:
+            assert reply.status == 200, await reply.text()
+        assert len(await discover_onvif("127.0.0.1", wsd, 2, limit=6)) == 6
+
+
+async def test_the_supervisors_copy_takes_the_clock_and_faults_the_workers_answered():
+    clock = ScaledClock()
+    supervisor = workers.Supervisor(make_fleet, clock, ServiceConfig(), Journal(clock), 2, None)
+    try:
+        supervisor.fleet = make_fleet()
+        supervisor.fleet_changed("/api/clock", {"now": 2_000_000_000.0, "speed": 60.0})
+        assert clock.speed == 60.0 and 2_000_000_000.0 <= clock.now() < 2_000_000_000.0 + 60
+        faults = {"discovery_drop": 50.0, "cloud_offline": True}
+        supervisor.fleet_changed("/api/faults", Faults().as_dict() | faults)
+        assert all(
+            d.faults.discovery_drop == 50 and d.faults.cloud_offline for d in supervisor.fleet
+        )
+    finally:
+        await supervisor.stop()
 
 
 def test_what_the_supervisors_copy_keeps_of_its_own_are_fields_of_a_device():
