@@ -47,6 +47,7 @@ class Event:
         }
 
 
+EXCHANGE = "exchange"
 _EXCHANGE = ("protocol", "client", "request", "reply")  # an exchange's data, in order
 DEVICE_STATE = frozenset({"device.changed", "device.added", "device.removed"})
 
@@ -85,33 +86,42 @@ class Journal:
         self.clock = clock
         self.store = store
         self._ids = itertools.count(1)
-        self._history: deque[Event] = deque(maxlen=self.HISTORY)
-        # Each device's last exchanges, as plain tuples: a fleet under load holds millions,
-        # which the garbage collector walked again and again as event objects.
-        self._logs: dict[str, deque[tuple[Any, ...]]] = {}
+        # What happened, for replay: events, and each exchange as a plain tuple (a record:
+        # id, time, serial, then _EXCHANGE's fields), made an Event only when read or when
+        # someone listens. A fleet under load answers thousands a second, and their objects
+        # were 6 % of an ISAPI request's time (docs/benchmarks.md).
+        self._history: deque[Event | tuple[Any, ...]] = deque(maxlen=self.HISTORY)
+        self._logs: dict[str, deque[tuple[Any, ...]]] = {}  # each device's last records
         # serial -> device_entry last seen, as JSON: 1.5 KB a device where its objects took
         # 3.6 KB; read back only when the device has changed.
         self._seen: dict[str, bytes] = {}
         self._subscribers: set[Subscription] = set()
         self._writer = ThreadPoolExecutor(1, thread_name_prefix="nvrsim-state") if store else None
-        self._forwards: list[Callable[[Event], None]] = []
+        self._forwards: list[tuple[Callable[[Event], None], frozenset[str] | None]] = []
+        self._exchanges_forwarded = False  # to any of them
 
     # --- what happened ----------------------------------------------------------
 
     def publish(self, kind: str, serial: str | None = None, **data: Any) -> Event:
         event = Event(next(self._ids), self.clock.now(), kind, serial, data)
         self._history.append(event)
-        for subscriber in list(self._subscribers):
-            subscriber.offer(event)
-        for forward in self._forwards:
-            forward(event)
+        self._offer(event)
         return event
 
-    def forward(self, offer: Callable[[Event], None]) -> None:
-        """Offer every event from now on to `offer` as it is published, never dropped as a
-        slow subscriber's are: what another process must know (a worker tells its
-        supervisor its devices' changes, a supervisor its face its clouds' events)."""
-        self._forwards.append(offer)
+    def forward(self, offer: Callable[[Event], None], kinds: frozenset[str] | None = None) -> None:
+        """Offer every event from now on (of `kinds`; None: all) to `offer` as it is
+        published, never dropped as a slow subscriber's are: what another process must
+        know (a worker tells its supervisor its devices' changes, a supervisor its face its
+        clouds' events)."""
+        self._forwards.append((offer, kinds))
+        self._exchanges_forwarded |= kinds is None or EXCHANGE in kinds
+
+    def _offer(self, event: Event) -> None:
+        for subscriber in list(self._subscribers):
+            subscriber.offer(event)
+        for offer, kinds in self._forwards:
+            if kinds is None or event.kind in kinds:
+                offer(event)
 
     def exchange(
         self,
@@ -126,12 +136,15 @@ class Journal:
         """One request answered; `device` None for a fleet-wide one (a discovery inquiry).
         `may_change` False for reads, after which there is no state to compare."""
         serial = device.serial if device is not None else None
-        event = self.publish(
-            "exchange", serial, protocol=protocol, client=client, request=request, reply=reply
-        )
+        record = (next(self._ids), self.clock.now(), serial, protocol, client, request, reply)
+        self._history.append(record)
+        if self._subscribers or self._exchanges_forwarded:  # nobody listens: no Event
+            self._offer(_event(record))
         if device is not None:
-            log = self._logs.setdefault(device.serial, deque(maxlen=self.PER_DEVICE))
-            log.append((event.id, event.time, protocol, client, request, reply))
+            log = self._logs.get(device.serial)
+            if log is None:
+                log = self._logs[device.serial] = deque(maxlen=self.PER_DEVICE)
+            log.append(record)
             if may_change:
                 self.commit(device)
 
@@ -230,21 +243,25 @@ class Journal:
         return subscription
 
     def since(self, last_id: int, serial: str | None = None) -> list[Event]:
-        return [
-            e for e in self._history if e.id > last_id and (serial is None or e.serial == serial)
-        ]
+        events = map(_event, self._history)
+        return [e for e in events if e.id > last_id and (serial is None or e.serial == serial)]
 
     def log(self, serial: str) -> list[Event]:
-        return [
-            Event(number, time, "exchange", serial, dict(zip(_EXCHANGE, fields, strict=True)))
-            for number, time, *fields in self._logs.get(serial, ())
-        ]
+        return [_event(record) for record in self._logs.get(serial, ())]
 
 
 async def durable(write: Future[None] | None) -> None:
     """Wait until a journal write is on disk (None: nothing is stored)."""
     if write is not None:
         await asyncio.wrap_future(write)
+
+
+def _event(kept: Event | tuple[Any, ...]) -> Event:
+    """What the history holds, as an event: an exchange's record made one."""
+    if isinstance(kept, Event):
+        return kept
+    number, time, serial, *data = kept
+    return Event(number, time, EXCHANGE, serial, dict(zip(_EXCHANGE, data, strict=True)))
 
 
 def kept_json(value: Any) -> bytes:

@@ -49,7 +49,7 @@ async def serve_worker(simulator: Any, channel: int, ready_file: str, stop: asyn
     spoke = relay.Spoke(writer)
     RELAY.set(spoke.serve)
     listening = asyncio.create_task(_hear(reader, spoke, stop))
-    simulator.journal.forward(_Mirror(simulator.fleet, writer).offer)
+    simulator.journal.forward(_Mirror(simulator.fleet, writer).offer, DEVICE_STATE | POWER)
     try:
         async with simulator:
             simulator.write_ready_file(ready_file)
