@@ -414,7 +414,7 @@ class Face:
         if not refusals:
             answer = _answered(answers)[0]
             if self._supervisor is not None:  # its copy of the fleet takes it too
-                self._supervisor.fleet_changed(request.path, answer.json())
+                await self._supervisor.fleet_changed(request.path, answer.json())
             return answer.response()
         replies = _answered(answers)
         if not took and len(replies) == len(answers) and len({a.body for a in replies}) == 1:

@@ -19,6 +19,7 @@ from typing import Any
 from urllib.parse import quote, unquote
 
 from nvrsim.simulator.core.device import Device
+from nvrsim.simulator.core.faults import Faults
 from nvrsim.simulator.core.fixture import FixtureError
 from nvrsim.simulator.core.fleet import Fleet
 from nvrsim.simulator.runtime.fixtures import build_fleet
@@ -128,6 +129,12 @@ class StateDir:
         self.devices.mkdir(parents=True, exist_ok=True)
         order = [d.serial for d in fleet]
         self._write(self.path / "fleet.json", fleet_settings(fleet) | {"order": order})
+
+    def save_faults(self, faults: Faults) -> None:
+        """The fleet's faults in fleet.json, its devices' order as it was (a supervisor of
+        workers: a worker restarted reads its share by that order)."""
+        settings = self._read(self.path / "fleet.json")
+        self._write(self.path / "fleet.json", settings | {"faults": faults.as_dict()})
 
     def save_all(self, fleet: Fleet) -> None:
         self.save_fleet(fleet)

@@ -69,7 +69,7 @@ from nvrsim.simulator.core.plugin import FleetService, ServiceError
 from nvrsim.simulator.runtime import heap, relay
 from nvrsim.simulator.runtime.fixtures import Fixture, build_devices
 from nvrsim.simulator.runtime.http_service import HttpService, listen
-from nvrsim.simulator.runtime.journal import Journal, kept_json
+from nvrsim.simulator.runtime.journal import Journal, durable, kept_json
 from nvrsim.simulator.runtime.runner import (
     ServiceConfig,
     describe_services,
@@ -381,12 +381,16 @@ class Supervisor:
             self._announce("device_up", device)
         return devices
 
-    def fleet_changed(self, path: str, doc: dict[str, Any]) -> None:
+    async def fleet_changed(self, path: str, doc: dict[str, Any]) -> None:
         """A fleet-wide write every worker took through the face (`path`: its route; `doc`:
         the state a worker answered): the supervisor's copy takes it as they did, so that
-        its WS-Discovery suffers the fleet's faults and its clouds keep the fleet's time."""
+        its WS-Discovery suffers the fleet's faults and its clouds keep the fleet's time.
+        The faults are stored in `--state`'s fleet.json, which is the supervisor's (the
+        workers store the clock)."""
         if path == "/api/faults":
             self.fleet.set_faults(Faults.of(**doc))
+            if (store := self.journal.store) is not None:
+                await durable(self.journal.save(store.save_faults, self.fleet.faults))
             return
         if isinstance(self.clock, ScaledClock) and doc["speed"] is not None:
             self.clock.speed = doc["speed"]

@@ -436,13 +436,21 @@ async def test_a_fleet_over_workers_says_hello_and_bye_as_one_process_does(tmp_p
 
 @pytest.mark.timeout(120)
 async def test_the_fleets_faults_set_through_the_face_reach_the_supervisors_discovery(tmp_path):
-    # WS-Discovery answers from the supervisor's copy of the fleet, not from a worker.
-    async with two_workers(tmp_path) as ready, aiohttp.ClientSession() as session:
+    # WS-Discovery answers from the supervisor's copy of the fleet, not from a worker; and
+    # fleet.json, where the faults are kept, is the supervisor's to write.
+    state = tmp_path / "state"
+    async with (
+        two_workers(tmp_path, "--state", str(state)) as ready,
+        aiohttp.ClientSession() as session,
+    ):
         wsd = ready["services"]["wsd"]["port"]
         face = f"http://127.0.0.1:{ready['services']['control']['port']}"
         assert len(await discover_onvif("127.0.0.1", wsd, 2, limit=6)) == 6
+        order = json.loads((state / "fleet.json").read_text())["order"]
         async with session.put(f"{face}/api/faults", json={"discovery_drop": 100}) as reply:
             assert reply.status == 200, await reply.text()
+        saved = json.loads((state / "fleet.json").read_text())
+        assert saved["faults"]["discovery_drop"] == 100 and saved["order"] == order
         assert await discover_onvif("127.0.0.1", wsd, 1, limit=6) == []
         async with session.put(f"{face}/api/faults", json={"discovery_drop": 0}) as reply:
             assert reply.status == 200, await reply.text()
@@ -454,10 +462,10 @@ async def test_the_supervisors_copy_takes_the_clock_and_faults_the_workers_answe
     supervisor = workers.Supervisor(make_fleet, clock, ServiceConfig(), Journal(clock), 2, None)
     try:
         supervisor.fleet = make_fleet()
-        supervisor.fleet_changed("/api/clock", {"now": 2_000_000_000.0, "speed": 60.0})
+        await supervisor.fleet_changed("/api/clock", {"now": 2_000_000_000.0, "speed": 60.0})
         assert clock.speed == 60.0 and 2_000_000_000.0 <= clock.now() < 2_000_000_000.0 + 60
         faults = {"discovery_drop": 50.0, "cloud_offline": True}
-        supervisor.fleet_changed("/api/faults", Faults().as_dict() | faults)
+        await supervisor.fleet_changed("/api/faults", Faults().as_dict() | faults)
         assert all(
             d.faults.discovery_drop == 50 and d.faults.cloud_offline for d in supervisor.fleet
         )
